@@ -1,0 +1,273 @@
+"""The `hrbot` command line: the admin's and the scripts' interface to the same core the Slack bot uses."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from knowledge.errors import HRBotError
+from knowledge.runtime import SAMPLE_DOCS, Runtime
+from knowledge.settings import Settings
+
+
+def _runtime(ctx: click.Context) -> Runtime:
+    return ctx.find_root().obj
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """HR assistant: cited answers from HR documents and the asker's own records.
+
+    Configuration comes from the environment and an optional .env file; see README.md.
+    """
+    if ctx.obj is None:  # tests hand in a ready Runtime
+        settings = Settings.from_env()
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        ctx.obj = Runtime(settings)
+        ctx.call_on_close(ctx.obj.close)
+
+
+# --- database ----------------------------------------------------------------------------------------------
+
+@cli.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations from infra/migrations (safe to run repeatedly)."""
+    from knowledge.db import upgrade
+
+    applied = upgrade(_runtime(ctx).db.url)
+    click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
+
+
+@db.command("status")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    """List migrations and whether each is applied."""
+    from knowledge.db import migration_status
+
+    for name, applied in migration_status(_runtime(ctx).db.url):
+        click.echo(f"{'applied' if applied else 'pending':8} {name}")
+
+
+# --- knowledge ---------------------------------------------------------------------------------------------
+
+def _progress_bar_factory(enabled: bool):
+    from tqdm import tqdm
+
+    def for_path(path: Path):
+        if not enabled:
+            return None
+        bar = {"tqdm": None}
+
+        def update(done: int, total: int) -> None:
+            if bar["tqdm"] is None:
+                if total < 128:  # short documents finish before a bar is worth drawing
+                    return
+                bar["tqdm"] = tqdm(total=total, desc=path.name[:30], unit="chunk", file=sys.stderr, leave=False)
+            bar["tqdm"].n = done
+            bar["tqdm"].refresh()
+            if done >= total:
+                bar["tqdm"].close()
+
+        return update
+
+    return for_path
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--samples", is_flag=True, help="Also ingest the sample company's documents shipped with hrbot.")
+@click.option("--audience", default=None, help="Limit the documents to one country (e.g. GB, DE); default everyone.")
+@click.option("--uploaded-by", default=None, help="Recorded as the uploader (default: the CLI user).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
+    """Ingest files and folders (PDF, DOCX, Markdown, HTML, text) into the knowledge base.
+
+    Unchanged files are skipped; a changed file replaces its previous version atomically; a bad file is
+    reported with the reason and the rest of the batch goes on.
+    """
+    import getpass
+
+    from knowledge.ingest import summarise
+
+    targets = list(paths) + ([SAMPLE_DOCS] if samples else [])
+    if not targets:
+        raise click.UsageError("Name at least one file or folder, or pass --samples.")
+    rt = _runtime(ctx)
+    started = time.perf_counter()
+    results = rt.ingestor.ingest_paths(
+        targets, audience=audience, uploaded_by=uploaded_by or f"cli:{getpass.getuser()}",
+        progress_for=_progress_bar_factory(not as_json and sys.stderr.isatty()))
+    summary = summarise(results, time.perf_counter() - started)
+    if as_json:
+        _echo_json({"results": [r.as_dict() for r in results], "summary": summary})
+    else:
+        for r in results:
+            if r.status in ("added", "replaced"):
+                pages = f", {r.pages} pages" if r.pages else ""
+                click.echo(f"  {r.status:9} {r.source} (v{r.version}{pages}, {r.chunks} chunks, {r.seconds:.1f}s)")
+            elif r.status == "unchanged":
+                click.echo(f"  {'unchanged':9} {r.source}: already up to date")
+            else:
+                click.echo(f"  {r.status:9} {r.source}: {r.reason}")
+        click.echo(
+            f"{summary['documents']} files: {summary['added']} added, {summary['replaced']} replaced, "
+            f"{summary['unchanged']} unchanged, {summary['rejected']} rejected; {summary['pages']} pages, "
+            f"{summary['chunks']} chunks in {summary['seconds']:.1f}s")
+    if summary["rejected"]:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Number of hits.")
+@click.option("--mode", type=click.Choice(["hybrid", "vector", "fulltext"]), default="hybrid", show_default=True)
+@click.option("--audience", default=None, help="Search as someone in this country (e.g. GB, DE).")
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@click.pass_context
+def search(ctx, query, k, mode, audience, as_json) -> None:
+    """Search the knowledge base (hybrid vector + full-text retrieval)."""
+    rt = _runtime(ctx)
+    audiences = [audience.upper()] if audience else None
+    hits = rt.searcher.search(query, k, mode=mode, audiences=audiences)
+    if as_json:
+        _echo_json([{"source": h.source, "page": h.page, "section": h.section, "score": round(h.score, 6),
+                     "text": h.text, "document_id": h.document_id} for h in hits])
+        return
+    if not hits:
+        click.echo("No matching passages. Is anything ingested? Try `hrbot ingest --samples`.")
+    for i, h in enumerate(hits, start=1):
+        where = f"p. {h.page}" if h.page else h.section or "-"
+        if h.page and h.section:
+            where = f"{h.section}, p. {h.page}"
+        click.echo(f"[{i}] {h.source} ({where})  score {h.score:.4f}")
+        click.echo("    " + (h.text[:300] + ("..." if len(h.text) > 300 else "")).replace("\n", "\n    "))
+
+
+@cli.command("docs")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def docs(ctx, as_json) -> None:
+    """List the documents in the knowledge base."""
+    from knowledge.store import list_documents
+
+    with _runtime(ctx).db.connection() as conn:
+        rows = list_documents(conn)
+    if as_json:
+        _echo_json(rows)
+        return
+    for d in rows:
+        click.echo(f"{d['source']:40} v{d['version']:<3} {d['chunk_count']:>5} chunks  "
+                   f"{d['audience'] or 'everyone':8} {d['title']}")
+    if not rows:
+        click.echo("The knowledge base is empty.")
+
+
+@cli.command()
+@click.argument("source")
+@click.pass_context
+def remove(ctx, source) -> None:
+    """Remove a document (by file name) from the knowledge base, effective immediately."""
+    _runtime(ctx).ingestor.remove(source)
+    click.echo(f"Removed {source}; answers no longer cite it.")
+
+
+@cli.command()
+@click.pass_context
+def reembed(ctx) -> None:
+    """Re-embed every chunk with the configured embedding model (after changing HRBOT_EMBEDDINGS)."""
+    from knowledge.reembed import reembed as run
+
+    rt = _runtime(ctx)
+    result = run(rt.db, rt.embeddings)
+    click.echo(f"Re-embedded {result['chunks']} chunks with {result['model']} ({result['dimension']} dimensions).")
+
+
+# --- evaluation --------------------------------------------------------------------------------------------
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Quality measurements."""
+
+
+@eval_group.command("retrieval")
+@click.option("--file", "path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="A JSONL gold set (default: the one shipped for the sample content).")
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def eval_retrieval(ctx, path, k, as_json) -> None:
+    """hit@1/3/5 and MRR for vector-only, full-text-only and hybrid retrieval on a gold question set."""
+    from knowledge.evaluation import EVAL_SET, evaluate, load_questions, missing_sources
+
+    rt = _runtime(ctx)
+    questions = load_questions(path or EVAL_SET)
+    missing = missing_sources(rt.searcher, questions)
+    if missing:
+        raise HRBotError("The gold set cites documents that are not ingested: " + ", ".join(missing)
+                         + ". For the sample set run `hrbot ingest --samples` first.")
+    report = evaluate(rt.searcher, questions, k=k)
+    if as_json:
+        _echo_json(report)
+        return
+    click.echo(f"{report['questions']} questions, top {k}")
+    click.echo(f"{'mode':10} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'MRR':>6}")
+    for mode, m in report["modes"].items():
+        click.echo(f"{mode:10} {m['hit@1']:6.3f} {m['hit@3']:6.3f} {m['hit@5']:6.3f} {m['mrr']:6.3f}")
+
+
+# --- demo --------------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.pass_context
+def demo(ctx) -> None:
+    """Embedded database + sample content + a terminal chat over the knowledge base."""
+    rt = _runtime(ctx)
+    click.echo("Preparing the sample knowledge base (first run embeds ~200 passages)...")
+    results = rt.ingestor.ingest_paths([SAMPLE_DOCS])
+    click.echo(f"{len(results)} sample documents ready. Ask a question (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            question = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
+        except (EOFError, click.Abort):
+            break
+        if not question.strip():
+            break
+        hits = rt.searcher.search(question, 3)
+        if not hits:
+            click.echo("I could not find anything about that in the HR documents.")
+        for i, h in enumerate(hits, start=1):
+            where = ", ".join(x for x in (h.section, f"p. {h.page}" if h.page else "") if x)
+            click.echo(f"[{i}] {h.title} ({where})\n    {h.text[:400]}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: domain errors become one kind line on stderr and exit status 1."""
+    try:
+        cli.main(args=argv, prog_name="hrbot", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except HRBotError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)

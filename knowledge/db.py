@@ -1,0 +1,175 @@
+"""Database: the embedded PostgreSQL server, connections and pools, and ordered SQL migrations."""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from knowledge.errors import DatabaseUnavailable
+from knowledge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "infra" / "migrations"
+EMBEDDED_DB_NAME = "hrbot"
+
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+MIGRATION_LOCK = "SELECT pg_advisory_lock(hashtext('hrbot.migrations'))"
+MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.migrations'))"
+APPLIED_MIGRATIONS = "SELECT name FROM schema_migrations"
+RECORD_MIGRATION = "INSERT INTO schema_migrations (name) VALUES (%(name)s)"
+
+
+def start_embedded_server(data_dir: Path):
+    """Start (or attach to) the embedded PostgreSQL in data_dir; it stops when the last user process exits."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    runtime = data_dir / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    runtime.chmod(0o700)
+    # pgserver keeps its lock file under XDG_RUNTIME_DIR and reads it when first imported.
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    import pgserver
+
+    try:
+        return pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    except Exception as exc:  # initdb/pg_ctl failures: the server log has the details
+        log.exception("embedded PostgreSQL failed to start")
+        raise DatabaseUnavailable(
+            f"The embedded database in {data_dir / 'pgdata'} could not start; see {data_dir / 'pgdata' / 'log'}."
+        ) from exc
+
+
+def embedded_url(server, database: str = EMBEDDED_DB_NAME) -> str:
+    """Create the application database on the embedded server if needed and return its URL."""
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
+    return server.get_uri(database)
+
+
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    """A plain connection, with a kind error when the server is unreachable."""
+    try:
+        return psycopg.connect(url, **kwargs)
+    except psycopg.OperationalError as exc:
+        log.warning("database connection failed: %s", exc)
+        raise DatabaseUnavailable(
+            "The database is not reachable right now. Check that PostgreSQL is running and DATABASE_URL is right."
+        ) from exc
+
+
+def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply pending migrations in file-name order, each in its own transaction. Returns the names applied."""
+    applied_now: list[str] = []
+    with connect(url, autocommit=True) as conn:
+        conn.execute(MIGRATION_LOCK)
+        try:
+            conn.execute(CREATE_MIGRATIONS_TABLE)
+            done = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
+            for path in sorted(migrations_dir.glob("*.sql")):
+                if path.name in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(path.read_text())
+                    conn.execute(RECORD_MIGRATION, {"name": path.name})
+                log.info("applied migration %s", path.name)
+                applied_now.append(path.name)
+        finally:
+            conn.execute(MIGRATION_UNLOCK)
+    return applied_now
+
+
+def migration_status(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[tuple[str, bool]]:
+    with connect(url, autocommit=True) as conn:
+        conn.execute(CREATE_MIGRATIONS_TABLE)
+        done = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
+    return [(p.name, p.name in done) for p in sorted(migrations_dir.glob("*.sql"))]
+
+
+def _configure(search_ef: int):
+    def configure(conn: psycopg.Connection) -> None:
+        register_vector(conn)
+        conn.autocommit = True
+        # Session-level settings: prepared statements (psycopg prepares after 5 runs) keep working with them.
+        conn.execute(psycopg.sql.SQL("SET hnsw.ef_search = {}").format(psycopg.sql.Literal(int(search_ef))))
+        try:
+            # pgvector >= 0.8: keep scanning the index when filters drop candidates.
+            conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        except psycopg.Error:
+            pass
+        conn.autocommit = False
+
+    return configure
+
+
+class Database:
+    """Owns the server handle (embedded or external URL) and one connection pool."""
+
+    def __init__(self, url: str, *, search_ef: int = 100, server=None, pool_size: int = 8):
+        self.url = url
+        self.server = server
+        self._search_ef = search_ef
+        self._pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> "Database":
+        server = None
+        url = settings.database_url
+        if not url:
+            server = start_embedded_server(settings.data_path)
+            url = embedded_url(server)
+        db = cls(url, search_ef=settings.search_ef, server=server)
+        if migrate:
+            upgrade(url)
+        return db
+
+    @property
+    def pool(self) -> ConnectionPool:
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                self.url, min_size=1, max_size=self._pool_size, configure=_configure(self._search_ef),
+                open=False, name="hrbot")
+            try:
+                self._pool.open(wait=True, timeout=10)
+            except Exception as exc:
+                self._pool = None
+                raise DatabaseUnavailable(
+                    "The database is not reachable right now. Check that PostgreSQL is running.") from exc
+        return self._pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection: commits on success, rolls back on error, and is always returned."""
+        pool = self.pool
+        try:
+            conn = pool.getconn(timeout=10)
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            log.warning("no database connection: %s", exc)
+            raise DatabaseUnavailable("The database is not reachable right now.") from exc
+        try:
+            yield conn
+            if not conn.closed:
+                conn.commit()
+        except BaseException:
+            if not conn.closed and not conn.broken:
+                conn.rollback()
+            raise
+        finally:
+            pool.putconn(conn)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

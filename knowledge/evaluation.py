@@ -1,0 +1,75 @@
+"""Retrieval evaluation: hit@k and MRR of vector-only, full-text-only and hybrid search on a gold question set."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import HRBotError
+from knowledge.retrieval import MODES, Hit, HybridSearcher
+
+EVAL_SET = Path(__file__).resolve().parent / "eval" / "retrieval.jsonl"
+CUTOFFS = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    question: str
+    source: str
+    section: str | None
+    page: int | None
+
+
+def load_questions(path: Path = EVAL_SET) -> list[GoldQuestion]:
+    questions = []
+    for line_no, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(GoldQuestion(row["question"], row["source"], row.get("section"), row.get("page")))
+        except (ValueError, KeyError) as exc:
+            raise HRBotError(f"{path}:{line_no}: not a valid evaluation row ({exc}).") from None
+    return questions
+
+
+def is_gold(hit: Hit, gold: GoldQuestion) -> bool:
+    """The passage comes from the gold document, under the gold heading, on the gold page (where given)."""
+    if hit.source != gold.source:
+        return False
+    if gold.section and gold.section.lower() not in hit.section.lower():
+        return False
+    if gold.page is not None:
+        start = hit.page_start if hit.page_start is not None else hit.page
+        end = hit.page_end if hit.page_end is not None else hit.page
+        if start is None or not (start <= gold.page <= end):
+            return False
+    return True
+
+
+def evaluate(searcher: HybridSearcher, questions: list[GoldQuestion], k: int = 5) -> dict:
+    """Metrics per mode, plus each question's gold rank per mode (None when not in the top k)."""
+    report: dict = {"questions": len(questions), "k": k, "modes": {}, "ranks": []}
+    ranks_by_mode = {}
+    for mode in MODES:
+        ranks = []
+        for gold in questions:
+            hits = searcher.search(gold.question, k, mode=mode)
+            ranks.append(next((i for i, hit in enumerate(hits, start=1) if is_gold(hit, gold)), None))
+        ranks_by_mode[mode] = ranks
+        n = len(questions) or 1
+        metrics = {f"hit@{c}": round(sum(1 for r in ranks if r is not None and r <= c) / n, 3) for c in CUTOFFS}
+        metrics["mrr"] = round(sum(1.0 / r for r in ranks if r) / n, 3)
+        report["modes"][mode] = metrics
+    for i, gold in enumerate(questions):
+        report["ranks"].append({"question": gold.question, "source": gold.source,
+                                **{mode: ranks_by_mode[mode][i] for mode in MODES}})
+    return report
+
+
+def missing_sources(searcher: HybridSearcher, questions: list[GoldQuestion]) -> list[str]:
+    from knowledge.store import list_documents
+
+    with searcher.db.connection() as conn:
+        present = {d["source"] for d in list_documents(conn)}
+    return sorted({q.source for q in questions} - present)

@@ -1,0 +1,184 @@
+"""Ingestion: files -> parsed, chunked, embedded, and stored as a new document version in one transaction."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePath
+from typing import Callable, Iterable
+
+import numpy as np
+import psycopg
+
+from knowledge import store
+from knowledge.chunking import chunk_blocks
+from knowledge.db import Database
+from knowledge.embeddings import ensure_space
+from knowledge.errors import DatabaseUnavailable, DocumentRejected, HRBotError, NotFound
+from knowledge.loaders import MEDIA_TYPES, parse
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks in this document)
+
+
+@dataclass
+class IngestResult:
+    source: str
+    status: str               # added | replaced | unchanged | rejected | failed
+    title: str | None = None
+    document_id: int | None = None
+    version: int | None = None
+    pages: int | None = None
+    chunks: int = 0
+    reason: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def embedding_text(title: str, section: str, text: str) -> str:
+    """What the model sees: the heading path gives a short passage its context."""
+    heading = f"{title} - {section}" if section else title
+    return f"{heading}\n{text}"
+
+
+def normalise_audience(audience: str | None) -> str | None:
+    if audience is None or not audience.strip() or audience.strip().lower() in ("all", "everyone"):
+        return None
+    return audience.strip().upper()
+
+
+class Ingestor:
+    def __init__(self, db: Database, embeddings, *, max_bytes: int):
+        self.db = db
+        self.embeddings = embeddings
+        self.max_bytes = max_bytes
+
+    def ingest_bytes(self, name: str, data: bytes, *, audience: str | None = None, uploaded_by: str | None = None,
+                     url: str | None = None, progress: Progress | None = None) -> IngestResult:
+        """Ingest one file's content under its file name. Never raises for a bad file: it is 'rejected'."""
+        started = time.perf_counter()
+        source = PurePath(name).name
+        audience = normalise_audience(audience)
+        try:
+            result = self._ingest(source, data, audience, uploaded_by, url, progress)
+        except DocumentRejected as exc:
+            result = IngestResult(source, "rejected", reason=str(exc))
+        except psycopg.DatabaseError as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                raise DatabaseUnavailable("The database stopped answering; nothing was changed.") from exc
+            log.exception("storing %s failed; its transaction was rolled back", source)
+            result = IngestResult(source, "failed", reason=(
+                "The database refused this file, so nothing was changed; the previous version (if any) still "
+                "answers. Details are in the log."))
+        result.seconds = round(time.perf_counter() - started, 3)
+        return result
+
+    def _ingest(self, source, data, audience, uploaded_by, url, progress) -> IngestResult:
+        if len(data) > self.max_bytes:
+            raise DocumentRejected(
+                f"The file is {len(data) / 1048576:.1f} MB; the limit is {self.max_bytes / 1048576:.0f} MB. "
+                "Split it into smaller documents.")
+        sha256 = hashlib.sha256(data).hexdigest()
+        with self.db.connection() as conn:
+            current = store.active_document(conn, source)
+        if current is not None and current[1] == sha256:
+            document_id, _, version, stored_audience, title, chunk_count, pages = current
+            if audience is not None and audience != stored_audience:
+                with self.db.connection() as conn:
+                    store.set_audience(conn, document_id, audience)
+            return IngestResult(source, "unchanged", title, document_id, version, pages, chunk_count,
+                                reason="already up to date")
+
+        parsed = parse(source, data)
+        chunks = chunk_blocks(parsed.blocks)
+        if not chunks:
+            raise DocumentRejected("No text could be found in the file.")
+        vectors = self._embed([embedding_text(parsed.title, c.section, c.text) for c in chunks], progress)
+        model = getattr(self.embeddings, "model_name", type(self.embeddings).__name__)
+        with self.db.connection() as conn:
+            ensure_space(conn, model, vectors.shape[1])
+            new, old_id = store.replace_document(
+                conn, source=source, title=parsed.title, media_type=parsed.media_type, sha256=sha256,
+                audience=audience if audience is not None else (current[3] if current else None),
+                pages=parsed.pages, size=len(data), uploaded_by=uploaded_by, url=url, chunks=chunks,
+                vectors=vectors)
+        log.info("ingested %s v%s: %d chunks", source, new.version, len(chunks))
+        return IngestResult(source, "replaced" if old_id else "added", parsed.title, new.document_id,
+                            new.version, parsed.pages, len(chunks))
+
+    def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+        batch = max(1, getattr(self.embeddings, "batch_size", 64))
+        parts = []
+        for start in range(0, len(texts), batch):
+            part = texts[start:start + batch]
+            if hasattr(self.embeddings, "embed_array"):
+                parts.append(np.asarray(self.embeddings.embed_array(part), dtype=np.float32))
+            else:
+                parts.append(np.asarray(self.embeddings.embed_documents(part), dtype=np.float32))
+            if progress:
+                progress(min(start + batch, len(texts)), len(texts))
+        return np.vstack(parts)
+
+    def ingest_paths(self, paths: Iterable[Path], *, audience: str | None = None, uploaded_by: str | None = None,
+                     progress_for: Callable[[Path], Progress | None] | None = None) -> list[IngestResult]:
+        """Ingest files and folders (recursively, supported types only). One bad file does not stop the rest."""
+        results = []
+        for path in expand_paths(paths):
+            if not path.is_file():
+                results.append(IngestResult(path.name, "rejected", reason=f"{path} does not exist."))
+                continue
+            size = path.stat().st_size
+            if size > self.max_bytes:
+                # don't read a huge file into memory just to refuse it
+                results.append(IngestResult(path.name, "rejected", reason=(
+                    f"The file is {size / 1048576:.1f} MB; the limit is {self.max_bytes / 1048576:.0f} MB. "
+                    "Split it into smaller documents.")))
+                continue
+            progress = progress_for(path) if progress_for else None
+            results.append(self.ingest_bytes(path.name, path.read_bytes(), audience=audience,
+                                             uploaded_by=uploaded_by, progress=progress))
+        return results
+
+    def remove(self, source: str) -> int:
+        """Retire the live version of a document now: the next search cannot return it."""
+        with self.db.connection() as conn:
+            conn.execute(store.SOURCE_LOCK, {"source": source})
+            current = store.active_document(conn, source)
+            if current is None:
+                raise NotFound(f"No document named {source!r} is in the knowledge base.")
+            store.retire(conn, current[0], status="removed")
+        return current[0]
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders expanded to their supported, non-hidden files in a stable order."""
+    out: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_TYPES
+                              and not any(part.startswith(".") for part in p.relative_to(path).parts)))
+        else:
+            out.append(path)
+    return out
+
+
+def summarise(results: list[IngestResult], seconds: float) -> dict:
+    ok = [r for r in results if r.status in ("added", "replaced")]
+    return {
+        "documents": len(results),
+        "added": sum(r.status == "added" for r in results),
+        "replaced": sum(r.status == "replaced" for r in results),
+        "unchanged": sum(r.status == "unchanged" for r in results),
+        "rejected": sum(r.status in ("rejected", "failed") for r in results),
+        "pages": sum(r.pages or 0 for r in ok),
+        "chunks": sum(r.chunks for r in ok),
+        "seconds": round(seconds, 2),
+    }
+
+
+__all__ = ["Ingestor", "IngestResult", "HRBotError", "expand_paths", "summarise"]

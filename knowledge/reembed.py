@@ -1,0 +1,50 @@
+"""Re-embedding: move every chunk to the configured embedding model in one transaction (never mixed vectors)."""
+from __future__ import annotations
+
+import numpy as np
+
+from knowledge.db import Database
+from knowledge.embeddings import (DROP_HNSW, GET_SPACE, REPLACE_SPACE, SET_SPACE, SPACE_LOCK, UNTYPE_EMBEDDING,
+                                  type_embedding_sql)
+from knowledge.ingest import Progress, embedding_text
+
+ALL_CHUNKS = """
+SELECT c.chunk_id, d.title, c.section, c.text
+FROM chunks c JOIN documents d USING (document_id) ORDER BY c.chunk_id"""
+STAGE_TABLE = "CREATE TEMP TABLE reembedded (chunk_id bigint PRIMARY KEY, embedding vector) ON COMMIT DROP"
+COPY_STAGE = "COPY reembedded (chunk_id, embedding) FROM STDIN WITH (FORMAT BINARY)"
+APPLY_STAGE = "UPDATE chunks c SET embedding = r.embedding FROM reembedded r WHERE r.chunk_id = c.chunk_id"
+
+
+def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
+    """Embed all chunks with `embeddings`, then swap model, column type and HNSW index atomically."""
+    with db.connection() as conn:
+        rows = conn.execute(ALL_CHUNKS).fetchall()
+        before = conn.execute(GET_SPACE).fetchone()
+    texts = [embedding_text(title, section, text) for _, title, section, text in rows]
+    batch = max(1, getattr(embeddings, "batch_size", 64))
+    parts = []
+    for start in range(0, len(texts), batch):
+        parts.append(np.asarray(embeddings.embed_documents(texts[start:start + batch]), dtype=np.float32))
+        if progress:
+            progress(min(start + batch, len(texts)), len(texts))
+    model = getattr(embeddings, "model_name", type(embeddings).__name__)
+    dimension = parts[0].shape[1] if parts else len(embeddings.embed_query("dimension probe"))
+    with db.connection() as conn:
+        conn.execute(SPACE_LOCK)
+        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        conn.execute(DROP_HNSW)
+        conn.execute(UNTYPE_EMBEDDING)
+        if rows:
+            conn.execute(STAGE_TABLE)
+            with conn.cursor() as cur, cur.copy(COPY_STAGE) as copy:
+                copy.set_types(["int8", "vector"])
+                for (chunk_id, *_), vector in zip(rows, np.vstack(parts)):
+                    copy.write_row((chunk_id, vector))
+            conn.execute(APPLY_STAGE)
+        for statement in type_embedding_sql(dimension):
+            conn.execute(statement)
+        params = {"model": model, "dimension": dimension}
+        conn.execute(REPLACE_SPACE if before else SET_SPACE, params)
+    return {"chunks": len(rows), "model": model, "dimension": dimension,
+            "previous_model": before[0] if before else None}

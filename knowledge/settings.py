@@ -1,0 +1,90 @@
+"""Settings: every knob declared once, with a default and help text, read from the environment at entry points."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "hrbot")
+
+
+def setting(env: str, default, help: str):
+    """Declare a settings field bound to an environment variable."""
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = setting(
+        "DATABASE_URL", None,
+        "PostgreSQL (>= 15, with pgvector) connection URL. Unset: an embedded server is started in HRBOT_DATA_DIR.")
+    data_dir: str = setting(
+        "HRBOT_DATA_DIR", "",
+        "Where the embedded database and runtime files live. Default: $XDG_DATA_HOME/hrbot or ~/.local/share/hrbot.")
+    embeddings: str = setting(
+        "HRBOT_EMBEDDINGS", "local",
+        "Embedding model: 'local' (all-MiniLM-L6-v2 shipped in a wheel, no download) or 'openai:<model>' "
+        "for an OpenAI-compatible /embeddings endpoint (uses OPENAI_API_KEY / OPENAI_BASE_URL).")
+    embed_batch_size: int = setting(
+        "HRBOT_EMBED_BATCH", 64, "Chunks embedded per batch during ingestion.")
+    max_upload_mb: float = setting(
+        "HRBOT_MAX_UPLOAD_MB", 25.0, "Largest document accepted for ingestion, in megabytes.")
+    search_ef: int = setting(
+        "HRBOT_SEARCH_EF", 100, "HNSW ef_search: candidates examined per vector search (recall vs. speed).")
+    openai_api_key: str | None = setting(
+        "OPENAI_API_KEY", None, "API key for an OpenAI-compatible server (chat and/or embeddings).")
+    openai_base_url: str | None = setting(
+        "OPENAI_BASE_URL", None, "Base URL of an OpenAI-compatible API (Azure, vLLM, Ollama, llama.cpp...).")
+    log_level: str = setting(
+        "HRBOT_LOG_LEVEL", "WARNING", "Logging level for the hrbot process (DEBUG, INFO, WARNING, ERROR).")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv_path: str | None = ".env") -> "Settings":
+        """Build settings from a .env file (if present) overlaid by the process environment."""
+        values: dict[str, str] = {}
+        if dotenv_path and Path(dotenv_path).is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        kwargs = {}
+        for f in fields(cls):
+            raw = values.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            kwargs[f.name] = _coerce(f, raw)
+        settings = cls(**kwargs)
+        if not settings.data_dir:
+            settings = cls(**{**kwargs, "data_dir": _default_data_dir()})
+        return settings
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, object, str]]:
+        """(variable, default, help) for every setting: the README table is checked against this."""
+        return [(f.metadata["env"], f.default, f.metadata["help"]) for f in fields(cls)]
+
+
+def _coerce(f, raw: str):
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+    except ValueError:
+        from knowledge.errors import ConfigurationError
+
+        raise ConfigurationError(f"{f.metadata['env']} must be a number, got {raw!r}.") from None
+    return raw

@@ -1,0 +1,92 @@
+"""SQL for documents and chunks: one named, parameterised statement per operation, and the writes that use them."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.chunking import Chunk
+
+ACTIVE_DOCUMENT = """
+SELECT document_id, sha256, version, audience, title, chunk_count, pages
+FROM documents WHERE source = %(source)s AND status = 'active'"""
+SOURCE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hrbot.source:' || %(source)s))"
+NEXT_VERSION = "SELECT coalesce(max(version), 0) + 1 FROM documents WHERE source = %(source)s"
+RETIRE_DOCUMENT = """
+UPDATE documents SET status = %(status)s, retired_at = now()
+WHERE document_id = %(document_id)s AND status = 'active'"""
+DELETE_CHUNKS = "DELETE FROM chunks WHERE document_id = %(document_id)s"
+INSERT_DOCUMENT = """
+INSERT INTO documents (source, title, media_type, sha256, version, audience, pages, bytes, chunk_count,
+                       uploaded_by, url)
+VALUES (%(source)s, %(title)s, %(media_type)s, %(sha256)s, %(version)s, %(audience)s, %(pages)s, %(bytes)s,
+        %(chunk_count)s, %(uploaded_by)s, %(url)s)
+RETURNING document_id"""
+COPY_CHUNKS = """
+COPY chunks (document_id, ordinal, page, page_start, page_end, section, text, audience, embedding)
+FROM STDIN WITH (FORMAT BINARY)"""
+CHUNK_COPY_TYPES = ["int8", "int4", "int4", "int4", "int4", "text", "text", "text", "vector"]
+ADD_WORDS = "INSERT INTO lexicon (word) SELECT unnest(%(words)s::text[]) ON CONFLICT DO NOTHING"
+SET_AUDIENCE = "UPDATE documents SET audience = %(audience)s WHERE document_id = %(document_id)s"
+SET_CHUNK_AUDIENCE = "UPDATE chunks SET audience = %(audience)s WHERE document_id = %(document_id)s"
+LIST_DOCUMENTS = """
+SELECT document_id, source, title, version, audience, pages, chunk_count, uploaded_by, created_at
+FROM documents WHERE status = 'active' ORDER BY source"""
+KB_COUNTS = """
+SELECT (SELECT count(*) FROM documents WHERE status = 'active'),
+       (SELECT count(*) FROM chunks),
+       (SELECT max(created_at) FROM documents)"""
+
+WORD = re.compile(r"[a-z]{3,24}")
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    document_id: int
+    version: int
+
+
+def active_document(conn, source: str):
+    return conn.execute(ACTIVE_DOCUMENT, {"source": source}).fetchone()
+
+
+def retire(conn, document_id: int, status: str = "superseded") -> None:
+    """Take a version out of service: its chunks go, the row stays for history."""
+    conn.execute(RETIRE_DOCUMENT, {"document_id": document_id, "status": status})
+    conn.execute(DELETE_CHUNKS, {"document_id": document_id})
+
+
+def replace_document(conn, *, source: str, title: str, media_type: str, sha256: str, audience: str | None,
+                     pages: int | None, size: int, uploaded_by: str | None, url: str | None,
+                     chunks: list[Chunk], vectors: np.ndarray) -> tuple[StoredDocument, int | None]:
+    """Write a new version and retire the old one in the caller's transaction. Returns (new, old id)."""
+    conn.execute(SOURCE_LOCK, {"source": source})
+    old = active_document(conn, source)
+    if old is not None:
+        retire(conn, old[0])
+    version = conn.execute(NEXT_VERSION, {"source": source}).fetchone()[0]
+    document_id = conn.execute(INSERT_DOCUMENT, {
+        "source": source, "title": title, "media_type": media_type, "sha256": sha256, "version": version,
+        "audience": audience, "pages": pages, "bytes": size, "chunk_count": len(chunks),
+        "uploaded_by": uploaded_by, "url": url}).fetchone()[0]
+    with conn.cursor() as cur:
+        with cur.copy(COPY_CHUNKS) as copy:
+            copy.set_types(CHUNK_COPY_TYPES)
+            for chunk, vector in zip(chunks, vectors):
+                copy.write_row((document_id, chunk.ordinal, chunk.page, chunk.page_start, chunk.page_end,
+                                chunk.section, chunk.text, audience, vector))
+    words = sorted({w for chunk in chunks for w in WORD.findall(chunk.text.lower())})
+    conn.execute(ADD_WORDS, {"words": words})
+    return StoredDocument(document_id, version), (old[0] if old else None)
+
+
+def set_audience(conn, document_id: int, audience: str | None) -> None:
+    conn.execute(SET_AUDIENCE, {"document_id": document_id, "audience": audience})
+    conn.execute(SET_CHUNK_AUDIENCE, {"document_id": document_id, "audience": audience})
+
+
+def list_documents(conn) -> list[dict]:
+    cur = conn.execute(LIST_DOCUMENTS)
+    names = [c.name for c in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -1,0 +1,104 @@
+"""Test fixtures: a real embedded PostgreSQL + pgvector, the real local embedding model, and the CLI in-process."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from knowledge.db import Database, embedded_url, start_embedded_server, upgrade
+from knowledge.runtime import SAMPLE_DOCS, Runtime
+from knowledge.settings import Settings
+
+TRUNCATE_KNOWLEDGE = "TRUNCATE documents, chunks, lexicon, embedding_space RESTART IDENTITY CASCADE"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One embedded server per test session, in a private temporary directory, deleted afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="hrbot-test-"))
+    server = start_embedded_server(root)
+    yield server
+    server.cleanup()
+
+
+def _fresh_database(server, name: str) -> str:
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = embedded_url(server, name)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server) -> str:
+    return _fresh_database(pg_server, "hrbot_test")
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    return Settings.from_env(environ={"HRBOT_DATA_DIR": str(tmp_path_factory.mktemp("data"))}, dotenv_path=None)
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    from knowledge.embeddings import LocalEmbeddings
+
+    return LocalEmbeddings()
+
+
+@pytest.fixture(scope="session")
+def session_db(database_url):
+    db = Database(database_url)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def db(session_db):
+    """The shared test database, emptied before each test."""
+    with session_db.connection() as conn:
+        conn.execute(TRUNCATE_KNOWLEDGE)
+    return session_db
+
+
+@pytest.fixture
+def runtime(settings, db, embeddings) -> Runtime:
+    return Runtime(settings, db=db, embeddings=embeddings)
+
+
+@pytest.fixture(scope="session")
+def sample_runtime(pg_server, settings, embeddings):
+    """A separate database holding the sample content, ingested once; tests must only read it."""
+    db = Database(_fresh_database(pg_server, "hrbot_samples"))
+    rt = Runtime(settings, db=db, embeddings=embeddings)
+    results = rt.ingestor.ingest_paths([SAMPLE_DOCS])
+    assert all(r.status == "added" for r in results), [(r.source, r.reason) for r in results]
+    yield rt
+    db.close()
+
+
+@pytest.fixture
+def invoke(runtime):
+    """Run an `hrbot` command in-process against the test database; returns click's Result."""
+    from knowledge.cli import cli
+
+    def run(*args: str, rt: Runtime | None = None):
+        return CliRunner().invoke(cli, list(args), obj=rt or runtime, catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def count_rows(db):
+    def count(table: str) -> int:
+        with db.connection() as conn:
+            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # table names are literals in tests
+
+    return count
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
