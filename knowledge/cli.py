@@ -256,10 +256,10 @@ def demo(ctx) -> None:
             click.echo(f"[{i}] {h.title} ({where})\n    {h.text[:400]}")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, obj: Runtime | None = None) -> None:
     """Console entry point: domain errors become one kind line on stderr and exit status 1."""
     try:
-        cli.main(args=argv, prog_name="hrbot", standalone_mode=False)
+        cli.main(args=argv, prog_name="hrbot", standalone_mode=False, obj=obj)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

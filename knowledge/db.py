@@ -40,13 +40,37 @@ def start_embedded_server(data_dir: Path):
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import pgserver
 
+    pgdata = data_dir / "pgdata"
+    fresh = not (pgdata / "PG_VERSION").exists()
     try:
-        return pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        if fresh:
+            _tune(server)
+            server.cleanup()  # stop, so the settings above apply from the next start (now)
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        return server
     except Exception as exc:  # initdb/pg_ctl failures: the server log has the details
         log.exception("embedded PostgreSQL failed to start")
         raise DatabaseUnavailable(
             f"The embedded database in {data_dir / 'pgdata'} could not start; see {data_dir / 'pgdata' / 'log'}."
         ) from exc
+
+
+EMBEDDED_SETTINGS = {
+    # initdb's defaults suit a tiny machine; vectors and their HNSW graph want to stay in memory.
+    "shared_buffers": "512MB",
+    "effective_cache_size": "4GB",
+    "maintenance_work_mem": "1GB",   # HNSW builds are far faster when the graph fits
+    "work_mem": "16MB",
+    "max_connections": "100",
+}
+
+
+def _tune(server) -> None:
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        for name, value in EMBEDDED_SETTINGS.items():
+            conn.execute(psycopg.sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.Literal(value)))
 
 
 def embedded_url(server, database: str = EMBEDDED_DB_NAME) -> str:

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: HNSW vector search and PostgreSQL full-text search fused by reciprocal rank, in SQL."""
+"""Hybrid retrieval in one SQL statement: HNSW vector and BM25 full-text candidates, fused by score."""
 from __future__ import annotations
 
 import re
@@ -14,70 +14,96 @@ from pydantic import ConfigDict
 from knowledge.db import Database
 from knowledge.embeddings import GET_SPACE, check_space
 
-RRF_K = 60          # the constant from Cormack et al.; pgvector-python's hybrid example uses it too
-CANDIDATES = 40     # per list, before fusion
+RRF_K = 60             # reciprocal-rank constant (Cormack et al.), for the "rrf" comparison mode
+CANDIDATES = 60        # per candidate list (vector, full-text), before fusion
+BM25_WEIGHT = 0.05     # hybrid score = cosine similarity + BM25_WEIGHT * BM25 / best BM25 (see docs/design.md)
+SELECTIVE_DF = 0.005   # lexemes in more chunks than this share (and > 50) don't generate candidates
 NEAR_DUPLICATE = 0.97  # cosine similarity above which a passage adds nothing to one already chosen
-MODES = ("hybrid", "vector", "fulltext")
+MODES = ("hybrid", "vector", "fulltext", "rrf")
+
+# weights (similarity, bm25, rrf) and which candidate lists each mode draws from
+_MODE_PARAMS = {
+    "hybrid": dict(use_vector=True, use_text=True, w_sim=1.0, w_bm25=BM25_WEIGHT, w_rrf=0.0),
+    "vector": dict(use_vector=True, use_text=False, w_sim=1.0, w_bm25=0.0, w_rrf=0.0),
+    "fulltext": dict(use_vector=False, use_text=True, w_sim=0.0, w_bm25=1.0, w_rrf=0.0),
+    "rrf": dict(use_vector=True, use_text=True, w_sim=0.0, w_bm25=0.0, w_rrf=1.0),
+}
 
 _FILTERS = """
       AND (%(audiences)s::text[] IS NULL OR c.audience IS NULL OR c.audience = ANY(%(audiences)s::text[]))
       AND (%(document_ids)s::bigint[] IS NULL OR c.document_id = ANY(%(document_ids)s::bigint[]))"""
 
-_VECTOR_HITS = f"""
-vector_hits AS (
-    SELECT c.chunk_id, row_number() OVER (ORDER BY c.embedding <=> %(embedding)s) AS rank
-    FROM chunks c
-    WHERE true {_FILTERS}
-    ORDER BY c.embedding <=> %(embedding)s
-    LIMIT %(candidates)s
-)"""
-
-# Employees' questions rarely contain every word of the passage that answers them: OR the words (ranking does
-# the rest). A word we have never seen is replaced by its closest known word (trigram similarity): typos.
-_TEXT_HITS = f"""
-query_words AS (
+# One statement, four steps:
+# 1. query words -> lexemes; a word never seen in the corpus becomes its nearest known word (trigram
+#    similarity), so "vacaton" still finds "vacation"; each lexeme gets its BM25 inverse document frequency.
+# 2. candidates: the nearest chunks by HNSW, plus chunks sharing a *selective* lexeme with the question
+#    (employees' questions rarely contain all the words of the passage that answers them, so lexemes are
+#    ORed; very common ones would only make the full-text list slow and noisy).
+# 3. each candidate's cosine similarity and BM25 score over all the question's lexemes.
+# 4. fusion: a convex combination of similarity and normalised BM25 (or reciprocal ranks, for comparison).
+SEARCH = f"""
+WITH query_words AS (
     SELECT coalesce(
         (SELECT l.word FROM lexicon l WHERE l.word = w.word),
-        (SELECT l.word FROM lexicon l WHERE l.word %% w.word
+        (SELECT l.word FROM lexicon l
+          WHERE length(w.word) >= 4 AND numnode(plainto_tsquery('english', w.word)) > 0 AND l.word %% w.word
           ORDER BY similarity(l.word, w.word) DESC, l.word LIMIT 1),
         w.word) AS word
     FROM unnest(%(words)s::text[]) AS w(word)
 ),
+query_lexemes AS (
+    SELECT DISTINCT lexeme
+    FROM query_words, unnest(tsvector_to_array(to_tsvector('english', query_words.word))) AS lexeme
+),
+weighted AS (
+    SELECT q.lexeme, s.chunks AS df, ln(1 + (cs.chunks - s.chunks + 0.5) / (s.chunks + 0.5)) AS idf,
+           s.chunks <= greatest(50, cs.chunks * %(selective_df)s) AS selective
+    FROM query_lexemes q JOIN lexeme_stats s USING (lexeme), corpus_stats cs
+    WHERE s.chunks > 0
+),
 text_query AS (
-    SELECT to_tsquery('english', coalesce(string_agg(quote_literal(word), ' | '), '')) AS q FROM query_words
+    SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | ')) AS q FROM weighted WHERE selective
+),
+vector_hits AS (
+    SELECT c.chunk_id FROM chunks c
+    WHERE %(use_vector)s {_FILTERS}
+    ORDER BY c.embedding <=> %(embedding)s
+    LIMIT %(candidates)s
 ),
 text_hits AS (
-    SELECT c.chunk_id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, t.q, 1) DESC, c.chunk_id) AS rank
-    FROM chunks c, text_query t
-    WHERE c.tsv @@ t.q {_FILTERS}
-    ORDER BY ts_rank_cd(c.tsv, t.q, 1) DESC, c.chunk_id
+    SELECT c.chunk_id FROM chunks c, text_query t
+    WHERE %(use_text)s AND t.q IS NOT NULL AND c.tsv @@ t.q {_FILTERS}
+    ORDER BY ts_rank(c.tsv, t.q) DESC, c.chunk_id
     LIMIT %(candidates)s
-)"""
-
-_RESULT = """
-SELECT c.chunk_id, c.document_id, d.source, d.title, c.page, c.page_start, c.page_end, c.section, c.text,
-       f.score, c.embedding
-FROM fused f JOIN chunks c USING (chunk_id) JOIN documents d USING (document_id)
-ORDER BY f.score DESC, c.chunk_id
-LIMIT %(limit)s"""
-
-HYBRID_SEARCH = f"""
-WITH {_VECTOR_HITS}, {_TEXT_HITS},
+),
+scored AS MATERIALIZED (
+    SELECT c.chunk_id, c.document_id, c.page, c.page_start, c.page_end, c.section, c.text, c.embedding,
+           1 - (c.embedding <=> %(embedding)s) AS similarity,
+           coalesce((SELECT sum(w.idf * cardinality(u.positions) * 2.2
+                                / (cardinality(u.positions) + 1.2 * (0.25 + 0.75 * c.tokens / cs.avg_tokens)))
+                     FROM unnest(c.tsv) AS u JOIN weighted w ON w.lexeme = u.lexeme), 0) AS bm25
+    FROM (SELECT chunk_id FROM vector_hits UNION SELECT chunk_id FROM text_hits) candidates
+    JOIN chunks c USING (chunk_id),
+    (SELECT greatest(tokens::float8 / greatest(chunks, 1), 1) AS avg_tokens FROM corpus_stats) cs
+),
 fused AS (
-    SELECT chunk_id, sum(1.0 / (%(rrf_k)s + rank)) AS score
-    FROM (SELECT * FROM vector_hits UNION ALL SELECT * FROM text_hits) hits
-    GROUP BY chunk_id
-){_RESULT}"""
+    SELECT scored.*,
+           %(w_sim)s * similarity
+           + %(w_bm25)s * bm25 / greatest(max(bm25) OVER (), 1e-9)
+           + %(w_rrf)s * (1.0 / (%(rrf_k)s + rank() OVER (ORDER BY similarity DESC))
+                          + CASE WHEN bm25 > 0 THEN 1.0 / (%(rrf_k)s + rank() OVER (ORDER BY bm25 DESC)) ELSE 0 END)
+           AS score
+    FROM scored
+    WHERE %(w_sim)s > 0 OR %(w_rrf)s > 0 OR bm25 > 0
+),
+best AS (
+    SELECT * FROM fused ORDER BY score DESC, chunk_id LIMIT %(limit)s
+)
+SELECT b.chunk_id, b.document_id, d.source, d.title, b.page, b.page_start, b.page_end, b.section, b.text,
+       b.score, b.embedding
+FROM best b JOIN documents d USING (document_id)
+ORDER BY b.score DESC, b.chunk_id"""
 
-VECTOR_SEARCH = f"""
-WITH {_VECTOR_HITS},
-fused AS (SELECT chunk_id, 1.0 / (%(rrf_k)s + rank) AS score FROM vector_hits){_RESULT}"""
-
-FULLTEXT_SEARCH = f"""
-WITH {_TEXT_HITS},
-fused AS (SELECT chunk_id, 1.0 / (%(rrf_k)s + rank) AS score FROM text_hits){_RESULT}"""
-
-SQL_BY_MODE = {"hybrid": HYBRID_SEARCH, "vector": VECTOR_SEARCH, "fulltext": FULLTEXT_SEARCH}
 QUERY_WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -117,7 +143,7 @@ class HybridSearcher:
 
     def search(self, query: str, k: int = 5, *, mode: str = "hybrid", audiences: list[str] | None = None,
                document_ids: list[int] | None = None, embedding: np.ndarray | None = None) -> list[Hit]:
-        if mode not in SQL_BY_MODE:
+        if mode not in _MODE_PARAMS:
             raise ValueError(f"mode must be one of {MODES}")
         if not query.strip():
             return []
@@ -126,7 +152,7 @@ class HybridSearcher:
         params = {
             "embedding": embedding, "words": query_words(query), "audiences": audiences,
             "document_ids": document_ids, "candidates": max(CANDIDATES, k * 2), "rrf_k": RRF_K,
-            "limit": k * 3,
+            "limit": k * 3, "selective_df": SELECTIVE_DF, **_MODE_PARAMS[mode],
         }
         with self.db.connection() as conn:
             if not self._space_checked:
@@ -135,7 +161,7 @@ class HybridSearcher:
                     return []  # nothing ingested yet
                 check_space(row, getattr(self.embeddings, "model_name", ""), len(embedding))
                 self._space_checked = True
-            rows = conn.execute(SQL_BY_MODE[mode], params).fetchall()
+            rows = conn.execute(SEARCH, params, binary=True).fetchall()
         return _diversify(rows, k)
 
 

@@ -13,7 +13,7 @@ from knowledge.db import Database, embedded_url, start_embedded_server, upgrade
 from knowledge.runtime import SAMPLE_DOCS, Runtime
 from knowledge.settings import Settings
 
-TRUNCATE_KNOWLEDGE = "TRUNCATE documents, chunks, lexicon, embedding_space RESTART IDENTITY CASCADE"
+TRUNCATE_KNOWLEDGE = "TRUNCATE documents, chunks, lexicon, embedding_space RESTART IDENTITY CASCADE"  # stats reset by trigger
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,53 @@
+"""Shared benchmark plumbing: a throwaway embedded database (or DATABASE_URL), percentiles, result files."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(seconds: list[float]) -> dict:
+    ms = [s * 1000 for s in seconds]
+    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
+            "p99_ms": round(percentile(ms, 99), 2), "mean_ms": round(statistics.fmean(ms), 2)}
+
+
+def benchmark_database(name: str, keep_dir: str | None = None):
+    """(url, server): DATABASE_URL when set, else an embedded server in keep_dir or a temporary directory."""
+    from knowledge.db import embedded_url, start_embedded_server, upgrade
+
+    if os.environ.get("DATABASE_URL"):
+        url = os.environ["DATABASE_URL"]
+        upgrade(url)
+        return url, None
+    root = Path(keep_dir) if keep_dir else Path(tempfile.mkdtemp(prefix=f"hrbot-bench-{name}-"))
+    server = start_embedded_server(root)
+    url = embedded_url(server, f"bench_{name}")
+    upgrade(url)
+    return url, server
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def write_result(name: str, data: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    data = {"benchmark": name, "when": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), **data}
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path

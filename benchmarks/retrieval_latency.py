@@ -1,0 +1,163 @@
+"""Hybrid retrieval at 100,000 chunks: p50/p95 latency of top-10 hybrid search (query embedding excluded) and
+HNSW recall@10 against exact search.
+
+Corpus: synthetic but embedding-like. 384-dimensional vectors in 400 clusters (cluster centre + noise,
+normalised, so neighbours are close the way sentence embeddings are); chunk texts are ~120 real words drawn
+from the sentences of one section of the sample HR documents per cluster, so full-text search sees the word
+distribution of real policies. Queries: a cluster's centre plus noise, with the words of an evaluation question
+or a span of that cluster's text.
+
+    python benchmarks/retrieval_latency.py [--chunks 100000] [--queries 300] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import benchmark_database, summary_ms, write_result  # noqa: E402
+from knowledge.chunking import split_sentences  # noqa: E402
+from knowledge.db import Database  # noqa: E402
+from knowledge.evaluation import load_questions  # noqa: E402
+from knowledge.loaders import parse  # noqa: E402
+from knowledge.retrieval import HybridSearcher  # noqa: E402
+from knowledge.runtime import SAMPLE_DOCS  # noqa: E402
+from knowledge.store import WORD  # noqa: E402
+
+DIM = 384
+CLUSTERS = 400
+NOISE = 0.055  # per-dimension noise: within-cluster cosine ~0.55, like related passages
+
+
+class SyntheticSpace:
+    """Stands in for the embedding model: vectors are given, never computed."""
+    model_name = "synthetic-clustered-384"
+    dimension = DIM
+
+    def embed_query(self, text):  # pragma: no cover - the benchmark always passes vectors
+        raise RuntimeError("query embedding is excluded from this benchmark")
+
+
+def section_sentences() -> list[list[str]]:
+    pools: dict[tuple, list[str]] = {}
+    for path in sorted(SAMPLE_DOCS.iterdir()):
+        doc = parse(path.name, path.read_bytes())
+        for block in doc.blocks:
+            pools.setdefault((path.name, block.section), []).extend(split_sentences(block.text))
+    return [s for s in pools.values() if len(" ".join(s).split()) >= 40]
+
+
+def build(url: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[list[str]], list[int]]:
+    pools = section_sentences()
+    centres = rng.normal(size=(CLUSTERS, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    labels = rng.integers(0, CLUSTERS, size=n)
+    vectors = centres[labels] + rng.normal(scale=NOISE, size=(n, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pool_of = [int(i) for i in rng.integers(0, len(pools), size=CLUSTERS)]
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        register_vector(conn)
+        conn.execute("SET maintenance_work_mem = '2GB'")
+        conn.execute("SET max_parallel_maintenance_workers = 1")
+        conn.execute("TRUNCATE documents, chunks, lexicon, embedding_space RESTART IDENTITY CASCADE")
+        conn.execute("DROP INDEX IF EXISTS chunks_embedding_hnsw")
+        conn.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({DIM})")
+        conn.execute("INSERT INTO embedding_space (model, dimension) VALUES (%s, %s)", [SyntheticSpace.model_name, DIM])
+        per_doc = 100
+        doc_ids = [conn.execute(
+            "INSERT INTO documents (source, title, media_type, sha256, version, bytes, chunk_count) "
+            "VALUES (%s, %s, 'text/markdown', %s, 1, 0, %s) RETURNING document_id",
+            [f"synthetic-{d:05d}.md", f"Synthetic policy {d}", f"{d:064x}", per_doc]).fetchone()[0]
+            for d in range((n + per_doc - 1) // per_doc)]
+        words: set[str] = set()
+        with conn.cursor() as cur, cur.copy(
+                "COPY chunks (document_id, ordinal, section, text, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "int4", "text", "text", "vector"])
+            for i in range(n):
+                pool = pools[pool_of[labels[i]]]
+                start = int(rng.integers(0, len(pool)))
+                text, count = [], 0
+                while count < 120:
+                    sentence = pool[(start + len(text)) % len(pool)]
+                    text.append(sentence)
+                    count += len(sentence.split())
+                body = " ".join(text)
+                if i % 50 == 0:
+                    words.update(WORD.findall(body.lower()))
+                copy.write_row((doc_ids[i // per_doc], i % per_doc, f"Topic {labels[i]}", body, vectors[i]))
+        conn.execute("INSERT INTO lexicon (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", [sorted(words)])
+        loaded = time.perf_counter()
+        conn.execute("CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)")
+        conn.execute("ANALYZE chunks")
+        indexed = time.perf_counter()
+    print(f"loaded {n} chunks in {loaded - started:.0f}s, HNSW built in {indexed - loaded:.0f}s", flush=True)
+    return vectors, labels, pools, pool_of
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--ef-search", type=int, default=100)
+    parser.add_argument("--keep", default=None, help="data directory to keep the embedded server in")
+    args = parser.parse_args()
+    rng = np.random.default_rng(7)
+    url, server = benchmark_database("retrieval", args.keep)
+    vectors, labels, pools, pool_of = build(url, args.chunks, rng)
+    db = Database(url, search_ef=args.ef_search)
+    searcher = HybridSearcher(db, SyntheticSpace())
+
+    questions = [q.question for q in load_questions()]
+    random.seed(11)
+    queries = []
+    for i in range(args.queries):
+        target = int(rng.integers(0, args.chunks))
+        vector = vectors[target] + rng.normal(scale=NOISE, size=DIM).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        if i % 2:
+            text = random.choice(questions)
+        else:
+            words = " ".join(pools[pool_of[labels[target]]]).split()
+            start = random.randrange(max(1, len(words) - 8))
+            text = " ".join(words[start:start + random.randint(4, 8)])
+        queries.append((text, vector))
+
+    for text, vector in queries[:30]:  # warm the caches and the prepared statements
+        searcher.search(text, args.k, embedding=vector)
+    timings = {"hybrid": [], "vector": [], "fulltext": []}
+    recalls = []
+    with db.connection() as conn:
+        conn.execute("SELECT 1")
+    for text, vector in queries:
+        for mode in timings:
+            t0 = time.perf_counter()
+            hits = searcher.search(text, args.k, mode=mode, embedding=vector)
+            timings[mode].append(time.perf_counter() - t0)
+            if mode == "vector":
+                exact = set((np.argsort(-(vectors @ vector))[: args.k] + 1).tolist())  # chunk ids are 1-based
+                recalls.append(len(exact & {h.chunk_id for h in hits}) / args.k)
+    result = {
+        "chunks": args.chunks, "queries": args.queries, "k": args.k, "ef_search": args.ef_search,
+        "latency": {mode: summary_ms(values) for mode, values in timings.items()},
+        "hnsw_recall_at_10": round(float(np.mean(recalls)), 4),
+    }
+    path = write_result("retrieval_latency", result)
+    print(json.dumps(result, indent=2))
+    print(f"written to {path}")
+    db.close()
+    if server is not None and not args.keep:
+        server.cleanup()
+
+
+if __name__ == "__main__":
+    main()
