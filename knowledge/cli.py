@@ -198,6 +198,66 @@ def reembed(ctx) -> None:
     click.echo(f"Re-embedded {result['chunks']} chunks with {result['model']} ({result['dimension']} dimensions).")
 
 
+# --- records and answers -----------------------------------------------------------------------------------
+
+@cli.group()
+def records() -> None:
+    """Employee records (profiles, leave entitlements, leave history, public holidays)."""
+
+
+@records.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def records_import(ctx, files) -> None:
+    """Import HRIS CSV exports: employees, entitlements, leave or public_holidays (told apart by their header).
+
+    Every row is validated first; any error (reported with its line number) means nothing is written.
+    Re-importing the same file changes nothing.
+    """
+    from knowledge.records import import_csv
+
+    rt = _runtime(ctx)
+    for path in files:
+        try:
+            result = import_csv(rt.db, path.read_bytes())
+        except HRBotError as exc:
+            raise HRBotError(f"{path.name}: {exc}") from None
+        click.echo(f"{path.name}: {result.rows} {result.kind} rows, {result.changed} changed")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--as", "slack_user_id", required=True, help="The Slack user id asking (e.g. U0SAMPLE).")
+@click.option("--email", default=None, help="Their work email from Slack, to link an employee record.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Answer as of this date (to reproduce an earlier answer).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def ask(ctx, question, slack_user_id, email, today, as_json) -> None:
+    """Answer a question exactly as that Slack user would get it."""
+    from knowledge.answers import Asker
+
+    answer = _runtime(ctx).answers.answer(question, Asker(slack_user_id, email),
+                                          today=today.date() if today else None)
+    if as_json:
+        _echo_json(answer.as_json())
+        return
+    click.echo(_render_text(answer))
+
+
+def _render_text(answer) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            where = ", ".join(x for x in (c.section, f"page {c.page}" if c.page else "") if x)
+            lines.append(f"  [{c.n}] {c.title} ({c.source}{': ' + where if where else ''})")
+    if answer.notice:
+        lines += ["", f"Note: {answer.notice}"]
+    return "\n".join(lines)
+
+
 # --- evaluation --------------------------------------------------------------------------------------------
 
 @cli.group("eval")
@@ -234,13 +294,21 @@ def eval_retrieval(ctx, path, k, as_json) -> None:
 # --- demo --------------------------------------------------------------------------------------------------
 
 @cli.command()
+@click.option("--as", "slack_user_id", default=None, help="Chat as this Slack user (default: the sample employee).")
 @click.pass_context
-def demo(ctx) -> None:
-    """Embedded database + sample content + a terminal chat over the knowledge base."""
+def demo(ctx, slack_user_id) -> None:
+    """Embedded database + sample content + a terminal chat as a sample employee."""
+    from knowledge.answers import Asker
+    from knowledge.runtime import SAMPLE_SLACK_USER
+
     rt = _runtime(ctx)
-    click.echo("Preparing the sample knowledge base (first run embeds ~200 passages)...")
-    results = rt.ingestor.ingest_paths([SAMPLE_DOCS])
-    click.echo(f"{len(results)} sample documents ready. Ask a question (empty line or Ctrl-D to quit).")
+    click.echo("Preparing the sample company (the first run embeds about 200 passages)...")
+    rt.load_samples()
+    user = slack_user_id or SAMPLE_SLACK_USER
+    mode = "chat model " + rt.settings.chat_model if rt.llm is not None else "offline answerer (no chat model set)"
+    click.echo(f"Ready: you are {user}, answers by the {mode}. Try \"How much annual leave do I have?\" "
+               "Empty line or Ctrl-D quits.")
+    history: list[tuple[str, str]] = []
     while True:
         try:
             question = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
@@ -248,12 +316,9 @@ def demo(ctx) -> None:
             break
         if not question.strip():
             break
-        hits = rt.searcher.search(question, 3)
-        if not hits:
-            click.echo("I could not find anything about that in the HR documents.")
-        for i, h in enumerate(hits, start=1):
-            where = ", ".join(x for x in (h.section, f"p. {h.page}" if h.page else "") if x)
-            click.echo(f"[{i}] {h.title} ({where})\n    {h.text[:400]}")
+        answer = rt.answers.answer(question, Asker(user), history=history)
+        click.echo("\n" + _render_text(answer) + "\n")
+        history += [("user", question), ("assistant", answer.text)]
 
 
 def main(argv: list[str] | None = None, obj: Runtime | None = None) -> None:

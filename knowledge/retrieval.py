@@ -192,6 +192,8 @@ class PolicyRetriever(BaseRetriever):
     audiences: list[str] | None = None
     mode: str = "hybrid"
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        hits = self.searcher.search(query, self.k, mode=self.mode, audiences=self.audiences)
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                embedding: np.ndarray | None = None) -> list[Document]:
+        """`embedding` (optional): the query's vector when the caller has already computed it."""
+        hits = self.searcher.search(query, self.k, mode=self.mode, audiences=self.audiences, embedding=embedding)
         return [hit.to_document() for hit in hits]

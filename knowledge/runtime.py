@@ -8,17 +8,22 @@ from knowledge.db import Database
 from knowledge.settings import Settings
 
 SAMPLE_DOCS = Path(__file__).resolve().parent / "sample" / "docs"
+SAMPLE_RECORDS = Path(__file__).resolve().parent / "sample" / "records"
+SAMPLE_RECORD_FILES = ["employees.csv", "public_holidays.csv", "entitlements.csv", "leave.csv"]  # import order
+SAMPLE_SLACK_USER = "U0SAMPLE"
 
 
 class Runtime:
     """Lazily builds what a command needs; tests pass ready-made parts (a test database, a loaded model)."""
 
-    def __init__(self, settings: Settings, *, db: Database | None = None, embeddings=None):
+    def __init__(self, settings: Settings, *, db: Database | None = None, embeddings=None, llm=None):
         self.settings = settings
         if db is not None:
             self.__dict__["db"] = db
         if embeddings is not None:
             self.__dict__["embeddings"] = embeddings
+        if llm is not None:
+            self.__dict__["llm"] = llm
         self._owns_db = db is None
 
     @cached_property
@@ -42,6 +47,32 @@ class Runtime:
         from knowledge.retrieval import HybridSearcher
 
         return HybridSearcher(self.db, self.embeddings)
+
+    @cached_property
+    def records(self):
+        from knowledge.records import RecordsReader
+
+        return RecordsReader(self.db)
+
+    @cached_property
+    def llm(self):
+        from knowledge.chain import build_chat_model
+
+        return build_chat_model(self.settings)
+
+    @cached_property
+    def answers(self):
+        from knowledge.chain import AnswerService
+
+        return AnswerService(self.searcher, self.records, self.settings, llm=self.llm)
+
+    def load_samples(self) -> None:
+        """The sample company's documents and records (idempotent: unchanged files are no-ops)."""
+        from knowledge.records import import_csv
+
+        self.ingestor.ingest_paths([SAMPLE_DOCS])
+        for name in SAMPLE_RECORD_FILES:
+            import_csv(self.db, (SAMPLE_RECORDS / name).read_bytes())
 
     def close(self) -> None:
         if self._owns_db and "db" in self.__dict__:

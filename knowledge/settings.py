@@ -41,6 +41,18 @@ class Settings:
         "OPENAI_API_KEY", None, "API key for an OpenAI-compatible server (chat and/or embeddings).")
     openai_base_url: str | None = setting(
         "OPENAI_BASE_URL", None, "Base URL of an OpenAI-compatible API (Azure, vLLM, Ollama, llama.cpp...).")
+    chat_model: str = setting(
+        "HRBOT_CHAT_MODEL", "gpt-4o-mini", "Chat model name on the OpenAI-compatible server.")
+    chat_timeout: float = setting(
+        "HRBOT_CHAT_TIMEOUT", 20.0, "Seconds to wait for the chat model before answering from the passages alone.")
+    chat_max_tokens: int = setting(
+        "HRBOT_CHAT_MAX_TOKENS", 700, "Longest answer the chat model may write, in tokens.")
+    chat_max_tokens_field: str = setting(
+        "HRBOT_CHAT_MAX_TOKENS_FIELD", "max_tokens",
+        "Request field for that limit: 'max_tokens' (most OpenAI-compatible servers) or 'max_completion_tokens'.")
+    hr_contact: str = setting(
+        "HRBOT_HR_CONTACT", "the HR team in #ask-hr or hr@fernhill.example",
+        "How employees reach a person in HR; offered when the documents do not answer.")
     log_level: str = setting(
         "HRBOT_LOG_LEVEL", "WARNING", "Logging level for the hrbot process (DEBUG, INFO, WARNING, ERROR).")
 
@@ -65,6 +77,10 @@ class Settings:
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    @property
+    def chat_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
 
     @property
     def max_upload_bytes(self) -> int:

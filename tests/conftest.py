@@ -13,7 +13,8 @@ from knowledge.db import Database, embedded_url, start_embedded_server, upgrade
 from knowledge.runtime import SAMPLE_DOCS, Runtime
 from knowledge.settings import Settings
 
-TRUNCATE_KNOWLEDGE = "TRUNCATE documents, chunks, lexicon, embedding_space RESTART IDENTITY CASCADE"  # stats reset by trigger
+TRUNCATE_ALL = ("TRUNCATE documents, chunks, lexicon, embedding_space, employees, leave_entitlements, "
+                "leave_records, public_holidays RESTART IDENTITY CASCADE")  # BM25 stats reset by trigger
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +62,7 @@ def session_db(database_url):
 def db(session_db):
     """The shared test database, emptied before each test."""
     with session_db.connection() as conn:
-        conn.execute(TRUNCATE_KNOWLEDGE)
+        conn.execute(TRUNCATE_ALL)
     return session_db
 
 
@@ -77,6 +78,7 @@ def sample_runtime(pg_server, settings, embeddings):
     rt = Runtime(settings, db=db, embeddings=embeddings)
     results = rt.ingestor.ingest_paths([SAMPLE_DOCS])
     assert all(r.status == "added" for r in results), [(r.source, r.reason) for r in results]
+    rt.load_samples()
     yield rt
     db.close()
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -37,6 +39,14 @@ class FakeOpenAI:
                             for i, t in enumerate(inputs)]
                     self._send(200, {"object": "list", "data": data, "model": body.get("model"),
                                      "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                elif self.path.endswith("/chat/completions"):
+                    status, payload, delay = fake.chat_reply(body)
+                    if delay:
+                        time.sleep(delay)
+                    try:
+                        self._send(status, payload)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client gave up (timeout test)
                 else:
                     self._send(404, {"error": {"message": "not found"}})
 
@@ -51,6 +61,38 @@ class FakeOpenAI:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    # Deterministic chat behaviour, steered by markers in the question so tests read plainly.
+    def chat_reply(self, body: dict) -> tuple[int, dict, float]:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        if "Rewrite the employee's last message" in prompt:
+            history = re.findall(r"^user: (.*)$", prompt, flags=re.M)
+            last = prompt.rsplit("Last message:", 1)[1].strip()
+            return 200, _completion(f"{history[-1] if history else ''} {last}".strip()), 0
+        question = prompt.rsplit("Question:", 1)[-1].strip()
+        if "FAKE-500" in question:
+            return 500, {"error": {"message": "upstream exploded", "type": "server_error"}}, 0
+        if "FAKE-TIMEOUT" in question:
+            return 200, _completion("too late"), 3.0
+        sources = re.findall(r"^\[(\d+)\] \(.*?\)\n(.+)$", prompt, flags=re.M)
+        facts = re.findall(r"^- (.+)$", prompt.split("Your records:", 1)[-1].split("Question:", 1)[0], flags=re.M)
+        if not sources:
+            return 200, _completion("I don't know. Please contact HR."), 0
+        first = sources[0][1].split(". ")[0].rstrip(".")
+        text = f"{first} [{sources[0][0]}]."
+        if len(sources) > 1:
+            text += f" See also [{sources[1][0]}]."
+        if "FAKE-BOGUS" in question:
+            text += " And a made-up rule [9]."
+        if "FAKE-WRONG-NUMBER" in question:
+            text += " You have 99 days of leave left."
+        if facts and not facts[0].startswith("(none"):
+            text += "\n" + facts[min(1, len(facts) - 1)]
+        return 200, _completion(text), 0
+
+    @property
+    def chat_requests(self) -> list[dict]:
+        return [body for path, body in self.requests if path.endswith("/chat/completions")]
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
@@ -62,3 +104,9 @@ class FakeOpenAI:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _completion(text: str) -> dict:
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "fake-chat",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}

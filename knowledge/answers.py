@@ -1,0 +1,197 @@
+"""Answers: the Answer object, the offline extractive answerer, and the checks every answer passes through."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+
+from langchain_core.documents import Document
+
+from knowledge.chunking import split_sentences
+
+log = logging.getLogger(__name__)
+
+SUPPORT_THRESHOLD = 0.40  # hybrid score below which the best passage is not about the question
+OFFLINE_NOTE = ("_No AI model is configured, so these are the most relevant passages, quoted; "
+                "check the cited source for the full rule._")
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who is asking: the verified Slack user id, and the work email from their Slack profile if known."""
+    slack_user_id: str | None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    title: str
+    page: int | None
+    section: str
+    document_id: int
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    supported: bool = False
+    personal: bool = False        # holds the asker's own data: show it to the asker only
+    kind: str = "answer"          # answer | not_found | refused | error
+    notice: str | None = None     # e.g. no HR record is linked to this Slack user
+    timings: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"answer": self.text,
+                "citations": [{k: v for k, v in asdict(c).items() if k in ("n", "source", "page", "section",
+                                                                          "document_id", "title")}
+                              for c in self.citations],
+                "facts": self.facts, "supported": self.supported, "personal": self.personal, "kind": self.kind,
+                "notice": self.notice}
+
+
+# --- Questions about someone else ---------------------------------------------------------------------------
+
+NOT_NAMES = {"i", "hr", "uk", "gb", "de", "eu", "us", "fernhill", "germany", "berlin", "london", "manchester",
+             "england", "ireland", "slack", "christmas", "easter", "monday", "tuesday", "wednesday", "thursday",
+             "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july",
+             "august", "september", "october", "november", "december", "smilecare", "zahnplus", "healthfirst",
+             "bupa", "the", "our", "my", "it", "this", "that", "we", "you", "anyone", "someone", "everyone",
+             "there", "what", "who", "how", "when", "where", "why", "which", "mat", "kit"}
+OTHER_ROLE = re.compile(
+    r"\b(my |our |the )?(manager|boss|colleague|co-?worker|teammate|team ?mate|team|report|direct report|"
+    r"partner|wife|husband|employee|staff member|ceo|cto|cfo|director|lead|everyone|anyone|somebody|someone|"
+    r"all employees|other people|others)('s|s')?\s+(annual |remaining |holiday |leave |sick |vacation )*"
+    r"(leave|balance|holidays?|vacation|days off|sick|absences?|salary|pay|records?|entitlement|allowance|"
+    r"email|address|hire date|details)\b", re.I)
+VERB_NAME = re.compile(r"\b(?:does|did|has|is|was|will|can|should)\s+([A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?\s+"
+                       r"(?:have|has|get|take|took|got|left|remaining|off|on|booked|been|earn)", re.I)
+POSSESSIVE_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s|s')\s+(?:\w+\s+){0,2}(leave|balance|holidays?|vacation|salary|"
+                             r"pay|records?|entitlement|allowance|absences?|sick|email|manager|details)\b")
+FOR_NAME = re.compile(r"\b(?:for|of|about)\s+([A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?\s*\??$")
+EMPLOYEE_ID = re.compile(r"\bE\d{3,}\b")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+SLACK_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+REFUSAL = ("I can only look up *your own* HR records, so I can't share anything about another person. "
+           "If you need someone else's leave or details, ask them or their manager, or contact {hr_contact}.")
+
+
+def about_someone_else(question: str, own_names: set[str], own_ids: set[str]) -> bool:
+    """True when the question asks for another person's records (names, ids, emails, roles)."""
+    own = {n.lower() for n in own_names}
+    if OTHER_ROLE.search(question):
+        return True
+    for pattern in (VERB_NAME, POSSESSIVE_NAME, FOR_NAME):
+        for match in pattern.finditer(question):
+            name = match.group(1)
+            if name.lower() not in NOT_NAMES and name.lower() not in own and name[0].isupper():
+                return True
+    ids = {m.group(0) for m in EMPLOYEE_ID.finditer(question)} | {m.group(1) for m in SLACK_MENTION.finditer(question)}
+    if ids - own_ids:
+        return True
+    emails = {m.group(0).lower() for m in EMAIL.finditer(question)}
+    return bool(emails - {i.lower() for i in own_ids})
+
+
+# --- Citations ---------------------------------------------------------------------------------------------
+
+CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+def citation_for(n: int, doc: Document) -> Citation:
+    m = doc.metadata
+    return Citation(n, m["source"], m.get("title") or m["source"], m.get("page"), m.get("section") or "",
+                    m["document_id"])
+
+
+def check_citations(text: str, sources: list[Document]) -> tuple[str, list[Citation]]:
+    """Keep citations of sources that were given; drop (and log) any other number the model wrote."""
+    cited: list[int] = []
+
+    def keep(match: re.Match) -> str:
+        n = int(match.group(1))
+        if 1 <= n <= len(sources):
+            if n not in cited:
+                cited.append(n)
+            return match.group(0)
+        log.warning("dropped citation [%d]: only %d sources were given", n, len(sources))
+        return ""
+
+    text = CITATION.sub(keep, text)
+    return re.sub(r"[ \t]+([.,;:])", r"\1", text).strip(), [citation_for(n, sources[n - 1]) for n in cited]
+
+
+NUMBER = re.compile(r"(?<![\w\[])\d+(?:[.,]\d+)?(?![\w\]])")
+SECOND_PERSON = re.compile(r"\b(you|your|you've|you're|yours)\b", re.I)
+
+
+def guard_personal_numbers(text: str, allowed_text: str, facts: list[str]) -> str:
+    """Drop sentences that state a number about the asker that appears in no fact or source; add the facts."""
+    allowed = set(NUMBER.findall(allowed_text))
+    kept, dropped = [], False
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+        numbers = set(NUMBER.findall(sentence))
+        if SECOND_PERSON.search(sentence) and numbers - allowed:
+            log.warning("dropped a sentence with unsupported personal figures: %s", numbers - allowed)
+            dropped = True
+            continue
+        kept.append(sentence)
+    result = "\n".join(s for s in kept if s.strip()) if dropped else text
+    if dropped and facts:
+        result += "\n\n*From your records:*\n" + "\n".join(f"- {f}" for f in facts)
+    return result
+
+
+# --- The offline answerer ------------------------------------------------------------------------------------
+
+WORD = re.compile(r"[a-zäöüß0-9]+", re.I)
+STOP = set("a an the and or of to in on for at by with from is are was were be been do does did i me my you "
+           "your we our it its this that what how when where which who can could should would will shall may "
+           "if as any get got have has had much many there their they them so not no".split())
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in ("ing", "ies", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _terms(text: str) -> set[str]:
+    return {_stem(w) for w in WORD.findall(text) if w.lower() not in STOP}
+
+
+def extractive_answer(question: str, sources: list[Document], facts: list[str], hr_contact: str,
+                      max_sentences: int = 3) -> tuple[str, list[Citation]]:
+    """Quote the sentences of the top passages that share most with the question, each with its citation."""
+    query = _terms(question)
+    candidates = []
+    for rank, doc in enumerate(sources, start=1):
+        for position, sentence in enumerate(split_sentences(doc.page_content.replace("\n", " "))):
+            overlap = len(query & _terms(sentence) | query & _terms(doc.metadata.get("section", "")))
+            score = overlap + (1.5 if rank == 1 else 0) + (0.5 if position == 0 else 0) - 0.3 * rank
+            candidates.append((score, rank, position, sentence))
+    chosen = sorted(candidates, key=lambda c: -c[0])[:max_sentences]
+    chosen.sort(key=lambda c: (c[1], c[2]))
+    lines = []
+    if facts:
+        lines.append("*From your records:*")
+        lines += [f"- {f}" for f in facts]
+        lines.append("")
+    if chosen:
+        lines.append("*What the policy says:*")
+        lines += [f"> {sentence} [{rank}]" for _, rank, _, sentence in chosen]
+        lines.append("")
+        lines.append(OFFLINE_NOTE)
+    cited = sorted({rank for _, rank, _, _ in chosen})
+    return "\n".join(lines).strip(), [citation_for(n, sources[n - 1]) for n in cited]
+
+
+def not_found_text(hr_contact: str) -> str:
+    return (f"I don't know: I couldn't find this in the HR documents I have. Please contact {hr_contact}, "
+            "who can help directly.")

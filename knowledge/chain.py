@@ -1,0 +1,187 @@
+"""The answer chain (LangChain LCEL): condense -> embed -> {policy passages, the asker's facts} -> respond."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
+
+from knowledge.answers import (REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else, check_citations,
+                               extractive_answer, guard_personal_numbers, not_found_text)
+from knowledge.personal import RecordsRetriever, is_personal
+from knowledge.records import RecordsReader
+from knowledge.retrieval import HybridSearcher, PolicyRetriever
+from knowledge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PROMPTS = Path(__file__).resolve().parent / "prompts"
+NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered from the policies only. "
+             "Ask HR to add your Slack ID or work email to your employee record.")
+MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
+FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so)\b|\b(it|that|this|those|them|"
+                       r"there)\b", re.I)
+
+
+def build_chat_model(settings: Settings):
+    """ChatOpenAI against any OpenAI-compatible server, or None (the offline answerer) when none is set up."""
+    if not settings.chat_configured:
+        return None
+    from langchain_openai import ChatOpenAI
+
+    field = settings.chat_max_tokens_field
+    if field not in ("max_tokens", "max_completion_tokens"):
+        from knowledge.errors import ConfigurationError
+
+        raise ConfigurationError("HRBOT_CHAT_MAX_TOKENS_FIELD must be max_tokens or max_completion_tokens.")
+    # The limit goes in the body under the field the server understands (langchain-openai always sends
+    # max_completion_tokens, which some OpenAI-compatible servers reject).
+    return ChatOpenAI(model=settings.chat_model, api_key=settings.openai_api_key or "not-needed",
+                      base_url=settings.openai_base_url, timeout=settings.chat_timeout, max_retries=1,
+                      temperature=0, extra_body={field: settings.chat_max_tokens})
+
+
+class AnswerService:
+    """Answers one employee's question from policy passages and their own records."""
+
+    def __init__(self, searcher: HybridSearcher, records: RecordsReader, settings: Settings, llm=None, k: int = 4):
+        self.searcher = searcher
+        self.records = records
+        self.settings = settings
+        self.llm = llm
+        self.k = k
+        self.prompt = ChatPromptTemplate.from_messages([
+            ("system", (PROMPTS / "system.txt").read_text()), ("human", (PROMPTS / "user.txt").read_text())])
+        self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
+
+    def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
+               today: date | None = None) -> Answer:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        today = today or date.today()
+        question = " ".join(question.split())
+        with _timed(timings, "records"):
+            employee_id = self.records.resolve(asker.slack_user_id, asker.email)
+            personal = self.records.load(employee_id) if employee_id else None
+        own_ids = {x for x in (employee_id, asker.slack_user_id, asker.email) if x}
+        own_names = set(personal.employee.name.split()) if personal else set()
+        if personal:
+            own_ids.add(personal.employee.email)
+        if about_someone_else(question, own_names, own_ids):
+            return Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
+                          timings=_finish(timings, started))
+        chain = self._chain(personal, today, timings)
+        answer = chain.invoke({"question": question, "history": history or []})
+        if personal is None:
+            answer.notice = NO_RECORD
+        answer.timings = _finish(timings, started)
+        return answer
+
+    # --- the LCEL chain ---------------------------------------------------------------------------------------
+
+    def _chain(self, personal, today: date, timings: dict):
+        audiences = [personal.employee.country] if personal else None
+        policy = PolicyRetriever(searcher=self.searcher, k=self.k, audiences=audiences)
+        facts = RecordsRetriever(records=personal, today=today)
+
+        def embed(x):
+            with _timed(timings, "embed"):
+                return np.asarray(self.searcher.embeddings.embed_query(x["standalone"]), dtype=np.float32)
+
+        def retrieve_policy(x):
+            with _timed(timings, "retrieve"):
+                return policy.invoke(x["standalone"], embedding=x["embedding"])
+
+        def retrieve_facts(x):
+            with _timed(timings, "facts"):
+                return facts.invoke(x["standalone"])
+
+        def respond(x):
+            with _timed(timings, "answer"):
+                return self._respond(x["question"], x["standalone"], x["policy"], x["facts"], personal, today)
+
+        return (RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
+                | RunnablePassthrough.assign(embedding=RunnableLambda(embed))
+                | RunnableParallel(question=lambda x: x["question"], standalone=lambda x: x["standalone"],
+                                   policy=RunnableLambda(retrieve_policy), facts=RunnableLambda(retrieve_facts))
+                | RunnableLambda(respond))
+
+    def _condense(self, x) -> str:
+        question, history = x["question"], x["history"]
+        if not history:
+            return question
+        if self.llm is not None:
+            transcript = "\n".join(f"{role}: {text}" for role, text in history[-6:])
+            try:
+                reply = self.llm.invoke(self.condense_prompt.invoke({"history": transcript, "question": question}))
+                standalone = str(reply.content).strip()
+                if standalone:
+                    return standalone
+            except Exception:  # the model is optional for this step: fall back to the heuristic
+                log.warning("condensing with the chat model failed", exc_info=True)
+        previous = next((text for role, text in reversed(history) if role == "user"), "")
+        if previous and (len(question.split()) <= 6 or FOLLOW_UP.search(question)):
+            return f"{previous} {question}"
+        return question
+
+    def _respond(self, question, standalone, sources, fact_docs, personal, today) -> Answer:
+        facts = [d.page_content for d in fact_docs]
+        best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
+        has_personal = bool(facts)
+        if not sources or (best < SUPPORT_THRESHOLD and not has_personal):
+            return Answer(not_found_text(self.settings.hr_contact), facts=facts, supported=False,
+                          personal=has_personal, kind="not_found")
+        if self.llm is None:
+            return self._offline(standalone, sources, facts, has_personal)
+        country = personal.employee.country if personal else "unknown (answer for all countries)"
+        messages = self.prompt.invoke({
+            "hr_contact": self.settings.hr_contact, "country": country, "today": today.isoformat(),
+            "question": question,
+            "sources": "\n\n".join(_source_block(i, d) for i, d in enumerate(sources, start=1)),
+            "facts": "\n".join(f"- {f}" for f in facts) or "- (none: answer from the policy only)",
+        })
+        try:
+            reply = self.llm.invoke(messages)
+        except Exception:
+            log.exception("chat model call failed; answering from the passages instead")
+            answer = self._offline(standalone, sources, facts, has_personal)
+            answer.text = MODEL_DOWN + "\n\n" + answer.text
+            return answer
+        text, citations = check_citations(str(reply.content), sources)
+        if has_personal:
+            allowed = " ".join([question, *facts, *(d.page_content for d in sources)])
+            text = guard_personal_numbers(text, allowed, facts)
+        unsure = text.lower().startswith(("i don't know", "i do not know"))
+        return Answer(text, citations, facts, supported=bool(citations) and not unsure, personal=has_personal,
+                      kind="not_found" if unsure else "answer")
+
+    def _offline(self, question, sources, facts, has_personal) -> Answer:
+        text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact)
+        return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
+
+
+def _source_block(n: int, doc) -> str:
+    m = doc.metadata
+    where = ", ".join(x for x in (m.get("title") or m.get("source"), m.get("section"),
+                                  f"page {m['page']}" if m.get("page") else "") if x)
+    return f"[{n}] ({where})\n{doc.page_content}"
+
+
+@contextmanager
+def _timed(timings: dict, name: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - started) * 1000
+
+
+def _finish(timings: dict, started: float) -> dict:
+    timings["total"] = (time.perf_counter() - started) * 1000
+    return {k: round(v, 2) for k, v in timings.items()}

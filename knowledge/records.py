@@ -1,0 +1,345 @@
+"""Employee records: CSV import (validated, all-or-nothing) and reads bound to one employee by row-level security."""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Iterator
+
+import psycopg
+
+from knowledge.balances import Employee, Entitlement, LeaveRecord
+from knowledge.db import Database
+from knowledge.errors import HRBotError
+
+log = logging.getLogger(__name__)
+
+RECORDS_ROLE = "hrbot_records"
+KINDS = {
+    "employees": ["employee_id", "slack_user_id", "email", "name", "country", "department", "employment_type",
+                  "fte", "hire_date", "end_date", "manager_id"],
+    "entitlements": ["employee_id", "leave_type", "year", "base_days", "carried_over"],
+    "leave": ["request_id", "employee_id", "leave_type", "start_date", "end_date", "days", "status"],
+    "public_holidays": ["country", "date", "name"],
+}
+REQUIRED = {
+    "employees": {"employee_id", "email", "name", "country", "hire_date"},
+    "entitlements": {"employee_id", "leave_type", "year"},
+    "leave": {"request_id", "employee_id", "leave_type", "start_date", "end_date", "days", "status"},
+    "public_holidays": {"country", "date", "name"},
+}
+STATUSES = {"approved", "pending", "cancelled", "rejected"}
+EMPLOYMENT_TYPES = {"permanent", "fixed_term", "contractor"}
+
+UPSERT = {
+    "employees": """
+INSERT INTO employees (employee_id, slack_user_id, email, name, country, department, employment_type, fte,
+                       hire_date, end_date, manager_id)
+VALUES (%(employee_id)s, %(slack_user_id)s, %(email)s, %(name)s, %(country)s, %(department)s,
+        %(employment_type)s, %(fte)s, %(hire_date)s, %(end_date)s, %(manager_id)s)
+ON CONFLICT (employee_id) DO UPDATE SET
+    slack_user_id = excluded.slack_user_id, email = excluded.email, name = excluded.name,
+    country = excluded.country, department = excluded.department, employment_type = excluded.employment_type,
+    fte = excluded.fte, hire_date = excluded.hire_date, end_date = excluded.end_date,
+    manager_id = excluded.manager_id, updated_at = now()
+WHERE (employees.slack_user_id, employees.email, employees.name, employees.country, employees.department,
+       employees.employment_type, employees.fte, employees.hire_date, employees.end_date, employees.manager_id)
+      IS DISTINCT FROM
+      (excluded.slack_user_id, excluded.email, excluded.name, excluded.country, excluded.department,
+       excluded.employment_type, excluded.fte, excluded.hire_date, excluded.end_date, excluded.manager_id)""",
+    "entitlements": """
+INSERT INTO leave_entitlements (employee_id, leave_type, year, base_days, carried_over)
+VALUES (%(employee_id)s, %(leave_type)s, %(year)s, %(base_days)s, %(carried_over)s)
+ON CONFLICT (employee_id, leave_type, year) DO UPDATE SET
+    base_days = excluded.base_days, carried_over = excluded.carried_over
+WHERE (leave_entitlements.base_days, leave_entitlements.carried_over)
+      IS DISTINCT FROM (excluded.base_days, excluded.carried_over)""",
+    "leave": """
+INSERT INTO leave_records (request_id, employee_id, leave_type, start_date, end_date, days, status)
+VALUES (%(request_id)s, %(employee_id)s, %(leave_type)s, %(start_date)s, %(end_date)s, %(days)s, %(status)s)
+ON CONFLICT (request_id) DO UPDATE SET
+    employee_id = excluded.employee_id, leave_type = excluded.leave_type, start_date = excluded.start_date,
+    end_date = excluded.end_date, days = excluded.days, status = excluded.status
+WHERE (leave_records.employee_id, leave_records.leave_type, leave_records.start_date, leave_records.end_date,
+       leave_records.days, leave_records.status)
+      IS DISTINCT FROM (excluded.employee_id, excluded.leave_type, excluded.start_date, excluded.end_date,
+                        excluded.days, excluded.status)""",
+    "public_holidays": """
+INSERT INTO public_holidays (country, day, name) VALUES (%(country)s, %(date)s, %(name)s)
+ON CONFLICT (country, day) DO UPDATE SET name = excluded.name WHERE public_holidays.name <> excluded.name""",
+}
+KNOWN_EMPLOYEES = "SELECT employee_id FROM employees"
+LEAVE_TYPES = "SELECT leave_type FROM leave_types"
+
+
+class RecordsRejected(HRBotError):
+    """A CSV failed validation; nothing was written. `errors` lists 'line N: problem' strings."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        shown = "\n".join(f"  {e}" for e in errors[:50])
+        more = f"\n  ...and {len(errors) - 50} more" if len(errors) > 50 else ""
+        super().__init__(f"The file was not imported; nothing was changed. Fix these and try again:\n{shown}{more}")
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int
+    changed: int
+    errors: list[str] = field(default_factory=list)
+
+
+def detect_kind(header: list[str]) -> str:
+    columns = {h.strip().lower() for h in header}
+    for kind, required in REQUIRED.items():
+        if required <= columns:
+            return kind
+    raise RecordsRejected([
+        "line 1: the header does not match any import format. Expected the columns of one of: "
+        + "; ".join(f"{kind}: {', '.join(cols)}" for kind, cols in KINDS.items())])
+
+
+def _date(value: str, column: str, errors: list[str], line: int, required: bool = True) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            errors.append(f"line {line}: {column} is empty")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"line {line}: {column} {value!r} is not a date (use YYYY-MM-DD)")
+        return None
+
+
+def _number(value: str, column: str, errors: list[str], line: int, required: bool = True) -> Decimal | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            errors.append(f"line {line}: {column} is empty")
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        errors.append(f"line {line}: {column} {value!r} is not a number")
+        return None
+    if not number.is_finite():
+        errors.append(f"line {line}: {column} {value!r} is not a number")
+        return None
+    if number < 0:
+        errors.append(f"line {line}: {column} must not be negative (got {value})")
+        return None
+    return number
+
+
+def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str]) -> tuple[str, list[dict], list[str]]:
+    """Validate a CSV export. Returns (kind, rows, errors); line numbers count the header as line 1."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RecordsRejected(["line 1: the file is not UTF-8 text (save it as CSV UTF-8)"]) from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        raise RecordsRejected(["line 1: the file is empty"]) from None
+    kind = detect_kind(header)
+    columns = [h.strip().lower() for h in header]
+    rows, errors, seen = [], [], {}
+    file_employees = set()
+    raw_rows = []
+    try:
+        for line, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(columns):
+                errors.append(f"line {line}: expected {len(columns)} values, found {len(values)}")
+                continue
+            raw_rows.append((line, dict(zip(columns, (v.strip() for v in values)))))
+    except csv.Error as exc:
+        errors.append(f"line {reader.line_num}: malformed CSV ({exc})")
+    if kind == "employees":
+        file_employees = {raw.get("employee_id", "") for _, raw in raw_rows}
+    employees = known_employees | file_employees
+    for line, raw in raw_rows:
+        row = _validate(kind, raw, line, errors, employees, leave_types)
+        if row is None:
+            continue
+        key = _key(kind, row)
+        if key in seen:
+            errors.append(f"line {line}: duplicate of line {seen[key]} ({', '.join(map(str, key))})")
+            continue
+        seen[key] = line
+        rows.append(row)
+    if not raw_rows and not errors:
+        errors.append("line 2: the file has a header but no rows")
+    return kind, rows, errors
+
+
+def _key(kind: str, row: dict) -> tuple:
+    return {
+        "employees": lambda r: (r["employee_id"],),
+        "entitlements": lambda r: (r["employee_id"], r["leave_type"], r["year"]),
+        "leave": lambda r: (r["request_id"],),
+        "public_holidays": lambda r: (r["country"], r["date"]),
+    }[kind](row)
+
+
+def _validate(kind, raw, line, errors, employees, leave_types) -> dict | None:
+    before = len(errors)
+    row: dict = {}
+    if kind == "employees":
+        for column in ("employee_id", "email", "name"):
+            if not raw.get(column):
+                errors.append(f"line {line}: {column} is empty")
+        row.update(employee_id=raw.get("employee_id"), email=raw.get("email"), name=raw.get("name"),
+                   slack_user_id=raw.get("slack_user_id") or None, department=raw.get("department") or None,
+                   manager_id=raw.get("manager_id") or None)
+        if row["email"] and "@" not in row["email"]:
+            errors.append(f"line {line}: email {row['email']!r} is not an email address")
+        country = (raw.get("country") or "").upper()
+        if len(country) != 2 or not country.isalpha():
+            errors.append(f"line {line}: country {raw.get('country')!r} must be a two-letter code such as GB or DE")
+        row["country"] = country
+        row["employment_type"] = raw.get("employment_type") or "permanent"
+        if row["employment_type"] not in EMPLOYMENT_TYPES:
+            errors.append(f"line {line}: employment_type {row['employment_type']!r} must be one of "
+                          + ", ".join(sorted(EMPLOYMENT_TYPES)))
+        fte = _number(raw.get("fte") or "1", "fte", errors, line)
+        if fte is not None and not (0 < fte <= 1):
+            errors.append(f"line {line}: fte must be above 0 and at most 1 (got {fte})")
+        row["fte"] = fte
+        row["hire_date"] = _date(raw.get("hire_date"), "hire_date", errors, line)
+        row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line, required=False)
+        if row["hire_date"] and row["end_date"] and row["end_date"] < row["hire_date"]:
+            errors.append(f"line {line}: end_date is before hire_date")
+        if row["manager_id"] and row["manager_id"] not in employees:
+            errors.append(f"line {line}: manager_id {row['manager_id']!r} is not a known employee")
+    elif kind == "public_holidays":
+        row["country"] = (raw.get("country") or "").upper()
+        if len(row["country"]) != 2 or not row["country"].isalpha():
+            errors.append(f"line {line}: country {raw.get('country')!r} must be a two-letter code")
+        row["date"] = _date(raw.get("date"), "date", errors, line)
+        row["name"] = raw.get("name")
+        if not row["name"]:
+            errors.append(f"line {line}: name is empty")
+    else:
+        row["employee_id"] = raw.get("employee_id")
+        if row["employee_id"] not in employees:
+            errors.append(f"line {line}: unknown employee {row['employee_id']!r} (import employees first)")
+        row["leave_type"] = (raw.get("leave_type") or "").lower()
+        if row["leave_type"] not in leave_types:
+            errors.append(f"line {line}: unknown leave type {raw.get('leave_type')!r}; use one of "
+                          + ", ".join(sorted(leave_types)))
+        if kind == "entitlements":
+            year = (raw.get("year") or "").strip()
+            if not (year.isdigit() and 2000 <= int(year) <= 2100):
+                errors.append(f"line {line}: year {year!r} is not a year")
+            row["year"] = int(year) if year.isdigit() else None
+            row["base_days"] = _number(raw.get("base_days"), "base_days", errors, line, required=False)
+            row["carried_over"] = _number(raw.get("carried_over") or "0", "carried_over", errors, line)
+        else:
+            row["request_id"] = raw.get("request_id")
+            if not row["request_id"]:
+                errors.append(f"line {line}: request_id is empty")
+            row["start_date"] = _date(raw.get("start_date"), "start_date", errors, line)
+            row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line)
+            if row["start_date"] and row["end_date"] and row["end_date"] < row["start_date"]:
+                errors.append(f"line {line}: end_date {row['end_date']} is before start_date {row['start_date']}")
+            row["days"] = _number(raw.get("days"), "days", errors, line)
+            if row["days"] is not None and row["days"] == 0:
+                errors.append(f"line {line}: days must be more than 0")
+            if (row["days"] and row["start_date"] and row["end_date"]
+                    and row["days"] > (row["end_date"] - row["start_date"]).days + 1):
+                errors.append(f"line {line}: {row['days']} days do not fit between {row['start_date']} "
+                              f"and {row['end_date']}")
+            row["status"] = (raw.get("status") or "").lower()
+            if row["status"] not in STATUSES:
+                errors.append(f"line {line}: status {raw.get('status')!r} must be one of "
+                              + ", ".join(sorted(STATUSES)))
+    return row if len(errors) == before else None
+
+
+def import_csv(db: Database, data: bytes) -> ImportResult:
+    """Validate, then write every row in one transaction; any error means nothing is written."""
+    with db.connection() as conn:
+        known = {r[0] for r in conn.execute(KNOWN_EMPLOYEES)}
+        leave_types = {r[0] for r in conn.execute(LEAVE_TYPES)}
+    kind, rows, errors = parse_csv(data, known, leave_types)
+    if errors:
+        raise RecordsRejected(errors)
+    changed = 0
+    with db.connection() as conn:
+        with conn.cursor() as cur:
+            for row in rows:
+                cur.execute(UPSERT[kind], row)
+                changed += cur.rowcount
+    return ImportResult(kind, len(rows), changed)
+
+
+# --- Reading one person's records ---------------------------------------------------------------------------
+
+EMPLOYEE_FOR_SLACK_USER = "SELECT hrbot_employee_for_slack_user(%(slack_user_id)s)"
+EMPLOYEE_FOR_EMAIL = "SELECT hrbot_employee_for_email(%(email)s)"
+BIND_ASKER = "SELECT set_config('hrbot.employee_id', %(employee_id)s, true)"
+OWN_PROFILE = """
+SELECT employee_id, name, email, country, fte, hire_date, end_date, department, employment_type, manager_id,
+       slack_user_id
+FROM employees"""  # no WHERE on purpose: row-level security returns the asker's row only
+OWN_ENTITLEMENTS = "SELECT leave_type, year, base_days, carried_over FROM leave_entitlements"
+OWN_LEAVE = """
+SELECT request_id, leave_type, start_date, end_date, days, status FROM leave_records ORDER BY start_date"""
+HOLIDAYS = "SELECT day, name FROM public_holidays WHERE country = %(country)s ORDER BY day"
+
+
+@dataclass
+class PersonalRecords:
+    employee: Employee
+    entitlements: list[Entitlement]
+    leave: list[LeaveRecord]
+    holidays: dict[date, str]
+
+
+class RecordsReader:
+    """Reads personal tables as the non-superuser role hrbot_records, bound to one employee per transaction."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    @contextmanager
+    def _as_records_role(self) -> Iterator[psycopg.Connection]:
+        with self.db.connection() as conn:
+            conn.execute(psycopg.sql.SQL("SET LOCAL ROLE {}").format(psycopg.sql.Identifier(RECORDS_ROLE)))
+            yield conn
+
+    def resolve(self, slack_user_id: str | None, email: str | None = None) -> str | None:
+        """The employee id for a verified Slack user (stored id first, then the profile's work email)."""
+        with self._as_records_role() as conn:
+            if slack_user_id:
+                row = conn.execute(EMPLOYEE_FOR_SLACK_USER, {"slack_user_id": slack_user_id}).fetchone()
+                if row and row[0]:
+                    return row[0]
+            if email:
+                row = conn.execute(EMPLOYEE_FOR_EMAIL, {"email": email.strip()}).fetchone()
+                if row and row[0]:
+                    return row[0]
+        return None
+
+    def load(self, employee_id: str) -> PersonalRecords | None:
+        with self._as_records_role() as conn:
+            conn.execute(BIND_ASKER, {"employee_id": employee_id})
+            profile = conn.execute(OWN_PROFILE).fetchall()
+            if len(profile) != 1:
+                return None
+            employee = Employee(*profile[0][:6], end_date=profile[0][6], department=profile[0][7],
+                                employment_type=profile[0][8], manager_id=profile[0][9],
+                                slack_user_id=profile[0][10])
+            entitlements = [Entitlement(*r) for r in conn.execute(OWN_ENTITLEMENTS).fetchall()]
+            leave = [LeaveRecord(*r) for r in conn.execute(OWN_LEAVE).fetchall()]
+            holidays = dict(conn.execute(HOLIDAYS, {"country": employee.country}).fetchall())
+        return PersonalRecords(employee, entitlements, leave, holidays)

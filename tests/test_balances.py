@@ -1,0 +1,80 @@
+"""Leave balances for every sample employee against a hand-computed answer key (tests/data/expected_balances.json)."""
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from knowledge.balances import Employee, Entitlement, LeaveRecord, annual_balance, months_employed, round_up_half
+from knowledge.records import RecordsReader
+
+KEY = json.loads((Path(__file__).parent / "data" / "expected_balances.json").read_text())
+CASES = [(point["date"], employee_id, expected)
+         for point in KEY["as_of"] for employee_id, expected in point["balances"].items()]
+
+
+@pytest.fixture(scope="module")
+def reader(sample_runtime):
+    return RecordsReader(sample_runtime.db)
+
+
+@pytest.mark.parametrize("as_of,employee_id,expected", CASES, ids=[f"{e}@{d}" for d, e, _ in CASES])
+def test_sample_employee_balance_matches_the_hand_computed_key(reader, as_of, employee_id, expected):
+    records = reader.load(employee_id)
+    today = date.fromisoformat(as_of)
+    entitlement = next((x for x in records.entitlements if x.leave_type == "annual" and x.year == today.year), None)
+    balance = annual_balance(records.employee, entitlement, records.leave, set(records.holidays), today)
+    got = {name: float(getattr(balance, name)) for name in expected}
+    assert got == expected, KEY.get("notes", {}).get(employee_id)
+
+
+def person(**overrides) -> Employee:
+    values = dict(employee_id="E1", name="Sam Doe", email="sam@x", country="GB", fte=Decimal(1),
+                  hire_date=date(2024, 1, 8))
+    values.update(overrides)
+    return Employee(**values)
+
+
+def test_arithmetic_is_spelled_out_and_adds_up():
+    records = [LeaveRecord("A", "annual", date(2026, 2, 2), date(2026, 2, 6), Decimal(5), "approved"),
+               LeaveRecord("B", "annual", date(2026, 8, 3), date(2026, 8, 4), Decimal(2), "approved"),
+               LeaveRecord("C", "annual", date(2026, 9, 1), date(2026, 9, 1), Decimal("0.5"), "pending"),
+               LeaveRecord("D", "annual", date(2026, 10, 1), date(2026, 10, 2), Decimal(2), "cancelled")]
+    balance = annual_balance(person(), Entitlement("annual", 2026, None, Decimal(3)), records, set(), date(2026, 6, 1))
+    assert balance.arithmetic() == ("25 entitlement + 3 carried over - 5 taken - 2 booked ahead "
+                                    "= 21 days available")
+    assert balance.pending == Decimal("0.5") and balance.records_used == ["A", "B", "C"]
+
+
+def test_carry_over_expires_after_31_march_unless_used():
+    used = [LeaveRecord("A", "annual", date(2026, 3, 2), date(2026, 3, 3), Decimal(2), "approved")]
+    ent = Entitlement("annual", 2026, None, Decimal(5))
+    before = annual_balance(person(), ent, used, set(), date(2026, 3, 31))
+    after = annual_balance(person(), ent, used, set(), date(2026, 4, 1))
+    assert (before.expired, before.available) == (0, Decimal(28))
+    assert (after.expired, after.available) == (3, Decimal(25))
+    assert "3 carried-over expired on 31 March" in after.arithmetic()
+
+
+def test_part_time_joiner_pro_rata_rounds_up_to_half_days():
+    joiner = person(fte=Decimal("0.6"), hire_date=date(2026, 4, 20))  # after the 15th: May-December
+    assert months_employed(joiner, 2026) == 8
+    balance = annual_balance(joiner, None, [], set(), date(2026, 6, 1))
+    assert balance.entitlement == Decimal(10)  # 25 x 0.6 x 8/12 = 10
+    assert "x 0.6 FTE x 8/12 months" in balance.entitlement_working()
+    assert round_up_half(Decimal("16.67")) == Decimal("17") and round_up_half(Decimal("20.2")) == Decimal("20.5")
+
+
+def test_leave_across_new_year_counts_in_each_year_by_working_day():
+    holidays = {date(2026, 1, 1)}
+    record = LeaveRecord("X", "annual", date(2025, 12, 29), date(2026, 1, 2), Decimal(4), "approved")
+    b2025 = annual_balance(person(), None, [record], holidays, date(2025, 12, 31))
+    b2026 = annual_balance(person(), None, [record], holidays, date(2026, 1, 10))
+    assert (b2025.taken, b2026.taken) == (Decimal(3), Decimal(1))
+
+
+def test_uk_long_service_starts_the_january_after_the_fifth_anniversary():
+    assert annual_balance(person(hire_date=date(2021, 3, 1)), None, [], set(), date(2026, 6, 1)).entitlement == 25
+    assert annual_balance(person(hire_date=date(2021, 3, 1)), None, [], set(), date(2027, 6, 1)).entitlement == 27
+    assert annual_balance(person(country="DE"), None, [], set(), date(2026, 6, 1)).entitlement == 30
