@@ -67,6 +67,11 @@ OTHER_ROLE = re.compile(
     r"all employees|other people|others)('s|s')?\s+(annual |remaining |holiday |leave |sick |vacation )*"
     r"(leave|balance|holidays?|vacation|days off|sick|absences?|salary|pay|records?|entitlement|allowance|"
     r"email|address|hire date|details)\b", re.I)
+ROLE_SUBJECT = re.compile(
+    r"\b(has|have|did|does|do|is|was|will|can)\s+(my |our |the |a |any )?(manager|boss|colleagues?|co-?workers?|"
+    r"teammates?|team ?mates?|team|reports?|direct reports?|employees?|staff|ceo|director|lead|others|"
+    r"other people|everyone|anyone|someone|somebody)\s+(got|have|had|taken|take|took|booked|book|left|been|get|"
+    r"earn|earned|use|used)\b", re.I)
 VERB_NAME = re.compile(r"\b(?:does|did|has|is|was|will|can|should)\s+([A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?\s+"
                        r"(?:have|has|get|take|took|got|left|remaining|off|on|booked|been|earn)", re.I)
 POSSESSIVE_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s|s')\s+(?:\w+\s+){0,2}(leave|balance|holidays?|vacation|salary|"
@@ -83,7 +88,7 @@ REFUSAL = ("I can only look up *your own* HR records, so I can't share anything 
 def about_someone_else(question: str, own_names: set[str], own_ids: set[str]) -> bool:
     """True when the question asks for another person's records (names, ids, emails, roles)."""
     own = {n.lower() for n in own_names}
-    if OTHER_ROLE.search(question):
+    if OTHER_ROLE.search(question) or ROLE_SUBJECT.search(question):
         return True
     for pattern in (VERB_NAME, POSSESSIVE_NAME, FOR_NAME):
         for match in pattern.finditer(question):
@@ -173,8 +178,12 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
     candidates = []
     for rank, doc in enumerate(sources, start=1):
         for position, sentence in enumerate(split_sentences(doc.page_content.replace("\n", " "))):
-            overlap = len(query & _terms(sentence) | query & _terms(doc.metadata.get("section", "")))
-            score = overlap + (1.5 if rank == 1 else 0) + (0.5 if position == 0 else 0) - 0.3 * rank
+            overlap = len(query & _terms(sentence)) + 0.5 * len(query & _terms(doc.metadata.get("section", "")))
+            if not overlap:
+                continue
+            words = len(sentence.split())
+            score = (2 * overlap + (1.0 if rank == 1 else 0) + (0.3 if position == 0 else 0) - 0.3 * rank
+                     - (2.0 if words > 60 else 0) - (1.0 if words < 6 else 0))
             candidates.append((score, rank, position, sentence))
     chosen = sorted(candidates, key=lambda c: -c[0])[:max_sentences]
     chosen.sort(key=lambda c: (c[1], c[2]))

@@ -25,6 +25,11 @@ PROMPTS = Path(__file__).resolve().parent / "prompts"
 NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered from the policies only. "
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
+COUNTRY_NAMES = {"GB": "UK", "DE": "Germany"}
+COUNTRY_MENTION = re.compile(r"\b(uk|u\.k\.|britain|british|england|london|manchester|germany|german|berlin|"
+                             r"deutschland|gmbh|ltd)\b", re.I)
+COUNTRY_HEADINGS = {"GB": re.compile(r"\b(uk|u\.k\.|united kingdom|england|britain|british)\b", re.I),
+                    "DE": re.compile(r"\b(germany|german|berlin|gmbh|deutschland)\b", re.I)}
 FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so)\b|\b(it|that|this|those|them|"
                        r"there)\b", re.I)
 
@@ -90,13 +95,21 @@ class AnswerService:
         policy = PolicyRetriever(searcher=self.searcher, k=self.k, audiences=audiences)
         facts = RecordsRetriever(records=personal, today=today)
 
+        def search_query(x) -> str:
+            # Policies differ by country: name the asker's in the search unless the question names one.
+            country = COUNTRY_NAMES.get(personal.employee.country) if personal else None
+            if country and not COUNTRY_MENTION.search(x["standalone"]):
+                return f"{x['standalone']} ({country})"
+            return x["standalone"]
+
         def embed(x):
             with _timed(timings, "embed"):
-                return np.asarray(self.searcher.embeddings.embed_query(x["standalone"]), dtype=np.float32)
+                return np.asarray(self.searcher.embeddings.embed_query(x["search"]), dtype=np.float32)
 
         def retrieve_policy(x):
             with _timed(timings, "retrieve"):
-                return policy.invoke(x["standalone"], embedding=x["embedding"])
+                docs = policy.invoke(x["search"], embedding=x["embedding"])
+                return own_country_first(docs, personal.employee.country if personal else None)
 
         def retrieve_facts(x):
             with _timed(timings, "facts"):
@@ -104,11 +117,12 @@ class AnswerService:
 
         def respond(x):
             with _timed(timings, "answer"):
-                return self._respond(x["question"], x["standalone"], x["policy"], x["facts"], personal, today)
+                return self._respond(x["question"], x["search"], x["policy"], x["facts"], personal, today)
 
         return (RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
+                | RunnablePassthrough.assign(search=RunnableLambda(search_query))
                 | RunnablePassthrough.assign(embedding=RunnableLambda(embed))
-                | RunnableParallel(question=lambda x: x["question"], standalone=lambda x: x["standalone"],
+                | RunnableParallel(question=lambda x: x["question"], search=lambda x: x["search"],
                                    policy=RunnableLambda(retrieve_policy), facts=RunnableLambda(retrieve_facts))
                 | RunnableLambda(respond))
 
@@ -130,7 +144,7 @@ class AnswerService:
             return f"{previous} {question}"
         return question
 
-    def _respond(self, question, standalone, sources, fact_docs, personal, today) -> Answer:
+    def _respond(self, question, search, sources, fact_docs, personal, today) -> Answer:
         facts = [d.page_content for d in fact_docs]
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
         has_personal = bool(facts)
@@ -138,7 +152,7 @@ class AnswerService:
             return Answer(not_found_text(self.settings.hr_contact), facts=facts, supported=False,
                           personal=has_personal, kind="not_found")
         if self.llm is None:
-            return self._offline(standalone, sources, facts, has_personal)
+            return self._offline(search, sources, facts, has_personal)
         country = personal.employee.country if personal else "unknown (answer for all countries)"
         messages = self.prompt.invoke({
             "hr_contact": self.settings.hr_contact, "country": country, "today": today.isoformat(),
@@ -150,7 +164,7 @@ class AnswerService:
             reply = self.llm.invoke(messages)
         except Exception:
             log.exception("chat model call failed; answering from the passages instead")
-            answer = self._offline(standalone, sources, facts, has_personal)
+            answer = self._offline(search, sources, facts, has_personal)
             answer.text = MODEL_DOWN + "\n\n" + answer.text
             return answer
         text, citations = check_citations(str(reply.content), sources)
@@ -164,6 +178,22 @@ class AnswerService:
     def _offline(self, question, sources, facts, has_personal) -> Answer:
         text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact)
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
+
+
+def own_country_first(docs, country: str | None):
+    """Drop passages whose heading is about another country only (a Berlin employee asking about sick pay
+    must not be quoted the UK rule), unless nothing else is left."""
+    if country not in COUNTRY_HEADINGS:
+        return docs
+    own = COUNTRY_HEADINGS[country]
+    others = [p for c, p in COUNTRY_HEADINGS.items() if c != country]
+
+    def foreign(doc) -> bool:
+        heading = f"{doc.metadata.get('title', '')} {doc.metadata.get('section', '')}"
+        return any(p.search(heading) for p in others) and not own.search(heading)
+
+    kept = [d for d in docs if not foreign(d)]
+    return kept or docs
 
 
 def _source_block(n: int, doc) -> str:

@@ -62,7 +62,7 @@ def personal_facts(records: PersonalRecords, today: date) -> list[Document]:
             total = (x.base_days or Decimal(0)) + x.carried_over
             docs.append(Document(
                 page_content=f"Volunteering days {today.year}: {_days(total)} - {_days(used)} used = "
-                             f"{_days(total - used)} left.", metadata={"kind": "balance", "leave_type": "volunteering"}))
+                             f"{_days(total - used)} left.", metadata={"kind": "volunteering"}))
     return docs + _leave_and_holidays(records, today)
 
 
@@ -86,6 +86,26 @@ def _leave_and_holidays(records: PersonalRecords, today: date) -> list[Document]
     return docs
 
 
+TOPICS = {
+    "balance": re.compile(r"annual|leave|holiday|vacation|vacaton|days? off|time off|allowance|balance|entitle|"
+                          r"carr(y|ied)|left|remaining|pto", re.I),
+    "volunteering": re.compile(r"volunteer|charity", re.I),
+    "leave": re.compile(r"booked|upcoming|next|request|pending|approved|when (is|am)|taken|took|history|recent",
+                        re.I),
+    "holidays": re.compile(r"bank holiday|public holiday|next holiday|holidays? (this|next)", re.I),
+    "profile": re.compile(r"contract|hire|hired|joined|start(ed)? date|fte|part[- ]time|full[- ]time|manager|"
+                          r"department|who am i|my details|profile|last day", re.I),
+}
+
+
+def select_facts(question: str, docs: list[Document]) -> list[Document]:
+    """The facts a question is about (none when it names no topic they cover, e.g. sick pay)."""
+    wanted = {kind for kind, pattern in TOPICS.items() if pattern.search(question)}
+    if "volunteering" in wanted and not re.search(r"annual|holiday|vacation", question, re.I):
+        wanted.discard("balance")
+    return [d for d in docs if d.metadata.get("kind") in wanted]
+
+
 class RecordsRetriever(BaseRetriever):
     """LangChain retriever over one asker's records only: the records were loaded under row-level security."""
 
@@ -97,4 +117,4 @@ class RecordsRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         if self.records is None or not is_personal(query):
             return []
-        return personal_facts(self.records, self.today)
+        return select_facts(query, personal_facts(self.records, self.today))
