@@ -72,6 +72,9 @@ ROLE_SUBJECT = re.compile(
     r"teammates?|team ?mates?|team|reports?|direct reports?|employees?|staff|ceo|director|lead|others|"
     r"other people|everyone|anyone|someone|somebody)\s+(got|have|had|taken|take|took|booked|book|left|been|get|"
     r"earn|earned|use|used)\b", re.I)
+DATA_REQUEST = re.compile(r"\b(how (much|many|long)|balance|left|remaining|taken|took|booked|record|email|address|"
+                          r"show|list|tell me|what (did|does|is|are)|when (is|does|did)|salary|pay|details|days)\b",
+                          re.I)
 VERB_NAME = re.compile(r"\b(?:does|did|has|is|was|will|can|should)\s+([A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?\s+"
                        r"(?:have|has|get|take|took|got|left|remaining|off|on|booked|been|earn)", re.I)
 POSSESSIVE_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s|s')\s+(?:\w+\s+){0,2}(leave|balance|holidays?|vacation|salary|"
@@ -88,9 +91,10 @@ REFUSAL = ("I can only look up *your own* HR records, so I can't share anything 
 def about_someone_else(question: str, own_names: set[str], own_ids: set[str]) -> bool:
     """True when the question asks for another person's records (names, ids, emails, roles)."""
     own = {n.lower() for n in own_names}
-    if OTHER_ROLE.search(question) or ROLE_SUBJECT.search(question):
+    asks_for_data = bool(DATA_REQUEST.search(question))
+    if ROLE_SUBJECT.search(question) or (asks_for_data and OTHER_ROLE.search(question)):
         return True
-    for pattern in (VERB_NAME, POSSESSIVE_NAME, FOR_NAME):
+    for pattern in (VERB_NAME, POSSESSIVE_NAME, FOR_NAME) if asks_for_data else (VERB_NAME,):
         for match in pattern.finditer(question):
             name = match.group(1)
             if name.lower() not in NOT_NAMES and name.lower() not in own and name[0].isupper():

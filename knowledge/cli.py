@@ -136,7 +136,8 @@ def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
 @cli.command()
 @click.argument("query")
 @click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Number of hits.")
-@click.option("--mode", type=click.Choice(["hybrid", "vector", "fulltext"]), default="hybrid", show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "vector", "fulltext", "rrf"]), default="hybrid", show_default=True,
+              help="hybrid (the product), or one side alone, or reciprocal-rank fusion for comparison.")
 @click.option("--audience", default=None, help="Search as someone in this country (e.g. GB, DE).")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.pass_context
