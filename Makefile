@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hrbot demo
+	$(BIN)/hrbot start
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -24,6 +24,8 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/retrieval_latency.py
 	$(BIN)/python benchmarks/ingest_throughput.py
+	$(BIN)/python benchmarks/ask_latency.py
+	$(BIN)/python benchmarks/slack_load.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

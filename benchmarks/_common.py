@@ -41,6 +41,18 @@ def benchmark_database(name: str, keep_dir: str | None = None):
     return url, server
 
 
+def stop_database(server) -> None:
+    """Stop a benchmark's embedded server and delete its temporary data directory."""
+    if server is None:
+        return
+    import shutil
+
+    server.cleanup()
+    root = Path(server.pgdata).parent
+    if root.name.startswith("hrbot-bench-"):
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import benchmark_database, percentile, summary_ms, write_result  # noqa: E402
+from benchmarks._common import benchmark_database, stop_database, percentile, summary_ms, write_result  # noqa: E402
 from knowledge.answers import Asker  # noqa: E402
 from knowledge.db import Database  # noqa: E402
 from knowledge.evaluation import load_questions  # noqa: E402
@@ -59,8 +59,7 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
     rt.db.close()
-    if server is not None:
-        server.cleanup()
+    stop_database(server)
 
 
 if __name__ == "__main__":

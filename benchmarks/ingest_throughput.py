@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import benchmark_database, write_result  # noqa: E402
+from benchmarks._common import benchmark_database, stop_database, write_result  # noqa: E402
 from knowledge.chunking import chunk_blocks  # noqa: E402
 from knowledge.db import Database  # noqa: E402
 from knowledge.embeddings import LocalEmbeddings  # noqa: E402
@@ -79,8 +79,7 @@ def main() -> None:
     print(f"written to {path}")
     db.close()
     shutil.rmtree(corpus)
-    if server is not None:
-        server.cleanup()
+    stop_database(server)
 
 
 if __name__ == "__main__":

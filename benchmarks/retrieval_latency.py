@@ -23,7 +23,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import benchmark_database, summary_ms, write_result  # noqa: E402
+from benchmarks._common import benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
 from knowledge.chunking import split_sentences  # noqa: E402
 from knowledge.db import Database  # noqa: E402
 from knowledge.evaluation import load_questions  # noqa: E402
@@ -155,8 +155,8 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
     db.close()
-    if server is not None and not args.keep:
-        server.cleanup()
+    if not args.keep:
+        stop_database(server)
 
 
 if __name__ == "__main__":

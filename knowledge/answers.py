@@ -43,6 +43,8 @@ class Answer:
     kind: str = "answer"          # answer | not_found | refused | error
     notice: str | None = None     # e.g. no HR record is linked to this Slack user
     timings: dict = field(default_factory=dict)
+    employee_id: str | None = None  # whose records were consulted (for the log; never shown to others)
+    asks_personal: bool = False     # the question is about the asker's own records
 
     def as_json(self) -> dict:
         return {"answer": self.text,

@@ -66,7 +66,8 @@ class AnswerService:
         self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
-               today: date | None = None) -> Answer:
+               today: date | None = None, private: bool = True) -> Answer:
+        """private=False: an answer fit for a channel, built without the asker's records at all."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         today = today or date.today()
@@ -81,8 +82,11 @@ class AnswerService:
         if about_someone_else(question, own_names, own_ids):
             return Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                           timings=_finish(timings, started))
-        chain = self._chain(personal, today, timings)
+        chain = self._chain(personal if private else None, today, timings,
+                            country=personal.employee.country if personal else None)
         answer = chain.invoke({"question": question, "history": history or []})
+        answer.employee_id = employee_id
+        answer.asks_personal = is_personal(question)
         if personal is None:
             answer.notice = NO_RECORD
         answer.timings = _finish(timings, started)
@@ -90,16 +94,16 @@ class AnswerService:
 
     # --- the LCEL chain ---------------------------------------------------------------------------------------
 
-    def _chain(self, personal, today: date, timings: dict):
-        audiences = [personal.employee.country] if personal else None
+    def _chain(self, personal, today: date, timings: dict, country: str | None):
+        audiences = [country] if country else None
         policy = PolicyRetriever(searcher=self.searcher, k=self.k, audiences=audiences)
         facts = RecordsRetriever(records=personal, today=today)
 
         def search_query(x) -> str:
             # Policies differ by country: name the asker's in the search unless the question names one.
-            country = COUNTRY_NAMES.get(personal.employee.country) if personal else None
-            if country and not COUNTRY_MENTION.search(x["standalone"]):
-                return f"{x['standalone']} ({country})"
+            name = COUNTRY_NAMES.get(country or "")
+            if name and not COUNTRY_MENTION.search(x["standalone"]):
+                return f"{x['standalone']} ({name})"
             return x["standalone"]
 
         def embed(x):
@@ -109,7 +113,7 @@ class AnswerService:
         def retrieve_policy(x):
             with _timed(timings, "retrieve"):
                 docs = policy.invoke(x["search"], embedding=x["embedding"])
-                return own_country_first(docs, personal.employee.country if personal else None)
+                return own_country_first(docs, country)
 
         def retrieve_facts(x):
             with _timed(timings, "facts"):
@@ -117,7 +121,7 @@ class AnswerService:
 
         def respond(x):
             with _timed(timings, "answer"):
-                return self._respond(x["question"], x["search"], x["policy"], x["facts"], personal, today)
+                return self._respond(x["question"], x["search"], x["policy"], x["facts"], country, today)
 
         return (RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
                 | RunnablePassthrough.assign(search=RunnableLambda(search_query))
@@ -144,7 +148,7 @@ class AnswerService:
             return f"{previous} {question}"
         return question
 
-    def _respond(self, question, search, sources, fact_docs, personal, today) -> Answer:
+    def _respond(self, question, search, sources, fact_docs, country, today) -> Answer:
         facts = [d.page_content for d in fact_docs]
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
         has_personal = bool(facts)
@@ -153,9 +157,8 @@ class AnswerService:
                           personal=has_personal, kind="not_found")
         if self.llm is None:
             return self._offline(search, sources, facts, has_personal)
-        country = personal.employee.country if personal else "unknown (answer for all countries)"
         messages = self.prompt.invoke({
-            "hr_contact": self.settings.hr_contact, "country": country, "today": today.isoformat(),
+            "hr_contact": self.settings.hr_contact, "country": country or "unknown (answer for all countries)", "today": today.isoformat(),
             "question": question,
             "sources": "\n\n".join(_source_block(i, d) for i, d in enumerate(sources, start=1)),
             "facts": "\n".join(f"- {f}" for f in facts) or "- (none: answer from the policy only)",

@@ -164,21 +164,17 @@ class Database:
         if self._pool is None:
             self._pool = ConnectionPool(
                 self.url, min_size=1, max_size=self._pool_size, configure=_configure(self._search_ef),
-                open=False, name="hrbot")
-            try:
-                self._pool.open(wait=True, timeout=10)
-            except Exception as exc:
-                self._pool = None
-                raise DatabaseUnavailable(
-                    "The database is not reachable right now. Check that PostgreSQL is running.") from exc
+                open=False, name="hrbot", reconnect_timeout=60)
+            # Don't wait here: connection() waits (with its own deadline) for a usable connection.
+            self._pool.open(wait=False)
         return self._pool
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
+    def connection(self, timeout: float = 10.0) -> Iterator[psycopg.Connection]:
         """A pooled connection: commits on success, rolls back on error, and is always returned."""
         pool = self.pool
         try:
-            conn = pool.getconn(timeout=10)
+            conn = pool.getconn(timeout=timeout)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             log.warning("no database connection: %s", exc)
             raise DatabaseUnavailable("The database is not reachable right now.") from exc

@@ -53,6 +53,20 @@ class Settings:
     hr_contact: str = setting(
         "HRBOT_HR_CONTACT", "the HR team in #ask-hr or hr@fernhill.example",
         "How employees reach a person in HR; offered when the documents do not answer.")
+    slack_bot_token: str | None = setting(
+        "SLACK_BOT_TOKEN", None, "Bot token (xoxb-...) from the Slack app's OAuth & Permissions page.")
+    slack_signing_secret: str | None = setting(
+        "SLACK_SIGNING_SECRET", None, "Signing secret from Basic Information; verifies HTTP requests from Slack.")
+    slack_app_token: str | None = setting(
+        "SLACK_APP_TOKEN", None, "App-level token (xapp-..., scope connections:write): turns on Socket Mode.")
+    slack_api_url: str = setting(
+        "SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL (tests and proxies point it elsewhere).")
+    admins: str = setting(
+        "HRBOT_ADMINS", "", "Comma-separated Slack user ids of HR admins (see App Home status; later: uploads).")
+    escalation_channel: str | None = setting(
+        "HRBOT_ESCALATION_CHANNEL", None, "Channel id where 'Talk to HR' posts questions (the bot must be in it).")
+    http_port: int = setting(
+        "HRBOT_HTTP_PORT", 3000, "Port for `hrbot serve --http` (the Events API endpoint and /healthz).")
     log_level: str = setting(
         "HRBOT_LOG_LEVEL", "WARNING", "Logging level for the hrbot process (DEBUG, INFO, WARNING, ERROR).")
 
@@ -77,6 +91,14 @@ class Settings:
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    @property
+    def admin_ids(self) -> set[str]:
+        return {a.strip() for a in self.admins.split(",") if a.strip()}
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_app_token or self.slack_signing_secret))
 
     @property
     def chat_configured(self) -> bool:

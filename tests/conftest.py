@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def pg_server():
     server = start_embedded_server(root)
     yield server
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _fresh_database(server, name: str) -> str:

@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from knowledge.cli import cli
+from bot.cli import cli
 from knowledge.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

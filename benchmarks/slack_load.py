@@ -1,0 +1,137 @@
+"""200 signed Slack events from 20 concurrent senders against a real `hrbot serve --http` process.
+
+The bot runs as a subprocess exactly as in production (offline answerer, embedded PostgreSQL started here and
+shared through DATABASE_URL), talking to a fake Slack Web API on 127.0.0.1. Each of 20 senders is an employee
+asking 10 questions in a row in their DM, sending the next when the previous answer has been posted (a closed
+loop, like people chatting); 20 extra deliveries are Slack-style retries (same event_id, X-Slack-Retry-Num).
+
+Reports ack latency (HTTP response), time from sending to the answer's chat.update, lost and duplicate answers.
+
+    python benchmarks/slack_load.py
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks._common import benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
+from knowledge.db import Database  # noqa: E402
+from knowledge.evaluation import load_questions  # noqa: E402
+from knowledge.runtime import SAMPLE_RECORDS, Runtime  # noqa: E402
+from knowledge.settings import Settings  # noqa: E402
+from tests.fakes.slack_api import FakeSlack, event_body, sign  # noqa: E402
+
+SECRET = "bench-signing-secret"
+SENDERS, PER_SENDER, RETRIES = 20, 10, 20
+
+
+def post(url: str, body: str, headers: dict | None = None) -> tuple[int, float]:
+    request = urllib.request.Request(url, data=body.encode(), method="POST",
+                                     headers={**sign(SECRET, body), **(headers or {})})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        return response.status, time.perf_counter() - started
+
+
+def main() -> None:
+    url, server = benchmark_database("slack")
+    rt = Runtime(Settings.from_env(environ={}, dotenv_path=None), db=Database(url))
+    rt.load_samples()
+    rt.db.close()
+    users = [r["slack_user_id"] for r in csv.DictReader((SAMPLE_RECORDS / "employees.csv").open())]
+    questions = [q.question for q in load_questions()] + ["How much annual leave do I have?"] * 10
+    random.seed(5)
+    with FakeSlack(users={u: {"email": f"{u.lower()}@x.example", "real_name": u} for u in users}) as fake:
+        port = 3900 + random.randrange(90)
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
+               "DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": fake.base_url, "HRBOT_LOG_LEVEL": "WARNING"}
+        hrbot = Path(sys.executable).parent / "hrbot"
+        proc = subprocess.Popen([str(hrbot), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, cwd=str(ROOT))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(120):
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            sent_at: dict[str, float] = {}
+            acks: list[float] = []
+            statuses: list[int] = []
+            lock = threading.Lock()
+
+            def answered(channel: str) -> bool:
+                return any(c.args.get("channel") == channel for c in fake.calls_to("chat.update"))
+
+            def sender(s: int) -> None:
+                user = users[s % len(users)]
+                for i in range(PER_SENDER):
+                    channel = f"DLOAD{s:02d}{i:02d}"
+                    ts = f"17000{s:02d}{i:03d}.000100"
+                    event = {"type": "message", "channel_type": "im", "channel": channel, "user": user,
+                             "text": random.choice(questions), "ts": ts}
+                    body = event_body(event, f"EvLOAD{s:02d}{i:03d}")
+                    with lock:
+                        sent_at[channel] = time.perf_counter()
+                    status, seconds = post(base + "/slack/events", body)
+                    with lock:
+                        acks.append(seconds)
+                        statuses.append(status)
+                    if (s * PER_SENDER + i) % (SENDERS * PER_SENDER // RETRIES) == 0:  # Slack retries it
+                        status, seconds = post(base + "/slack/events", body,
+                                               {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+                        with lock:
+                            acks.append(seconds)
+                            statuses.append(status)
+                    deadline = time.perf_counter() + 30
+                    while not answered(channel) and time.perf_counter() < deadline:
+                        time.sleep(0.01)
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(SENDERS) as pool:
+                list(pool.map(sender, range(SENDERS)))
+            elapsed = time.perf_counter() - started
+            time.sleep(2.0)  # late duplicates would show up here
+            updates = fake.calls_to("chat.update")
+            first_answer: dict[str, float] = {}
+            per_channel: dict[str, int] = {}
+            for call in updates:
+                channel = call.args["channel"]
+                per_channel[channel] = per_channel.get(channel, 0) + 1
+                first_answer.setdefault(channel, call.at)
+            # Call.at is wall-clock time.time(); convert sends to the same clock
+            offset = time.time() - time.perf_counter()
+            answer_latency = [first_answer[c] - (sent_at[c] + offset) for c in sent_at if c in first_answer]
+            result = {
+                "events": len(sent_at), "deliveries": len(acks), "senders": SENDERS,
+                "all_acked_200": all(s == 200 for s in statuses),
+                "ack": summary_ms(acks), "answer_posted": summary_ms(answer_latency),
+                "lost": len(sent_at) - len(first_answer),
+                "duplicates": sum(n - 1 for n in per_channel.values()),
+                "seconds": round(elapsed, 1), "answers_per_s": round(len(first_answer) / elapsed, 1),
+            }
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    path = write_result("slack_load", result)
+    print(json.dumps(result, indent=2))
+    print(f"written to {path}")
+    stop_database(server)
+
+
+if __name__ == "__main__":
+    main()

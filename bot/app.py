@@ -1,0 +1,62 @@
+"""The Bolt app factory: one App, its Web API client (SLACK_API_URL), exactly-once events, listeners."""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.listeners import register_listeners
+from bot.services import BotServices
+from knowledge.conversations import ConversationLog
+from knowledge.errors import ConfigurationError, DatabaseUnavailable
+from knowledge.runtime import Runtime
+
+log = logging.getLogger(__name__)
+WORKERS = 16  # answers in flight at once; each holds a database connection for a few milliseconds
+
+
+def build_client(settings) -> WebClient:
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
+    # Slack's 429s carry Retry-After: wait that long and try again instead of dropping the answer.
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def build_app(runtime: Runtime, *, client: WebClient | None = None, token_verification: bool = True) -> App:
+    settings = runtime.settings
+    if not settings.slack_bot_token:
+        raise ConfigurationError("SLACK_BOT_TOKEN is not set: the Slack bot needs the app's bot token.")
+    client = client or build_client(settings)
+    app = App(client=client, signing_secret=settings.slack_signing_secret or "",
+              request_verification_enabled=bool(settings.slack_signing_secret),
+              token_verification_enabled=token_verification,
+              listener_executor=ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hrbot-listener"),
+              logger=logging.getLogger("bot.bolt"))
+    services = BotServices(runtime=runtime, conversations=ConversationLog(runtime.db))
+    if token_verification:
+        services.bot_user_id = client.auth_test()["user_id"]
+
+    @app.middleware
+    def exactly_once(body: dict, next) -> BoltResponse | None:
+        """Slack retries an event (same event_id, X-Slack-Retry-Num) when it thinks we were slow: answer once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            try:
+                first = services.conversations.claim_event(event_id)
+            except DatabaseUnavailable:
+                first = True  # can't check: better a rare duplicate than a lost question
+            if not first:
+                log.info("dropping duplicate delivery of %s", event_id)
+                return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error: Exception, body: dict) -> None:
+        log.error("unhandled error for %s", body.get("type"), exc_info=error)
+
+    register_listeners(app, services)
+    app._hrbot_services = services  # for tests and the HTTP server's health check
+    return app

@@ -1,0 +1,55 @@
+"""`hrbot` with the Slack commands added: the console script's entry point (knowledge.cli stays Slack-free)."""
+from __future__ import annotations
+
+import click
+
+from knowledge.cli import _runtime, cli, demo, main as knowledge_main
+from knowledge.errors import ConfigurationError
+
+
+@cli.command()
+@click.option("--http", "http_mode", is_flag=True, help="Serve the HTTP Events API instead of Socket Mode.")
+@click.option("--port", type=int, default=None, help="Port for --http (default HRBOT_HTTP_PORT, 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface for --http.")
+@click.pass_context
+def serve(ctx, http_mode, port, host) -> None:
+    """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) the Events API.
+
+    HTTP mode serves POST /slack/events (signature-checked) and GET /healthz.
+    """
+    from bot.app import build_app
+    from bot.server import serve_http, serve_socket_mode
+
+    rt = _runtime(ctx)
+    settings = rt.settings
+    rt.embeddings  # load the model before the first question, not during it
+    app = build_app(rt)
+    if http_mode or not settings.slack_app_token:
+        if not settings.slack_signing_secret:
+            raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
+        serve_http(app, host, port or settings.http_port)
+    else:
+        click.echo("Connecting to Slack (Socket Mode)...")
+        serve_socket_mode(app, settings.slack_app_token)
+
+
+@cli.command()
+@click.pass_context
+def start(ctx) -> None:
+    """The product on its defaults: sample content on first run, then Slack if tokens are set, else a chat."""
+    from knowledge.store import KB_COUNTS
+
+    rt = _runtime(ctx)
+    if not rt.settings.slack_configured:
+        ctx.invoke(demo)
+        return
+    with rt.db.connection() as conn:
+        documents = conn.execute(KB_COUNTS).fetchone()[0]
+    if documents == 0:
+        click.echo("Empty knowledge base: loading the sample company's documents and records...")
+        rt.load_samples()
+    ctx.invoke(serve)
+
+
+def main(argv: list[str] | None = None, obj=None) -> None:
+    knowledge_main(argv, obj)

@@ -1,0 +1,77 @@
+"""Buttons on answers: helpful / not helpful (with a short form) and Talk to HR."""
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.render import feedback_modal
+from bot.services import BotServices
+
+log = logging.getLogger(__name__)
+THANKS = "Thanks for the feedback!"
+NOT_YOURS = "Only the person who asked can send this question to HR."
+SENT = "I've sent your question to HR; someone will get back to you. (You can also reach {hr_contact}.)"
+NO_CHANNEL = "There is no HR hand-off channel set up yet. Please contact {hr_contact} directly."
+
+
+def _question_id(body: dict) -> int | None:
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def register(app: App, services: BotServices) -> None:
+    @app.action("hr_feedback_up")
+    def helpful(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        question_id = _question_id(body)
+        if question_id is not None:
+            services.conversations.feedback(question_id, body["user"]["id"], True)
+            respond(response_type="ephemeral", replace_original=False, text=THANKS)
+
+    @app.action("hr_feedback_down")
+    def not_helpful(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        question_id = _question_id(body)
+        if question_id is None:
+            return
+        services.conversations.feedback(question_id, body["user"]["id"], False)
+        client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(question_id))
+
+    @app.view("hr_feedback_modal")
+    def feedback_comment(ack: Ack, body: dict, view: dict) -> None:
+        ack()
+        comment = (view["state"]["values"].get("comment", {}).get("text", {}).get("value") or "").strip()
+        if comment:
+            services.conversations.feedback(int(view["private_metadata"]), body["user"]["id"], False, comment)
+
+    @app.action("hr_escalate")
+    def escalate(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        question_id = _question_id(body)
+        user = body["user"]["id"]
+        logged = services.conversations.get(question_id) if question_id is not None else None
+        if logged is None or logged.slack_user_id != user:
+            respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
+            return
+        channel = services.settings.escalation_channel
+        if not channel:
+            respond(response_type="ephemeral", replace_original=False, text=services.kind(NO_CHANNEL))
+            return
+        if services.conversations.escalate(question_id, user, channel):
+            try:
+                client.chat_postMessage(channel=channel, text=f"<@{user}> asked the HR assistant: {logged.question}",
+                                        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text":
+                                                 f"*<@{user}> would like to talk to HR about:*\n>{logged.question}"}},
+                                                {"type": "context", "elements": [{"type": "mrkdwn", "text":
+                                                 f"Question #{question_id}, via {logged.surface}. Reply to them "
+                                                 "directly."}]}])
+            except SlackApiError as exc:
+                log.error("could not post to the HR channel %s: %s", channel, exc.response.get("error"))
+                respond(response_type="ephemeral", replace_original=False, text=services.kind(NO_CHANNEL))
+                return
+        respond(response_type="ephemeral", replace_original=False, text=services.kind(SENT))

@@ -1,0 +1,52 @@
+"""Answering in a thread: placeholder or status first, then the answer with sources and buttons."""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.render import THINKING, answer_blocks, fallback_text
+from bot.services import BotServices
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "message_replied", "channel_join",
+                    "channel_leave", "thread_broadcast", "ekm_access_denied"}
+
+
+def is_from_a_person(event: dict, bot_user_id: str | None) -> bool:
+    """Only people's new messages: never bots (this one included), edits, deletions or joins."""
+    return (not event.get("bot_id") and event.get("subtype") not in IGNORED_SUBTYPES
+            and event.get("user") is not None and event.get("user") != bot_user_id)
+
+
+def clean_question(text: str) -> str:
+    return " ".join(MENTION.sub(" ", text or "").split())
+
+
+def answer_in_thread(services: BotServices, client: WebClient, *, channel: str, thread_ts: str, user: str,
+                     question: str, surface: str, current_ts: str | None,
+                     set_status: Callable[[str], object] | None = None) -> None:
+    """The DM and assistant-thread flow: show progress, answer with the thread as context, replace progress."""
+    placeholder_ts = None
+    status_shown = False
+    if set_status is not None:
+        try:
+            set_status("is looking that up...")
+            status_shown = True
+        except SlackApiError:
+            status_shown = False  # not an assistant thread: fall back to a placeholder message
+    if not status_shown:
+        placeholder_ts = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
+    history = services.thread_history(client, channel, thread_ts if thread_ts != current_ts else None, current_ts)
+    asked = services.ask(client, user, question, surface, history=history)
+    blocks = answer_blocks(asked.answer, asked.question_id,
+                           escalation=asked.answer.kind != "refused")
+    text = fallback_text(asked.answer)
+    if placeholder_ts:
+        client.chat_update(channel=channel, ts=placeholder_ts, text=text, blocks=blocks)
+    else:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)

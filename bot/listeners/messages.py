@@ -1,0 +1,58 @@
+"""Direct messages and @mentions."""
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.listeners.delivery import answer_in_thread, clean_question, is_from_a_person
+from bot.render import THINKING, answer_blocks, fallback_text, help_blocks
+from bot.services import BotServices
+
+log = logging.getLogger(__name__)
+PRIVATE_NOTE = "_The part about your own records was sent only to you._"
+
+
+def register(app: App, services: BotServices) -> None:
+    @app.event("message")
+    def direct_message(event: dict, client: WebClient) -> None:
+        if event.get("channel_type") != "im" or not is_from_a_person(event, services.bot_user_id):
+            return
+        question = clean_question(event.get("text", ""))
+        if not question:
+            return
+        if question.lower() in ("help", "hi", "hello", "?"):
+            client.chat_postMessage(channel=event["channel"], text="Here is what I can do", blocks=help_blocks())
+            return
+        answer_in_thread(services, client, channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
+                         user=event["user"], question=question, surface="dm", current_ts=event["ts"])
+
+    @app.event("app_mention")
+    def mention(event: dict, client: WebClient) -> None:
+        if not is_from_a_person(event, services.bot_user_id):
+            return
+        question = clean_question(event.get("text", ""))
+        channel, user = event["channel"], event["user"]
+        thread_ts = event.get("thread_ts") or event["ts"]
+        if not question:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text="Here is what I can do",
+                                      blocks=help_blocks())
+            return
+        placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
+        history = services.thread_history(client, channel, event.get("thread_ts"), event["ts"])
+        full = services.ask(client, user, question, "mention", history=history)
+        if not full.answer.personal and not full.answer.notice:
+            client.chat_update(channel=channel, ts=placeholder, text=fallback_text(full.answer),
+                               blocks=answer_blocks(full.answer, full.question_id,
+                                                    escalation=full.answer.kind != "refused"))
+            return
+        # Personal data never goes where others can read it: the channel gets the policy-only answer,
+        # the asker alone gets the full one.
+        public = services.ask(client, user, question, "mention", history=history, private=False)
+        public.answer.notice = None
+        client.chat_update(channel=channel, ts=placeholder, text=fallback_text(public.answer),
+                           blocks=answer_blocks(public.answer, public.question_id, escalation=False,
+                                                note=PRIVATE_NOTE if full.answer.personal else None))
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=fallback_text(full.answer),
+                                  blocks=answer_blocks(full.answer, full.question_id))

@@ -1,0 +1,81 @@
+"""The conversation log: questions and answers, feedback, hand-offs to HR, and events already handled."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from knowledge.answers import Answer
+from knowledge.db import Database
+
+CLAIM_EVENT = """
+INSERT INTO processed_events (event_id) VALUES (%(event_id)s) ON CONFLICT DO NOTHING RETURNING event_id"""
+PRUNE_EVENTS = "DELETE FROM processed_events WHERE received_at < now() - interval '2 days'"
+RECORD_QUESTION = """
+INSERT INTO questions (slack_user_id, employee_id, surface, question, answer, kind, supported, citations)
+VALUES (%(slack_user_id)s, %(employee_id)s, %(surface)s, %(question)s, %(answer)s, %(kind)s, %(supported)s,
+        %(citations)s)
+RETURNING question_id"""
+GET_QUESTION = """
+SELECT question_id, slack_user_id, surface, question, answer, supported, citations, created_at
+FROM questions WHERE question_id = %(question_id)s"""
+RECORD_FEEDBACK = """
+INSERT INTO feedback (question_id, slack_user_id, helpful, comment)
+VALUES (%(question_id)s, %(slack_user_id)s, %(helpful)s, %(comment)s)
+ON CONFLICT (question_id, slack_user_id) DO UPDATE
+SET helpful = excluded.helpful, comment = coalesce(excluded.comment, feedback.comment), created_at = now()"""
+RECORD_ESCALATION = """
+INSERT INTO escalations (question_id, slack_user_id, destination)
+VALUES (%(question_id)s, %(slack_user_id)s, %(destination)s)
+ON CONFLICT (question_id) DO NOTHING RETURNING escalation_id"""
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    question_id: int
+    slack_user_id: str | None
+    surface: str
+    question: str
+    answer: str
+    supported: bool
+    citations: list
+    created_at: object
+
+
+class ConversationLog:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def claim_event(self, event_id: str) -> bool:
+        """True the first time an event id is seen (by any process); False for retries and duplicates.
+        Runs before Slack's 3-second ack deadline, so it waits for a connection only briefly."""
+        with self.db.connection(timeout=1.0) as conn:
+            first = conn.execute(CLAIM_EVENT, {"event_id": event_id}).fetchone() is not None
+            if first and hash(event_id) % 100 == 0:
+                conn.execute(PRUNE_EVENTS)
+        return first
+
+    def record(self, *, question: str, answer: Answer, surface: str, slack_user_id: str | None,
+               employee_id: str | None = None) -> int:
+        citations = [{"n": c.n, "source": c.source, "page": c.page, "section": c.section,
+                      "document_id": c.document_id} for c in answer.citations]
+        with self.db.connection() as conn:
+            return conn.execute(RECORD_QUESTION, {
+                "slack_user_id": slack_user_id, "employee_id": employee_id, "surface": surface,
+                "question": question, "answer": answer.text, "kind": answer.kind, "supported": answer.supported,
+                "citations": json.dumps(citations)}).fetchone()[0]
+
+    def get(self, question_id: int) -> LoggedQuestion | None:
+        with self.db.connection() as conn:
+            row = conn.execute(GET_QUESTION, {"question_id": question_id}).fetchone()
+        return LoggedQuestion(*row) if row else None
+
+    def feedback(self, question_id: int, slack_user_id: str, helpful: bool, comment: str | None = None) -> None:
+        with self.db.connection() as conn:
+            conn.execute(RECORD_FEEDBACK, {"question_id": question_id, "slack_user_id": slack_user_id,
+                                           "helpful": helpful, "comment": comment})
+
+    def escalate(self, question_id: int, slack_user_id: str, destination: str) -> bool:
+        """Record a hand-off; False if this question was already sent (a double click)."""
+        with self.db.connection() as conn:
+            return conn.execute(RECORD_ESCALATION, {"question_id": question_id, "slack_user_id": slack_user_id,
+                                                    "destination": destination}).fetchone() is not None

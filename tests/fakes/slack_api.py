@@ -1,0 +1,215 @@
+"""A fake Slack Web API on 127.0.0.1 (port 0) that records every call, plus request signing as Slack does it."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlparse
+
+JSON_FIELDS = {"blocks", "view", "prompts", "attachments", "metadata"}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict
+    headers: dict
+    at: float = field(default_factory=time.time)
+
+
+class FakeSlack:
+    def __init__(self, users: dict[str, dict] | None = None, bot_user_id: str = "UBOT", team_id: str = "T0TEST"):
+        self.users = users or {}
+        self.bot_user_id = bot_user_id
+        self.team_id = team_id
+        self.calls: list[Call] = []
+        self.files: dict[str, dict] = {}
+        self._file_bytes: dict[str, bytes] = {}
+        self._replies: dict[tuple[str, str], list[dict]] = {}
+        self._failures: dict[str, list[tuple[int, int, str]]] = {}
+        self._ts = 0
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self._handle()
+
+            def do_POST(self):
+                self._handle()
+
+            def _handle(self):
+                url = urlparse(self.path)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, payload, extra = fake._route(url.path, dict(parse_qsl(url.query)), raw, headers)
+                body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream" if isinstance(payload, bytes)
+                                 else "application/json")
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- addresses ------------------------------------------------------------------------------------------
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root + "/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.root}/response/{name}"
+
+    def file_url(self, file_id: str) -> str:
+        return f"{self.root}/files/{file_id}"
+
+    # --- test controls --------------------------------------------------------------------------------------
+    def add_file(self, file_id: str, name: str, content: bytes, mimetype: str = "application/pdf",
+                 filetype: str = "pdf", size: int | None = None) -> dict:
+        info = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "filetype": filetype,
+                "size": len(content) if size is None else size, "url_private_download": self.file_url(file_id),
+                "url_private": self.file_url(file_id)}
+        self.files[file_id] = info
+        self._file_bytes[file_id] = content
+        return info
+
+    def set_replies(self, channel: str, thread_ts: str, messages: list[dict]) -> None:
+        self._replies[(channel, thread_ts)] = messages
+
+    def fail_next(self, method: str, status: int = 429, retry_after: int = 1, error: str = "ratelimited",
+                  times: int = 1) -> None:
+        self._failures.setdefault(method, []).extend([(status, retry_after, error)] * times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = self.calls_to(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} x {method}; got {[c.method for c in self.calls]}")
+
+    # --- routing --------------------------------------------------------------------------------------------
+    def _route(self, path: str, query: dict, raw: bytes, headers: dict):
+        if path.startswith("/files/"):
+            file_id = path.rsplit("/", 1)[1]
+            self._record(f"file:{file_id}", {}, headers)
+            if not headers.get("authorization", "").startswith("Bearer "):
+                return 403, {"ok": False, "error": "not_authed"}, {}
+            return (200, self._file_bytes[file_id], {}) if file_id in self._file_bytes else (404, b"", {})
+        args = dict(query)
+        if raw:
+            if "json" in headers.get("content-type", ""):
+                args.update(json.loads(raw))
+            else:
+                for key, value in parse_qsl(raw.decode()):
+                    args[key] = json.loads(value) if key in JSON_FIELDS and value[:1] in "[{" else value
+        if path.startswith("/response/"):
+            self._record(f"response_url:{path.rsplit('/', 1)[1]}", args, headers)
+            return 200, {"ok": True}, {}
+        method = path.removeprefix("/api/")
+        self._record(method, args, headers)
+        failures = self._failures.get(method)
+        if failures:
+            status, retry_after, error = failures.pop(0)
+            return status, {"ok": False, "error": error}, {"Retry-After": str(retry_after)}
+        return 200, self._answer(method, args), {}
+
+    def _record(self, method: str, args: dict, headers: dict) -> None:
+        with self._lock:
+            self.calls.append(Call(method, args, headers))
+
+    def _next_ts(self) -> str:
+        with self._lock:
+            self._ts += 1
+            return f"1800000000.{self._ts:06d}"
+
+    def _answer(self, method: str, args: dict) -> dict:
+        ok = {"ok": True}
+        if method == "auth.test":
+            return {**ok, "user_id": self.bot_user_id, "bot_id": "B0BOT", "team_id": self.team_id,
+                    "url": "https://fake.slack.example/"}
+        if method == "users.info":
+            user = self.users.get(args.get("user"))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {**ok, "user": {"id": args["user"], "real_name": user.get("real_name"),
+                                   "is_bot": user.get("is_bot", False),
+                                   "profile": {"email": user.get("email"), "real_name": user.get("real_name")}}}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or self._next_ts()
+            return {**ok, "channel": args.get("channel"), "ts": ts,
+                    "message": {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts}}
+        if method == "chat.postEphemeral":
+            return {**ok, "message_ts": self._next_ts()}
+        if method == "conversations.replies":
+            return {**ok, "messages": self._replies.get((args.get("channel"), args.get("ts")), []),
+                    "has_more": False}
+        if method == "conversations.open":
+            return {**ok, "channel": {"id": "D" + str(args.get("users", "")).split(",")[0]}}
+        if method in ("views.open", "views.publish", "views.update"):
+            return {**ok, "view": {**(args.get("view") or {}), "id": "V" + self._next_ts().replace(".", "")}}
+        if method == "files.info":
+            info = self.files.get(args.get("file"))
+            return {**ok, "file": info} if info else {"ok": False, "error": "file_not_found"}
+        if method in ("assistant.threads.setStatus", "assistant.threads.setTitle",
+                      "assistant.threads.setSuggestedPrompts", "reactions.add", "chat.delete"):
+            return ok
+        return {"ok": False, "error": "unknown_method"}
+
+    def __enter__(self) -> "FakeSlack":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- requests as Slack sends them -----------------------------------------------------------------------------
+
+def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's v0 scheme: HMAC-SHA256 over 'v0:{timestamp}:{body}' with the signing secret."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(signing_secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    content_type = "application/json" if body.lstrip().startswith("{") else "application/x-www-form-urlencoded"
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}", "Content-Type": content_type}
+
+
+def event_body(event: dict, event_id: str, team_id: str = "T0TEST", api_app_id: str = "A0APP") -> str:
+    return json.dumps({"token": "legacy", "team_id": team_id, "api_app_id": api_app_id, "type": "event_callback",
+                       "event_id": event_id, "event_time": int(time.time()), "event": event,
+                       "authorizations": [{"team_id": team_id, "user_id": "UBOT", "is_bot": True}]})
+
+
+def command_body(command: str, text: str, user_id: str, channel_id: str, response_url: str,
+                 trigger_id: str = "t1") -> str:
+    return urlencode({"command": command, "text": text, "user_id": user_id, "channel_id": channel_id,
+                      "response_url": response_url, "trigger_id": trigger_id, "team_id": "T0TEST",
+                      "api_app_id": "A0APP", "token": "legacy"})
+
+
+def action_body(payload: dict) -> str:
+    return urlencode({"payload": json.dumps(payload)})
