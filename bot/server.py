@@ -60,9 +60,11 @@ def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
                 return self._reply(500, "")
             self._reply(response.status, response.body or "", response.headers)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 128  # the default listen backlog (5) resets connections under bursts
+
+    return Server((host, port), Handler)
 
 
 def serve_http(app: App, host: str, port: int) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from threading import Lock
+import os
+from threading import BoundedSemaphore, Lock
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -36,6 +37,9 @@ class BotServices:
     bot_user_id: str | None = None
     _emails: dict = field(default_factory=dict)
     _lock: Lock = field(default_factory=Lock)
+    # Answering is CPU-bound (the embedding model): run about one per core at a time, so queued work waits
+    # instead of fighting for the CPU, and the threads that ack Slack's requests get scheduled promptly.
+    _gate: BoundedSemaphore = field(default_factory=lambda: BoundedSemaphore(max(2, os.cpu_count() or 2)))
 
     @property
     def settings(self):
@@ -70,8 +74,9 @@ class BotServices:
             history: list[tuple[str, str]] | None = None, private: bool = True) -> Asked:
         """Answer and log. Domain errors become a kind answer; the details go to the log only."""
         try:
-            answer = self.runtime.answers.answer(question, self.asker(client, slack_user_id), history=history,
-                                                 private=private)
+            asker = self.asker(client, slack_user_id)
+            with self._gate:
+                answer = self.runtime.answers.answer(question, asker, history=history, private=private)
         except DatabaseUnavailable:
             log.exception("database unavailable while answering")
             return Asked(question, Answer(self.kind(UNAVAILABLE), kind="error"), None)
