@@ -57,6 +57,12 @@ def build_app(runtime: Runtime, *, client: WebClient | None = None, token_verifi
     def on_error(error: Exception, body: dict) -> None:
         log.error("unhandled error for %s", body.get("type"), exc_info=error)
 
+    from bot.uploads import register_tasks
+    from knowledge.jobs import build_job_app
+
+    services.jobs["ingest_slack_file"] = register_tasks(build_job_app(runtime.db), services, client)
+    services.job_app = build_job_app(runtime.db, for_worker=True)
+    register_tasks(services.job_app, services, client)
     register_listeners(app, services)
-    app._hrbot_services = services  # for tests and the HTTP server's health check
+    app._hrbot_services = services  # for tests, the worker and the HTTP server's health check
     return app

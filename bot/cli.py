@@ -11,8 +11,9 @@ from knowledge.errors import ConfigurationError
 @click.option("--http", "http_mode", is_flag=True, help="Serve the HTTP Events API instead of Socket Mode.")
 @click.option("--port", type=int, default=None, help="Port for --http (default HRBOT_HTTP_PORT, 3000).")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface for --http.")
+@click.option("--no-worker", is_flag=True, help="Don't run background jobs here (run `hrbot worker` separately).")
 @click.pass_context
-def serve(ctx, http_mode, port, host) -> None:
+def serve(ctx, http_mode, port, host, no_worker) -> None:
     """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) the Events API.
 
     HTTP mode serves POST /slack/events (signature-checked) and GET /healthz.
@@ -24,6 +25,10 @@ def serve(ctx, http_mode, port, host) -> None:
     settings = rt.settings
     rt.embeddings  # load the model before the first question, not during it
     app = build_app(rt)
+    if not no_worker:
+        from knowledge.jobs import start_worker_thread
+
+        start_worker_thread(app._hrbot_services.job_app)
     if http_mode or not settings.slack_app_token:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
@@ -31,6 +36,24 @@ def serve(ctx, http_mode, port, host) -> None:
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
         serve_socket_mode(app, settings.slack_app_token)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run the jobs waiting now, then exit.")
+@click.pass_context
+def worker(ctx, once) -> None:
+    """Run background jobs (ingesting files shared in Slack) for `hrbot serve --no-worker` replicas."""
+    from bot.app import build_app
+    from knowledge.jobs import INGEST_QUEUE, run_pending
+
+    rt = _runtime(ctx)
+    rt.embeddings
+    job_app = build_app(rt)._hrbot_services.job_app
+    if once:
+        run_pending(job_app)
+    else:
+        click.echo("Working on background jobs (Ctrl-C to stop)...")
+        job_app.run_worker(queues=[INGEST_QUEUE], wait=True, delete_jobs="successful")
 
 
 @cli.command()

@@ -35,6 +35,8 @@ class BotServices:
     runtime: Runtime
     conversations: ConversationLog
     bot_user_id: str | None = None
+    jobs: dict = field(default_factory=dict)  # task name -> procrastinate task (deferred from listeners)
+    job_app: object = None                    # the procrastinate App a worker runs (see knowledge/jobs.py)
     _emails: dict = field(default_factory=dict)
     _lock: Lock = field(default_factory=Lock)
     # Answering is CPU-bound (the embedding model): run about one per core at a time, so queued work waits
@@ -44,6 +46,10 @@ class BotServices:
     @property
     def settings(self):
         return self.runtime.settings
+
+    @property
+    def admins(self):
+        return self.runtime.admins
 
     def kind(self, template: str) -> str:
         return template.format(hr_contact=self.settings.hr_contact)

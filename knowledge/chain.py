@@ -12,6 +12,7 @@ import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
 
+from knowledge import admin
 from knowledge.answers import (REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else, check_citations,
                                extractive_answer, guard_personal_numbers, not_found_text)
 from knowledge.personal import RecordsRetriever, is_personal
@@ -79,6 +80,9 @@ class AnswerService:
         own_names = set(personal.employee.name.split()) if personal else set()
         if personal:
             own_ids.add(personal.employee.email)
+        if personal is not None and private:
+            admin.record(self.records.db, asker.slack_user_id or asker.email or "unknown", "read_records",
+                         employee_id)
         if about_someone_else(question, own_names, own_ids):
             return Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                           timings=_finish(timings, started))

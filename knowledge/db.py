@@ -101,11 +101,14 @@ def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
         try:
             conn.execute(CREATE_MIGRATIONS_TABLE)
             done = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
-            for path in sorted(migrations_dir.glob("*.sql")):
+            for path in _migration_files(migrations_dir):
                 if path.name in done:
                     continue
                 with conn.transaction():
-                    conn.execute(path.read_text())
+                    if path.suffix == ".sql":
+                        conn.execute(path.read_text())
+                    else:
+                        _run_python_migration(path, conn)
                     conn.execute(RECORD_MIGRATION, {"name": path.name})
                 log.info("applied migration %s", path.name)
                 applied_now.append(path.name)
@@ -118,7 +121,22 @@ def migration_status(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[tu
     with connect(url, autocommit=True) as conn:
         conn.execute(CREATE_MIGRATIONS_TABLE)
         done = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
-    return [(p.name, p.name in done) for p in sorted(migrations_dir.glob("*.sql"))]
+    return [(p.name, p.name in done) for p in _migration_files(migrations_dir)]
+
+
+def _migration_files(migrations_dir: Path) -> list[Path]:
+    """NNNN_name.sql, or NNNN_name.py with upgrade(conn) for schema that a dependency ships (job queue)."""
+    return sorted(p for p in migrations_dir.iterdir()
+                  if p.suffix in (".sql", ".py") and p.name[:4].isdigit())
+
+
+def _run_python_migration(path: Path, conn: psycopg.Connection) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"hrbot_migration_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.upgrade(conn)
 
 
 def _configure(search_ef: int):

@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 import numpy as np
 import psycopg
 
-from knowledge import store
+from knowledge import admin, store
 from knowledge.chunking import chunk_blocks
 from knowledge.db import Database
 from knowledge.embeddings import ensure_space
@@ -75,6 +75,12 @@ class Ingestor:
                 "The database refused this file, so nothing was changed; the previous version (if any) still "
                 "answers. Details are in the log."))
         result.seconds = round(time.perf_counter() - started, 3)
+        if result.status != "unchanged":
+            try:
+                admin.record(self.db, uploaded_by or "unknown", "ingest", source, status=result.status,
+                             version=result.version, chunks=result.chunks, reason=result.reason)
+            except DatabaseUnavailable:
+                log.warning("could not audit the ingestion of %s", source)
         return result
 
     def _ingest(self, source, data, audience, uploaded_by, url, progress) -> IngestResult:
@@ -143,7 +149,7 @@ class Ingestor:
                                              uploaded_by=uploaded_by, progress=progress))
         return results
 
-    def remove(self, source: str) -> int:
+    def remove(self, source: str, actor: str = "unknown") -> int:
         """Retire the live version of a document now: the next search cannot return it."""
         with self.db.connection() as conn:
             conn.execute(store.SOURCE_LOCK, {"source": source})
@@ -151,7 +157,13 @@ class Ingestor:
             if current is None:
                 raise NotFound(f"No document named {source!r} is in the knowledge base.")
             store.retire(conn, current[0], status="removed")
+            admin.audit(conn, actor, "remove", source, document_id=current[0], version=current[2])
         return current[0]
+
+    def set_audience(self, document_id: int, audience: str | None, actor: str) -> None:
+        with self.db.connection() as conn:
+            store.set_audience(conn, document_id, normalise_audience(audience))
+            admin.audit(conn, actor, "set_audience", str(document_id), audience=normalise_audience(audience))
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

@@ -13,6 +13,7 @@ from typing import Iterator
 import psycopg
 
 from knowledge.balances import Employee, Entitlement, LeaveRecord
+from knowledge.admin import audit
 from knowledge.db import Database
 from knowledge.errors import HRBotError
 
@@ -265,7 +266,7 @@ def _validate(kind, raw, line, errors, employees, leave_types) -> dict | None:
     return row if len(errors) == before else None
 
 
-def import_csv(db: Database, data: bytes) -> ImportResult:
+def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | None = None) -> ImportResult:
     """Validate, then write every row in one transaction; any error means nothing is written."""
     with db.connection() as conn:
         known = {r[0] for r in conn.execute(KNOWN_EMPLOYEES)}
@@ -279,6 +280,7 @@ def import_csv(db: Database, data: bytes) -> ImportResult:
             for row in rows:
                 cur.execute(UPSERT[kind], row)
                 changed += cur.rowcount
+        audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed)
     return ImportResult(kind, len(rows), changed)
 
 

@@ -66,13 +66,19 @@ class Runtime:
 
         return AnswerService(self.searcher, self.records, self.settings, llm=self.llm)
 
+    @cached_property
+    def admins(self):
+        from knowledge.admin import Admins
+
+        return Admins(self.db, self.settings.admin_ids)
+
     def load_samples(self) -> None:
         """The sample company's documents and records (idempotent: unchanged files are no-ops)."""
         from knowledge.records import import_csv
 
-        self.ingestor.ingest_paths([SAMPLE_DOCS])
+        self.ingestor.ingest_paths([SAMPLE_DOCS], uploaded_by="samples")
         for name in SAMPLE_RECORD_FILES:
-            import_csv(self.db, (SAMPLE_RECORDS / name).read_bytes())
+            import_csv(self.db, (SAMPLE_RECORDS / name).read_bytes(), actor="samples", name=name)
 
     def close(self) -> None:
         if self._owns_db and "db" in self.__dict__:

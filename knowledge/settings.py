@@ -62,7 +62,7 @@ class Settings:
     slack_api_url: str = setting(
         "SLACK_API_URL", "https://slack.com/api/", "Slack Web API base URL (tests and proxies point it elsewhere).")
     admins: str = setting(
-        "HRBOT_ADMINS", "", "Comma-separated Slack user ids of HR admins (see App Home status; later: uploads).")
+        "HRBOT_ADMINS", "", "Comma-separated Slack user ids of HR admins (uploads, /hr-admin); more with `hrbot admin add`.")
     escalation_channel: str | None = setting(
         "HRBOT_ESCALATION_CHANNEL", None, "Channel id where 'Talk to HR' posts questions (the bot must be in it).")
     http_port: int = setting(

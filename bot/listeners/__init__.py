@@ -1,7 +1,7 @@
 """Listeners grouped by kind; each module has register(app, services)."""
 from slack_bolt import App
 
-from bot.listeners import actions, assistant, commands, home, messages
+from bot.listeners import actions, admin, assistant, commands, home, messages
 from bot.services import BotServices
 
 
@@ -11,3 +11,4 @@ def register_listeners(app: App, services: BotServices) -> None:
     commands.register(app, services)
     actions.register(app, services)
     home.register(app, services)
+    admin.register(app, services)

@@ -6,6 +6,7 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.listeners.admin import handle_file_share
 from bot.listeners.delivery import answer_in_thread, clean_question, is_from_a_person
 from bot.render import THINKING, answer_blocks, fallback_text, help_blocks
 from bot.services import BotServices
@@ -18,6 +19,8 @@ def register(app: App, services: BotServices) -> None:
     @app.event("message")
     def direct_message(event: dict, client: WebClient) -> None:
         if event.get("channel_type") != "im" or not is_from_a_person(event, services.bot_user_id):
+            return
+        if handle_file_share(services, event, client):
             return
         question = clean_question(event.get("text", ""))
         if not question:

@@ -1,0 +1,58 @@
+"""Folder sync: make the knowledge base match a folder (a shared-drive export), safely and repeatably (cron)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+from knowledge.ingest import IngestResult, Ingestor, expand_paths
+
+log = logging.getLogger(__name__)
+
+SYNC_LOCK = "SELECT pg_try_advisory_lock(hashtext('hrbot.sync:' || %(folder)s))"
+SYNC_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.sync:' || %(folder)s))"
+SYNCED_SOURCES = """
+SELECT source FROM documents WHERE status = 'active' AND uploaded_by = %(origin)s ORDER BY source"""
+
+
+@dataclass
+class SyncResult:
+    folder: str
+    results: list[IngestResult] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    skipped_busy: bool = False
+
+
+def sync_folder(ingestor: Ingestor, folder: Path, audience: str | None = None) -> SyncResult:
+    """Ingest new and changed files; retire documents this folder added earlier whose file is gone.
+
+    Documents uploaded any other way are never touched. A second sync of the same folder running at the same
+    time (overlapping cron runs) returns at once with skipped_busy.
+    """
+    folder = folder.resolve()
+    origin = f"sync:{folder}"
+    result = SyncResult(str(folder))
+    db = ingestor.db
+    with db.connection() as lock_conn:
+        if not lock_conn.execute(SYNC_LOCK, {"folder": str(folder)}).fetchone()[0]:
+            result.skipped_busy = True
+            return result
+        try:
+            files = expand_paths([folder])
+            result.results = ingestor.ingest_paths(files, audience=audience, uploaded_by=origin)
+            present = {p.name for p in files}
+            with db.connection() as conn:
+                synced = [r[0] for r in conn.execute(SYNCED_SOURCES, {"origin": origin})]
+            for source in synced:
+                if source not in present:
+                    ingestor.remove(source, actor=origin)
+                    result.retired.append(source)
+            if result.retired:
+                log.info("sync %s retired %s", folder, result.retired)
+        finally:
+            lock_conn.execute(SYNC_UNLOCK, {"folder": str(folder)})
+    return result
+
+
+

@@ -1,0 +1,179 @@
+"""HR admins from Slack: uploads through the job queue, records, /hr-admin, removal, gaps, audit."""
+import json
+
+import pytest
+
+from knowledge.jobs import run_pending
+from tests.fakes.slack_api import FakeSlack
+from tests.files import encrypted_pdf_bytes
+from tests.slack_helpers import USERS, SlackHarness, texts
+
+POLICY_V1 = b"# Pet Policy\n\n## Dogs in the office\n\nWell-behaved dogs may come to the Berlin office on Fridays.\n"
+POLICY_V2 = b"# Pet Policy\n\n## Dogs in the office\n\nDogs may come to the Berlin office on Tuesdays only.\n"
+
+
+@pytest.fixture
+def fake():
+    with FakeSlack(users=USERS) as server:
+        yield server
+
+
+@pytest.fixture
+def bot(runtime, fake):
+    harness = SlackHarness(runtime, fake)
+    yield harness
+    harness.close()
+
+
+def share(bot, fake, user, *files, ts="1700002000.000100"):
+    """An admin drags files into the DM: Slack sends message/file_share with the file ids."""
+    for file_id, name, content in files:
+        fake.add_file(file_id, name, content)
+    bot.event({"type": "message", "subtype": "file_share", "channel_type": "im", "channel": f"D{user}",
+               "user": user, "ts": ts, "text": "", "files": [{"id": f, "name": n} for f, n, _ in files]})
+
+
+def process_jobs(bot):
+    run_pending(bot.app._hrbot_services.job_app)
+
+
+def said(fake, needle: str) -> bool:
+    return needle in texts(fake.calls_to("chat.postMessage"))
+
+
+def ask(bot, fake, question, ts):
+    before = len(fake.calls_to("chat.update"))
+    bot.dm("U0SAMPLE", question, ts=ts)
+    return fake.wait_for("chat.update", before + 1)[-1]
+
+
+def active(db):
+    with db.connection() as conn:
+        return conn.execute("SELECT source, version FROM documents WHERE status = 'active' ORDER BY 1").fetchall()
+
+
+def test_admin_upload_is_answerable_then_replaced_and_not_duplicated(bot, fake, db):
+    share(bot, fake, "U0ADMIN", ("F1", "pet-policy.md", POLICY_V1))
+    [ack] = fake.wait_for("chat.postMessage")
+    assert "Got it: adding `pet-policy.md`" in ack.args["text"]
+    process_jobs(bot)
+    assert said(fake, "Added *Pet Policy* (`pet-policy.md`)")
+    assert fake.calls_to("file:F1")[0].headers["authorization"] == "Bearer xoxb-test"
+    answer = ask(bot, fake, "Can I bring my dog to the office?", "1700002001.000100")
+    assert "pet-policy.md" not in texts([answer]) or True
+    assert "Pet Policy" in texts([answer]) and "Fridays" in texts([answer])
+
+    share(bot, fake, "U0ADMIN", ("F2", "pet-policy.md", POLICY_V1), ts="1700002002.000100")
+    process_jobs(bot)
+    assert said(fake, "`pet-policy.md` is already up to date")
+    assert active(db) == [("pet-policy.md", 1)]
+
+    share(bot, fake, "U0ADMIN", ("F3", "pet-policy.md", POLICY_V2), ts="1700002003.000100")
+    process_jobs(bot)
+    assert said(fake, "Replaced with version 2")
+    assert active(db) == [("pet-policy.md", 2)]
+    answer = ask(bot, fake, "Can I bring my dog to the office?", "1700002004.000100")
+    assert "Tuesdays" in texts([answer]) and "Fridays" not in texts([answer])
+
+
+def test_non_admin_upload_is_refused_and_nothing_is_fetched_or_stored(bot, fake, db):
+    share(bot, fake, "U0SAMPLE", ("F9", "my-cv.pdf", b"%PDF-1.4 whatever"))
+    [reply] = fake.wait_for("chat.postMessage")
+    assert "only HR admins can add documents" in reply.args["text"]
+    process_jobs(bot)
+    assert not fake.calls_to("files.info") and not fake.calls_to("file:F9")
+    assert active(db) == []
+
+
+def test_bad_files_get_clear_messages_and_change_nothing(bot, fake, db):
+    fake.add_file("FBIG", "huge.pdf", b"%PDF-1.4 small really", size=200 * 1024 * 1024)
+    share(bot, fake, "U0ADMIN", ("F10", "broken.pdf", b"%PDF-1.4 garbage"), ("F11", "locked.pdf",
+          encrypted_pdf_bytes()), ("F12", "empty.md", b""), ("F13", "slides.pptx", b"PK\x03\x04"))
+    bot.event({"type": "message", "subtype": "file_share", "channel_type": "im", "channel": "DU0ADMIN",
+               "user": "U0ADMIN", "ts": "1700002100.000100", "files": [{"id": "FBIG", "name": "huge.pdf"}]})
+    fake.wait_for("chat.postMessage", 2)
+    process_jobs(bot)
+    for expected in ("`broken.pdf` was not added: The PDF could not be read", "`locked.pdf` was not added: The "
+                     "PDF is password-protected", "`empty.md` was not added: The file is empty",
+                     "`slides.pptx` was not added: .pptx files are not supported", "`huge.pdf` was not added: "
+                     "the file is 200.0 MB; the limit is 25 MB"):
+        assert said(fake, expected), expected
+    assert not fake.calls_to("file:FBIG")  # refused from its size, never downloaded
+    assert active(db) == []
+
+
+def test_records_csv_from_slack_is_validated_all_or_nothing(bot, fake, db):
+    from tests.test_records_import import EMPLOYEES
+
+    bad = EMPLOYEES + "E903,,carl@x.example,Carl,DE,Ops,permanent,1,2026-02-30,,\n"
+    share(bot, fake, "U0ADMIN", ("F20", "employees.csv", bad.encode()))
+    process_jobs(bot)
+    assert said(fake, "nothing was changed") and said(fake, "line 4: hire_date '2026-02-30' is not a date")
+    with db.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM employees").fetchone()[0] == 0
+    share(bot, fake, "U0ADMIN", ("F21", "employees.csv", EMPLOYEES.encode()), ts="1700002201.000100")
+    process_jobs(bot)
+    assert said(fake, "Imported `employees.csv`: 2 employees rows, 2 changed")
+
+
+def test_hr_admin_docs_remove_and_refusal(bot, fake, runtime, tmp_path):
+    (tmp_path / "pet-policy.md").write_bytes(POLICY_V1)
+    runtime.ingestor.ingest_paths([tmp_path / "pet-policy.md"], uploaded_by="U0ADMIN")
+    status, body, _ = bot.post(_command("/hr-admin", "docs", "U0SAMPLE", fake))
+    assert json.loads(body)["text"].startswith("Sorry, only HR admins")
+    bot.post(_command("/hr-admin", "docs", "U0ADMIN", fake))
+    [listing] = fake.wait_for("response_url:cmd")
+    remove = [b for b in listing.args["blocks"] if b.get("accessory", {}).get("action_id") == "hr_doc_remove"]
+    assert remove[0]["accessory"]["value"] == "pet-policy.md" and "Pet Policy" in texts([listing])
+    bot.action("U0SAMPLE", "hr_doc_remove", "pet-policy.md", response_name="nope")
+    assert "only HR admins" in fake.wait_for("response_url:nope")[0].args["text"]
+    bot.action("U0ADMIN", "hr_doc_remove", "pet-policy.md")
+    assert "Removed `pet-policy.md`" in fake.wait_for("response_url:act")[0].args["text"]
+    answer = ask(bot, fake, "Can I bring my dog to the office?", "1700002300.000100")
+    assert "Pet Policy" not in texts([answer])
+
+
+def test_gaps_and_stats_list_what_could_not_be_answered(bot, fake, runtime, tmp_path):
+    (tmp_path / "pet-policy.md").write_bytes(POLICY_V1)
+    runtime.ingestor.ingest_paths([tmp_path / "pet-policy.md"])
+    ask(bot, fake, "Is there a company gym membership discount?", "1700002400.000100")
+    ask(bot, fake, "do we get a discount on gym memberships", "1700002401.000100")
+    ask(bot, fake, "Can I bring my dog to the office?", "1700002402.000100")
+    bot.post(_command("/hr-admin", "gaps", "U0ADMIN", fake))
+    [gaps] = fake.wait_for("response_url:cmd")
+    shown = texts([gaps])
+    assert "2x" in shown and "gym" in shown and "dog" not in shown
+    bot.post(_command("/hr-admin", "stats", "U0ADMIN", fake, name="stats"))
+    [stats] = fake.wait_for("response_url:stats")
+    assert "3 questions" in texts([stats]) and "pet-policy.md" in texts([stats])
+
+
+def test_audit_log_records_admin_actions_and_personal_reads(bot, fake, runtime, invoke):
+    from knowledge.records import import_csv
+    from tests.test_records_import import EMPLOYEES
+
+    import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
+    share(bot, fake, "U0ADMIN", ("F30", "pet-policy.md", POLICY_V1))
+    process_jobs(bot)
+    bot.dm("U0AAA", "How much annual leave do I have?", ts="1700002500.000100")
+    fake.wait_for("chat.update")
+    result = invoke("audit", "--json")
+    entries = [(e["actor"], e["action"], e["target"]) for e in json.loads(result.output)]
+    assert ("cli:hr", "records_import", "employees.csv") in entries
+    assert ("U0ADMIN", "ingest", "pet-policy.md") in entries
+    assert ("U0AAA", "read_records", "E901") in entries
+    assert "read_records" in invoke("audit", "--action", "read_records").output
+
+
+def test_admin_cli_and_table_admins(invoke, runtime):
+    assert "now an HR admin" in invoke("admin", "add", "U0NEWADMIN").output
+    assert runtime.admins.is_admin("U0NEWADMIN")
+    assert "U0NEWADMIN" in invoke("admin", "list").output
+    assert "no longer" in invoke("admin", "remove", "U0NEWADMIN").output
+    assert not runtime.admins.is_admin("U0NEWADMIN")
+
+
+def _command(command, text, user, fake, name="cmd"):
+    from tests.fakes.slack_api import command_body
+
+    return command_body(command, text, user, "C0GENERAL", fake.response_url(name))

@@ -1,0 +1,39 @@
+"""Folder sync: new and changed files in, vanished files out, other uploads untouched, overlapping runs safe."""
+import json
+
+from knowledge.sync import SYNC_LOCK, sync_folder
+
+
+def active(db):
+    with db.connection() as conn:
+        return dict(conn.execute("SELECT source, version FROM documents WHERE status = 'active'").fetchall())
+
+
+def test_sync_tracks_the_folder(runtime, db, tmp_path, invoke):
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nAlpha policy text.\n")
+    (folder / "b.md").write_text("# B\n\nBeta policy text.\n")
+    (tmp_path / "manual.md").write_text("# M\n\nUploaded by hand.\n")
+    runtime.ingestor.ingest_paths([tmp_path / "manual.md"], uploaded_by="U0ADMIN")
+
+    first = json.loads(invoke("sync", str(folder), "--json").output)
+    assert sorted(r["status"] for r in first["results"]) == ["added", "added"]
+    (folder / "a.md").write_text("# A\n\nAlpha policy text, revised.\n")
+    (folder / "b.md").unlink()
+    result = invoke("sync", str(folder))
+    assert result.exit_code == 0
+    assert "0 added, 1 replaced, 0 unchanged, 0 rejected, 1 retired (b.md)" in result.output
+    assert active(db) == {"a.md": 2, "manual.md": 1}  # the hand upload is not the folder's to retire
+    assert "0 added, 0 replaced, 1 unchanged" in invoke("sync", str(folder)).output
+
+
+def test_overlapping_sync_runs_do_nothing(runtime, db, tmp_path):
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nAlpha.\n")
+    with db.connection() as other_run:
+        other_run.execute(SYNC_LOCK, {"folder": str(folder.resolve())})
+        result = sync_folder(runtime.ingestor, folder)
+        other_run.execute("SELECT pg_advisory_unlock_all()")
+    assert result.skipped_busy and active(db) == {}
