@@ -63,3 +63,55 @@ def write_result(name: str, data: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+SIGNING_SECRET = "bench-signing-secret"
+
+
+def post_signed(url: str, body: str, headers: dict | None = None) -> tuple[int, float]:
+    """POST a body signed the way Slack signs it; returns (status, seconds until the response)."""
+    import urllib.request
+
+    from tests.fakes.slack_api import sign
+
+    request = urllib.request.Request(url, data=body.encode(), method="POST",
+                                     headers={**sign(SIGNING_SECRET, body), **(headers or {})})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        return response.status, time.perf_counter() - started
+
+
+class ServedBot:
+    """A real `hrbot serve --http` subprocess against a fake Slack, started and stopped as a context manager."""
+
+    def __init__(self, database_url: str, slack_api_url: str, port: int, **env):
+        import sys
+
+        self.base = f"http://127.0.0.1:{port}"
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
+                    "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": "xoxb-bench",
+                    "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
+                    "HRBOT_LOG_LEVEL": "WARNING", **env}
+        self.command = [str(Path(sys.executable).parent / "hrbot"), "serve", "--http", "--host", "127.0.0.1",
+                        "--port", str(port)]
+
+    def __enter__(self) -> "ServedBot":
+        import subprocess
+        import urllib.request
+
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=str(Path(__file__).resolve().parents[1]))
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("hrbot serve did not become healthy")
+
+    def post_event(self, body: str, headers: dict | None = None) -> tuple[int, float]:
+        return post_signed(self.base + "/slack/events", body, headers)
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)

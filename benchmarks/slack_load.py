@@ -13,36 +13,23 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
+from benchmarks._common import ServedBot, benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
 from knowledge.db import Database  # noqa: E402
 from knowledge.evaluation import load_questions  # noqa: E402
 from knowledge.runtime import SAMPLE_RECORDS, Runtime  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
-from tests.fakes.slack_api import FakeSlack, event_body, sign  # noqa: E402
+from tests.fakes.slack_api import FakeSlack, event_body  # noqa: E402
 
-SECRET = "bench-signing-secret"
 SENDERS, PER_SENDER, RETRIES = 20, 10, 20
-
-
-def post(url: str, body: str, headers: dict | None = None) -> tuple[int, float]:
-    request = urllib.request.Request(url, data=body.encode(), method="POST",
-                                     headers={**sign(SECRET, body), **(headers or {})})
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
-        return response.status, time.perf_counter() - started
 
 
 def main() -> None:
@@ -54,21 +41,7 @@ def main() -> None:
     questions = [q.question for q in load_questions()] + ["How much annual leave do I have?"] * 10
     random.seed(5)
     with FakeSlack(users={u: {"email": f"{u.lower()}@x.example", "real_name": u} for u in users}) as fake:
-        port = 3900 + random.randrange(90)
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
-               "DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": fake.base_url, "HRBOT_LOG_LEVEL": "WARNING"}
-        hrbot = Path(sys.executable).parent / "hrbot"
-        proc = subprocess.Popen([str(hrbot), "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, cwd=str(ROOT))
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.5)
+        with ServedBot(url, fake.base_url, port=3900 + random.randrange(90)) as bot:
             sent_at: dict[str, float] = {}
             acks: list[float] = []
             statuses: list[int] = []
@@ -105,13 +78,13 @@ def main() -> None:
                     body = event_body(event, f"EvLOAD{s:02d}{i:03d}")
                     with lock:
                         sent_at[channel] = time.perf_counter()
-                    status, seconds = post(base + "/slack/events", body)
+                    status, seconds = bot.post_event(body)
                     with lock:
                         acks.append(seconds)
                         statuses.append(status)
                     if (s * PER_SENDER + i) % (SENDERS * PER_SENDER // RETRIES) == 0:  # Slack retries it
-                        status, seconds = post(base + "/slack/events", body,
-                                               {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+                        status, seconds = bot.post_event(body, {"X-Slack-Retry-Num": "1",
+                                                                "X-Slack-Retry-Reason": "http_timeout"})
                         with lock:
                             acks.append(seconds)
                             statuses.append(status)
@@ -141,9 +114,6 @@ def main() -> None:
                 "duplicates": sum(n - 1 for n in per_channel.values()),
                 "seconds": round(elapsed, 1), "answers_per_s": round(len(first_answer) / elapsed, 1),
             }
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
     path = write_result("slack_load", result)
     print(json.dumps(result, indent=2))
     print(f"written to {path}")

@@ -10,21 +10,17 @@ Once the bot reports the upload, the employee asks about a rule that only page 8
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
-from tests.fakes.slack_api import FakeSlack, event_body, sign  # noqa: E402
+from benchmarks._common import ServedBot, benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
+from tests.fakes.slack_api import FakeSlack, event_body  # noqa: E402
 
-SECRET = "bench-signing-secret"
 FACT = ("Employees with seven years of continuous service may take a paid sabbatical of twenty working days, "
         "which must be requested from the People team at least three months ahead.")
 WORDS = ("leave policy employees manager approval request days year notice payroll benefits team office travel "
@@ -51,14 +47,6 @@ def hundred_page_pdf() -> bytes:
     return bytes(pdf.output())
 
 
-def post(url: str, body: str) -> tuple[int, float]:
-    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=sign(SECRET, body))
-    started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
-        return response.status, time.perf_counter() - started
-
-
 def main() -> None:
     url, server = benchmark_database("upload")
     pdf = hundred_page_pdf()
@@ -66,32 +54,19 @@ def main() -> None:
              "U0ASKER": {"email": "asker@x.example", "real_name": "Asker"}}
     with FakeSlack(users=users) as fake:
         fake.add_file("FBIG100", "operations-handbook-2026.pdf", pdf)
-        port = 3990 + random.randrange(9)
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
-               "DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET,
-               "SLACK_API_URL": fake.base_url, "HRBOT_ADMINS": "U0ADMIN", "HRBOT_LOG_LEVEL": "WARNING"}
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "hrbot"), "serve", "--http", "--host",
-                                 "127.0.0.1", "--port", str(port)], env=env, cwd=str(ROOT))
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.5)
+        with ServedBot(url, fake.base_url, port=3990 + random.randrange(9), HRBOT_ADMINS="U0ADMIN") as bot:
             share = {"type": "message", "subtype": "file_share", "channel_type": "im", "channel": "DU0ADMIN",
                      "user": "U0ADMIN", "ts": "1700009000.000100", "text": "",
                      "files": [{"id": "FBIG100", "name": "operations-handbook-2026.pdf"}]}
             shared_at = time.perf_counter()
-            status, share_ack = post(base + "/slack/events", event_body(share, "EvUPLOAD1"))
+            status, share_ack = bot.post_event(event_body(share, "EvUPLOAD1"))
             acks: list[float] = []
 
             def ask_meanwhile() -> None:
                 for i in range(100):
                     event = {"type": "message", "channel_type": "im", "channel": f"DASK{i:03d}", "user": "U0ASKER",
                              "text": "How do I request annual leave?", "ts": f"17000091{i:02d}.000100"}
-                    acks.append(post(base + "/slack/events", event_body(event, f"EvMEANWHILE{i:03d}"))[1])
+                    acks.append(bot.post_event(event_body(event, f"EvMEANWHILE{i:03d}"))[1])
                     time.sleep(0.2)
 
             askers = threading.Thread(target=ask_meanwhile)
@@ -106,7 +81,7 @@ def main() -> None:
                 time.sleep(0.1)
             question = {"type": "message", "channel_type": "im", "channel": "DFACT", "user": "U0ASKER",
                         "text": "Can I take a sabbatical after seven years?", "ts": "1700009500.000100"}
-            post(base + "/slack/events", event_body(question, "EvFACT1"))
+            bot.post_event(event_body(question, "EvFACT1"))
             cited_at, cited_page, shown = None, None, None
             while time.perf_counter() - shared_at < 600 and shown is None:
                 for call in fake.calls_to("chat.update"):
@@ -125,9 +100,6 @@ def main() -> None:
                 "cited_page_87": cited_page, "acks_while_ingesting": summary_ms(acks),
                 "answer_excerpt": (shown or "")[:300] if not cited_at else None,
             }
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
     path = write_result("upload_to_answer", result)
     print(json.dumps(result, indent=2))
     print(f"written to {path}")

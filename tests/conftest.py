@@ -106,4 +106,14 @@ def count_rows(db):
     return count
 
 
+@pytest.fixture
+def fake():
+    """A fake Slack Web API with the sample users."""
+    from tests.fakes.slack_api import FakeSlack
+    from tests.slack_helpers import USERS
+
+    with FakeSlack(users=USERS) as server:
+        yield server
+
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

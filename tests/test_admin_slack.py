@@ -4,18 +4,11 @@ import json
 import pytest
 
 from knowledge.jobs import run_pending
-from tests.fakes.slack_api import FakeSlack
 from tests.files import encrypted_pdf_bytes
-from tests.slack_helpers import USERS, SlackHarness, texts
+from tests.slack_helpers import SlackHarness, texts
 
 POLICY_V1 = b"# Pet Policy\n\n## Dogs in the office\n\nWell-behaved dogs may come to the Berlin office on Fridays.\n"
 POLICY_V2 = b"# Pet Policy\n\n## Dogs in the office\n\nDogs may come to the Berlin office on Tuesdays only.\n"
-
-
-@pytest.fixture
-def fake():
-    with FakeSlack(users=USERS) as server:
-        yield server
 
 
 @pytest.fixture

@@ -8,14 +8,7 @@ from slack_bolt import BoltRequest
 from bot.listeners.actions import NOT_YOURS
 from bot.listeners.messages import PRIVATE_NOTE
 from bot.render import THINKING
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_helpers import USERS, SlackHarness, texts
-
-
-@pytest.fixture
-def fake():
-    with FakeSlack(users=USERS) as server:
-        yield server
+from tests.slack_helpers import SlackHarness, texts
 
 
 @pytest.fixture
