@@ -170,3 +170,22 @@ def _command(command, text, user, fake, name="cmd"):
     from tests.fakes.slack_api import command_body
 
     return command_body(command, text, user, "C0GENERAL", fake.response_url(name))
+
+
+def test_audience_menu_after_upload_limits_the_document(bot, fake, db):
+    share(bot, fake, "U0ADMIN", ("F40", "pet-policy.md", POLICY_V1))
+    process_jobs(bot)
+    summary = [c for c in fake.calls_to("chat.postMessage") if c.args.get("blocks")][-1]
+    menu = summary.args["blocks"][0]["accessory"]
+    uk_only = next(o for o in menu["options"] if o["text"]["text"] == "UK only")
+    payload = {"type": "block_actions", "user": {"id": "U0ADMIN"}, "team": {"id": "T0TEST"},
+               "trigger_id": "t", "response_url": fake.response_url("aud"), "channel": {"id": "DU0ADMIN"},
+               "actions": [{"action_id": "hr_doc_audience", "type": "static_select", "block_id": "b",
+                            "selected_option": uk_only, "action_ts": "1"}]}
+    from tests.fakes.slack_api import action_body
+
+    bot.post(action_body(payload))
+    assert "now for UK employees" in fake.wait_for("response_url:aud")[0].args["text"]
+    with db.connection() as conn:
+        assert conn.execute("SELECT audience FROM documents WHERE status = 'active'").fetchone()[0] == "GB"
+        assert conn.execute("SELECT DISTINCT audience FROM chunks").fetchall() == [("GB",)]

@@ -145,3 +145,17 @@ def test_cli_ask_json_shape(invoke, sample_runtime):
     assert {"answer", "citations", "facts", "supported"} <= set(data)
     assert {"source", "page", "section", "document_id"} <= set(data["citations"][0])
     assert data["supported"] is True and any("17.5" in f for f in data["facts"])
+
+
+def test_demo_chat_keeps_the_conversation(invoke, sample_runtime):
+    from click.testing import CliRunner
+
+    from knowledge.cli import cli
+
+    result = CliRunner().invoke(cli, ["demo"], obj=sample_runtime, catch_exceptions=False,
+                                input="How much annual leave do I have?\nWhat is the dental plan called?\n"
+                                      "does it cover implants?\n\n")
+    assert result.exit_code == 0
+    assert "days available" in result.output
+    assert result.output.count("Sources:") == 3
+    assert "implant" in result.output.rsplit("Sources:", 2)[-2].lower()  # the follow-up found the dental rule
