@@ -41,7 +41,10 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 def source_line(citation) -> str:
     where = " · ".join(x for x in (citation.section.split(" > ")[-1] if citation.section else "",
                                    f"p. {citation.page}" if citation.page else "") if x)
-    return f"*[{citation.n}]* {citation.title}" + (f" — {where}" if where else "")
+    title = citation.title.replace("<", "").replace(">", "").replace("|", "/")
+    if citation.url:
+        title = f"<{citation.url}|{title}>"
+    return f"*[{citation.n}]* {title}" + (f" — {where}" if where else "")
 
 
 def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = True,

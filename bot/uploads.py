@@ -80,7 +80,7 @@ def register_tasks(job_app: procrastinate.App, services: BotServices, client: We
             say(f":white_check_mark: Imported `{name}`: {result.rows} {result.kind} rows, {result.changed} changed.")
             return
         try:
-            result = services.runtime.ingestor.ingest_bytes(name, data, uploaded_by=user)
+            result = services.runtime.ingestor.ingest_bytes(name, data, uploaded_by=user, url=info.get("permalink"))
         except DatabaseUnavailable:
             raise  # the job is retried when the database is back
         except HRBotError as exc:

@@ -31,6 +31,7 @@ class Citation:
     page: int | None
     section: str
     document_id: int
+    url: str | None = None
 
 
 @dataclass
@@ -116,7 +117,7 @@ CITATION = re.compile(r"\[(\d{1,2})\]")
 def citation_for(n: int, doc: Document) -> Citation:
     m = doc.metadata
     return Citation(n, m["source"], m.get("title") or m["source"], m.get("page"), m.get("section") or "",
-                    m["document_id"])
+                    m["document_id"], m.get("url"))
 
 
 def check_citations(text: str, sources: list[Document]) -> tuple[str, list[Citation]]:

@@ -100,7 +100,7 @@ best AS (
     SELECT * FROM fused ORDER BY score DESC, chunk_id LIMIT %(limit)s
 )
 SELECT b.chunk_id, b.document_id, d.source, d.title, b.page, b.page_start, b.page_end, b.section, b.text,
-       b.score, b.embedding
+       b.score, b.embedding, d.url
 FROM best b JOIN documents d USING (document_id)
 ORDER BY b.score DESC, b.chunk_id"""
 
@@ -119,6 +119,7 @@ class Hit:
     section: str
     text: str
     score: float
+    url: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -175,7 +176,7 @@ def _diversify(rows, k: int) -> list[Hit]:
         vector = vector / norm
         if any(float(vector @ v) >= NEAR_DUPLICATE for v in vectors):
             continue
-        chosen.append(Hit(*row[:9], float(row[9])))
+        chosen.append(Hit(*row[:9], float(row[9]), row[11]))
         vectors.append(vector)
         if len(chosen) == k:
             break

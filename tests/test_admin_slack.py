@@ -53,8 +53,8 @@ def test_admin_upload_is_answerable_then_replaced_and_not_duplicated(bot, fake, 
     assert said(fake, "Added *Pet Policy* (`pet-policy.md`)")
     assert fake.calls_to("file:F1")[0].headers["authorization"] == "Bearer xoxb-test"
     answer = ask(bot, fake, "Can I bring my dog to the office?", "1700002001.000100")
-    assert "pet-policy.md" not in texts([answer]) or True
     assert "Pet Policy" in texts([answer]) and "Fridays" in texts([answer])
+    assert "<https://fake.slack.example/files/F1|Pet Policy>" in texts([answer])  # sources link to the file
 
     share(bot, fake, "U0ADMIN", ("F2", "pet-policy.md", POLICY_V1), ts="1700002002.000100")
     process_jobs(bot)

@@ -88,7 +88,7 @@ class FakeSlack:
                  filetype: str = "pdf", size: int | None = None) -> dict:
         info = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "filetype": filetype,
                 "size": len(content) if size is None else size, "url_private_download": self.file_url(file_id),
-                "url_private": self.file_url(file_id)}
+                "url_private": self.file_url(file_id), "permalink": f"https://fake.slack.example/files/{file_id}"}
         self.files[file_id] = info
         self._file_bytes[file_id] = content
         return info
