@@ -31,8 +31,8 @@ COUNTRY_MENTION = re.compile(r"\b(uk|u\.k\.|britain|british|england|london|manch
                              r"deutschland|gmbh|ltd)\b", re.I)
 COUNTRY_HEADINGS = {"GB": re.compile(r"\b(uk|u\.k\.|united kingdom|england|britain|british)\b", re.I),
                     "DE": re.compile(r"\b(germany|german|berlin|gmbh|deutschland)\b", re.I)}
-FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so)\b|\b(it|that|this|those|them|"
-                       r"there)\b", re.I)
+FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so|then)\b", re.I)
+REFERS_BACK = re.compile(r"\b(it|that|this|those|them|there|these)\b", re.I)
 
 
 def build_chat_model(settings: Settings):
@@ -148,7 +148,10 @@ class AnswerService:
             except Exception:  # the model is optional for this step: fall back to the heuristic
                 log.warning("condensing with the chat model failed", exc_info=True)
         previous = next((text for role, text in reversed(history) if role == "user"), "")
-        if previous and (len(question.split()) <= 6 or FOLLOW_UP.search(question)):
+        # Without a model: a fragment ("and in the UK?") or a short question pointing back ("does it cover
+        # implants?") is read together with the previous question; a question of its own stands alone.
+        if previous and (FOLLOW_UP.search(question)
+                         or (len(question.split()) <= 8 and REFERS_BACK.search(question))):
             return f"{previous} {question}"
         return question
 

@@ -159,3 +159,10 @@ def test_demo_chat_keeps_the_conversation(invoke, sample_runtime):
     assert "days available" in result.output
     assert result.output.count("Sources:") == 3
     assert "implant" in result.output.rsplit("Sources:", 2)[-2].lower()  # the follow-up found the dental rule
+
+
+def test_a_new_question_in_a_conversation_stands_alone(offline):
+    history = [("user", "How much annual leave do I have?"), ("assistant", "17.5 days [1]")]
+    answer = offline.answer("Does our dental plan cover implants?", HANNAH, history=history, today=JUNE)
+    assert answer.facts == [] and not answer.personal
+    assert answer.citations[0].source == "benefits-guide-2026.pdf"
