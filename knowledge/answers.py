@@ -181,17 +181,30 @@ def _terms(text: str) -> set[str]:
 def extractive_answer(question: str, sources: list[Document], facts: list[str], hr_contact: str,
                       max_sentences: int = 3) -> tuple[str, list[Citation]]:
     """Quote the sentences of the top passages that share most with the question, each with its citation."""
+    import math
+
     query = _terms(question)
-    candidates = []
+    rows = []
     for rank, doc in enumerate(sources, start=1):
-        for position, sentence in enumerate(split_sentences(doc.page_content.replace("\n", " "))):
-            overlap = len(query & _terms(sentence)) + 0.5 * len(query & _terms(doc.metadata.get("section", "")))
-            if not overlap:
-                continue
-            words = len(sentence.split())
-            score = (2 * overlap + (1.0 if rank == 1 else 0) + (0.3 if position == 0 else 0) - 0.3 * rank
-                     - (2.0 if words > 60 else 0) - (1.0 if words < 6 else 0))
-            candidates.append((score, rank, position, sentence))
+        section_terms = query & _terms(doc.metadata.get("section", ""))
+        # lines are paragraphs or list items: never let a quote run across them
+        sentences = [s for line in doc.page_content.split("\n") for s in split_sentences(line)]
+        for position, sentence in enumerate(sentences):
+            rows.append((rank, position, sentence, query & _terms(sentence), section_terms))
+    # a word the question shares with every candidate sentence says little; a rare one ("crowns") says a lot
+    df: dict[str, int] = {}
+    for *_, terms, _ in rows:
+        for term in terms:
+            df[term] = df.get(term, 0) + 1
+    candidates = []
+    for rank, position, sentence, terms, section_terms in rows:
+        if not terms and not section_terms:
+            continue
+        weight = sum(math.log(1 + len(rows) / df[t]) for t in terms) + 0.3 * len(section_terms)
+        words = len(sentence.split())
+        score = (2 * weight + (1.0 if rank == 1 else 0) + (0.3 if position == 0 else 0) - 0.3 * rank
+                 - (2.0 if words > 60 else 0) - (1.0 if words < 4 else 0))
+        candidates.append((score, rank, position, sentence))
     chosen = sorted(candidates, key=lambda c: -c[0])[:max_sentences]
     chosen.sort(key=lambda c: (c[1], c[2]))
     lines = []

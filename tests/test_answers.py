@@ -166,3 +166,9 @@ def test_a_new_question_in_a_conversation_stands_alone(offline):
     answer = offline.answer("Does our dental plan cover implants?", HANNAH, history=history, today=JUNE)
     assert answer.facts == [] and not answer.personal
     assert answer.citations[0].source == "benefits-guide-2026.pdf"
+
+
+def test_offline_quotes_the_line_with_the_rare_word(offline):
+    answer = offline.answer("how much does smilecare pay for crowns", HANNAH, today=JUNE)
+    first_quote = next(line for line in answer.text.splitlines() if line.startswith(">"))
+    assert "Crowns" in first_quote and "50%" in first_quote
