@@ -72,22 +72,27 @@ def register(app: App, services: BotServices) -> None:
             respond(response_type="ephemeral", replace_original=True, text="Stats",
                     blocks=[_section(stats_text(services))])
 
+    def admin_clicked(body: dict, respond: Respond) -> str | None:
+        """The clicking user's id if they are an admin now (buttons outlive rights); else tell them why not."""
+        user = body["user"]["id"]
+        if services.admins.is_admin(user):
+            return user
+        respond(response_type="ephemeral", replace_original=False, text=NOT_ADMIN)
+        return None
+
     @app.action("hr_doc_remove")
     def remove_button(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
-        user = body["user"]["id"]
-        if not services.admins.is_admin(user):
-            respond(response_type="ephemeral", replace_original=False, text=NOT_ADMIN)
-            return
-        respond(response_type="ephemeral", replace_original=False,
-                text=_remove(services, body["actions"][0]["value"], user))
+        user = admin_clicked(body, respond)
+        if user:
+            respond(response_type="ephemeral", replace_original=False,
+                    text=_remove(services, body["actions"][0]["value"], user))
 
     @app.action("hr_doc_audience")
     def audience(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
-        user = body["user"]["id"]
-        if not services.admins.is_admin(user):
-            respond(response_type="ephemeral", replace_original=False, text=NOT_ADMIN)
+        user = admin_clicked(body, respond)
+        if not user:
             return
         document_id, value = body["actions"][0]["selected_option"]["value"].split(":", 1)
         services.runtime.ingestor.set_audience(int(document_id), value, user)
