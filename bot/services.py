@@ -55,10 +55,9 @@ class BotServices:
         return template.format(hr_contact=self.settings.hr_contact)
 
     def asker(self, client: WebClient, slack_user_id: str) -> Asker:
-        """The verified Slack user, plus their work email (users.info, cached) when no record has their id."""
-        if self.runtime.records.resolve(slack_user_id):
-            return Asker(slack_user_id)
-        return Asker(slack_user_id, self.email(client, slack_user_id))
+        """The verified Slack user; their work email (users.info, cached) is fetched only if no record has
+        their Slack id."""
+        return Asker(slack_user_id, email_lookup=lambda: self.email(client, slack_user_id))
 
     def email(self, client: WebClient, slack_user_id: str) -> str | None:
         now = time.monotonic()

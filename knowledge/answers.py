@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 from langchain_core.documents import Document
 
@@ -18,9 +19,11 @@ OFFLINE_NOTE = ("_No AI model is configured, so these are the most relevant pass
 
 @dataclass(frozen=True)
 class Asker:
-    """Who is asking: the verified Slack user id, and the work email from their Slack profile if known."""
+    """Who is asking: the verified Slack user id, and the work email from their Slack profile if known.
+    email_lookup, if given, fetches that email only when no record carries the Slack id (an API call saved)."""
     slack_user_id: str | None
     email: str | None = None
+    email_lookup: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

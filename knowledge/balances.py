@@ -107,8 +107,12 @@ def _q(value: Decimal) -> Decimal:
 
 
 def _fmt(value: Decimal) -> str:
-    text = f"{Decimal(value).normalize():f}"
-    return text
+    return f"{Decimal(value).normalize():f}"
+
+
+def fmt_days(value: Decimal) -> str:
+    text = _fmt(value)
+    return f"{text} day" if text == "1" else f"{text} days"
 
 
 def round_up_half(value: Decimal) -> Decimal:

@@ -153,8 +153,7 @@ def search(ctx, query, k, mode, audience, as_json) -> None:
     audiences = [audience.upper()] if audience else None
     hits = rt.searcher.search(query, k, mode=mode, audiences=audiences)
     if as_json:
-        _echo_json([{"source": h.source, "page": h.page, "section": h.section, "score": round(h.score, 6),
-                     "text": h.text, "document_id": h.document_id} for h in hits])
+        _echo_json([h.as_json() for h in hits])
         return
     if not hits:
         click.echo("No matching passages. Is anything ingested? Try `hrbot ingest --samples`.")

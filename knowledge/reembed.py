@@ -1,11 +1,9 @@
 """Re-embedding: move every chunk to the configured embedding model in one transaction (never mixed vectors)."""
 from __future__ import annotations
 
-import numpy as np
-
 from knowledge.db import Database
 from knowledge.embeddings import (DROP_HNSW, GET_SPACE, REPLACE_SPACE, SET_SPACE, SPACE_LOCK, UNTYPE_EMBEDDING,
-                                  type_embedding_sql)
+                                  embed_in_batches, model_name_of, type_embedding_sql)
 from knowledge.ingest import Progress, embedding_text
 
 ALL_CHUNKS = """
@@ -22,14 +20,9 @@ def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
         rows = conn.execute(ALL_CHUNKS).fetchall()
         before = conn.execute(GET_SPACE).fetchone()
     texts = [embedding_text(title, section, text) for _, title, section, text in rows]
-    batch = max(1, getattr(embeddings, "batch_size", 64))
-    parts = []
-    for start in range(0, len(texts), batch):
-        parts.append(np.asarray(embeddings.embed_documents(texts[start:start + batch]), dtype=np.float32))
-        if progress:
-            progress(min(start + batch, len(texts)), len(texts))
-    model = getattr(embeddings, "model_name", type(embeddings).__name__)
-    dimension = parts[0].shape[1] if parts else len(embeddings.embed_query("dimension probe"))
+    vectors = embed_in_batches(embeddings, texts, progress)
+    model = model_name_of(embeddings)
+    dimension = vectors.shape[1] if len(texts) else len(embeddings.embed_query("dimension probe"))
     with db.connection() as conn:
         conn.execute(SPACE_LOCK)
         conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
@@ -39,7 +32,7 @@ def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
             conn.execute(STAGE_TABLE)
             with conn.cursor() as cur, cur.copy(COPY_STAGE) as copy:
                 copy.set_types(["int8", "vector"])
-                for (chunk_id, *_), vector in zip(rows, np.vstack(parts)):
+                for (chunk_id, *_), vector in zip(rows, vectors):
                     copy.write_row((chunk_id, vector))
             conn.execute(APPLY_STAGE)
         for statement in type_embedding_sql(dimension):

@@ -12,7 +12,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from knowledge.db import Database
-from knowledge.embeddings import GET_SPACE, check_space
+from knowledge.embeddings import GET_SPACE, check_space, model_name_of
 
 RRF_K = 60             # reciprocal-rank constant (Cormack et al.), for the "rrf" comparison mode
 CANDIDATES = 60        # per candidate list (vector, full-text), before fusion
@@ -122,9 +122,9 @@ class Hit:
     url: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["score"] = round(self.score, 6)
-        return data
+        """The documented `hrbot search --json` shape."""
+        return {"source": self.source, "page": self.page, "section": self.section, "score": round(self.score, 6),
+                "text": self.text, "document_id": self.document_id}
 
     def to_document(self) -> Document:
         return Document(page_content=self.text, metadata={k: v for k, v in asdict(self).items() if k != "text"})
@@ -160,7 +160,7 @@ class HybridSearcher:
                 row = conn.execute(GET_SPACE).fetchone()
                 if row is None:
                     return []  # nothing ingested yet
-                check_space(row, getattr(self.embeddings, "model_name", ""), len(embedding))
+                check_space(row, model_name_of(self.embeddings), len(embedding))
                 self._space_checked = True
             rows = conn.execute(SEARCH, params, binary=True).fetchall()
         return _diversify(rows, k)

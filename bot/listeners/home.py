@@ -23,7 +23,7 @@ def register(app: App, services: BotServices) -> None:
             return
         user = event["user"]
         asker = services.asker(client, user)
-        employee_id = services.runtime.records.resolve(asker.slack_user_id, asker.email)
+        employee_id = services.runtime.records.resolve(asker.slack_user_id, asker.email_lookup)
         facts = []
         if employee_id:
             records = services.runtime.records.load(employee_id)
