@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -11,13 +10,13 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from knowledge.embedded import EmbeddedServer, embedded_url, start_embedded_server
 from knowledge.errors import DatabaseUnavailable
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "infra" / "migrations"
-EMBEDDED_DB_NAME = "hrbot"
 
 CREATE_MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -28,58 +27,6 @@ MIGRATION_LOCK = "SELECT pg_advisory_lock(hashtext('hrbot.migrations'))"
 MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.migrations'))"
 APPLIED_MIGRATIONS = "SELECT name FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (name) VALUES (%(name)s)"
-
-
-def start_embedded_server(data_dir: Path):
-    """Start (or attach to) the embedded PostgreSQL in data_dir; it stops when the last user process exits."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    runtime = data_dir / "run"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    runtime.chmod(0o700)
-    # pgserver keeps its lock file under XDG_RUNTIME_DIR and reads it when first imported.
-    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-    import pgserver
-
-    pgdata = data_dir / "pgdata"
-    fresh = not (pgdata / "PG_VERSION").exists()
-    try:
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
-        if fresh:
-            _tune(server)
-            server.cleanup()  # stop, so the settings above apply from the next start (now)
-            server = pgserver.get_server(pgdata, cleanup_mode="stop")
-        return server
-    except Exception as exc:  # initdb/pg_ctl failures: the server log has the details
-        log.exception("embedded PostgreSQL failed to start")
-        raise DatabaseUnavailable(
-            f"The embedded database in {data_dir / 'pgdata'} could not start; see {data_dir / 'pgdata' / 'log'}."
-        ) from exc
-
-
-EMBEDDED_SETTINGS = {
-    # initdb's defaults suit a tiny machine; vectors and their HNSW graph want to stay in memory.
-    "shared_buffers": "512MB",
-    "effective_cache_size": "4GB",
-    "maintenance_work_mem": "1GB",   # HNSW builds are far faster when the graph fits
-    "work_mem": "16MB",
-    "max_connections": "100",
-}
-
-
-def _tune(server) -> None:
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        for name, value in EMBEDDED_SETTINGS.items():
-            conn.execute(psycopg.sql.SQL("ALTER SYSTEM SET {} = {}").format(
-                psycopg.sql.Identifier(name), psycopg.sql.Literal(value)))
-
-
-def embedded_url(server, database: str = EMBEDDED_DB_NAME) -> str:
-    """Create the application database on the embedded server if needed and return its URL."""
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
-        if not exists:
-            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
-    return server.get_uri(database)
 
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
@@ -158,7 +105,8 @@ def _configure(search_ef: int):
 class Database:
     """Owns the server handle (embedded or external URL) and one connection pool."""
 
-    def __init__(self, url: str, *, search_ef: int = 100, server=None, pool_size: int = 8):
+    def __init__(self, url: str, *, search_ef: int = 100, server: EmbeddedServer | None = None,
+                 pool_size: int = 8):
         self.url = url
         self.server = server
         self._search_ef = search_ef
@@ -174,15 +122,27 @@ class Database:
             url = embedded_url(server)
         db = cls(url, search_ef=settings.search_ef, server=server)
         if migrate:
-            upgrade(url)
+            try:
+                upgrade(url)
+            except psycopg.OperationalError as exc:
+                raise db.explain(exc) from exc
         return db
+
+    def explain(self, exc: BaseException) -> BaseException:
+        """The error to raise for exc: a DatabaseCrashed naming the signal and the server log when an embedded
+        server process died (not "server closed the connection unexpectedly"), else exc itself."""
+        if self.server is not None and isinstance(exc, (psycopg.OperationalError, DatabaseUnavailable)):
+            return self.server.crash_error() or exc
+        return exc
 
     @property
     def pool(self) -> ConnectionPool:
         if self._pool is None:
             self._pool = ConnectionPool(
                 self.url, min_size=1, max_size=self._pool_size, configure=_configure(self._search_ef),
-                open=False, name="hrbot", reconnect_timeout=60)
+                # A restarted server (after a crash, a failover) leaves dead connections in the pool:
+                # check each one as it is handed out and replace it if it no longer answers.
+                check=ConnectionPool.check_connection, open=False, name="hrbot", reconnect_timeout=60)
             # Don't wait here: connection() waits (with its own deadline) for a usable connection.
             self._pool.open(wait=False)
         return self._pool
@@ -195,14 +155,19 @@ class Database:
             conn = pool.getconn(timeout=timeout)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             log.warning("no database connection: %s", exc)
-            raise DatabaseUnavailable("The database is not reachable right now.") from exc
+            error = self.explain(exc)
+            raise (error if error is not exc else DatabaseUnavailable(
+                "The database is not reachable right now.")) from exc
         try:
             yield conn
             if not conn.closed:
                 conn.commit()
-        except BaseException:
+        except BaseException as exc:
             if not conn.closed and not conn.broken:
                 conn.rollback()
+            error = self.explain(exc)
+            if error is not exc:
+                raise error from exc
             raise
         finally:
             pool.putconn(conn)

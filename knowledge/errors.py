@@ -23,3 +23,7 @@ class EmbeddingModelMismatch(HRBotError):
 
 class NotFound(HRBotError):
     """A named document or record does not exist."""
+
+
+class DatabaseCrashed(DatabaseUnavailable):
+    """A process of the embedded database was killed by a signal; the message names it and the server log."""

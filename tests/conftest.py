@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from knowledge.db import Database, embedded_url, start_embedded_server, upgrade
+from knowledge.db import Database, upgrade
+from knowledge.embedded import embedded_url, start_embedded_server
 from knowledge.runtime import SAMPLE_DOCS, Runtime
 from knowledge.settings import Settings
 
@@ -19,14 +20,30 @@ TRUNCATE_ALL = ("TRUNCATE documents, chunks, lexicon, embedding_space, employees
                 "audit_log, procrastinate_jobs RESTART IDENTITY CASCADE")  # BM25 stats reset by trigger
 
 
+_servers: list = []  # the session's embedded server, once started, for the crash check after each test
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """One embedded server per test session, in a private temporary directory, deleted afterwards."""
     root = Path(tempfile.mkdtemp(prefix="hrbot-test-"))
     server = start_embedded_server(root)
+    _servers.append(server)
     yield server
+    _servers.remove(server)
     server.cleanup()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_runtest_teardown(item):
+    """Stop the whole session at the first crashed database process: every later test would only report
+    "the database system is in recovery mode", hiding the cause."""
+    for server in _servers:
+        crash = server.crash()
+        if crash is not None:
+            from knowledge.embedded import describe_crash
+
+            pytest.exit(f"{item.nodeid}: {describe_crash(crash, server.log_path)}", returncode=3)
 
 
 def _fresh_database(server, name: str) -> str:
@@ -55,8 +72,8 @@ def embeddings():
 
 
 @pytest.fixture(scope="session")
-def session_db(database_url):
-    db = Database(database_url)
+def session_db(database_url, pg_server):
+    db = Database(database_url, server=pg_server)
     yield db
     db.close()
 
@@ -77,7 +94,7 @@ def runtime(settings, db, embeddings) -> Runtime:
 @pytest.fixture(scope="session")
 def sample_runtime(pg_server, settings, embeddings):
     """A separate database holding the sample content, ingested once; tests must only read it."""
-    db = Database(_fresh_database(pg_server, "hrbot_samples"))
+    db = Database(_fresh_database(pg_server, "hrbot_samples"), server=pg_server)
     rt = Runtime(settings, db=db, embeddings=embeddings)
     results = rt.ingestor.ingest_paths([SAMPLE_DOCS])
     assert all(r.status == "added" for r in results), [(r.source, r.reason) for r in results]
