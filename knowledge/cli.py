@@ -52,10 +52,10 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Apply pending migrations from infra/migrations (safe to run repeatedly)."""
+    """Apply pending migrations (infra/migrations, shipped in the package); safe to run repeatedly."""
     from knowledge.db import upgrade
 
-    applied = upgrade(_runtime(ctx).db.url)
+    applied = upgrade(_runtime(ctx).unmigrated_db().url)
     click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
 
 
@@ -65,7 +65,7 @@ def db_status(ctx: click.Context) -> None:
     """List migrations and whether each is applied."""
     from knowledge.db import migration_status
 
-    for name, applied in migration_status(_runtime(ctx).db.url):
+    for name, applied in migration_status(_runtime(ctx).unmigrated_db().url):
         click.echo(f"{'applied' if applied else 'pending':8} {name}")
 
 

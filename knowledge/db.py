@@ -1,9 +1,11 @@
 """Database: the embedded PostgreSQL server, connections and pools, and ordered SQL migrations."""
 from __future__ import annotations
 
+import importlib
 import logging
 from contextlib import contextmanager
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Iterator
 
 import psycopg
@@ -16,7 +18,7 @@ from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "infra" / "migrations"
+MIGRATIONS = "knowledge.migrations"  # infra/migrations, shipped inside the package (pyproject.toml)
 
 CREATE_MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -40,7 +42,7 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
         ) from exc
 
 
-def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
+def upgrade(url: str) -> list[str]:
     """Apply pending migrations in file-name order, each in its own transaction. Returns the names applied."""
     applied_now: list[str] = []
     with connect(url, autocommit=True) as conn:
@@ -48,41 +50,38 @@ def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[str]:
         try:
             conn.execute(CREATE_MIGRATIONS_TABLE)
             done = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
-            for path in _migration_files(migrations_dir):
-                if path.name in done:
+            for migration in migration_files():
+                if migration.name in done:
                     continue
                 with conn.transaction():
-                    if path.suffix == ".sql":
-                        conn.execute(path.read_text())
+                    if migration.name.endswith(".sql"):
+                        conn.execute(migration.read_text())
                     else:
-                        _run_python_migration(path, conn)
-                    conn.execute(RECORD_MIGRATION, {"name": path.name})
-                log.info("applied migration %s", path.name)
-                applied_now.append(path.name)
+                        _run_python_migration(migration.name, conn)
+                    conn.execute(RECORD_MIGRATION, {"name": migration.name})
+                log.info("applied migration %s", migration.name)
+                applied_now.append(migration.name)
         finally:
             conn.execute(MIGRATION_UNLOCK)
     return applied_now
 
 
-def migration_status(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> list[tuple[str, bool]]:
+def migration_status(url: str) -> list[tuple[str, bool]]:
     with connect(url, autocommit=True) as conn:
         conn.execute(CREATE_MIGRATIONS_TABLE)
         done = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
-    return [(p.name, p.name in done) for p in _migration_files(migrations_dir)]
+    return [(m.name, m.name in done) for m in migration_files()]
 
 
-def _migration_files(migrations_dir: Path) -> list[Path]:
-    """NNNN_name.sql, or NNNN_name.py with upgrade(conn) for schema that a dependency ships (job queue)."""
-    return sorted(p for p in migrations_dir.iterdir()
-                  if p.suffix in (".sql", ".py") and p.name[:4].isdigit())
+def migration_files() -> list[Traversable]:
+    """NNNN_name.sql, or NNNN_name.py with upgrade(conn) for schema that a dependency ships (job queue), in
+    name order, from the installed package (a wheel, a container image, or this checkout)."""
+    return sorted((m for m in files(MIGRATIONS).iterdir()
+                   if m.name.endswith((".sql", ".py")) and m.name[:4].isdigit()), key=lambda m: m.name)
 
 
-def _run_python_migration(path: Path, conn: psycopg.Connection) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"hrbot_migration_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def _run_python_migration(name: str, conn: psycopg.Connection) -> None:
+    module = importlib.import_module(f"{MIGRATIONS}.{name.removesuffix('.py')}")
     module.upgrade(conn)
 
 

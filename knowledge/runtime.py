@@ -30,6 +30,12 @@ class Runtime:
     def db(self) -> Database:
         return Database.open(self.settings)
 
+    def unmigrated_db(self) -> Database:
+        """The database, opened without applying migrations (for `hrbot db upgrade|status`, which report them)."""
+        if "db" not in self.__dict__:
+            self.__dict__["db"] = Database.open(self.settings, migrate=False)
+        return self.db
+
     @cached_property
     def embeddings(self):
         from knowledge.embeddings import build_embeddings

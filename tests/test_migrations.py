@@ -1,13 +1,13 @@
 """Migrations: ordered, recorded, idempotent; the CLI reports them."""
 import psycopg
 
-from knowledge.db import MIGRATIONS_DIR, migration_status, upgrade
+from knowledge.db import migration_files, migration_status, upgrade
 
 
 def test_upgrade_is_idempotent_and_recorded(database_url):
     assert upgrade(database_url) == []  # the session fixture already applied everything
     status = migration_status(database_url)
-    assert [name for name, _ in status] == sorted(p.name for p in MIGRATIONS_DIR.iterdir() if p.suffix in (".sql", ".py"))
+    assert [name for name, _ in status] == [m.name for m in migration_files()]
     assert all(applied for _, applied in status)
     with psycopg.connect(database_url) as conn:
         tables = {r[0] for r in conn.execute(
@@ -23,7 +23,7 @@ def test_fresh_database_gets_every_migration(pg_server):
     url = embedded_url(pg_server, "hrbot_migrations_fresh")
     try:
         applied = upgrade(url)
-        assert applied == sorted(p.name for p in MIGRATIONS_DIR.iterdir() if p.suffix in (".sql", ".py"))
+        assert applied == [m.name for m in migration_files()]
         assert upgrade(url) == []
     finally:
         with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
