@@ -47,7 +47,7 @@ def _exercise_the_product(url: str, embeddings) -> None:
         db.close()
 
 
-ATTEMPTS = 3  # qemu-user 7.2 now and then kills a backend with SIGSEGV at any CPU level (-cpu max too)
+ATTEMPTS = 3  # backstop: a backend lost to an emulator fault (any signal but SIGILL) gets a fresh server
 
 
 def _attempt(model: str, embeddings) -> tuple[list[tuple[int, str]], Exception | None]:
