@@ -98,32 +98,30 @@ BULLET = re.compile(r"^\s*(?:[-*\u2022\u25cf\u25aa]|\(?[a-z0-9]{1,2}[.)])\s+")
 def _parse_pdf(name: str, data: bytes) -> ParsedDocument:
     if not data.lstrip().startswith(b"%PDF"):
         raise DocumentRejected("This is not a valid PDF (it may be corrupt or another format renamed to .pdf).")
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import FileNotDecryptedError, WrongPasswordError
 
     try:
-        reader = PdfReader(io.BytesIO(data))
-        # Owner-password-only PDFs (printing/copying restrictions) open with an empty user password.
-        encrypted = reader.is_encrypted and not reader.decrypt("")
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        log.info("unreadable PDF %s: %s", name, exc)
-        raise DocumentRejected("The PDF could not be read; it looks corrupt. Re-export it and try again.") from exc
-    if encrypted:
-        raise DocumentRejected("The PDF is password-protected. Upload a copy without a password.")
-    texts = _pdf_page_texts(data, name, password="" if reader.is_encrypted else None)
-    title = ""
-    try:
-        title = (reader.metadata or {}).get("/Title") or ""
-    except Exception:  # metadata is optional and often malformed
-        title = ""
+        pages = _pdf_pages(data, name, password=None)
+    except FileNotDecryptedError:
+        try:  # owner-password-only PDFs (printing/copying restrictions) open with an empty user password
+            pages = _pdf_pages(data, name, password="")
+        except (FileNotDecryptedError, WrongPasswordError):
+            raise DocumentRejected("The PDF is password-protected. Upload a copy without a password.") from None
+    texts = [p.page_content or "" for p in pages]
+    if not any(t.strip() for t in texts):
+        raise DocumentRejected(
+            "The PDF has no extractable text (it is probably a scan). Upload a text-based PDF or run OCR first.")
+    title = str(pages[0].metadata.get("title") or "") if pages else ""
     blocks = _pdf_blocks(texts)
     if not title:
         title = blocks[0].section[0] if blocks and blocks[0].section else ""
-    return ParsedDocument(title=str(title), media_type="application/pdf", pages=len(texts), blocks=blocks)
+    return ParsedDocument(title=title, media_type="application/pdf", pages=len(texts), blocks=blocks)
 
 
-def _pdf_page_texts(data: bytes, name: str, password: str | None) -> list[str]:
+def _pdf_pages(data: bytes, name: str, password: str | None) -> list:
+    """One parse of the PDF: a Document per page with the file's metadata (title...)."""
     from langchain_core.documents.base import Blob
+    from pypdf.errors import FileNotDecryptedError, WrongPasswordError
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -131,15 +129,12 @@ def _pdf_page_texts(data: bytes, name: str, password: str | None) -> list[str]:
 
     parser = PyPDFParser(password=password, mode="page", extraction_mode="plain")
     try:
-        pages = list(parser.lazy_parse(Blob.from_data(data, path=name, mime_type="application/pdf")))
-    except Exception as exc:
-        log.info("PDF text extraction failed for %s: %s", name, exc)
+        return list(parser.lazy_parse(Blob.from_data(data, path=name, mime_type="application/pdf")))
+    except (FileNotDecryptedError, WrongPasswordError):
+        raise
+    except Exception as exc:  # pypdf raises many kinds for damaged files
+        log.info("unreadable PDF %s: %s", name, exc)
         raise DocumentRejected("The PDF could not be read; it looks corrupt. Re-export it and try again.") from exc
-    texts = [p.page_content or "" for p in pages]
-    if not any(t.strip() for t in texts):
-        raise DocumentRejected(
-            "The PDF has no extractable text (it is probably a scan). Upload a text-based PDF or run OCR first.")
-    return texts
 
 
 def _repeated_lines(pages: list[list[str]]) -> set[str]:

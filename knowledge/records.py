@@ -5,7 +5,7 @@ import csv
 import io
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterator
@@ -92,7 +92,6 @@ class ImportResult:
     kind: str
     rows: int
     changed: int
-    errors: list[str] = field(default_factory=list)
 
 
 def detect_kind(header: list[str]) -> str:
