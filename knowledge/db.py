@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from knowledge.embedded import EmbeddedServer, embedded_url, start_embedded_server
 from knowledge.errors import DatabaseUnavailable
+from knowledge.job_schema import upgrade_job_queue
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ def upgrade(url: str) -> list[str]:
                     conn.execute(RECORD_MIGRATION, {"name": migration.name})
                 log.info("applied migration %s", migration.name)
                 applied_now.append(migration.name)
+            if "0004_job_queue.py" in done:  # 0004 made the tables: now a newer procrastinate's own migrations
+                with conn.transaction():
+                    applied_now += [f"job queue: {name}" for name in upgrade_job_queue(conn)]
         finally:
             conn.execute(MIGRATION_UNLOCK)
     return applied_now

@@ -35,3 +35,48 @@ def test_cli_db_commands(invoke):
     assert result.exit_code == 0 and "up to date" in result.output
     result = invoke("db", "status")
     assert "applied  0001_knowledge.sql" in result.output
+
+
+def test_a_newer_job_queue_migration_reaches_an_existing_database(pg_server, tmp_path):
+    """procrastinate ships versioned migrations; an upgraded install must apply the ones the database lacks."""
+    from knowledge.db import embedded_url
+    from knowledge.job_schema import shipped_migrations, upgrade_job_queue
+
+    url = embedded_url(pg_server, "hrbot_job_queue")
+    try:
+        upgrade(url)
+        with psycopg.connect(url) as conn:
+            recorded = {r[0] for r in conn.execute("SELECT name FROM job_queue_migrations")}
+        assert recorded == {m.name for m in shipped_migrations()}  # a fresh schema.sql includes them all
+        newer = tmp_path / "migrations"
+        newer.mkdir()
+        for m in shipped_migrations():
+            (newer / m.name).write_text(m.read_text())
+        (newer / "99.00.00_01_pre_add_probe.sql").write_text(
+            "ALTER TABLE procrastinate_jobs ADD COLUMN hrbot_probe integer;")
+        with psycopg.connect(url) as conn:
+            assert upgrade_job_queue(conn, newer) == ["99.00.00_01_pre_add_probe.sql"]
+            assert upgrade_job_queue(conn, newer) == []
+            columns = {r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'procrastinate_jobs'")}
+        assert "hrbot_probe" in columns
+    finally:
+        with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "hrbot_job_queue" WITH (FORCE)')
+
+
+def test_a_database_from_the_snapshot_migration_is_baselined(pg_server):
+    """Databases whose 0004 applied schema.sql without recording procrastinate's migrations."""
+    from knowledge.db import embedded_url
+
+    url = embedded_url(pg_server, "hrbot_job_queue_old")
+    try:
+        upgrade(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP TABLE job_queue_migrations")
+        assert upgrade(url) == []  # nothing re-applied over the existing tables
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM job_queue_migrations").fetchone()[0] > 30
+    finally:
+        with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+            conn.execute('DROP DATABASE IF EXISTS "hrbot_job_queue_old" WITH (FORCE)')

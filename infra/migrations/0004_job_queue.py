@@ -1,6 +1,7 @@
-"""The job queue's tables (procrastinate), from the schema that ships inside the installed package."""
-from importlib.resources import files
+"""The job queue's tables (procrastinate). `knowledge.db.upgrade` also runs upgrade_job_queue after every
+upgrade, so migrations shipped by a newer procrastinate reach existing databases."""
+from knowledge.job_schema import upgrade_job_queue
 
 
 def upgrade(conn) -> None:
-    conn.execute((files("procrastinate") / "sql" / "schema.sql").read_text())
+    upgrade_job_queue(conn)
