@@ -118,7 +118,10 @@ def build_embeddings(settings: Settings) -> Embeddings:
 
 GET_SPACE = "SELECT model, dimension FROM embedding_space"
 SET_SPACE = "INSERT INTO embedding_space (model, dimension) VALUES (%(model)s, %(dimension)s)"
+# Writers of vectors hold this shared until they commit; `hrbot reembed` takes it exclusively to swap models,
+# so no chunk is written with the old model after the swap nor left behind by it.
 SPACE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hrbot.embedding_space'))"
+SPACE_LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtext('hrbot.embedding_space'))"
 DROP_HNSW = "DROP INDEX IF EXISTS chunks_embedding_hnsw"
 UNTYPE_EMBEDDING = "ALTER TABLE chunks ALTER COLUMN embedding TYPE vector"
 REPLACE_SPACE = "UPDATE embedding_space SET model = %(model)s, dimension = %(dimension)s, created_at = now()"
@@ -133,11 +136,11 @@ def type_embedding_sql(dimension: int) -> list[str]:
 
 
 def ensure_space(conn, model_name: str, dimension: int) -> None:
-    """Record the embedding space on first use (typing and indexing the column); refuse a different model."""
+    """Record the embedding space on first use (typing and indexing the column); refuse a different model.
+    Holds the space lock (shared) until the caller's transaction ends: a re-embedding waits for it."""
+    first = conn.execute(GET_SPACE).fetchone() is None
+    conn.execute(SPACE_LOCK if first else SPACE_LOCK_SHARED)
     row = conn.execute(GET_SPACE).fetchone()
-    if row is None:
-        conn.execute(SPACE_LOCK)
-        row = conn.execute(GET_SPACE).fetchone()
     if row is None:
         conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
         for statement in type_embedding_sql(dimension):

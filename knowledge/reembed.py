@@ -1,6 +1,8 @@
 """Re-embedding: move every chunk to the configured embedding model in one transaction (never mixed vectors)."""
 from __future__ import annotations
 
+import numpy as np
+
 from knowledge.db import Database
 from knowledge.embeddings import (DROP_HNSW, GET_SPACE, REPLACE_SPACE, SET_SPACE, SPACE_LOCK, UNTYPE_EMBEDDING,
                                   embed_in_batches, model_name_of, type_embedding_sql)
@@ -14,17 +16,29 @@ COPY_STAGE = "COPY reembedded (chunk_id, embedding) FROM STDIN WITH (FORMAT BINA
 APPLY_STAGE = "UPDATE chunks c SET embedding = r.embedding FROM reembedded r WHERE r.chunk_id = c.chunk_id"
 
 
+def _embed(embeddings, rows, progress=None) -> np.ndarray:
+    return embed_in_batches(embeddings, [embedding_text(title, section, text) for _, title, section, text in rows],
+                            progress)
+
+
 def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
-    """Embed all chunks with `embeddings`, then swap model, column type and HNSW index atomically."""
+    """Embed all chunks with `embeddings`, then swap model, column type and HNSW index atomically.
+
+    The bulk is embedded without a lock, so answering and ingesting go on meanwhile; the swap takes the space
+    lock exclusively (ingests hold it shared while they write), then embeds the chunks written meanwhile."""
     with db.connection() as conn:
         rows = conn.execute(ALL_CHUNKS).fetchall()
-        before = conn.execute(GET_SPACE).fetchone()
-    texts = [embedding_text(title, section, text) for _, title, section, text in rows]
-    vectors = embed_in_batches(embeddings, texts, progress)
+    vectors = _embed(embeddings, rows, progress)
     model = model_name_of(embeddings)
-    dimension = vectors.shape[1] if len(texts) else len(embeddings.embed_query("dimension probe"))
     with db.connection() as conn:
         conn.execute(SPACE_LOCK)
+        before = conn.execute(GET_SPACE).fetchone()
+        seen = {row[0] for row in rows}
+        late = [row for row in conn.execute(ALL_CHUNKS).fetchall() if row[0] not in seen]
+        if late:
+            rows = rows + late
+            vectors = np.vstack([vectors, _embed(embeddings, late)]) if len(vectors) else _embed(embeddings, late)
+        dimension = vectors.shape[1] if len(rows) else len(embeddings.embed_query("dimension probe"))
         conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
         conn.execute(DROP_HNSW)
         conn.execute(UNTYPE_EMBEDDING)

@@ -135,12 +135,12 @@ def query_words(query: str) -> list[str]:
 
 
 class HybridSearcher:
-    """Searches the knowledge base. Checks once that the stored vectors came from the configured model."""
+    """Searches the knowledge base, checking on every search that the stored vectors came from the configured
+    model (`hrbot reembed` may have switched them from another process since)."""
 
     def __init__(self, db: Database, embeddings):
         self.db = db
         self.embeddings = embeddings
-        self._space_checked = False
 
     def search(self, query: str, k: int = 5, *, mode: str = "hybrid", audiences: list[str] | None = None,
                document_ids: list[int] | None = None, embedding: np.ndarray | None = None) -> list[Hit]:
@@ -156,12 +156,10 @@ class HybridSearcher:
             "limit": k * 3, "selective_df": SELECTIVE_DF, **_MODE_PARAMS[mode],
         }
         with self.db.connection() as conn:
-            if not self._space_checked:
-                row = conn.execute(GET_SPACE).fetchone()
-                if row is None:
-                    return []  # nothing ingested yet
-                check_space(row, model_name_of(self.embeddings), len(embedding))
-                self._space_checked = True
+            row = conn.execute(GET_SPACE).fetchone()
+            if row is None:
+                return []  # nothing ingested yet
+            check_space(row, model_name_of(self.embeddings), len(embedding))
             rows = conn.execute(SEARCH, params, binary=True).fetchall()
         return _diversify(rows, k)
 

@@ -1,8 +1,13 @@
 """One embedding space: a different model is a clear error with the fix; `hrbot reembed` moves everything."""
+import hashlib
+
+import numpy as np
 import pytest
 
 from knowledge.cli import main
-from knowledge.embeddings import OpenAICompatibleEmbeddings
+from knowledge.embeddings import ArrayEmbeddings, OpenAICompatibleEmbeddings
+from knowledge.ingest import embedding_text
+from knowledge.reembed import reembed
 from knowledge.errors import EmbeddingModelMismatch
 from knowledge.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAI
@@ -40,7 +45,6 @@ def test_switching_model_needs_reembed(runtime, settings, db, tmp_path, fake_ope
         main_exit = exc.code
     assert main_exit in (None, 0)
     assert "Re-embedded 2 chunks with openai:fake-embed (32 dimensions)" in capsys.readouterr().out
-    other.searcher._space_checked = False
     hits = other.searcher.search("book leave Fernhill People", 1)
     assert hits[0].section == "Booking"
     embedded_inputs = [b["input"] for path, b in fake_openai.requests if path.endswith("/embeddings")]
@@ -59,3 +63,46 @@ def test_database_down_is_a_kind_error(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("Error: The database is not reachable right now.")
     assert "Traceback" not in err and "127.0.0.1" not in err
+
+
+class OtherModel(ArrayEmbeddings):
+    """Another embedding model of the same dimension, as another process configured differently would use.
+    on_first_batch runs once, while a re-embedding is embedding outside its lock."""
+
+    model_name = "test:other-model"
+    dimension = 384
+    batch_size = 64
+
+    def __init__(self, on_first_batch=None):
+        self.on_first_batch = on_first_batch
+
+    def _encode(self, texts):
+        if self.on_first_batch:
+            hook, self.on_first_batch = self.on_first_batch, None
+            hook()
+        return np.stack([np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:12], 16))
+                         .standard_normal(self.dimension) for t in texts])
+
+
+def test_a_running_searcher_notices_a_reembed_done_elsewhere(runtime, db, tmp_path):
+    (tmp_path / "leave.md").write_text(DOC)
+    runtime.ingestor.ingest_paths([tmp_path / "leave.md"])
+    assert runtime.searcher.search("carry over", 1)
+    reembed(db, OtherModel())  # `hrbot reembed` in another process, with another model of the same size
+    with pytest.raises(EmbeddingModelMismatch, match="test:other-model"):
+        runtime.searcher.search("carry over", 1)
+
+
+def test_a_document_ingested_during_a_reembed_is_reembedded_too(runtime, db, tmp_path):
+    (tmp_path / "leave.md").write_text(DOC)
+    (tmp_path / "late.md").write_text("# Late\n\nThis policy arrived while the re-embedding ran.\n")
+    runtime.ingestor.ingest_paths([tmp_path / "leave.md"])
+    model = OtherModel(on_first_batch=lambda: runtime.ingestor.ingest_paths([tmp_path / "late.md"]))
+    reembed(db, model)
+    with db.connection() as conn:
+        rows = conn.execute("SELECT d.title, c.section, c.text, c.embedding FROM chunks c "
+                            "JOIN documents d USING (document_id)").fetchall()
+    assert any(text.startswith("This policy arrived") for _, _, text, _ in rows)
+    for title, section, text, stored in rows:
+        expected = model.embed_array([embedding_text(title, section, text)])[0]
+        assert np.allclose(stored.to_numpy(), expected, atol=1e-5), f"{text[:40]} kept another model's vector"

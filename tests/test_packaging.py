@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_wheel_migrates_a_database_from_a_fresh_venv(tmp_path, pg_server):
     from knowledge.embedded import embedded_url
 
+    import shutil
+
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools would pack modules left there by an old build
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     wheel = next((tmp_path / "dist").glob("hrbot-*.whl"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
