@@ -57,10 +57,12 @@ class Ingestor:
         self.max_bytes = max_bytes
 
     def ingest_bytes(self, name: str, data: bytes, *, audience: str | None = None, uploaded_by: str | None = None,
-                     url: str | None = None, progress: Progress | None = None) -> IngestResult:
-        """Ingest one file's content under its file name. Never raises for a bad file: it is 'rejected'."""
+                     url: str | None = None, progress: Progress | None = None,
+                     source: str | None = None) -> IngestResult:
+        """Ingest one file's content under its file name (or `source`, a caller's own key such as a path inside
+        a synced folder). Never raises for a bad file: it is 'rejected'."""
         started = time.perf_counter()
-        source = PurePath(name).name
+        source = source or PurePath(name).name
         audience = normalise_audience(audience)
         try:
             result = self._ingest(source, data, audience, uploaded_by, url, progress)
@@ -117,23 +119,26 @@ class Ingestor:
                             new.version, parsed.pages, len(chunks))
 
     def ingest_paths(self, paths: Iterable[Path], *, audience: str | None = None, uploaded_by: str | None = None,
-                     progress_for: Callable[[Path], Progress | None] | None = None) -> list[IngestResult]:
-        """Ingest files and folders (recursively, supported types only). One bad file does not stop the rest."""
+                     progress_for: Callable[[Path], Progress | None] | None = None,
+                     source_of: Callable[[Path], str] | None = None) -> list[IngestResult]:
+        """Ingest files and folders (recursively, supported types only). One bad file does not stop the rest.
+        Each is stored under its file name, or source_of(path) when given."""
         results = []
         for path in expand_paths(paths):
+            source = source_of(path) if source_of else path.name
             if not path.is_file():
-                results.append(IngestResult(path.name, "rejected", reason=f"{path} does not exist."))
+                results.append(IngestResult(source, "rejected", reason=f"{path} does not exist."))
                 continue
             size = path.stat().st_size
             if size > self.max_bytes:
                 # don't read a huge file into memory just to refuse it
-                results.append(IngestResult(path.name, "rejected", reason=(
+                results.append(IngestResult(source, "rejected", reason=(
                     f"The file is {size / 1048576:.1f} MB; the limit is {self.max_bytes / 1048576:.0f} MB. "
                     "Split it into smaller documents.")))
                 continue
             progress = progress_for(path) if progress_for else None
             results.append(self.ingest_bytes(path.name, path.read_bytes(), audience=audience,
-                                             uploaded_by=uploaded_by, progress=progress))
+                                             uploaded_by=uploaded_by, progress=progress, source=source))
         return results
 
     def remove(self, source: str, actor: str = "unknown") -> int:

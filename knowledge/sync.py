@@ -1,4 +1,5 @@
-"""Folder sync: make the knowledge base match a folder (a shared-drive export), safely and repeatably (cron)."""
+"""Folder sync: make the knowledge base match a folder (a shared-drive export), safely and repeatably (cron).
+Documents are keyed by their path inside the folder (`handbook/policy.pdf`)."""
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,12 @@ def sync_folder(ingestor: Ingestor, folder: Path, audience: str | None = None) -
             return result
         try:
             files = expand_paths([folder])
-            result.results = ingestor.ingest_paths(files, audience=audience, uploaded_by=origin)
-            present = {p.name for p in files}
+
+            def source_of(path: Path) -> str:  # two policy.pdf in different subfolders are two documents
+                return path.relative_to(folder).as_posix()
+
+            result.results = ingestor.ingest_paths(files, audience=audience, uploaded_by=origin, source_of=source_of)
+            present = {source_of(p) for p in files}
             with db.connection() as conn:
                 synced = [r[0] for r in conn.execute(SYNCED_SOURCES, {"origin": origin})]
             for source in synced:

@@ -37,3 +37,19 @@ def test_overlapping_sync_runs_do_nothing(runtime, db, tmp_path):
         result = sync_folder(runtime.ingestor, folder)
         other_run.execute("SELECT pg_advisory_unlock_all()")
     assert result.skipped_busy and active(db) == {}
+
+
+def test_same_named_files_in_subfolders_are_two_documents(runtime, db, tmp_path, invoke):
+    folder = tmp_path / "drive"
+    (folder / "uk").mkdir(parents=True)
+    (folder / "de").mkdir()
+    (folder / "uk" / "policy.md").write_text("# UK leave\n\n25 days of annual leave.\n")
+    (folder / "de" / "policy.md").write_text("# German leave\n\n30 days of annual leave.\n")
+    assert invoke("sync", str(folder)).exit_code == 0
+    assert active(db) == {"uk/policy.md": 1, "de/policy.md": 1}
+    second = invoke("sync", str(folder))
+    assert "0 added, 0 replaced, 2 unchanged" in second.output  # no flipping between the two
+    assert active(db) == {"uk/policy.md": 1, "de/policy.md": 1}
+    (folder / "de" / "policy.md").unlink()
+    assert "1 retired (de/policy.md)" in invoke("sync", str(folder)).output
+    assert active(db) == {"uk/policy.md": 1}
