@@ -7,6 +7,7 @@ from slack_bolt import App, Assistant, Say, SetStatus, SetSuggestedPrompts, SetT
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.listeners.admin import handle_file_share
 from bot.listeners.delivery import answer_in_thread, clean_question
 from bot.render import EXAMPLES
 from bot.services import BotServices
@@ -26,6 +27,9 @@ def register(app: App, services: BotServices) -> None:
 
     @assistant.user_message
     def user_message(payload: dict, client: WebClient, set_status: SetStatus, set_title: SetTitle) -> None:
+        # The Assistant middleware claims every DM message in a thread, files shared there included.
+        if handle_file_share(services, payload, client):
+            return
         if payload.get("subtype") or payload.get("bot_id"):
             return
         question = clean_question(payload.get("text", ""))
