@@ -333,7 +333,8 @@ import knowledge.cli_admin  # noqa: E402,F401  (registers sync, admin and audit 
 def main(argv: list[str] | None = None, obj: Runtime | None = None) -> None:
     """Console entry point: domain errors become one kind line on stderr and exit status 1."""
     try:
-        cli.main(args=argv, prog_name="hrbot", standalone_mode=False, obj=obj)
+        # Without standalone mode click returns ctx.exit()'s code instead of exiting: pass it on to the shell.
+        code = cli.main(args=argv, prog_name="hrbot", standalone_mode=False, obj=obj)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -345,3 +346,5 @@ def main(argv: list[str] | None = None, obj: Runtime | None = None) -> None:
     except HRBotError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -1,0 +1,50 @@
+"""Exit status through a real `hrbot` process: scripts and cron must see failures (issue 14, item 1)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HRBOT = Path(sys.executable).with_name("hrbot")
+
+
+@pytest.fixture(scope="module")
+def env(pg_server, tmp_path_factory):
+    from knowledge.db import upgrade
+    from knowledge.embedded import embedded_url
+
+    url = embedded_url(pg_server, "hrbot_exit_status")
+    upgrade(url)
+    yield {**os.environ, "DATABASE_URL": url, "HRBOT_DATA_DIR": str(tmp_path_factory.mktemp("exit-data"))}
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "hrbot_exit_status" WITH (FORCE)')
+
+
+def hrbot(env, cwd, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(HRBOT), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_rejected_files_make_ingest_and_sync_exit_1(env, tmp_path):
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\n\nA fine policy.\n")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not really a pdf")
+    run = hrbot(env, tmp_path, "ingest", str(folder))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "rejected  broken.pdf" in run.stdout and "1 added" in run.stdout
+    run = hrbot(env, tmp_path, "sync", str(folder))
+    assert run.returncode == 1 and "broken.pdf" in run.stdout
+    (folder / "broken.pdf").unlink()
+    assert hrbot(env, tmp_path, "sync", str(folder)).returncode == 0
+
+
+def test_usage_and_domain_errors_exit_non_zero(env, tmp_path):
+    assert hrbot(env, tmp_path, "ingest").returncode == 2  # no path: a usage error
+    run = hrbot(env, tmp_path, "remove", "no-such-file.pdf")
+    assert run.returncode == 1 and run.stderr.startswith("Error: No document named")
+    assert hrbot(env, tmp_path, "docs").returncode == 0
