@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import click
 
-from knowledge.cli import _runtime, cli, demo, main as knowledge_main
+from knowledge.cli import main as knowledge_main
+from knowledge.cli.chat import demo
+from knowledge.cli.common import runtime_of
 from knowledge.errors import ConfigurationError
 
 
-@cli.command()
+@click.command()
 @click.option("--http", "http_mode", is_flag=True, help="Serve the HTTP Events API instead of Socket Mode.")
 @click.option("--port", type=int, default=None, help="Port for --http (default HRBOT_HTTP_PORT, 3000).")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface for --http.")
@@ -21,7 +23,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     from bot.app import build_app
     from bot.server import serve_http, serve_socket_mode
 
-    rt = _runtime(ctx)
+    rt = runtime_of(ctx)
     settings = rt.settings
     rt.embeddings  # load the model before the first question, not during it
     app = build_app(rt)
@@ -38,7 +40,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
         serve_socket_mode(app, settings.slack_app_token)
 
 
-@cli.command()
+@click.command()
 @click.option("--once", is_flag=True, help="Run the jobs waiting now, then exit.")
 @click.pass_context
 def worker(ctx, once) -> None:
@@ -46,7 +48,7 @@ def worker(ctx, once) -> None:
     from bot.app import build_app
     from knowledge.jobs import INGEST_QUEUE, run_pending
 
-    rt = _runtime(ctx)
+    rt = runtime_of(ctx)
     rt.embeddings
     job_app = build_app(rt)._hrbot_services.job_app
     if once:
@@ -56,13 +58,13 @@ def worker(ctx, once) -> None:
         job_app.run_worker(queues=[INGEST_QUEUE], wait=True, delete_jobs="successful")
 
 
-@cli.command()
+@click.command()
 @click.pass_context
 def start(ctx) -> None:
     """The product on its defaults: sample content on first run, then Slack if tokens are set, else a chat."""
     from knowledge.store import KB_COUNTS
 
-    rt = _runtime(ctx)
+    rt = runtime_of(ctx)
     if not rt.settings.slack_configured:
         ctx.invoke(demo)
         return
@@ -75,4 +77,4 @@ def start(ctx) -> None:
 
 
 def main(argv: list[str] | None = None, obj=None) -> None:
-    knowledge_main(argv, obj)
+    knowledge_main(argv, obj, extra_commands=[serve, worker, start])

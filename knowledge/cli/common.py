@@ -1,0 +1,60 @@
+"""What the command modules share: the runtime the root command built, the acting user, JSON and text output."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from knowledge.runtime import Runtime
+
+
+def runtime_of(ctx: click.Context) -> Runtime:
+    return ctx.find_root().obj
+
+
+def cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def render_text(answer) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            where = ", ".join(x for x in (c.section, f"page {c.page}" if c.page else "") if x)
+            lines.append(f"  [{c.n}] {c.title} ({c.source}{': ' + where if where else ''})")
+    if answer.notice:
+        lines += ["", f"Note: {answer.notice}"]
+    return "\n".join(lines)
+
+
+def progress_bars(enabled: bool):
+    from tqdm import tqdm
+
+    def for_path(path: Path):
+        if not enabled:
+            return None
+        bar = {"tqdm": None}
+
+        def update(done: int, total: int) -> None:
+            if bar["tqdm"] is None:
+                if total < 128:  # short documents finish before a bar is worth drawing
+                    return
+                bar["tqdm"] = tqdm(total=total, desc=path.name[:30], unit="chunk", file=sys.stderr, leave=False)
+            bar["tqdm"].n = done
+            bar["tqdm"].refresh()
+            if done >= total:
+                bar["tqdm"].close()
+
+        return update
+
+    return for_path

@@ -1,0 +1,31 @@
+"""`hrbot db`: the schema's migrations."""
+from __future__ import annotations
+
+import click
+
+from knowledge.cli.common import runtime_of
+
+
+@click.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations (infra/migrations, shipped in the package); safe to run repeatedly."""
+    from knowledge.db import upgrade
+
+    applied = upgrade(runtime_of(ctx).unmigrated_db().url)
+    click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
+
+
+@db.command("status")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    """List migrations and whether each is applied."""
+    from knowledge.db import migration_status
+
+    for name, applied in migration_status(runtime_of(ctx).unmigrated_db().url):
+        click.echo(f"{'applied' if applied else 'pending':8} {name}")

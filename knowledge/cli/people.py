@@ -1,0 +1,54 @@
+"""`hrbot records import` and `hrbot ask`: employee records, and answers as a given Slack user."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from knowledge.cli.common import cli_actor, echo_json, render_text, runtime_of
+from knowledge.errors import HRBotError
+
+
+@click.group()
+def records() -> None:
+    """Employee records (profiles, leave entitlements, leave history, public holidays)."""
+
+
+@records.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def records_import(ctx, files) -> None:
+    """Import HRIS CSV exports: employees, entitlements, leave or public_holidays (told apart by their header).
+
+    Every row is validated first; any error (reported with its line number) means nothing is written.
+    Re-importing the same file changes nothing.
+    """
+    from knowledge.records import import_csv
+
+    rt = runtime_of(ctx)
+    for path in files:
+        try:
+            result = import_csv(rt.db, path.read_bytes(), actor=cli_actor(), name=path.name)
+        except HRBotError as exc:
+            raise HRBotError(f"{path.name}: {exc}") from None
+        click.echo(f"{path.name}: {result.rows} {result.kind} rows, {result.changed} changed")
+
+
+@click.command()
+@click.argument("question")
+@click.option("--as", "slack_user_id", required=True, help="The Slack user id asking (e.g. U0SAMPLE).")
+@click.option("--email", default=None, help="Their work email from Slack, to link an employee record.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Answer as of this date (to reproduce an earlier answer).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def ask(ctx, question, slack_user_id, email, today, as_json) -> None:
+    """Answer a question exactly as that Slack user would get it."""
+    from knowledge.answers import Asker
+
+    answer = runtime_of(ctx).answers.answer(question, Asker(slack_user_id, email),
+                                          today=today.date() if today else None)
+    if as_json:
+        echo_json(answer.as_json())
+        return
+    click.echo(render_text(answer))
