@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 from knowledge.answers import Answer
 from knowledge.db import Database
@@ -74,8 +75,13 @@ class ConversationLog:
             conn.execute(RECORD_FEEDBACK, {"question_id": question_id, "slack_user_id": slack_user_id,
                                            "helpful": helpful, "comment": comment})
 
-    def escalate(self, question_id: int, slack_user_id: str, destination: str) -> bool:
-        """Record a hand-off; False if this question was already sent (a double click)."""
+    def escalate(self, question_id: int, slack_user_id: str, destination: str, send: Callable[[], None]) -> bool:
+        """Hand a question to HR: send() runs inside the transaction that records it, so a send that raises
+        leaves no record (the next click tries again), and a concurrent double click waits on the row and
+        then finds it. False if this question was already sent."""
         with self.db.connection() as conn:
-            return conn.execute(RECORD_ESCALATION, {"question_id": question_id, "slack_user_id": slack_user_id,
-                                                    "destination": destination}).fetchone() is not None
+            recorded = conn.execute(RECORD_ESCALATION, {"question_id": question_id, "slack_user_id": slack_user_id,
+                                                        "destination": destination}).fetchone() is not None
+            if recorded:
+                send()
+        return recorded

@@ -152,10 +152,13 @@ class Ingestor:
             admin.audit(conn, actor, "remove", source, document_id=current[0], version=current[2])
         return current[0]
 
-    def set_audience(self, document_id: int, audience: str | None, actor: str) -> None:
+    def set_audience(self, document_id: int, audience: str | None, actor: str) -> bool:
+        """False, changing nothing, when the document was replaced or removed since document_id was shown."""
         with self.db.connection() as conn:
-            store.set_audience(conn, document_id, normalise_audience(audience))
+            if not store.set_audience(conn, document_id, normalise_audience(audience)):
+                return False
             admin.audit(conn, actor, "set_audience", str(document_id), audience=normalise_audience(audience))
+        return True
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

@@ -28,7 +28,9 @@ COPY chunks (document_id, ordinal, page, page_start, page_end, section, text, au
 FROM STDIN WITH (FORMAT BINARY)"""
 CHUNK_COPY_TYPES = ["int8", "int4", "int4", "int4", "int4", "text", "text", "text", "vector"]
 ADD_WORDS = "INSERT INTO lexicon (word) SELECT unnest(%(words)s::text[]) ON CONFLICT DO NOTHING"
-SET_AUDIENCE = "UPDATE documents SET audience = %(audience)s WHERE document_id = %(document_id)s"
+SET_AUDIENCE = """
+UPDATE documents SET audience = %(audience)s WHERE document_id = %(document_id)s AND status = 'active'
+RETURNING document_id"""
 SET_CHUNK_AUDIENCE = "UPDATE chunks SET audience = %(audience)s WHERE document_id = %(document_id)s"
 LIST_DOCUMENTS = """
 SELECT document_id, source, title, version, audience, pages, chunk_count, uploaded_by, created_at
@@ -81,9 +83,12 @@ def replace_document(conn, *, source: str, title: str, media_type: str, sha256: 
     return StoredDocument(document_id, version), (old[0] if old else None)
 
 
-def set_audience(conn, document_id: int, audience: str | None) -> None:
-    conn.execute(SET_AUDIENCE, {"document_id": document_id, "audience": audience})
+def set_audience(conn, document_id: int, audience: str | None) -> bool:
+    """False, changing nothing, when document_id is no longer the active version (replaced or removed)."""
+    if conn.execute(SET_AUDIENCE, {"document_id": document_id, "audience": audience}).fetchone() is None:
+        return False
     conn.execute(SET_CHUNK_AUDIENCE, {"document_id": document_id, "audience": audience})
+    return True
 
 
 def list_documents(conn) -> list[dict]:

@@ -189,3 +189,44 @@ def test_audience_menu_after_upload_limits_the_document(bot, fake, db):
     with db.connection() as conn:
         assert conn.execute("SELECT audience FROM documents WHERE status = 'active'").fetchone()[0] == "GB"
         assert conn.execute("SELECT DISTINCT audience FROM chunks").fetchall() == [("GB",)]
+
+
+def test_app_home_audits_the_records_it_reads(bot, fake, runtime, invoke):
+    from knowledge.records import import_csv
+    from tests.test_records_import import EMPLOYEES
+
+    import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
+    bot.event({"type": "app_home_opened", "user": "U0AAA", "tab": "home", "channel": "DU0AAA"})
+    fake.wait_for("views.publish")
+    entries = [(e["actor"], e["action"], e["target"]) for e in json.loads(invoke("audit", "--json").output)]
+    assert ("U0AAA", "read_records", "E901") in entries
+
+
+def test_app_home_shows_the_knowledge_base_to_admins_added_with_the_cli(bot, fake, invoke):
+    assert "now an HR admin" in invoke("admin", "add", "U0TABLEADMIN").output
+    bot.event({"type": "app_home_opened", "user": "U0TABLEADMIN", "tab": "home", "channel": "DU0TABLEADMIN"})
+    [home] = fake.wait_for("views.publish")
+    assert home.args["user_id"] == "U0TABLEADMIN" and "Knowledge base" in json.dumps(home.args["view"])
+
+
+def test_audience_menu_on_a_replaced_version_changes_nothing_and_says_so(bot, fake, db):
+    from tests.fakes.slack_api import action_body
+
+    share(bot, fake, "U0ADMIN", ("F50", "pet-policy.md", POLICY_V1))
+    process_jobs(bot)
+    first = [c for c in fake.calls_to("chat.postMessage") if c.args.get("blocks")][-1]
+    share(bot, fake, "U0ADMIN", ("F51", "pet-policy.md", POLICY_V2), ts="1700002601.000100")
+    process_jobs(bot)
+    assert said(fake, "Replaced with version 2")
+    uk_only = next(o for o in first.args["blocks"][0]["accessory"]["options"] if o["text"]["text"] == "UK only")
+    payload = {"type": "block_actions", "user": {"id": "U0ADMIN"}, "team": {"id": "T0TEST"},
+               "trigger_id": "t", "response_url": fake.response_url("old"), "channel": {"id": "DU0ADMIN"},
+               "actions": [{"action_id": "hr_doc_audience", "type": "static_select", "block_id": "b",
+                            "selected_option": uk_only, "action_ts": "1"}]}
+    bot.post(action_body(payload))
+    [reply] = fake.wait_for("response_url:old")
+    assert "replaced" in reply.args["text"] and "Done" not in reply.args["text"]
+    with db.connection() as conn:
+        rows = conn.execute("SELECT version, status, audience FROM documents ORDER BY version").fetchall()
+        assert rows == [(1, "superseded", None), (2, "active", None)]
+        assert conn.execute("SELECT DISTINCT audience FROM chunks").fetchall() == [(None,)]

@@ -9,12 +9,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot.render import feedback_modal
 from bot.services import BotServices
+from knowledge.conversations import LoggedQuestion
 
 log = logging.getLogger(__name__)
 THANKS = "Thanks for the feedback!"
 NOT_YOURS = "Only the person who asked can send this question to HR."
 SENT = "I've sent your question to HR; someone will get back to you. (You can also reach {hr_contact}.)"
 NO_CHANNEL = "There is no HR hand-off channel set up yet. Please contact {hr_contact} directly."
+NOT_SENT = ("Sorry, I couldn't reach HR just now, so nothing was sent. Please try again in a moment, or contact "
+            "{hr_contact}.")
 
 
 def _question_id(body: dict) -> int | None:
@@ -22,6 +25,16 @@ def _question_id(body: dict) -> int | None:
         return int(body["actions"][0]["value"])
     except (KeyError, IndexError, ValueError):
         return None
+
+
+def _post_to_hr(client: WebClient, channel: str, logged: LoggedQuestion) -> None:
+    user, question = logged.slack_user_id, logged.question
+    client.chat_postMessage(channel=channel, text=f"<@{user}> asked the HR assistant: {question}",
+                            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text":
+                                     f"*<@{user}> would like to talk to HR about:*\n>{question}"}},
+                                    {"type": "context", "elements": [{"type": "mrkdwn", "text":
+                                     f"Question #{logged.question_id}, via {logged.surface}. Reply to them "
+                                     "directly."}]}])
 
 
 def register(app: App, services: BotServices) -> None:
@@ -62,16 +75,11 @@ def register(app: App, services: BotServices) -> None:
         if not channel:
             respond(response_type="ephemeral", replace_original=False, text=services.kind(NO_CHANNEL))
             return
-        if services.conversations.escalate(question_id, user, channel):
-            try:
-                client.chat_postMessage(channel=channel, text=f"<@{user}> asked the HR assistant: {logged.question}",
-                                        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text":
-                                                 f"*<@{user}> would like to talk to HR about:*\n>{logged.question}"}},
-                                                {"type": "context", "elements": [{"type": "mrkdwn", "text":
-                                                 f"Question #{question_id}, via {logged.surface}. Reply to them "
-                                                 "directly."}]}])
-            except SlackApiError as exc:
-                log.error("could not post to the HR channel %s: %s", channel, exc.response.get("error"))
-                respond(response_type="ephemeral", replace_original=False, text=services.kind(NO_CHANNEL))
-                return
+        try:
+            services.conversations.escalate(question_id, user, channel,
+                                            send=lambda: _post_to_hr(client, channel, logged))
+        except SlackApiError as exc:  # the hand-off was rolled back: the next click tries again
+            log.error("could not post to the HR channel %s: %s", channel, exc.response.get("error"))
+            respond(response_type="ephemeral", replace_original=False, text=services.kind(NOT_SENT))
+            return
         respond(response_type="ephemeral", replace_original=False, text=services.kind(SENT))

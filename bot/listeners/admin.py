@@ -14,6 +14,8 @@ from knowledge.store import list_documents
 
 log = logging.getLogger(__name__)
 NOT_ADMIN = "Sorry, only HR admins can do that. If you should be one, ask HR to add you."
+REPLACED = ("That document has been replaced or removed since this summary, so I didn't change anything. "
+            "Use the menu on the newer summary, or see `/hr-admin docs` for what is current.")
 USAGE = ("*HR admin commands*\n"
          "- Share files (PDF, DOCX, Markdown, HTML, text) in a direct message with me to add or replace them; "
          "CSV exports of employees, entitlements, leave or public holidays are imported as records.\n"
@@ -95,7 +97,9 @@ def register(app: App, services: BotServices) -> None:
         if not user:
             return
         document_id, value = body["actions"][0]["selected_option"]["value"].split(":", 1)
-        services.runtime.ingestor.set_audience(int(document_id), value, user)
+        if not services.runtime.ingestor.set_audience(int(document_id), value, user):
+            respond(response_type="ephemeral", replace_original=False, text=REPLACED)
+            return
         label = {"all": "everyone", "GB": "UK employees", "DE": "Germany employees"}.get(value, value)
         respond(response_type="ephemeral", replace_original=False, text=f"Done: that document is now for {label}.")
 

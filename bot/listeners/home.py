@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.render import home_view
 from bot.services import BotServices
+from knowledge import admin
 from knowledge.chain import NO_RECORD
 from knowledge.personal import personal_facts
 from knowledge.store import KB_COUNTS
@@ -25,12 +26,13 @@ def register(app: App, services: BotServices) -> None:
         asker = services.asker(client, user)
         employee_id = services.runtime.records.resolve(asker.slack_user_id, asker.email_lookup)
         facts = []
-        if employee_id:
-            records = services.runtime.records.load(employee_id)
+        records = services.runtime.records.load(employee_id) if employee_id else None
+        if records is not None:
+            admin.record(services.runtime.db, user, "read_records", employee_id, surface="app_home")
             facts = [d.page_content for d in personal_facts(records, date.today())
                      if d.metadata.get("kind") in ("balance", "volunteering", "leave")]
         admin_status = None
-        if user in services.settings.admin_ids:
+        if services.admins.is_admin(user):
             with services.runtime.db.connection() as conn:
                 documents, chunks, last = conn.execute(KB_COUNTS).fetchone()
             admin_status = {"documents": documents, "chunks": chunks, "last_upload": last}
