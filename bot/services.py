@@ -28,6 +28,7 @@ class Asked:
     question: str
     answer: Answer
     question_id: int | None
+    public: Answer | None = None  # with for_channel: the same answer without the asker's records
 
 
 @dataclass
@@ -76,12 +77,17 @@ class BotServices:
         return email
 
     def ask(self, client: WebClient, slack_user_id: str, question: str, surface: str,
-            history: list[tuple[str, str]] | None = None, private: bool = True) -> Asked:
-        """Answer and log. Domain errors become a kind answer; the details go to the log only."""
+            history: list[tuple[str, str]] | None = None, for_channel: bool = False) -> Asked:
+        """Answer and log (once). Domain errors become a kind answer; the details go to the log only.
+        for_channel: also return the copy others may read, from the same pass."""
+        public = None
         try:
             asker = self.asker(client, slack_user_id)
             with self._gate:
-                answer = self.runtime.answers.answer(question, asker, history=history, private=private)
+                if for_channel:
+                    answer, public = self.runtime.answers.answer_with_channel_copy(question, asker, history=history)
+                else:
+                    answer = self.runtime.answers.answer(question, asker, history=history)
         except DatabaseUnavailable:
             log.exception("database unavailable while answering")
             return Asked(question, Answer(self.kind(UNAVAILABLE), kind="error"), None)
@@ -97,7 +103,7 @@ class BotServices:
         except Exception:  # the answer still goes out; feedback buttons are simply left off
             log.exception("could not log the question")
             question_id = None
-        return Asked(question, answer, question_id)
+        return Asked(question, answer, question_id, public)
 
     def thread_history(self, client: WebClient, channel: str, thread_ts: str | None,
                        current_ts: str | None) -> list[tuple[str, str]]:

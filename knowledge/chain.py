@@ -5,6 +5,7 @@ import logging
 import re
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
 
 from knowledge import admin
-from knowledge.answers import (REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else, check_citations,
-                               extractive_answer, guard_personal_numbers, not_found_text)
+from knowledge.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
+                               check_citations, extractive_answer, guard_personal_numbers, not_found_text)
 from knowledge.personal import RecordsRetriever, is_personal
 from knowledge.records import RecordsReader
 from knowledge.retrieval import HybridSearcher, PolicyRetriever
@@ -26,6 +27,7 @@ PROMPTS = Path(__file__).resolve().parent / "prompts"
 NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered from the policies only. "
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
+QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
 COUNTRY_NAMES = {"GB": "UK", "DE": "Germany"}
 COUNTRY_MENTION = re.compile(r"\b(uk|u\.k\.|britain|british|england|london|manchester|germany|german|berlin|"
                              r"deutschland|gmbh|ltd)\b", re.I)
@@ -67,8 +69,17 @@ class AnswerService:
         self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
-               today: date | None = None, private: bool = True) -> Answer:
-        """private=False: an answer fit for a channel, built without the asker's records at all."""
+               today: date | None = None) -> Answer:
+        return self._answer(question, asker, history, today, for_channel=False)[0]
+
+    def answer_with_channel_copy(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
+                                 today: date | None = None) -> tuple[Answer, Answer]:
+        """The asker's full answer and, from the same retrieval (no second model call), a copy fit for a
+        channel: the policy part alone, without the asker's records or any notice about them."""
+        return self._answer(question, asker, history, today, for_channel=True)
+
+    def _answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None, today: date | None,
+                for_channel: bool) -> tuple[Answer, Answer | None]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         today = today or date.today()
@@ -80,25 +91,26 @@ class AnswerService:
         own_names = set(personal.employee.name.split()) if personal else set()
         if personal:
             own_ids.add(personal.employee.email)
-        if personal is not None and private:
+        if personal is not None:
             admin.record(self.records.db, asker.slack_user_id or asker.email or "unknown", "read_records",
                          employee_id)
         if about_someone_else(question, own_names, own_ids):
-            return Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
-                          timings=_finish(timings, started))
-        chain = self._chain(personal if private else None, today, timings,
-                            country=personal.employee.country if personal else None)
-        answer = chain.invoke({"question": question, "history": history or []})
+            refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
+                             timings=_finish(timings, started))
+            return refusal, replace(refusal) if for_channel else None
+        chain = self._chain(personal, today, timings, country=personal.employee.country if personal else None,
+                            for_channel=for_channel)
+        answer, channel = chain.invoke({"question": question, "history": history or []})
         answer.employee_id = employee_id
         answer.asks_personal = is_personal(question)
         if personal is None:
             answer.notice = NO_RECORD
         answer.timings = _finish(timings, started)
-        return answer
+        return answer, channel
 
     # --- the LCEL chain ---------------------------------------------------------------------------------------
 
-    def _chain(self, personal, today: date, timings: dict, country: str | None):
+    def _chain(self, personal, today: date, timings: dict, country: str | None, for_channel: bool):
         audiences = [country] if country else None
         policy = PolicyRetriever(searcher=self.searcher, k=self.k, audiences=audiences)
         facts = RecordsRetriever(records=personal, today=today)
@@ -125,13 +137,16 @@ class AnswerService:
 
         def respond(x):
             with _timed(timings, "answer"):
-                return self._respond(x["question"], x["search"], x["policy"], x["facts"], country, today)
+                answer = self._respond(x["question"], x["standalone"], x["search"], x["policy"], x["facts"],
+                                       country, today)
+                return answer, self._for_channel(answer, x["search"], x["policy"]) if for_channel else None
 
         return (RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
                 | RunnablePassthrough.assign(search=RunnableLambda(search_query))
                 | RunnablePassthrough.assign(embedding=RunnableLambda(embed))
-                | RunnableParallel(question=lambda x: x["question"], search=lambda x: x["search"],
-                                   policy=RunnableLambda(retrieve_policy), facts=RunnableLambda(retrieve_facts))
+                | RunnableParallel(question=lambda x: x["question"], standalone=lambda x: x["standalone"],
+                                   search=lambda x: x["search"], policy=RunnableLambda(retrieve_policy),
+                                   facts=RunnableLambda(retrieve_facts))
                 | RunnableLambda(respond))
 
     def _condense(self, x) -> str:
@@ -155,7 +170,7 @@ class AnswerService:
             return f"{previous} {question}"
         return question
 
-    def _respond(self, question, search, sources, fact_docs, country, today) -> Answer:
+    def _respond(self, question, standalone, search, sources, fact_docs, country, today) -> Answer:
         facts = [d.page_content for d in fact_docs]
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
         has_personal = bool(facts)
@@ -166,7 +181,9 @@ class AnswerService:
             return self._offline(search, sources, facts, has_personal)
         messages = self.prompt.invoke({
             "hr_contact": self.settings.hr_contact, "country": country or "unknown (answer for all countries)", "today": today.isoformat(),
-            "question": question,
+            # The standalone question carries the conversation a follow-up ("and in Germany?") refers to.
+            "question": standalone,
+            "wording": "" if standalone == question else f'\n(In the conversation they wrote: "{question}")',
             "sources": "\n\n".join(_source_block(i, d) for i, d in enumerate(sources, start=1)),
             "facts": "\n".join(f"- {f}" for f in facts) or "- (none: answer from the policy only)",
         })
@@ -184,6 +201,19 @@ class AnswerService:
         unsure = text.lower().startswith(("i don't know", "i do not know"))
         return Answer(text, citations, facts, supported=bool(citations) and not unsure, personal=has_personal,
                       kind="not_found" if unsure else "answer")
+
+    def _for_channel(self, answer: Answer, search, sources) -> Answer:
+        """The answer others may read. Without the asker's records it is the answer itself; with them, the
+        same passages are quoted without any fact (a second model call would double the cost and the wait)."""
+        if not answer.personal:
+            return replace(answer)
+        best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
+        if not sources or best < SUPPORT_THRESHOLD:
+            return Answer(not_found_text(self.settings.hr_contact), supported=False, kind="not_found")
+        public = self._offline(search, sources, [], False)
+        if self.llm is not None:  # a model is configured: the offline note would not be true
+            public.text = public.text.replace(OFFLINE_NOTE, QUOTED_NOTE)
+        return public
 
     def _offline(self, question, sources, facts, has_personal) -> Answer:
         text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact)

@@ -129,13 +129,17 @@ def test_model_errors_fall_back_to_quoted_passages(online, marker):
     assert "upstream exploded" not in answer.text
 
 
-def test_chat_model_condenses_follow_ups(online, fake_llm):
-    history = [("user", "What is the dental plan called?"), ("assistant", "SmileCare [1]")]
-    online.answer("does it cover implants?", HANNAH, history=history, today=JUNE)
+def test_chat_model_answers_the_condensed_follow_up(online, fake_llm):
+    history = [("user", "How many days of annual leave do I get?"), ("assistant", "28 days [1]")]
+    online.answer("and in Germany?", HANNAH, history=history, today=JUNE)
     condense, answer_request = fake_llm.chat_requests
-    assert "Rewrite the employee's last message" in condense["messages"][0]["content"]
-    assert "Question: does it cover implants?" in answer_request["messages"][1]["content"]
-    assert "SmileCare" in answer_request["messages"][1]["content"]
+    assert "and in Germany?" in condense["messages"][-1]["content"]
+    _, reply, _ = fake_llm.chat_reply(condense)  # what the fake model answered to the condense request
+    standalone = reply["choices"][0]["message"]["content"]
+    assert standalone != "and in Germany?"
+    asked = answer_request["messages"][-1]["content"]
+    # The model is asked the whole question, not a fragment it cannot make sense of without the thread.
+    assert standalone in asked
 
 
 def test_cli_ask_json_shape(invoke, sample_runtime):

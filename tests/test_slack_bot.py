@@ -1,5 +1,6 @@
 """The Slack bot end to end: signed requests into `hrbot serve --http`'s server, a fake Slack Web API out."""
 import json
+import re
 import time
 
 import pytest
@@ -8,6 +9,7 @@ from slack_bolt import BoltRequest
 from bot.listeners.actions import NOT_YOURS
 from bot.listeners.messages import PRIVATE_NOTE
 from bot.render import THINKING
+from tests.fakes.openai_server import FakeOpenAI
 from tests.slack_helpers import SlackHarness, texts
 
 
@@ -77,6 +79,47 @@ def test_channel_mention_keeps_personal_data_out_of_the_channel(bot, fake):
         assert personal not in shown_in_channel
     assert "Annual Leave Policy" in shown_in_channel and PRIVATE_NOTE in shown_in_channel
     assert private.args["user"] == "U0SAMPLE" and "days available" in texts([private])
+
+
+def mention_own_balance(harness, fake, ts):
+    harness.event({"type": "app_mention", "channel": "C0GENERAL", "user": "U0SAMPLE", "ts": ts,
+                   "text": "<@UBOT> How much annual leave do I have left?"})
+    [private] = fake.wait_for("chat.postEphemeral")
+    [update] = fake.wait_for("chat.update")
+    figures = re.search(r"= ([\d.]+) days available", texts([private]))
+    assert private.args["user"] == "U0SAMPLE" and figures, texts([private])
+    shown_in_channel = texts(fake.calls_to("chat.postMessage") + [update])
+    assert "days available" not in shown_in_channel and f"{figures[1]} days" not in shown_in_channel
+    assert "Annual Leave Policy" in shown_in_channel and PRIVATE_NOTE in shown_in_channel
+    return private, update
+
+
+def questions_logged(db) -> int:
+    return logged(db, "SELECT count(*) FROM questions")[0][0]
+
+
+def test_a_personal_mention_is_answered_and_logged_once(bot, fake, sample_runtime):
+    before = questions_logged(sample_runtime.db)
+    mention_own_balance(bot, fake, "1700000420.000100")
+    assert questions_logged(sample_runtime.db) == before + 1  # /hr-admin stats and gaps count it once
+
+
+@pytest.fixture
+def fake_llm():
+    with FakeOpenAI() as server:
+        yield server
+
+
+def test_a_personal_mention_calls_the_chat_model_once(sample_runtime, fake, fake_llm):
+    harness = SlackHarness(sample_runtime, fake, openai_base_url=fake_llm.base_url)
+    try:
+        before = questions_logged(sample_runtime.db)
+        _, update = mention_own_balance(harness, fake, "1700000430.000100")
+    finally:
+        harness.close()
+    assert len(fake_llm.chat_requests) == 1  # no thread, so nothing to condense: one answer request
+    assert questions_logged(sample_runtime.db) == before + 1
+    assert "No AI model is configured" not in texts([update])
 
 
 def test_policy_mention_is_answered_in_the_thread(bot, fake):
@@ -151,6 +194,24 @@ def test_talk_to_hr_posts_to_the_hr_channel_once_and_only_for_the_asker(bot, fak
     bot.action("U0SAMPLE", "hr_escalate", question_id, response_name="again")  # a double click
     fake.wait_for("response_url:again")
     assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+def test_talk_to_hr_is_only_reported_as_sent_once_the_post_succeeded(bot, fake):
+    bot.command("U0SAMPLE", "Can I take unpaid leave for a family emergency?")
+    [reply] = fake.wait_for("response_url:cmd")
+    question_id = [b for b in reply.args["blocks"] if b["type"] == "actions"][0]["elements"][2]["value"]
+    fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    bot.action("U0SAMPLE", "hr_escalate", question_id, response_name="failed")
+    [failed] = fake.wait_for("response_url:failed")
+    [lost] = fake.calls_to("chat.postMessage")
+    assert lost.args["channel"] == "CHRTEAM"
+    assert "nothing was sent" in failed.args["text"] and "sent your question to HR" not in failed.args["text"]
+    assert "channel_not_found" not in failed.args["text"]
+    bot.action("U0SAMPLE", "hr_escalate", question_id, response_name="retry")
+    [told] = fake.wait_for("response_url:retry")
+    assert "sent your question to HR" in told.args["text"]
+    [_, posted] = fake.calls_to("chat.postMessage")
+    assert posted.args["channel"] == "CHRTEAM" and "family emergency" in texts([posted])
 
 
 def test_forged_and_stale_requests_are_rejected_and_nothing_is_posted(bot, fake):

@@ -44,18 +44,16 @@ def register(app: App, services: BotServices) -> None:
             return
         placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
         history = services.thread_history(client, channel, event.get("thread_ts"), event["ts"])
-        full = services.ask(client, user, question, "mention", history=history)
-        if not full.answer.personal and not full.answer.notice:
+        full = services.ask(client, user, question, "mention", history=history, for_channel=True)
+        if full.public is None or (not full.answer.personal and not full.answer.notice):
             client.chat_update(channel=channel, ts=placeholder, text=fallback_text(full.answer),
                                blocks=answer_blocks(full.answer, full.question_id,
                                                     escalation=full.answer.kind != "refused"))
             return
         # Personal data never goes where others can read it: the channel gets the policy-only answer,
         # the asker alone gets the full one.
-        public = services.ask(client, user, question, "mention", history=history, private=False)
-        public.answer.notice = None
-        client.chat_update(channel=channel, ts=placeholder, text=fallback_text(public.answer),
-                           blocks=answer_blocks(public.answer, public.question_id, escalation=False,
+        client.chat_update(channel=channel, ts=placeholder, text=fallback_text(full.public),
+                           blocks=answer_blocks(full.public, full.question_id, escalation=False,
                                                 note=PRIVATE_NOTE if full.answer.personal else None))
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=fallback_text(full.answer),
                                   blocks=answer_blocks(full.answer, full.question_id))
