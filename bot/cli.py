@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from knowledge.cli import main as knowledge_main
+from knowledge.cli import build_cli, main as knowledge_main
 from knowledge.cli.chat import demo
 from knowledge.cli.common import runtime_of
 from knowledge.errors import ConfigurationError
@@ -76,5 +76,9 @@ def start(ctx) -> None:
     ctx.invoke(serve)
 
 
+SLACK_COMMANDS = [serve, worker, start]
+cli = build_cli(SLACK_COMMANDS)  # the whole `hrbot`, as the console script runs it
+
+
 def main(argv: list[str] | None = None, obj=None) -> None:
-    knowledge_main(argv, obj, extra_commands=[serve, worker, start])
+    knowledge_main(argv, obj, extra_commands=SLACK_COMMANDS)

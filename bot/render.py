@@ -11,8 +11,9 @@ EXAMPLES = ["How much annual leave do I have?", "Does our dental plan cover impl
 THINKING = "Looking that up..."
 
 
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+def section(text: str) -> dict:
+    """A mrkdwn section, cut to Slack's limit."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -49,7 +50,7 @@ def source_line(citation) -> str:
 
 def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = True,
                   escalation: bool = True, note: str | None = None) -> list[dict]:
-    blocks: list[dict] = [_section(part) for part in split_text(answer.text)]
+    blocks: list[dict] = [section(part) for part in split_text(answer.text)]
     if answer.citations:
         lines = [source_line(c) for c in answer.citations]
         blocks.append({"type": "context", "elements": [
@@ -77,7 +78,7 @@ def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = T
                             "deny": {"type": "plain_text", "text": "Cancel"}}})
         blocks.append({"type": "actions", "block_id": f"answer_{question_id}", "elements": buttons})
     if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[:MAX_BLOCKS - 2] + [_section("_(answer shortened to fit Slack)_")] + blocks[-1:]
+        blocks = blocks[:MAX_BLOCKS - 2] + [section("_(answer shortened to fit Slack)_")] + blocks[-1:]
     return blocks
 
 
@@ -87,11 +88,11 @@ def fallback_text(answer: Answer) -> str:
 
 def help_blocks() -> list[dict]:
     examples = "\n".join(f"- `/hr {e}`" for e in EXAMPLES)
-    return [_section("*I answer HR questions from our policies and your own records.*\n"
+    return [section("*I answer HR questions from our policies and your own records.*\n"
                      "Ask about leave, sick pay, parental leave, benefits, expenses or remote work. Answers cite "
                      "the policy they come from; your balances are computed from your HR records and only you "
                      "see them."),
-            _section(f"*Try:*\n{examples}"),
+            section(f"*Try:*\n{examples}"),
             {"type": "context", "elements": [{"type": "mrkdwn", "text":
                 "Message me directly for a conversation, or mention me in a channel for a policy answer in a "
                 "thread (personal details come to you privately)."}]}]
@@ -111,13 +112,13 @@ def feedback_modal(question_id: int) -> dict:
 def home_view(facts: list[str], notice: str | None, admin_status: dict | None) -> dict:
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Your HR assistant"}}]
     if facts:
-        blocks.append(_section("*Your leave this year*\n" + "\n".join(f"- {f}" for f in facts)))
+        blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {f}" for f in facts)))
     elif notice:
-        blocks.append(_section(notice))
-    blocks.append(_section("*Ask me things like*\n" + "\n".join(f"- {e}" for e in EXAMPLES)))
+        blocks.append(section(notice))
+    blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {e}" for e in EXAMPLES)))
     if admin_status is not None:
         last = admin_status.get("last_upload")
-        blocks += [{"type": "divider"}, _section(
+        blocks += [{"type": "divider"}, section(
             f"*Knowledge base* (admins)\n{admin_status['documents']} documents, {admin_status['chunks']} passages"
             + (f", last upload {last:%d %b %Y %H:%M} UTC" if last else ""))]
     return {"type": "home", "blocks": blocks}

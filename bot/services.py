@@ -10,6 +10,7 @@ from threading import BoundedSemaphore, Lock
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.render import THINKING
 from knowledge.answers import Answer, Asker
 from knowledge.conversations import ConversationLog
 from knowledge.errors import DatabaseUnavailable, HRBotError
@@ -25,7 +26,6 @@ EMAIL_TTL = 3600.0
 
 @dataclass
 class Asked:
-    question: str
     answer: Answer
     question_id: int | None
     public: Answer | None = None  # with for_channel: the same answer without the asker's records
@@ -90,20 +90,20 @@ class BotServices:
                     answer = self.runtime.answers.answer(question, asker, history=history)
         except DatabaseUnavailable:
             log.exception("database unavailable while answering")
-            return Asked(question, Answer(self.kind(UNAVAILABLE), kind="error"), None)
+            return Asked(Answer(self.kind(UNAVAILABLE), kind="error"), None)
         except HRBotError as exc:
             log.warning("could not answer: %s", exc)
-            return Asked(question, Answer(str(exc), kind="error"), None)
+            return Asked(Answer(str(exc), kind="error"), None)
         except Exception:
             log.exception("answering failed")
-            return Asked(question, Answer(self.kind(FAILED), kind="error"), None)
+            return Asked(Answer(self.kind(FAILED), kind="error"), None)
         try:
             question_id = self.conversations.record(question=question, answer=answer, surface=surface,
                                                     slack_user_id=slack_user_id, employee_id=answer.employee_id)
         except Exception:  # the answer still goes out; feedback buttons are simply left off
             log.exception("could not log the question")
             question_id = None
-        return Asked(question, answer, question_id, public)
+        return Asked(answer, question_id, public)
 
     def thread_history(self, client: WebClient, channel: str, thread_ts: str | None,
                        current_ts: str | None) -> list[tuple[str, str]]:
@@ -120,7 +120,7 @@ class BotServices:
             if m.get("ts") == current_ts or not m.get("text"):
                 continue
             role = "assistant" if m.get("bot_id") or m.get("user") == self.bot_user_id else "user"
-            if role == "assistant" and m.get("text", "").startswith("Looking that up"):
+            if role == "assistant" and m.get("text", "").startswith(THINKING):
                 continue
             history.append((role, m["text"]))
         return history[-10:]

@@ -48,7 +48,6 @@ class Answer:
     notice: str | None = None     # e.g. no HR record is linked to this Slack user
     timings: dict = field(default_factory=dict)
     employee_id: str | None = None  # whose records were consulted (for the log; never shown to others)
-    asks_personal: bool = False     # the question is about the asker's own records
 
     def as_json(self) -> dict:
         return {"answer": self.text,

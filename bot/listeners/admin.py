@@ -1,18 +1,17 @@
 """HR admins in Slack: file uploads in DMs, /hr-admin (docs, remove, gaps, stats), audience and removal buttons."""
 from __future__ import annotations
 
-import logging
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.delivery import is_from_a_person
+from bot.render import section
 from bot.services import BotServices
 from knowledge.errors import NotFound
 from knowledge.reports import gaps, stats
 from knowledge.store import list_documents
 
-log = logging.getLogger(__name__)
 NOT_ADMIN = "Sorry, only HR admins can do that. If you should be one, ask HR to add you."
 REPLACED = ("That document has been replaced or removed since this summary, so I didn't change anything. "
             "Use the menu on the newer summary, or see `/hr-admin docs` for what is current.")
@@ -25,12 +24,8 @@ USAGE = ("*HR admin commands*\n"
          "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources")
 
 
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
 def docs_blocks(documents: list[dict]) -> list[dict]:
-    blocks = [_section(f"*{len(documents)} documents in the knowledge base*")]
+    blocks = [section(f"*{len(documents)} documents in the knowledge base*")]
     for d in documents[:45]:
         when = f"{d['created_at']:%d %b %Y}" if d.get("created_at") else ""
         text = (f"*{d['title']}*\n`{d['source']}` · v{d['version']} · {d['audience'] or 'everyone'} · "
@@ -44,7 +39,7 @@ def docs_blocks(documents: list[dict]) -> list[dict]:
                                                  "confirm": {"type": "plain_text", "text": "Remove"},
                                                  "deny": {"type": "plain_text", "text": "Keep"}}}})
     if len(documents) > 45:
-        blocks.append(_section(f"...and {len(documents) - 45} more (`hrbot docs` lists them all)."))
+        blocks.append(section(f"...and {len(documents) - 45} more (`hrbot docs` lists them all)."))
     return blocks
 
 
@@ -69,10 +64,10 @@ def register(app: App, services: BotServices) -> None:
             respond(response_type="ephemeral", replace_original=True, text=_remove(services, source, user))
         elif verb == "gaps":
             respond(response_type="ephemeral", replace_original=True, text="Gaps",
-                    blocks=[_section(gaps_text(services))])
+                    blocks=[section(gaps_text(services))])
         elif verb == "stats":
             respond(response_type="ephemeral", replace_original=True, text="Stats",
-                    blocks=[_section(stats_text(services))])
+                    blocks=[section(stats_text(services))])
 
     def admin_clicked(body: dict, respond: Respond) -> str | None:
         """The clicking user's id if they are an admin now (buttons outlive rights); else tell them why not."""

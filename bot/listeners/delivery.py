@@ -1,7 +1,6 @@
 """Answering in a thread: placeholder or status first, then the answer with sources and buttons."""
 from __future__ import annotations
 
-import logging
 import re
 from typing import Callable
 
@@ -11,7 +10,6 @@ from slack_sdk.errors import SlackApiError
 from bot.render import THINKING, answer_blocks, fallback_text
 from bot.services import BotServices
 
-log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "message_replied", "channel_join",
                     "channel_leave", "thread_broadcast", "ekm_access_denied"}

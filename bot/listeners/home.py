@@ -1,7 +1,6 @@
 """App Home: the asker's leave this year, example questions, and knowledge base status for admins."""
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 from slack_bolt import App
@@ -13,8 +12,6 @@ from knowledge import admin
 from knowledge.chain import NO_RECORD
 from knowledge.personal import personal_facts
 from knowledge.store import KB_COUNTS
-
-log = logging.getLogger(__name__)
 
 
 def register(app: App, services: BotServices) -> None:

@@ -1,7 +1,6 @@
 """Direct messages and @mentions."""
 from __future__ import annotations
 
-import logging
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -11,7 +10,6 @@ from bot.listeners.delivery import answer_in_thread, clean_question, is_from_a_p
 from bot.render import THINKING, answer_blocks, fallback_text, help_blocks
 from bot.services import BotServices
 
-log = logging.getLogger(__name__)
 PRIVATE_NOTE = "_The part about your own records was sent only to you._"
 
 
