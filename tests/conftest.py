@@ -133,4 +133,15 @@ def fake():
         yield server
 
 
+@pytest.fixture
+def bot(runtime, fake):
+    """The Slack app behind signed HTTP requests, on the (empty) test database; test_slack_bot.py overrides it
+    with the sample company's."""
+    from tests.slack_helpers import SlackHarness
+
+    harness = SlackHarness(runtime, fake)
+    yield harness
+    harness.close()
+
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,21 +1,13 @@
 """HR admins from Slack: uploads through the job queue, records, /hr-admin, removal, gaps, audit."""
 import json
 
-import pytest
 
 from knowledge.jobs import run_pending
 from tests.files import encrypted_pdf_bytes
-from tests.slack_helpers import SlackHarness, texts
+from tests.slack_helpers import texts
 
 POLICY_V1 = b"# Pet Policy\n\n## Dogs in the office\n\nWell-behaved dogs may come to the Berlin office on Fridays.\n"
 POLICY_V2 = b"# Pet Policy\n\n## Dogs in the office\n\nDogs may come to the Berlin office on Tuesdays only.\n"
-
-
-@pytest.fixture
-def bot(runtime, fake):
-    harness = SlackHarness(runtime, fake)
-    yield harness
-    harness.close()
 
 
 def share(bot, fake, user, *files, ts="1700002000.000100"):

@@ -3,16 +3,9 @@ so they must reach the upload path there too (they used to vanish without a repl
 import pytest
 
 from knowledge.jobs import run_pending
-from tests.slack_helpers import SlackHarness, texts
+from tests.slack_helpers import texts
 
 POLICY = b"# Bike Policy\n\n## Cycle to work\n\nThe cycle-to-work scheme pays up to 1,000 for a bike.\n"
-
-
-@pytest.fixture
-def bot(runtime, fake):
-    harness = SlackHarness(runtime, fake)
-    yield harness
-    harness.close()
 
 
 @pytest.mark.parametrize("user, expected", [("U0ADMIN", "Got it: adding `bike-policy.md`"),
