@@ -28,8 +28,8 @@ def summary_ms(seconds: list[float]) -> dict:
 
 def benchmark_database(name: str, keep_dir: str | None = None):
     """(url, server): DATABASE_URL when set, else an embedded server in keep_dir or a temporary directory."""
-    from knowledge.db import upgrade
-    from knowledge.embedded import embedded_url, start_embedded_server
+    from knowledge.database.connection import upgrade
+    from knowledge.database.embedded import embedded_url, start_embedded_server
 
     if os.environ.get("DATABASE_URL"):
         url = os.environ["DATABASE_URL"]

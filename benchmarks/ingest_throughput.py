@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import benchmark_database, stop_database, write_result  # noqa: E402
-from knowledge.chunking import chunk_blocks  # noqa: E402
-from knowledge.db import Database  # noqa: E402
-from knowledge.embeddings import LocalEmbeddings  # noqa: E402
-from knowledge.ingest import Ingestor, embedding_text  # noqa: E402
-from knowledge.loaders import parse  # noqa: E402
+from knowledge.documents.chunking import chunk_blocks  # noqa: E402
+from knowledge.database.connection import Database  # noqa: E402
+from knowledge.search.embeddings import LocalEmbeddings  # noqa: E402
+from knowledge.documents.ingest import Ingestor, embedding_text  # noqa: E402
+from knowledge.documents.loaders import parse  # noqa: E402
 from knowledge.runtime import SAMPLE_DOCS  # noqa: E402
 
 

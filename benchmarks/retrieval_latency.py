@@ -24,13 +24,13 @@ from pgvector.psycopg import register_vector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
-from knowledge.chunking import split_sentences  # noqa: E402
-from knowledge.db import Database  # noqa: E402
-from knowledge.evaluation import load_questions  # noqa: E402
-from knowledge.loaders import parse  # noqa: E402
-from knowledge.retrieval import HybridSearcher  # noqa: E402
+from knowledge.documents.chunking import split_sentences  # noqa: E402
+from knowledge.database.connection import Database  # noqa: E402
+from knowledge.search.evaluation import load_questions  # noqa: E402
+from knowledge.documents.loaders import parse  # noqa: E402
+from knowledge.search.retrieval import HybridSearcher  # noqa: E402
 from knowledge.runtime import SAMPLE_DOCS  # noqa: E402
-from knowledge.store import WORD  # noqa: E402
+from knowledge.documents.store import WORD  # noqa: E402
 
 DIM = 384
 CLUSTERS = 400

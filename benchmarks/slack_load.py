@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks._common import ServedBot, benchmark_database, stop_database, summary_ms, write_result  # noqa: E402
-from knowledge.db import Database  # noqa: E402
-from knowledge.evaluation import load_questions  # noqa: E402
+from knowledge.database.connection import Database  # noqa: E402
+from knowledge.search.evaluation import load_questions  # noqa: E402
 from knowledge.runtime import SAMPLE_RECORDS, Runtime  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
 from tests.fakes.slack_api import FakeSlack, event_body  # noqa: E402

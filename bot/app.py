@@ -1,41 +1,52 @@
-"""The Bolt app factory: one App, its Web API client (SLACK_API_URL), exactly-once events, listeners."""
+"""The Slack bot's parts, built once: the Bolt app (exactly-once events, listeners), its Web API client
+(SLACK_API_URL) and the background jobs for shared files. Everything else goes through the façade."""
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.jobs import SlackJobs
 from bot.listeners import register_listeners
 from bot.services import BotServices
-from knowledge.conversations import ConversationLog
+from knowledge.assistant import HRAssistant
 from knowledge.errors import ConfigurationError, DatabaseUnavailable
-from knowledge.runtime import Runtime
 
 log = logging.getLogger(__name__)
 WORKERS = 16  # answers in flight at once; each holds a database connection for a few milliseconds
 
 
+@dataclass
+class SlackBot:
+    app: App
+    services: BotServices
+    jobs: SlackJobs
+    assistant: HRAssistant
+
+
 def build_client(settings) -> WebClient:
+    if not settings.slack_bot_token:
+        raise ConfigurationError("SLACK_BOT_TOKEN is not set: the Slack bot needs the app's bot token.")
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
     # Slack's 429s carry Retry-After: wait that long and try again instead of dropping the answer.
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return client
 
 
-def build_app(runtime: Runtime, *, client: WebClient | None = None, token_verification: bool = True) -> App:
-    settings = runtime.settings
-    if not settings.slack_bot_token:
-        raise ConfigurationError("SLACK_BOT_TOKEN is not set: the Slack bot needs the app's bot token.")
+def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_verification: bool = True) -> SlackBot:
+    settings = assistant.settings
     client = client or build_client(settings)
     app = App(client=client, signing_secret=settings.slack_signing_secret or "",
               request_verification_enabled=bool(settings.slack_signing_secret),
               token_verification_enabled=token_verification,
               listener_executor=ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hrbot-listener"),
               logger=logging.getLogger("bot.bolt"))
-    services = BotServices(runtime=runtime, conversations=ConversationLog(runtime.db))
+    jobs = SlackJobs(assistant, client)
+    services = BotServices(assistant=assistant, defer_upload=jobs.defer_upload)
     if token_verification:
         services.bot_user_id = client.auth_test()["user_id"]
 
@@ -45,7 +56,7 @@ def build_app(runtime: Runtime, *, client: WebClient | None = None, token_verifi
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             try:
-                first = services.conversations.claim_event(event_id)
+                first = assistant.claim_event(event_id)
             except DatabaseUnavailable:
                 first = True  # can't check: better a rare duplicate than a lost question
             if not first:
@@ -57,12 +68,5 @@ def build_app(runtime: Runtime, *, client: WebClient | None = None, token_verifi
     def on_error(error: Exception, body: dict) -> None:
         log.error("unhandled error for %s", body.get("type"), exc_info=error)
 
-    from bot.uploads import register_tasks
-    from knowledge.jobs import build_job_app
-
-    services.jobs["ingest_slack_file"] = register_tasks(build_job_app(runtime.db), services, client)
-    services.job_app = build_job_app(runtime.db, for_worker=True)
-    register_tasks(services.job_app, services, client)
     register_listeners(app, services)
-    app._hrbot_services = services  # for tests, the worker and the HTTP server's health check
-    return app
+    return SlackBot(app, services, jobs, assistant)

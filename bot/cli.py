@@ -20,59 +20,56 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
 
     HTTP mode serves POST /slack/events (signature-checked) and GET /healthz.
     """
-    from bot.app import build_app
+    from bot.app import build_bot
     from bot.server import serve_http, serve_socket_mode
 
     rt = runtime_of(ctx)
     settings = rt.settings
     rt.embeddings  # load the model before the first question, not during it
-    app = build_app(rt)
+    bot = build_bot(rt.assistant)
     if not no_worker:
-        from knowledge.jobs import start_worker_thread
-
-        start_worker_thread(app._hrbot_services.job_app)
+        bot.jobs.start_thread()
     if http_mode or not settings.slack_app_token:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
-        serve_http(app, host, port or settings.http_port)
+        serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy)
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
-        serve_socket_mode(app, settings.slack_app_token)
+        serve_socket_mode(bot.app, settings.slack_app_token)
 
 
 @click.command()
 @click.option("--once", is_flag=True, help="Run the jobs waiting now, then exit.")
 @click.pass_context
 def worker(ctx, once) -> None:
-    """Run background jobs (ingesting files shared in Slack) for `hrbot serve --no-worker` replicas."""
-    from bot.app import build_app
-    from knowledge.jobs import INGEST_QUEUE, run_pending
+    """Run background jobs (ingesting files shared in Slack) for `hrbot serve --no-worker` replicas.
+
+    It needs the bot token to download files and reply, but not the Bolt app: nothing is called at start.
+    """
+    from bot.app import build_client
+    from bot.jobs import SlackJobs
 
     rt = runtime_of(ctx)
     rt.embeddings
-    job_app = build_app(rt)._hrbot_services.job_app
+    jobs = SlackJobs(rt.assistant, build_client(rt.settings))
     if once:
-        run_pending(job_app)
+        jobs.run_pending()
     else:
         click.echo("Working on background jobs (Ctrl-C to stop)...")
-        job_app.run_worker(queues=[INGEST_QUEUE], wait=True, delete_jobs="successful")
+        jobs.run_forever()
 
 
 @click.command()
 @click.pass_context
 def start(ctx) -> None:
     """The product on its defaults: sample content on first run, then Slack if tokens are set, else a chat."""
-    from knowledge.store import KB_COUNTS
-
     rt = runtime_of(ctx)
     if not rt.settings.slack_configured:
         ctx.invoke(demo)
         return
-    with rt.db.connection() as conn:
-        documents = conn.execute(KB_COUNTS).fetchone()[0]
-    if documents == 0:
-        click.echo("Empty knowledge base: loading the sample company's documents and records...")
-        rt.load_samples()
+    click.echo("Checking the knowledge base (an empty one gets the sample company's documents and records)...")
+    if rt.assistant.load_samples_if_empty():
+        click.echo("Loaded the sample company.")
     ctx.invoke(serve)
 
 

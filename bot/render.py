@@ -1,7 +1,19 @@
-"""Block Kit rendering of answers, help and App Home, within Slack's limits."""
+"""All Block Kit the bot sends (answers, help, App Home, admin lists, upload summaries, hand-offs to HR), within
+Slack's limits, and the action ids its buttons carry."""
 from __future__ import annotations
 
-from knowledge.answers import Answer
+from knowledge.answering.answers import Answer
+from knowledge.assistant import HomeSummary
+
+# Action and view ids: the listeners in bot/listeners/ are registered on these names.
+FEEDBACK_UP = "hr_feedback_up"
+FEEDBACK_DOWN = "hr_feedback_down"
+ESCALATE = "hr_escalate"
+FEEDBACK_MODAL = "hr_feedback_modal"
+DOC_REMOVE = "hr_doc_remove"
+DOC_AUDIENCE = "hr_doc_audience"
+AUDIENCES = [("Everyone", "all"), ("UK only", "GB"), ("Germany only", "DE")]
+LISTED_DOCUMENTS = 45  # a message holds 50 blocks
 
 SECTION_LIMIT = 3000      # characters in one section's text
 MAX_BLOCKS = 50           # blocks in one message
@@ -62,14 +74,14 @@ def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = T
         buttons = []
         if feedback:
             buttons += [
-                {"type": "button", "action_id": "hr_feedback_up", "value": str(question_id),
+                {"type": "button", "action_id": FEEDBACK_UP, "value": str(question_id),
                  "text": {"type": "plain_text", "text": "Helpful"}},
-                {"type": "button", "action_id": "hr_feedback_down", "value": str(question_id),
+                {"type": "button", "action_id": FEEDBACK_DOWN, "value": str(question_id),
                  "text": {"type": "plain_text", "text": "Not helpful"}},
             ]
         if escalation:
             buttons.append({
-                "type": "button", "action_id": "hr_escalate", "value": str(question_id),
+                "type": "button", "action_id": ESCALATE, "value": str(question_id),
                 "text": {"type": "plain_text", "text": "Talk to HR: send them my question"},
                 "confirm": {"title": {"type": "plain_text", "text": "Send to HR?"},
                             "text": {"type": "mrkdwn", "text": "HR will see your name and this question (not "
@@ -99,7 +111,7 @@ def help_blocks() -> list[dict]:
 
 
 def feedback_modal(question_id: int) -> dict:
-    return {"type": "modal", "callback_id": "hr_feedback_modal", "private_metadata": str(question_id),
+    return {"type": "modal", "callback_id": FEEDBACK_MODAL, "private_metadata": str(question_id),
             "title": {"type": "plain_text", "text": "What was wrong?"},
             "submit": {"type": "plain_text", "text": "Send"},
             "close": {"type": "plain_text", "text": "Skip"},
@@ -109,16 +121,68 @@ def feedback_modal(question_id: int) -> dict:
                                     "max_length": 2000}}]}
 
 
-def home_view(facts: list[str], notice: str | None, admin_status: dict | None) -> dict:
+def home_view(home: HomeSummary) -> dict:
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Your HR assistant"}}]
-    if facts:
-        blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {f}" for f in facts)))
-    elif notice:
-        blocks.append(section(notice))
+    if home.facts:
+        blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {f}" for f in home.facts)))
+    elif home.notice:
+        blocks.append(section(home.notice))
     blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {e}" for e in EXAMPLES)))
-    if admin_status is not None:
-        last = admin_status.get("last_upload")
+    status = home.knowledge_base
+    if status is not None:
+        last = status.last_upload
         blocks += [{"type": "divider"}, section(
-            f"*Knowledge base* (admins)\n{admin_status['documents']} documents, {admin_status['chunks']} passages"
+            f"*Knowledge base* (admins)\n{status.documents} documents, {status.chunks} passages"
             + (f", last upload {last:%d %b %Y %H:%M} UTC" if last else ""))]
     return {"type": "home", "blocks": blocks}
+
+
+def documents_blocks(documents: list[dict]) -> list[dict]:
+    """`/hr-admin docs`: one section per document with a Remove button (confirmed before it acts)."""
+    blocks = [section(f"*{len(documents)} documents in the knowledge base*")]
+    for d in documents[:LISTED_DOCUMENTS]:
+        when = f"{d['created_at']:%d %b %Y}" if d.get("created_at") else ""
+        text = (f"*{d['title']}*\n`{d['source']}` · v{d['version']} · {d['audience'] or 'everyone'} · "
+                f"{d['chunk_count']} passages · {d['uploaded_by'] or 'unknown'} · {when}")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]},
+                       "accessory": {"type": "button", "action_id": DOC_REMOVE, "style": "danger",
+                                     "value": d["source"][:2000], "text": {"type": "plain_text", "text": "Remove"},
+                                     "confirm": {"title": {"type": "plain_text", "text": "Remove document?"},
+                                                 "text": {"type": "mrkdwn", "text":
+                                                          f"Answers will stop citing `{d['source']}` at once."},
+                                                 "confirm": {"type": "plain_text", "text": "Remove"},
+                                                 "deny": {"type": "plain_text", "text": "Keep"}}}})
+    if len(documents) > LISTED_DOCUMENTS:
+        blocks.append(section(f"...and {len(documents) - LISTED_DOCUMENTS} more (`hrbot docs` lists them all)."))
+    return blocks
+
+
+def upload_summary_blocks(name: str, result) -> list[dict]:
+    """What became of an admin's file; an added document gets the audience menu."""
+    if result.status in ("added", "replaced"):
+        pages = f"{result.pages} pages, " if result.pages else ""
+        verb = "Added" if result.status == "added" else f"Replaced with version {result.version}:"
+        text = f":white_check_mark: {verb} *{result.title}* (`{name}`): {pages}{result.chunks} passages."
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text},
+                 "accessory": {"type": "static_select", "action_id": DOC_AUDIENCE,
+                               "placeholder": {"type": "plain_text", "text": "Who is it for?"},
+                               "options": [{"text": {"type": "plain_text", "text": label},
+                                            "value": f"{result.document_id}:{value}"}
+                                           for label, value in AUDIENCES]}}]
+    if result.status == "unchanged":
+        text = f":information_source: `{name}` is already up to date; nothing changed."
+    else:
+        text = f":x: `{name}` was not added: {result.reason}"
+    return [section(text)]
+
+
+def audience_label(value: str) -> str:
+    return {"all": "everyone"}.get(value) or next((f"{label.removesuffix(' only')} employees"
+                                                  for label, v in AUDIENCES if v == value), value)
+
+
+def handoff_blocks(slack_user_id: str, question: str, question_id: int, surface: str) -> list[dict]:
+    """The message in HR's channel when someone asks to talk to HR."""
+    return [section(f"*<@{slack_user_id}> would like to talk to HR about:*\n>{question}"),
+            {"type": "context", "elements": [{"type": "mrkdwn", "text":
+             f"Question #{question_id}, via {surface}. Reply to them directly."}]}]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
@@ -12,8 +13,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 
 
-def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
-    """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> database check."""
+def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]) -> ThreadingHTTPServer:
+    """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> healthy()."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -35,14 +36,10 @@ def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
         def do_GET(self):
             if urlparse(self.path).path != "/healthz":
                 return self._reply(404, "not found")
-            try:
-                with app._hrbot_services.runtime.db.connection() as conn:
-                    conn.execute("SELECT 1")
+            if healthy():
                 return self._reply(200, json.dumps({"status": "ok"}), {"Content-Type": "application/json"})
-            except Exception:
-                log.exception("health check failed")
-                return self._reply(503, json.dumps({"status": "database unavailable"}),
-                                   {"Content-Type": "application/json"})
+            return self._reply(503, json.dumps({"status": "database unavailable"}),
+                               {"Content-Type": "application/json"})
 
         def do_POST(self):
             parsed = urlparse(self.path)
@@ -67,8 +64,8 @@ def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
     return Server((host, port), Handler)
 
 
-def serve_http(app: App, host: str, port: int) -> None:
-    server = make_http_server(app, host, port)
+def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool]) -> None:
+    server = make_http_server(app, host, port, healthy)
     log.warning("HR assistant listening on http://%s:%d/slack/events", host, server.server_address[1])
     try:
         server.serve_forever()

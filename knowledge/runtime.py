@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from knowledge.db import Database
+from knowledge.database.connection import Database
 from knowledge.settings import Settings
 
 SAMPLE_DOCS = Path(__file__).resolve().parent / "sample" / "docs"
@@ -38,49 +38,56 @@ class Runtime:
 
     @cached_property
     def embeddings(self):
-        from knowledge.embeddings import build_embeddings
+        from knowledge.search.embeddings import build_embeddings
 
         return build_embeddings(self.settings)
 
     @cached_property
     def ingestor(self):
-        from knowledge.ingest import Ingestor
+        from knowledge.documents.ingest import Ingestor
 
         return Ingestor(self.db, self.embeddings, max_bytes=self.settings.max_upload_bytes)
 
     @cached_property
     def searcher(self):
-        from knowledge.retrieval import HybridSearcher
+        from knowledge.search.retrieval import HybridSearcher
 
         return HybridSearcher(self.db, self.embeddings)
 
     @cached_property
     def records(self):
-        from knowledge.records import RecordsReader
+        from knowledge.people.records import RecordsReader
 
         return RecordsReader(self.db)
 
     @cached_property
     def llm(self):
-        from knowledge.chain import build_chat_model
+        from knowledge.answering.chain import build_chat_model
 
         return build_chat_model(self.settings)
 
     @cached_property
     def answers(self):
-        from knowledge.chain import AnswerService
+        from knowledge.answering.chain import AnswerService
 
         return AnswerService(self.searcher, self.records, self.settings, llm=self.llm)
 
     @cached_property
     def admins(self):
-        from knowledge.admin import Admins
+        from knowledge.operations.admin import Admins
 
         return Admins(self.db, self.settings.admin_ids)
 
+    @cached_property
+    def assistant(self):
+        """The application façade the surfaces (Slack, the command line) call."""
+        from knowledge.assistant import HRAssistant
+
+        return HRAssistant(self)
+
     def load_samples(self) -> None:
         """The sample company's documents and records (idempotent: unchanged files are no-ops)."""
-        from knowledge.records import import_csv
+        from knowledge.people.records import import_csv
 
         self.ingestor.ingest_paths([SAMPLE_DOCS], uploaded_by="samples")
         for name in SAMPLE_RECORD_FILES:

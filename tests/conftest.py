@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from knowledge.db import Database, upgrade
-from knowledge.embedded import embedded_url, start_embedded_server
+from knowledge.database.connection import Database, upgrade
+from knowledge.database.embedded import embedded_url, start_embedded_server
 from knowledge.runtime import SAMPLE_DOCS, Runtime
 from knowledge.settings import Settings
 
@@ -41,7 +41,7 @@ def pytest_runtest_teardown(item):
     for server in _servers:
         crash = server.crash()
         if crash is not None:
-            from knowledge.embedded import describe_crash
+            from knowledge.database.embedded import describe_crash
 
             pytest.exit(f"{item.nodeid}: {describe_crash(crash, server.log_path)}", returncode=3)
 
@@ -66,7 +66,7 @@ def settings(tmp_path_factory) -> Settings:
 
 @pytest.fixture(scope="session")
 def embeddings():
-    from knowledge.embeddings import LocalEmbeddings
+    from knowledge.search.embeddings import LocalEmbeddings
 
     return LocalEmbeddings()
 
@@ -106,7 +106,7 @@ def sample_runtime(pg_server, settings, embeddings):
 @pytest.fixture
 def invoke(runtime):
     """Run an `hrbot` command in-process against the test database; returns click's Result."""
-    from knowledge.cli import cli
+    from bot.cli import cli  # the console script's group: the core commands and the Slack ones
 
     def run(*args: str, rt: Runtime | None = None):
         return CliRunner().invoke(cli, list(args), obj=rt or runtime, catch_exceptions=False)

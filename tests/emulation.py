@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psycopg
 
-from knowledge.embedded import CPU_BASELINE, SYSTEM_USER, bundled_bin_path
+from knowledge.database.embedded import CPU_BASELINE, SYSTEM_USER, bundled_bin_path
 
-# qemu's CPU model for each baseline level we promise (knowledge/embedded.py CPU_BASELINE).
+# qemu's CPU model for each baseline level we promise (knowledge/database/embedded.py CPU_BASELINE).
 QEMU_MODELS = {"x86-64-v3": "Haswell-noTSX", "x86-64-v2": "Nehalem",
                "ARMv9-A with SVE2": "max"}  # qemu 7.2 has no ARMv9 model of its own
 QEMU_BINARIES = {"x86_64": "qemu-x86_64", "aarch64": "qemu-aarch64"}

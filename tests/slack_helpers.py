@@ -9,7 +9,7 @@ import urllib.request
 import uuid
 from dataclasses import replace
 
-from bot.app import build_app
+from bot.app import build_bot
 from bot.server import make_http_server
 from knowledge.runtime import Runtime
 from tests.fakes.slack_api import FakeSlack, action_body, command_body, event_body, sign
@@ -33,8 +33,9 @@ class SlackHarness:
                            **overrides)
         self.runtime = Runtime(settings, db=runtime.db, embeddings=runtime.embeddings)
         self.fake = fake
-        self.app = build_app(self.runtime)
-        self.server = make_http_server(self.app, "127.0.0.1", 0)
+        self.bot = build_bot(self.runtime.assistant)
+        self.app = self.bot.app
+        self.server = make_http_server(self.app, "127.0.0.1", 0, self.runtime.assistant.healthy)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"

@@ -2,7 +2,6 @@
 import json
 
 
-from knowledge.jobs import run_pending
 from tests.files import encrypted_pdf_bytes
 from tests.slack_helpers import texts
 
@@ -19,7 +18,7 @@ def share(bot, fake, user, *files, ts="1700002000.000100"):
 
 
 def process_jobs(bot):
-    run_pending(bot.app._hrbot_services.job_app)
+    bot.bot.jobs.run_pending()
 
 
 def said(fake, needle: str) -> bool:
@@ -134,7 +133,7 @@ def test_gaps_and_stats_list_what_could_not_be_answered(bot, fake, runtime, tmp_
 
 
 def test_audit_log_records_admin_actions_and_personal_reads(bot, fake, runtime, invoke):
-    from knowledge.records import import_csv
+    from knowledge.people.records import import_csv
     from tests.test_records_import import EMPLOYEES
 
     import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
@@ -184,7 +183,7 @@ def test_audience_menu_after_upload_limits_the_document(bot, fake, db):
 
 
 def test_app_home_audits_the_records_it_reads(bot, fake, runtime, invoke):
-    from knowledge.records import import_csv
+    from knowledge.people.records import import_csv
     from tests.test_records_import import EMPLOYEES
 
     import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
@@ -222,3 +221,31 @@ def test_audience_menu_on_a_replaced_version_changes_nothing_and_says_so(bot, fa
         rows = conn.execute("SELECT version, status, audience FROM documents ORDER BY version").fetchall()
         assert rows == [(1, "superseded", None), (2, "active", None)]
         assert conn.execute("SELECT DISTINCT audience FROM chunks").fetchall() == [(None,)]
+
+
+def test_hrbot_worker_runs_shared_files_without_the_bolt_app(bot, fake, invoke, db):
+    """`hrbot worker` builds the façade and a Web API client only: no Bolt app, no auth.test at start."""
+    share(bot, fake, "U0ADMIN", ("F40", "pet-policy.md", POLICY_V1))
+    fake.wait_for("chat.postMessage")
+    auth_tests = len(fake.calls_to("auth.test"))
+    result = invoke("worker", "--once", rt=bot.runtime)
+    assert result.exit_code == 0, result.output
+    assert len(fake.calls_to("auth.test")) == auth_tests
+    assert said(fake, "Added *Pet Policy* (`pet-policy.md`)")
+    assert active(db) == [("pet-policy.md", 1)]
+    assert not hasattr(bot.app, "_hrbot_services")  # nothing patched onto Bolt's App
+
+
+def test_jobs_queued_under_the_old_task_name_still_run(bot, fake, db):
+    """A release renamed the task (blueprint namespace); jobs an older release queued must not be stranded."""
+    import procrastinate
+
+    from knowledge.operations.jobs import INGEST_QUEUE, build_job_app
+
+    fake.add_file("F41", "pet-policy.md", POLICY_V1)
+    old = build_job_app(db)
+    old.configure_task("hrbot.ingest_slack_file", queue=INGEST_QUEUE).defer(
+        file_id="F41", user="U0ADMIN", channel="DU0ADMIN", thread_ts="1700002000.000100")
+    assert isinstance(old, procrastinate.App)
+    process_jobs(bot)
+    assert said(fake, "Added *Pet Policy* (`pet-policy.md`)")

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from knowledge.answers import Asker
-from knowledge.chain import MODEL_DOWN, NO_RECORD, AnswerService, build_chat_model
+from knowledge.answering.answers import Asker
+from knowledge.answering.chain import MODEL_DOWN, NO_RECORD, AnswerService, build_chat_model
 from tests.fakes.openai_server import FakeOpenAI
 
 JUNE = date(2026, 6, 15)
@@ -108,7 +108,7 @@ def test_chat_model_gets_numbered_sources_and_only_the_askers_facts(online, fake
 
 
 def test_bogus_citations_are_dropped_and_logged(online, caplog):
-    with caplog.at_level(logging.WARNING, logger="knowledge.answers"):
+    with caplog.at_level(logging.WARNING, logger="knowledge.answering.answers"):
         answer = online.answer("Does the dental plan cover implants? FAKE-BOGUS", HANNAH, today=JUNE)
     assert "[9]" not in answer.text and "made-up rule." in answer.text
     assert [c.n for c in answer.citations] == [1, 2]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.balances import Employee, Entitlement, LeaveRecord, annual_balance, months_employed, round_up_half
-from knowledge.records import RecordsReader
+from knowledge.people.balances import Employee, Entitlement, LeaveRecord, annual_balance, months_employed, round_up_half
+from knowledge.people.records import RecordsReader
 
 KEY = json.loads((Path(__file__).parent / "data" / "expected_balances.json").read_text())
 CASES = [(point["date"], employee_id, expected)

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from knowledge.db import Database, upgrade
-from knowledge.embedded import CRASH
+from knowledge.database.connection import Database, upgrade
+from knowledge.database.embedded import CRASH
 from knowledge.runtime import SAMPLE_DOCS, SAMPLE_RECORDS
 from tests.emulation import EmulatedServer, baseline_model, qemu_binary
 
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def _exercise_the_product(url: str, embeddings) -> None:
-    from knowledge.ingest import Ingestor
-    from knowledge.records import RecordsReader, import_csv
-    from knowledge.retrieval import HybridSearcher
+    from knowledge.documents.ingest import Ingestor
+    from knowledge.people.records import RecordsReader, import_csv
+    from knowledge.search.retrieval import HybridSearcher
 
     upgrade(url)
     db = Database(url)

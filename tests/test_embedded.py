@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.db import Database, upgrade
-from knowledge.embedded import bundled_major_version, check_cpu, check_data_dir, embedded_url, start_embedded_server
+from knowledge.database.connection import Database, upgrade
+from knowledge.database.embedded import bundled_major_version, check_cpu, check_data_dir, embedded_url, start_embedded_server
 from knowledge.errors import ConfigurationError, DatabaseCrashed
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from knowledge.cli import main
-from knowledge.embeddings import ArrayEmbeddings, OpenAICompatibleEmbeddings
-from knowledge.ingest import embedding_text
-from knowledge.reembed import reembed
+from knowledge.search.embeddings import ArrayEmbeddings, OpenAICompatibleEmbeddings
+from knowledge.documents.ingest import embedding_text
+from knowledge.search.reembed import reembed
 from knowledge.errors import EmbeddingModelMismatch
 from knowledge.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAI

@@ -15,8 +15,8 @@ HRBOT = Path(sys.executable).with_name("hrbot")
 
 @pytest.fixture(scope="module")
 def env(pg_server, tmp_path_factory):
-    from knowledge.db import upgrade
-    from knowledge.embedded import embedded_url
+    from knowledge.database.connection import upgrade
+    from knowledge.database.embedded import embedded_url
 
     url = embedded_url(pg_server, "hrbot_exit_status")
     upgrade(url)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.errors import NotFound
-from knowledge.ingest import Ingestor
+from knowledge.documents.ingest import Ingestor
 from tests.files import docx_bytes, encrypted_pdf_bytes, pdf_bytes
 
 LEAVE_V1 = "# Leave\n\n## Carry-over\n\nYou may carry over up to five days of annual leave into January.\n"

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from knowledge.answers import Asker
-from knowledge.chain import AnswerService, build_chat_model
-from knowledge.personal import personal_facts
+from knowledge.answering.answers import Asker
+from knowledge.answering.chain import AnswerService, build_chat_model
+from knowledge.people.personal import personal_facts
 from knowledge.runtime import SAMPLE_RECORDS
 from tests.fakes.openai_server import FakeOpenAI
 

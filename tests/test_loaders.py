@@ -2,7 +2,7 @@
 import pytest
 
 from knowledge.errors import DocumentRejected
-from knowledge.loaders import parse
+from knowledge.documents.loaders import parse
 from tests.files import blank_pdf_bytes, docx_bytes, encrypted_pdf_bytes, pdf_bytes
 
 

@@ -1,7 +1,7 @@
 """Migrations: ordered, recorded, idempotent; the CLI reports them."""
 import psycopg
 
-from knowledge.db import migration_files, migration_status, upgrade
+from knowledge.database.connection import migration_files, migration_status, upgrade
 
 
 def test_upgrade_is_idempotent_and_recorded(database_url):
@@ -18,7 +18,7 @@ def test_upgrade_is_idempotent_and_recorded(database_url):
 
 
 def test_fresh_database_gets_every_migration(pg_server):
-    from knowledge.embedded import embedded_url
+    from knowledge.database.embedded import embedded_url
 
     url = embedded_url(pg_server, "hrbot_migrations_fresh")
     try:
@@ -39,8 +39,8 @@ def test_cli_db_commands(invoke):
 
 def test_a_newer_job_queue_migration_reaches_an_existing_database(pg_server, tmp_path):
     """procrastinate ships versioned migrations; an upgraded install must apply the ones the database lacks."""
-    from knowledge.embedded import embedded_url
-    from knowledge.job_schema import shipped_migrations, upgrade_job_queue
+    from knowledge.database.embedded import embedded_url
+    from knowledge.database.job_schema import shipped_migrations, upgrade_job_queue
 
     url = embedded_url(pg_server, "hrbot_job_queue")
     try:
@@ -67,7 +67,7 @@ def test_a_newer_job_queue_migration_reaches_an_existing_database(pg_server, tmp
 
 def test_a_database_from_the_snapshot_migration_is_baselined(pg_server):
     """Databases whose 0004 applied schema.sql without recording procrastinate's migrations."""
-    from knowledge.embedded import embedded_url
+    from knowledge.database.embedded import embedded_url
 
     url = embedded_url(pg_server, "hrbot_job_queue_old")
     try:

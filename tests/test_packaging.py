@@ -11,10 +11,29 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+IMPORT_EVERYTHING = """
+import importlib, pkgutil, bot, knowledge
+from knowledge.answering.chain import PROMPTS
+from knowledge.search.evaluation import EVAL_SET
+from knowledge.runtime import SAMPLE_DOCS, SAMPLE_RECORDS
+names = [m.name for p in (bot, knowledge) for m in pkgutil.walk_packages(p.__path__, p.__name__ + ".")]
+for name in names:
+    importlib.import_module(name)
+assert (PROMPTS / "system.txt").is_file() and EVAL_SET.is_file()
+assert any(SAMPLE_DOCS.iterdir()) and (SAMPLE_RECORDS / "employees.csv").is_file()
+print(len(names))
+"""
+
+
+def _modules_in_checkout() -> int:
+    """Modules under bot/ and knowledge/ (the migrations are counted once, as knowledge.migrations' files)."""
+    found = {p for top in ("bot", "knowledge") for p in (ROOT / top).rglob("*.py")}
+    found |= {p for p in (ROOT / "infra" / "migrations").glob("*.py")}
+    return len(found) - 2  # bot/__init__.py and knowledge/__init__.py: walk_packages names what is under them
 
 
 def test_the_wheel_migrates_a_database_from_a_fresh_venv(tmp_path, pg_server):
-    from knowledge.embedded import embedded_url
+    from knowledge.database.embedded import embedded_url
 
     import shutil
 
@@ -38,6 +57,11 @@ def test_the_wheel_migrates_a_database_from_a_fresh_venv(tmp_path, pg_server):
         where = subprocess.run([str(venv / "bin" / "python"), "-c", "import knowledge; print(knowledge.__file__)"],
                                cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
         assert where.startswith(str(fresh_site)), where  # not this checkout
+        # Every module and the data files read at run time (prompts, gold set, sample company) are inside.
+        run = subprocess.run([str(venv / "bin" / "python"), "-c", IMPORT_EVERYTHING], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert int(run.stdout.split()[0]) == _modules_in_checkout(), run.stdout
         run = subprocess.run([str(venv / "bin" / "hrbot"), "db", "upgrade"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr

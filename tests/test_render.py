@@ -1,6 +1,6 @@
 """Block Kit rendering stays inside Slack's limits whatever the answer's length."""
 from bot.render import MAX_BLOCKS, SECTION_LIMIT, answer_blocks, split_text
-from knowledge.answers import Answer, Citation
+from knowledge.answering.answers import Answer, Citation
 
 
 def test_long_answers_are_split_within_limits():

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from knowledge.evaluation import evaluate, is_gold, load_questions
-from knowledge.retrieval import PolicyRetriever
+from knowledge.search.evaluation import evaluate, is_gold, load_questions
+from knowledge.search.retrieval import PolicyRetriever
 
 QUESTIONS = load_questions()
 

@@ -2,7 +2,7 @@
 import psycopg
 import pytest
 
-from knowledge.records import BIND_ASKER, RecordsReader, import_csv
+from knowledge.people.records import BIND_ASKER, RecordsReader, import_csv
 from tests.test_records_import import EMPLOYEES, LEAVE
 
 

@@ -304,7 +304,7 @@ def test_app_home_shows_leave_and_admin_status(bot, fake):
 
 
 def test_database_down_gets_a_kind_message(sample_runtime, fake):
-    from knowledge.db import Database
+    from knowledge.database.connection import Database
     from knowledge.runtime import Runtime
 
     dead = Runtime(sample_runtime.settings, db=Database("postgresql://x@127.0.0.1:1/none?connect_timeout=1"),

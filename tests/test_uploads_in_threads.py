@@ -2,7 +2,6 @@
 so they must reach the upload path there too (they used to vanish without a reply)."""
 import pytest
 
-from knowledge.jobs import run_pending
 from tests.slack_helpers import texts
 
 POLICY = b"# Bike Policy\n\n## Cycle to work\n\nThe cycle-to-work scheme pays up to 1,000 for a bike.\n"
@@ -18,7 +17,7 @@ def test_a_file_shared_in_a_thread_is_handled(bot, fake, db, user, expected):
     [reply] = fake.wait_for("chat.postMessage")
     assert expected in reply.args["text"]
     assert reply.args["thread_ts"] == "1700003000.000100"
-    run_pending(bot.app._hrbot_services.job_app)
+    bot.bot.jobs.run_pending()
     with db.connection() as conn:
         stored = conn.execute("SELECT source FROM documents WHERE status = 'active'").fetchall()
     assert stored == ([("bike-policy.md",)] if user == "U0ADMIN" else [])

@@ -7,9 +7,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.render import feedback_modal
+from bot.render import ESCALATE, FEEDBACK_DOWN, FEEDBACK_MODAL, FEEDBACK_UP, feedback_modal, handoff_blocks
 from bot.services import BotServices
-from knowledge.conversations import LoggedQuestion
+from knowledge.answering.conversations import LoggedQuestion
 
 log = logging.getLogger(__name__)
 THANKS = "Thanks for the feedback!"
@@ -30,44 +30,40 @@ def _question_id(body: dict) -> int | None:
 def _post_to_hr(client: WebClient, channel: str, logged: LoggedQuestion) -> None:
     user, question = logged.slack_user_id, logged.question
     client.chat_postMessage(channel=channel, text=f"<@{user}> asked the HR assistant: {question}",
-                            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text":
-                                     f"*<@{user}> would like to talk to HR about:*\n>{question}"}},
-                                    {"type": "context", "elements": [{"type": "mrkdwn", "text":
-                                     f"Question #{logged.question_id}, via {logged.surface}. Reply to them "
-                                     "directly."}]}])
+                            blocks=handoff_blocks(user, question, logged.question_id, logged.surface))
 
 
 def register(app: App, services: BotServices) -> None:
-    @app.action("hr_feedback_up")
+    @app.action(FEEDBACK_UP)
     def helpful(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         question_id = _question_id(body)
         if question_id is not None:
-            services.conversations.feedback(question_id, body["user"]["id"], True)
+            services.assistant.feedback(question_id, body["user"]["id"], True)
             respond(response_type="ephemeral", replace_original=False, text=THANKS)
 
-    @app.action("hr_feedback_down")
+    @app.action(FEEDBACK_DOWN)
     def not_helpful(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         question_id = _question_id(body)
         if question_id is None:
             return
-        services.conversations.feedback(question_id, body["user"]["id"], False)
+        services.assistant.feedback(question_id, body["user"]["id"], False)
         client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(question_id))
 
-    @app.view("hr_feedback_modal")
+    @app.view(FEEDBACK_MODAL)
     def feedback_comment(ack: Ack, body: dict, view: dict) -> None:
         ack()
         comment = (view["state"]["values"].get("comment", {}).get("text", {}).get("value") or "").strip()
         if comment:
-            services.conversations.feedback(int(view["private_metadata"]), body["user"]["id"], False, comment)
+            services.assistant.feedback(int(view["private_metadata"]), body["user"]["id"], False, comment)
 
-    @app.action("hr_escalate")
+    @app.action(ESCALATE)
     def escalate(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         question_id = _question_id(body)
         user = body["user"]["id"]
-        logged = services.conversations.get(question_id) if question_id is not None else None
+        logged = services.assistant.logged_question(question_id) if question_id is not None else None
         if logged is None or logged.slack_user_id != user:
             respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
             return
@@ -76,7 +72,7 @@ def register(app: App, services: BotServices) -> None:
             respond(response_type="ephemeral", replace_original=False, text=services.kind(NO_CHANNEL))
             return
         try:
-            services.conversations.escalate(question_id, user, channel,
+            services.assistant.escalate(question_id, user, channel,
                                             send=lambda: _post_to_hr(client, channel, logged))
         except SlackApiError as exc:  # the hand-off was rolled back: the next click tries again
             log.error("could not post to the HR channel %s: %s", channel, exc.response.get("error"))

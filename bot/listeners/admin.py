@@ -1,16 +1,13 @@
 """HR admins in Slack: file uploads in DMs, /hr-admin (docs, remove, gaps, stats), audience and removal buttons."""
 from __future__ import annotations
 
-
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.delivery import is_from_a_person
-from bot.render import section
+from bot.render import DOC_AUDIENCE, DOC_REMOVE, audience_label, documents_blocks, section
 from bot.services import BotServices
 from knowledge.errors import NotFound
-from knowledge.reports import gaps, stats
-from knowledge.store import list_documents
 
 NOT_ADMIN = "Sorry, only HR admins can do that. If you should be one, ask HR to add you."
 REPLACED = ("That document has been replaced or removed since this summary, so I didn't change anything. "
@@ -24,30 +21,13 @@ USAGE = ("*HR admin commands*\n"
          "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources")
 
 
-def docs_blocks(documents: list[dict]) -> list[dict]:
-    blocks = [section(f"*{len(documents)} documents in the knowledge base*")]
-    for d in documents[:45]:
-        when = f"{d['created_at']:%d %b %Y}" if d.get("created_at") else ""
-        text = (f"*{d['title']}*\n`{d['source']}` · v{d['version']} · {d['audience'] or 'everyone'} · "
-                f"{d['chunk_count']} passages · {d['uploaded_by'] or 'unknown'} · {when}")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]},
-                       "accessory": {"type": "button", "action_id": "hr_doc_remove", "style": "danger",
-                                     "value": d["source"][:2000], "text": {"type": "plain_text", "text": "Remove"},
-                                     "confirm": {"title": {"type": "plain_text", "text": "Remove document?"},
-                                                 "text": {"type": "mrkdwn", "text":
-                                                          f"Answers will stop citing `{d['source']}` at once."},
-                                                 "confirm": {"type": "plain_text", "text": "Remove"},
-                                                 "deny": {"type": "plain_text", "text": "Keep"}}}})
-    if len(documents) > 45:
-        blocks.append(section(f"...and {len(documents) - 45} more (`hrbot docs` lists them all)."))
-    return blocks
-
-
 def register(app: App, services: BotServices) -> None:
+    assistant = services.assistant
+
     @app.command("/hr-admin")
     def hr_admin(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         user = command["user_id"]
-        if not services.admins.is_admin(user):
+        if not assistant.is_admin(user):
             ack(response_type="ephemeral", text=NOT_ADMIN)
             return
         words = (command.get("text") or "").split(maxsplit=1)
@@ -55,29 +35,28 @@ def register(app: App, services: BotServices) -> None:
         ack(response_type="ephemeral", text="One moment..." if verb in ("docs", "gaps", "stats", "remove") else
             USAGE)
         if verb == "docs":
-            with services.runtime.db.connection() as conn:
-                documents = list_documents(conn)
+            documents = assistant.documents()
             respond(response_type="ephemeral", replace_original=True, text=f"{len(documents)} documents",
-                    blocks=docs_blocks(documents))
+                    blocks=documents_blocks(documents))
         elif verb == "remove":
             source = words[1].strip() if len(words) > 1 else ""
             respond(response_type="ephemeral", replace_original=True, text=_remove(services, source, user))
         elif verb == "gaps":
             respond(response_type="ephemeral", replace_original=True, text="Gaps",
-                    blocks=[section(gaps_text(services))])
+                    blocks=[section(gaps_text(assistant.gaps()))])
         elif verb == "stats":
             respond(response_type="ephemeral", replace_original=True, text="Stats",
-                    blocks=[section(stats_text(services))])
+                    blocks=[section(stats_text(assistant.stats()))])
 
     def admin_clicked(body: dict, respond: Respond) -> str | None:
         """The clicking user's id if they are an admin now (buttons outlive rights); else tell them why not."""
         user = body["user"]["id"]
-        if services.admins.is_admin(user):
+        if assistant.is_admin(user):
             return user
         respond(response_type="ephemeral", replace_original=False, text=NOT_ADMIN)
         return None
 
-    @app.action("hr_doc_remove")
+    @app.action(DOC_REMOVE)
     def remove_button(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         user = admin_clicked(body, respond)
@@ -85,18 +64,18 @@ def register(app: App, services: BotServices) -> None:
             respond(response_type="ephemeral", replace_original=False,
                     text=_remove(services, body["actions"][0]["value"], user))
 
-    @app.action("hr_doc_audience")
+    @app.action(DOC_AUDIENCE)
     def audience(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
         user = admin_clicked(body, respond)
         if not user:
             return
         document_id, value = body["actions"][0]["selected_option"]["value"].split(":", 1)
-        if not services.runtime.ingestor.set_audience(int(document_id), value, user):
+        if not assistant.set_audience(int(document_id), value, user):
             respond(response_type="ephemeral", replace_original=False, text=REPLACED)
             return
-        label = {"all": "everyone", "GB": "UK employees", "DE": "Germany employees"}.get(value, value)
-        respond(response_type="ephemeral", replace_original=False, text=f"Done: that document is now for {label}.")
+        respond(response_type="ephemeral", replace_original=False,
+                text=f"Done: that document is now for {audience_label(value)}.")
 
 
 def handle_file_share(services: BotServices, event: dict, client: WebClient) -> bool:
@@ -106,13 +85,13 @@ def handle_file_share(services: BotServices, event: dict, client: WebClient) -> 
         return False
     user, channel = event["user"], event["channel"]
     thread_ts = event.get("thread_ts") or event["ts"]
-    if not services.admins.is_admin(user):
+    if not services.is_admin(user):
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=(
             "Thanks, but only HR admins can add documents, so I didn't store anything. If you have a "
             "question, just ask it in words."))
         return True
     for f in files:
-        services.jobs["ingest_slack_file"].defer(file_id=f["id"], user=user, channel=channel, thread_ts=thread_ts)
+        services.defer_upload(file_id=f["id"], user=user, channel=channel, thread_ts=thread_ts)
     names = ", ".join(f"`{f.get('name', f['id'])}`" for f in files)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=(
         f"Got it: adding {names}. I'll post a summary here when {'it is' if len(files) == 1 else 'they are'} "
@@ -124,14 +103,13 @@ def _remove(services: BotServices, source: str, user: str) -> str:
     if not source:
         return "Tell me which document: `/hr-admin remove FILE-NAME` (see `/hr-admin docs`)."
     try:
-        services.runtime.ingestor.remove(source, actor=user)
+        services.assistant.remove(source, actor=user)
     except NotFound as exc:
         return str(exc)
     return f"Removed `{source}`. Answers no longer cite it."
 
 
-def gaps_text(services: BotServices) -> str:
-    groups = gaps(services.runtime.db, services.runtime.embeddings)
+def gaps_text(groups: list[dict]) -> str:
     if not groups:
         return "No unanswered or unhelpful questions in the last 30 days."
     lines = ["*Questions I couldn't answer well (last 30 days), most frequent first*"]
@@ -141,8 +119,7 @@ def gaps_text(services: BotServices) -> str:
     return "\n".join(lines)
 
 
-def stats_text(services: BotServices) -> str:
-    s = stats(services.runtime.db)
+def stats_text(s: dict) -> str:
     days = "\n".join(f"- {d['day']:%a %d %b}: {d['questions']}" for d in s["per_day"][-14:]) or "- none yet"
     sources = "\n".join(f"- {x['source']}: {x['citations']}" for x in s["top_sources"]) or "- none yet"
     helpful = f"{s['helpful_rate']:.0%}" if s["helpful_rate"] is not None else "no feedback yet"

@@ -1,6 +1,6 @@
-"""The job queue's tables (procrastinate). `knowledge.db.upgrade` also runs upgrade_job_queue after every
+"""The job queue's tables (procrastinate). `knowledge.database.connection.upgrade` also runs upgrade_job_queue after every
 upgrade, so migrations shipped by a newer procrastinate reach existing databases."""
-from knowledge.job_schema import upgrade_job_queue
+from knowledge.database.job_schema import upgrade_job_queue
 
 
 def upgrade(conn) -> None:

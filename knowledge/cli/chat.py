@@ -11,7 +11,7 @@ from knowledge.cli.common import render_text, runtime_of
 @click.pass_context
 def demo(ctx, slack_user_id) -> None:
     """Embedded database + sample content + a terminal chat as a sample employee."""
-    from knowledge.answers import Asker
+    from knowledge.answering.answers import Asker
     from knowledge.runtime import SAMPLE_SLACK_USER
 
     rt = runtime_of(ctx)
@@ -29,6 +29,6 @@ def demo(ctx, slack_user_id) -> None:
             break
         if not question.strip():
             break
-        answer = rt.answers.answer(question, Asker(user), history=history)
+        answer = rt.assistant.answer(question, Asker(user), history=history)
         click.echo("\n" + render_text(answer) + "\n")
         history += [("user", question), ("assistant", answer.text)]

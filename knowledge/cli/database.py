@@ -15,7 +15,7 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
     """Apply pending migrations (infra/migrations, shipped in the package); safe to run repeatedly."""
-    from knowledge.db import upgrade
+    from knowledge.database.connection import upgrade
 
     applied = upgrade(runtime_of(ctx).unmigrated_db().url)
     click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
@@ -25,7 +25,7 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def db_status(ctx: click.Context) -> None:
     """List migrations and whether each is applied."""
-    from knowledge.db import migration_status
+    from knowledge.database.connection import migration_status
 
     for name, applied in migration_status(runtime_of(ctx).unmigrated_db().url):
         click.echo(f"{'applied' if applied else 'pending':8} {name}")

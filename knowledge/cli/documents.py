@@ -24,7 +24,7 @@ def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
     Unchanged files are skipped; a changed file replaces its previous version atomically; a bad file is
     reported with the reason and the rest of the batch goes on.
     """
-    from knowledge.ingest import summarise
+    from knowledge.documents.ingest import summarise
 
     targets = list(paths) + ([SAMPLE_DOCS] if samples else [])
     if not targets:
@@ -85,10 +85,7 @@ def search(ctx, query, k, mode, audience, as_json) -> None:
 @click.pass_context
 def docs(ctx, as_json) -> None:
     """List the documents in the knowledge base."""
-    from knowledge.store import list_documents
-
-    with runtime_of(ctx).db.connection() as conn:
-        rows = list_documents(conn)
+    rows = runtime_of(ctx).assistant.documents()
     if as_json:
         echo_json(rows)
         return
@@ -104,7 +101,7 @@ def docs(ctx, as_json) -> None:
 @click.pass_context
 def remove(ctx, source) -> None:
     """Remove a document (by file name) from the knowledge base, effective immediately."""
-    runtime_of(ctx).ingestor.remove(source, actor=cli_actor())
+    runtime_of(ctx).assistant.remove(source, actor=cli_actor())
     click.echo(f"Removed {source}; answers no longer cite it.")
 
 
@@ -112,7 +109,7 @@ def remove(ctx, source) -> None:
 @click.pass_context
 def reembed(ctx) -> None:
     """Re-embed every chunk with the configured embedding model (after changing HRBOT_EMBEDDINGS)."""
-    from knowledge.reembed import reembed as run
+    from knowledge.search.reembed import reembed as run
 
     rt = runtime_of(ctx)
     result = run(rt.db, rt.embeddings)
@@ -130,7 +127,7 @@ def sync(ctx, folder, audience, as_json) -> None:
     Only documents this folder added are ever retired. Safe to run from cron: an overlapping run of the same
     folder exits at once.
     """
-    from knowledge.sync import sync_folder
+    from knowledge.documents.sync import sync_folder
 
     result = sync_folder(runtime_of(ctx).ingestor, folder, audience=audience)
     if as_json:

@@ -22,7 +22,7 @@ def eval_group() -> None:
 @click.pass_context
 def eval_retrieval(ctx, path, k, as_json) -> None:
     """hit@1/3/5 and MRR for vector-only, full-text-only and hybrid retrieval on a gold question set."""
-    from knowledge.evaluation import EVAL_SET, evaluate, load_questions, missing_sources
+    from knowledge.search.evaluation import EVAL_SET, evaluate, load_questions, missing_sources
 
     rt = runtime_of(ctx)
     questions = load_questions(path or EVAL_SET)

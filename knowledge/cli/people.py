@@ -23,12 +23,10 @@ def records_import(ctx, files) -> None:
     Every row is validated first; any error (reported with its line number) means nothing is written.
     Re-importing the same file changes nothing.
     """
-    from knowledge.records import import_csv
-
-    rt = runtime_of(ctx)
+    assistant = runtime_of(ctx).assistant
     for path in files:
         try:
-            result = import_csv(rt.db, path.read_bytes(), actor=cli_actor(), name=path.name)
+            result = assistant.import_records(path.name, path.read_bytes(), actor=cli_actor())
         except HRBotError as exc:
             raise HRBotError(f"{path.name}: {exc}") from None
         click.echo(f"{path.name}: {result.rows} {result.kind} rows, {result.changed} changed")
@@ -44,10 +42,10 @@ def records_import(ctx, files) -> None:
 @click.pass_context
 def ask(ctx, question, slack_user_id, email, today, as_json) -> None:
     """Answer a question exactly as that Slack user would get it."""
-    from knowledge.answers import Asker
+    from knowledge.answering.answers import Asker
 
-    answer = runtime_of(ctx).answers.answer(question, Asker(slack_user_id, email),
-                                          today=today.date() if today else None)
+    answer = runtime_of(ctx).assistant.answer(question, Asker(slack_user_id, email),
+                                            today=today.date() if today else None)
     if as_json:
         echo_json(answer.as_json())
         return

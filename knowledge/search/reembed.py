@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.db import Database
-from knowledge.embeddings import (DROP_HNSW, GET_SPACE, REPLACE_SPACE, SET_SPACE, SPACE_LOCK, UNTYPE_EMBEDDING,
+from knowledge.database.connection import Database
+from knowledge.search.embeddings import (DROP_HNSW, GET_SPACE, REPLACE_SPACE, SET_SPACE, SPACE_LOCK, UNTYPE_EMBEDDING,
                                   embed_in_batches, model_name_of, type_embedding_sql)
-from knowledge.ingest import Progress, embedding_text
+from knowledge.documents.ingest import Progress, embedding_text
 
 ALL_CHUNKS = """
 SELECT c.chunk_id, d.title, c.section, c.text

@@ -10,12 +10,13 @@ from typing import Callable, Iterable
 
 import psycopg
 
-from knowledge import admin, store
-from knowledge.chunking import chunk_blocks
-from knowledge.db import Database
-from knowledge.embeddings import embed_in_batches, ensure_space, model_name_of
+from knowledge.documents import store
+from knowledge.operations import admin
+from knowledge.documents.chunking import chunk_blocks
+from knowledge.database.connection import Database
+from knowledge.search.embeddings import embed_in_batches, ensure_space, model_name_of
 from knowledge.errors import DatabaseUnavailable, DocumentRejected, NotFound
-from knowledge.loaders import MEDIA_TYPES, parse
+from knowledge.documents.loaders import MEDIA_TYPES, parse
 
 log = logging.getLogger(__name__)
 

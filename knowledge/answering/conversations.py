@@ -5,8 +5,8 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-from knowledge.answers import Answer
-from knowledge.db import Database
+from knowledge.answering.answers import Answer
+from knowledge.database.connection import Database
 
 CLAIM_EVENT = """
 INSERT INTO processed_events (event_id) VALUES (%(event_id)s) ON CONFLICT DO NOTHING RETURNING event_id"""

@@ -13,12 +13,12 @@ import numpy as np
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
 
-from knowledge import admin
-from knowledge.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
+from knowledge.operations import admin
+from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                check_citations, extractive_answer, guard_personal_numbers, not_found_text)
-from knowledge.personal import RecordsRetriever
-from knowledge.records import RecordsReader
-from knowledge.retrieval import HybridSearcher, PolicyRetriever
+from knowledge.people.personal import RecordsRetriever
+from knowledge.people.records import RecordsReader
+from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from knowledge.balances import annual_balance, fmt_days
-from knowledge.records import PersonalRecords
+from knowledge.people.balances import annual_balance, fmt_days
+from knowledge.people.records import PersonalRecords
 
 PERSONAL = re.compile(
     r"\b(i|i'm|im|i've|ive|me|my|mine|myself)\b|\bam i\b|\bdo i\b|\bcan i\b|\bhow (much|many) .* (left|remaining)\b",

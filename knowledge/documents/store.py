@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.chunking import Chunk
+from knowledge.documents.chunking import Chunk
 
 ACTIVE_DOCUMENT = """
 SELECT document_id, sha256, version, audience, title, chunk_count, pages

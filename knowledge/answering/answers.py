@@ -8,7 +8,7 @@ from typing import Callable
 
 from langchain_core.documents import Document
 
-from knowledge.chunking import split_sentences
+from knowledge.documents.chunking import split_sentences
 
 log = logging.getLogger(__name__)
 

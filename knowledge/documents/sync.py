@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from knowledge.ingest import IngestResult, Ingestor, expand_paths
+from knowledge.documents.ingest import IngestResult, Ingestor, expand_paths
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from knowledge.embedded import EmbeddedServer, embedded_url, start_embedded_server
+from knowledge.database.embedded import EmbeddedServer, embedded_url, start_embedded_server
 from knowledge.errors import DatabaseUnavailable
-from knowledge.job_schema import upgrade_job_queue
+from knowledge.database.job_schema import upgrade_job_queue
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.db import Database
+from knowledge.database.connection import Database
 
 GAP_QUESTIONS = """
 SELECT q.question

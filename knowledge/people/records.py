@@ -11,9 +11,9 @@ from typing import Callable, Iterator
 
 import psycopg
 
-from knowledge.balances import Employee, Entitlement, LeaveRecord
-from knowledge.admin import audit
-from knowledge.db import Database
+from knowledge.people.balances import Employee, Entitlement, LeaveRecord
+from knowledge.operations.admin import audit
+from knowledge.database.connection import Database
 from knowledge.errors import HRBotError
 
 

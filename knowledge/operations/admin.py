@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from knowledge.db import Database
+from knowledge.database.connection import Database
 
 IS_ADMIN = "SELECT 1 FROM admins WHERE slack_user_id = %(slack_user_id)s"
 ADD_ADMIN = """

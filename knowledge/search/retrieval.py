@@ -11,8 +11,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from knowledge.db import Database
-from knowledge.embeddings import GET_SPACE, check_space, model_name_of
+from knowledge.database.connection import Database
+from knowledge.search.embeddings import GET_SPACE, check_space, model_name_of
 
 RRF_K = 60             # reciprocal-rank constant (Cormack et al.), for the "rrf" comparison mode
 CANDIDATES = 60        # per candidate list (vector, full-text), before fusion

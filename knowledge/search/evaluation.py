@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.errors import HRBotError
-from knowledge.retrieval import MODES, Hit, HybridSearcher
+from knowledge.search.retrieval import MODES, Hit, HybridSearcher
 
 EVAL_SET = Path(__file__).resolve().parent / "eval" / "retrieval.jsonl"
 CUTOFFS = (1, 3, 5)
@@ -68,7 +68,7 @@ def evaluate(searcher: HybridSearcher, questions: list[GoldQuestion], k: int = 5
 
 
 def missing_sources(searcher: HybridSearcher, questions: list[GoldQuestion]) -> list[str]:
-    from knowledge.store import list_documents
+    from knowledge.documents.store import list_documents
 
     with searcher.db.connection() as conn:
         present = {d["source"] for d in list_documents(conn)}

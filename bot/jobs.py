@@ -1,0 +1,61 @@
+"""The Slack side's background jobs as a procrastinate blueprint, run without the Bolt app.
+
+The task only carries ids; the objects it needs (the façade and a Web API client) reach it through the
+worker's context, so `hrbot worker` builds those and nothing else (no Bolt app, no `auth.test`).
+"""
+from __future__ import annotations
+
+import threading
+
+import procrastinate
+from slack_sdk import WebClient
+
+from bot.uploads import SlackUploads
+from knowledge.assistant import HRAssistant
+from knowledge.operations.jobs import INGEST_QUEUE, build_job_app, run_pending, start_worker_thread
+
+NAMESPACE = "hrbot"
+INGEST_SLACK_FILE = f"{NAMESPACE}:ingest_slack_file"
+OLD_NAMES = ["hrbot.ingest_slack_file"]  # jobs queued by earlier releases still run
+UPLOADS = "slack_uploads"                # the key of the SlackUploads in the worker's context
+
+
+def blueprint() -> procrastinate.Blueprint:
+    """A new blueprint each time: adding one to an App renames its tasks, so each App gets its own."""
+    tasks = procrastinate.Blueprint()
+
+    @tasks.task(name="ingest_slack_file", queue=INGEST_QUEUE, pass_context=True)
+    def ingest_slack_file(context: procrastinate.JobContext, file_id: str, user: str, channel: str,
+                          thread_ts: str) -> None:
+        context.additional_context[UPLOADS].ingest(file_id, user, channel, thread_ts)
+
+    return tasks
+
+
+class SlackJobs:
+    """Defers jobs through the runtime's pool and runs them in a worker with the context they need."""
+
+    def __init__(self, assistant: HRAssistant, client: WebClient):
+        db = assistant.runtime.db
+        self.context = {UPLOADS: SlackUploads(assistant, client)}
+        self._deferrer = build_job_app(db)
+        # The worker's App opens and closes its own connections (a finishing worker would close the
+        # deferring side's), so it is a second App over the same queue.
+        self.worker_app = build_job_app(db, for_worker=True)
+        self.worker_app.add_tasks_from(blueprint(), namespace=NAMESPACE)
+        for old in OLD_NAMES:  # a blueprint's aliases get the namespace too, so these are added on the App
+            self.worker_app.add_task_alias(self.worker_app.tasks[INGEST_SLACK_FILE], old)
+
+    def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str) -> int:
+        return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
+            file_id=file_id, user=user, channel=channel, thread_ts=thread_ts)
+
+    def run_pending(self) -> None:
+        run_pending(self.worker_app, context=self.context)
+
+    def start_thread(self) -> threading.Thread:
+        return start_worker_thread(self.worker_app, context=self.context)
+
+    def run_forever(self) -> None:
+        self.worker_app.run_worker(queues=[INGEST_QUEUE], wait=True, delete_jobs="successful",
+                                   additional_context=self.context)

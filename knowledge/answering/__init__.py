@@ -1,0 +1,1 @@
+"""Answering a question: the LangChain chain, the Answer and its checks, the conversation log."""

@@ -1,0 +1,206 @@
+"""The application façade: what employees and HR admins can do, whatever the surface (Slack, the command line).
+
+Surfaces call these methods and render what they return; they do not reach into the database, the ingestor or
+the records reader. Errors an employee may see come back as kind answers; an admin's mistakes raise HRBotError
+with a message meant for them.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from threading import BoundedSemaphore
+from typing import Callable
+
+from knowledge.answering.answers import Answer, Asker
+from knowledge.answering.chain import NO_RECORD
+from knowledge.answering.conversations import ConversationLog, LoggedQuestion
+from knowledge.errors import DatabaseUnavailable, HRBotError
+from knowledge.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = ("Sorry, I can't reach the HR knowledge base right now. Please try again in a few minutes, "
+               "or contact {hr_contact}.")
+FAILED = "Sorry, something went wrong while I was looking that up. Please try again, or contact {hr_contact}."
+HOME_FACT_KINDS = ("balance", "volunteering", "leave")
+RECORD_FILE_SUFFIX = ".csv"
+
+
+@dataclass
+class Asked:
+    answer: Answer
+    question_id: int | None       # the logged question (feedback and escalation refer to it); None if not logged
+    public: Answer | None = None  # with for_channel: the same answer without the asker's records
+
+
+@dataclass(frozen=True)
+class KnowledgeBaseStatus:
+    documents: int
+    chunks: int
+    last_upload: datetime | None
+
+
+@dataclass(frozen=True)
+class HomeSummary:
+    facts: list[str]                              # the asker's leave this year, computed from their records
+    notice: str | None                            # why there are no facts (no record linked)
+    knowledge_base: KnowledgeBaseStatus | None    # for admins only
+
+
+@dataclass(frozen=True)
+class FileAdded:
+    """The outcome of an admin's file: a document ingested (ingest) or records imported (records)."""
+    name: str
+    ingest: object | None = None    # knowledge.documents.ingest.IngestResult
+    records: object | None = None   # knowledge.people.records.ImportResult
+
+
+class HRAssistant:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.conversations = ConversationLog(runtime.db)
+        # Answering is CPU-bound (the embedding model): about one per core at a time, so queued work waits
+        # instead of fighting for the CPU, and the threads that acknowledge requests get scheduled promptly.
+        self._gate = BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+    @property
+    def settings(self):
+        return self.runtime.settings
+
+    def kind(self, template: str) -> str:
+        return template.format(hr_contact=self.settings.hr_contact)
+
+    # --- employees ----------------------------------------------------------------------------------------------
+
+    def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
+               today: date | None = None) -> Answer:
+        """The answer alone, not logged and with errors raised (the command line's `ask` and chat)."""
+        return self.runtime.answers.answer(question, asker, history=history, today=today)
+
+    def ask(self, question: str, asker: Asker, surface: str, history: list[tuple[str, str]] | None = None,
+            for_channel: bool = False) -> Asked:
+        """Answer and log once. Failures become a kind answer; the details go to the log only.
+        for_channel: also return the copy others may read, from the same pass."""
+        public = None
+        try:
+            with self._gate:
+                if for_channel:
+                    answer, public = self.runtime.answers.answer_with_channel_copy(question, asker, history=history)
+                else:
+                    answer = self.runtime.answers.answer(question, asker, history=history)
+        except DatabaseUnavailable:
+            log.exception("database unavailable while answering")
+            return Asked(Answer(self.kind(UNAVAILABLE), kind="error"), None)
+        except HRBotError as exc:
+            log.warning("could not answer: %s", exc)
+            return Asked(Answer(str(exc), kind="error"), None)
+        except Exception:
+            log.exception("answering failed")
+            return Asked(Answer(self.kind(FAILED), kind="error"), None)
+        try:
+            question_id = self.conversations.record(question=question, answer=answer, surface=surface,
+                                                    slack_user_id=asker.slack_user_id, employee_id=answer.employee_id)
+        except Exception:  # the answer still goes out; feedback buttons are simply left off
+            log.exception("could not log the question")
+            question_id = None
+        return Asked(answer, question_id, public)
+
+    def home(self, asker: Asker, today: date | None = None) -> HomeSummary:
+        """The asker's leave this year (an audited read of their records) and, for admins, the knowledge base."""
+        from knowledge.operations import admin
+        from knowledge.people.personal import personal_facts
+
+        records_reader = self.runtime.records
+        employee_id = records_reader.resolve(asker.slack_user_id, asker.email or asker.email_lookup)
+        records = records_reader.load(employee_id) if employee_id else None
+        facts: list[str] = []
+        if records is not None:
+            admin.record(self.runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
+                         surface="app_home")
+            facts = [d.page_content for d in personal_facts(records, today or date.today())
+                     if d.metadata.get("kind") in HOME_FACT_KINDS]
+        status = self.knowledge_base_status() if self.is_admin(asker.slack_user_id) else None
+        return HomeSummary(facts, None if facts else NO_RECORD, status)
+
+    def feedback(self, question_id: int, slack_user_id: str, helpful: bool, comment: str | None = None) -> None:
+        self.conversations.feedback(question_id, slack_user_id, helpful, comment)
+
+    def logged_question(self, question_id: int) -> LoggedQuestion | None:
+        return self.conversations.get(question_id)
+
+    def escalate(self, question_id: int, slack_user_id: str, destination: str, send: Callable[[], None]) -> bool:
+        """Hand a question to HR: send runs inside the transaction that records it, so a failed send records
+        nothing and the next attempt tries again."""
+        return self.conversations.escalate(question_id, slack_user_id, destination, send)
+
+    def claim_event(self, event_id: str) -> bool:
+        """True the first time an event id is seen (exactly-once handling of retried deliveries)."""
+        return self.conversations.claim_event(event_id)
+
+    # --- HR admins ----------------------------------------------------------------------------------------------
+
+    def is_admin(self, slack_user_id: str | None) -> bool:
+        return self.runtime.admins.is_admin(slack_user_id)
+
+    def knowledge_base_status(self) -> KnowledgeBaseStatus:
+        from knowledge.documents.store import KB_COUNTS
+
+        with self.runtime.db.connection() as conn:
+            documents, chunks, last = conn.execute(KB_COUNTS).fetchone()
+        return KnowledgeBaseStatus(documents, chunks, last)
+
+    def documents(self) -> list[dict]:
+        from knowledge.documents.store import list_documents
+
+        with self.runtime.db.connection() as conn:
+            return list_documents(conn)
+
+    def remove(self, source: str, actor: str) -> int:
+        """Retire a document at once (raises NotFound for an unknown name)."""
+        return self.runtime.ingestor.remove(source, actor=actor)
+
+    def set_audience(self, document_id: int, audience: str | None, actor: str) -> bool:
+        """False when the document was replaced or removed since (nothing is changed then)."""
+        return self.runtime.ingestor.set_audience(document_id, audience, actor)
+
+    def add_file(self, name: str, data: bytes, actor: str, url: str | None = None) -> FileAdded:
+        """An admin's file: CSV exports are imported as records, anything else is ingested as a document.
+        Raises HRBotError (with the reason) when it cannot be used; nothing is half-written."""
+        if name.lower().endswith(RECORD_FILE_SUFFIX):
+            return FileAdded(name, records=self.import_records(name, data, actor))
+        return FileAdded(name, ingest=self.runtime.ingestor.ingest_bytes(name, data, uploaded_by=actor, url=url))
+
+    def import_records(self, name: str, data: bytes, actor: str):
+        from knowledge.people.records import import_csv
+
+        return import_csv(self.runtime.db, data, actor=actor, name=name)
+
+    def gaps(self, days: int = 30) -> list[dict]:
+        from knowledge.operations.reports import gaps
+
+        return gaps(self.runtime.db, self.runtime.embeddings, days)
+
+    def stats(self, days: int = 30) -> dict:
+        from knowledge.operations.reports import stats
+
+        return stats(self.runtime.db, days)
+
+    # --- operations ---------------------------------------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        try:
+            with self.runtime.db.connection() as conn:
+                conn.execute("SELECT 1")
+            return True
+        except Exception:
+            log.exception("health check failed")
+            return False
+
+    def load_samples_if_empty(self) -> bool:
+        """The sample company's content on a first run (an empty knowledge base). True if it was loaded."""
+        if self.knowledge_base_status().documents:
+            return False
+        self.runtime.load_samples()
+        return True

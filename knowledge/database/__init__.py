@@ -1,0 +1,1 @@
+"""The database: connection pool and migrations, the embedded PostgreSQL server, the job queue's schema."""

@@ -1,0 +1,1 @@
+"""Policy documents: loading files, layout-aware chunks, ingestion with versions, the document store, folder sync."""

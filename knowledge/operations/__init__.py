@@ -1,0 +1,1 @@
+"""Running the product: admins and the audit log, usage reports, background jobs."""

@@ -1,0 +1,1 @@
+"""Employees' own records: the import of HR exports, the reader behind row-level security, leave balances."""

@@ -1,0 +1,42 @@
+"""The rooms and their doors: knowledge/ never imports Slack; Slack listeners go through the application façade
+(knowledge.assistant) and never reach the database, the ingestor or the records reader themselves."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a listener may import from knowledge/: the façade, the errors it raises, and the value types it returns.
+LISTENER_IMPORTS = {"knowledge.assistant", "knowledge.errors", "knowledge.answering.answers",
+                    "knowledge.answering.conversations"}
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_knowledge_never_imports_slack_or_the_bot():
+    offenders = {str(p.relative_to(ROOT)): sorted(m for m in imports(p) if m.split(".")[0] in
+                                                  ("bot", "slack_bolt", "slack_sdk"))
+                 for p in (ROOT / "knowledge").rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_listeners_use_the_facade_only():
+    for path in (ROOT / "bot" / "listeners").glob("*.py"):
+        used = {m for m in imports(path) if m.startswith("knowledge")}
+        assert used <= LISTENER_IMPORTS, (path.name, used - LISTENER_IMPORTS)
+        source = path.read_text()
+        for reach in (".runtime", ".db", ".connection(", ".execute(", ".ingestor", ".records.", "SELECT "):
+            assert reach not in source, (path.name, reach)
+
+
+def test_knowledge_is_split_into_rooms_by_concern():
+    flat = sorted(p.name for p in (ROOT / "knowledge").glob("*.py"))
+    assert flat == ["__init__.py", "assistant.py", "errors.py", "runtime.py", "settings.py"]
+    rooms = {p.name for p in (ROOT / "knowledge").iterdir() if (p / "__init__.py").exists()}
+    assert rooms == {"answering", "cli", "database", "documents", "operations", "people", "search"}
