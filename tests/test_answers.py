@@ -176,3 +176,29 @@ def test_offline_quotes_the_line_with_the_rare_word(offline):
     answer = offline.answer("how much does smilecare pay for crowns", HANNAH, today=JUNE)
     first_quote = next(line for line in answer.text.splitlines() if line.startswith(">"))
     assert "Crowns" in first_quote and "50%" in first_quote
+
+
+def test_the_chain_is_built_once_and_times_its_steps_through_callbacks(online, fake_llm, monkeypatch):
+    """Per-question data travels in the chain's input: answering never rebuilds the chain, and the timings
+    come from LangChain's run callbacks, the parallel steps included."""
+    chain = online.chain
+    monkeypatch.setattr(online, "_build_chain", lambda: pytest.fail("the chain was rebuilt for a question"))
+    history = [("user", "How many days of annual leave do I get?"), ("assistant", "28 days [1]")]
+    first = online.answer("and in Germany?", HANNAH, history=history, today=JUNE)
+    second = online.answer("Does the dental plan cover implants?", LENA, today=JUNE)
+    assert online.chain is chain
+    assert {"records", "condense", "embed", "retrieve", "facts", "answer", "total"} <= set(first.timings)
+    assert all(v >= 0 for v in first.timings.values())
+    assert first.timings["total"] >= first.timings["answer"] > 0  # the model call is inside the answer step
+    assert second.citations and "condense" in second.timings  # no history: the question itself, still timed
+
+
+def test_a_failing_condense_call_falls_back_to_the_heuristic(online, fake_llm, caplog):
+    history = [("user", "How many days of annual leave do I get?"), ("assistant", "28 days [1]")]
+    with caplog.at_level(logging.WARNING):
+        answer = online.answer("and in Germany? FAKE-CONDENSE-500", HANNAH, history=history, today=JUNE)
+    assert "condensing with the chat model failed" in caplog.text
+    asked = fake_llm.chat_requests[-1]["messages"][-1]["content"]
+    # the heuristic read the fragment together with the previous question, and the model still answered
+    assert "How many days of annual leave do I get? and in Germany?" in asked
+    assert not answer.text.startswith(MODEL_DOWN) and answer.citations

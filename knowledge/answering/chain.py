@@ -8,10 +8,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from threading import Lock
 
 import numpy as np
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
+from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from knowledge.operations import admin
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
@@ -55,8 +58,45 @@ def build_chat_model(settings: Settings):
                       temperature=0, extra_body={field: settings.chat_max_tokens})
 
 
+class StepTimer(BaseCallbackHandler):
+    """Milliseconds per named step of one answer, from LangChain's run callbacks (parallel steps included)."""
+
+    STEPS = frozenset({"condense", "embed", "retrieve", "facts", "answer"})
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+        self._started: dict = {}
+        self._lock = Lock()
+
+    def on_chain_start(self, serialized, inputs, *, run_id, **kwargs) -> None:
+        if kwargs.get("name") in self.STEPS:
+            with self._lock:
+                self._started[run_id] = (kwargs["name"], time.perf_counter())
+
+    def on_chain_end(self, outputs, *, run_id, **kwargs) -> None:
+        self._stop(run_id)
+
+    def on_chain_error(self, error, *, run_id, **kwargs) -> None:
+        self._stop(run_id)
+
+    def _stop(self, run_id) -> None:
+        with self._lock:
+            started = self._started.pop(run_id, None)
+            if started:
+                name, at = started
+                self.timings[name] = self.timings.get(name, 0.0) + (time.perf_counter() - at) * 1000
+
+
 class AnswerService:
-    """Answers one employee's question from policy passages and their own records."""
+    """Answers one employee's question from policy passages and their own records.
+
+    The LCEL chain is built once, here; what differs per question (the asker's records, country, date, whether a
+    channel copy is wanted) travels in the chain's input:
+      condense (no history: the question; else the chat model, falling back to a heuristic)
+      -> search query (the asker's country named) -> embed
+      -> in parallel {policy passages (audience-filtered, own country first), the asker's facts}
+      -> respond (unsupported: "I don't know"; else prompt | model | parser with the offline answerer as fallback).
+    """
 
     def __init__(self, searcher: HybridSearcher, records: RecordsReader, settings: Settings, llm=None, k: int = 4):
         self.searcher = searcher
@@ -67,6 +107,8 @@ class AnswerService:
         self.prompt = ChatPromptTemplate.from_messages([
             ("system", (PROMPTS / "system.txt").read_text()), ("human", (PROMPTS / "user.txt").read_text())])
         self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
+        self.policy = PolicyRetriever(searcher=searcher, k=k)
+        self.chain = self._build_chain()
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
                today: date | None = None) -> Answer:
@@ -98,69 +140,45 @@ class AnswerService:
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                              timings=_finish(timings, started))
             return refusal, replace(refusal) if for_channel else None
-        chain = self._chain(personal, today, timings, country=personal.employee.country if personal else None,
-                            for_channel=for_channel)
-        answer, channel = chain.invoke({"question": question, "history": history or []})
+        answer, channel = self.chain.invoke(
+            {"question": question, "history": history or [], "personal": personal, "today": today,
+             "country": personal.employee.country if personal else None, "for_channel": for_channel},
+            config={"callbacks": [StepTimer(timings)], "run_name": "hr_answer"})
         answer.employee_id = employee_id
         if personal is None:
             answer.notice = NO_RECORD
         answer.timings = _finish(timings, started)
         return answer, channel
 
-    # --- the LCEL chain ---------------------------------------------------------------------------------------
+    # --- the chain, built once ----------------------------------------------------------------------------------
 
-    def _chain(self, personal, today: date, timings: dict, country: str | None, for_channel: bool):
-        audiences = [country] if country else None
-        policy = PolicyRetriever(searcher=self.searcher, k=self.k, audiences=audiences)
-        facts = RecordsRetriever(records=personal, today=today)
-
-        def search_query(x) -> str:
-            # Policies differ by country: name the asker's in the search unless the question names one.
-            name = COUNTRY_NAMES.get(country or "")
-            if name and not COUNTRY_MENTION.search(x["standalone"]):
-                return f"{x['standalone']} ({name})"
-            return x["standalone"]
-
-        def embed(x):
-            with _timed(timings, "embed"):
-                return np.asarray(self.searcher.embeddings.embed_query(x["search"]), dtype=np.float32)
-
-        def retrieve_policy(x):
-            with _timed(timings, "retrieve"):
-                docs = policy.invoke(x["search"], embedding=x["embedding"])
-                return own_country_first(docs, country)
-
-        def retrieve_facts(x):
-            with _timed(timings, "facts"):
-                return facts.invoke(x["standalone"])
-
-        def respond(x):
-            with _timed(timings, "answer"):
-                answer = self._respond(x["question"], x["standalone"], x["search"], x["policy"], x["facts"],
-                                       country, today)
-                return answer, self._for_channel(answer, x["search"], x["policy"]) if for_channel else None
-
-        return (RunnablePassthrough.assign(standalone=RunnableLambda(self._condense))
-                | RunnablePassthrough.assign(search=RunnableLambda(search_query))
-                | RunnablePassthrough.assign(embedding=RunnableLambda(embed))
-                | RunnableParallel(question=lambda x: x["question"], standalone=lambda x: x["standalone"],
-                                   search=lambda x: x["search"], policy=RunnableLambda(retrieve_policy),
-                                   facts=RunnableLambda(retrieve_facts))
-                | RunnableLambda(respond))
-
-    def _condense(self, x) -> str:
-        question, history = x["question"], x["history"]
-        if not history:
-            return question
+    def _build_chain(self):
+        heuristic = RunnableLambda(self._condense_heuristic, name="condense_heuristic")
         if self.llm is not None:
-            transcript = "\n".join(f"{role}: {text}" for role, text in history[-6:])
-            try:
-                reply = self.llm.invoke(self.condense_prompt.invoke({"history": transcript, "question": question}))
-                standalone = str(reply.content).strip()
-                if standalone:
-                    return standalone
-            except Exception:  # the model is optional for this step: fall back to the heuristic
-                log.warning("condensing with the chat model failed", exc_info=True)
+            with_model = (RunnableLambda(_condense_input) | self.condense_prompt | self.llm | StrOutputParser()
+                          | RunnableLambda(_non_empty)).with_fallbacks([heuristic], exception_key="error")
+        else:
+            with_model = heuristic
+        condense = RunnableBranch((lambda x: not x["history"], RunnableLambda(lambda x: x["question"])),
+                                  with_model).with_config(run_name="condense")
+        write = RunnableLambda(self._offline_step, name="offline_answer")
+        if self.llm is not None:
+            reply = RunnableLambda(self._prompt_input) | self.prompt | self.llm | StrOutputParser()
+            write = (RunnablePassthrough.assign(reply=reply)
+                     | RunnableLambda(self._checked_reply, name="check_reply")).with_fallbacks(
+                [RunnableLambda(self._model_down, name="model_down")], exception_key="error")
+        self.write = write
+        return (RunnablePassthrough.assign(standalone=condense)
+                | RunnablePassthrough.assign(search=RunnableLambda(self._search_query, name="search_query"))
+                | RunnablePassthrough.assign(embedding=RunnableLambda(self._embed, name="embed"))
+                | RunnablePassthrough.assign(policy=RunnableLambda(self._retrieve_policy, name="retrieve"),
+                                             facts=RunnableLambda(self._retrieve_facts, name="facts"))
+                | RunnableLambda(self._respond, name="answer"))
+
+    def _condense_heuristic(self, x) -> str:
+        if x.get("error") is not None:  # the model is optional for this step
+            log.warning("condensing with the chat model failed: %s", x["error"])
+        question, history = x["question"], x["history"]
         previous = next((text for role, text in reversed(history) if role == "user"), "")
         # Without a model: a fragment ("and in the UK?") or a short question pointing back ("does it cover
         # implants?") is read together with the previous question; a question of its own stands alone.
@@ -169,37 +187,68 @@ class AnswerService:
             return f"{previous} {question}"
         return question
 
-    def _respond(self, question, standalone, search, sources, fact_docs, country, today) -> Answer:
-        facts = [d.page_content for d in fact_docs]
+    @staticmethod
+    def _search_query(x) -> str:
+        # Policies differ by country: name the asker's in the search unless the question names one.
+        name = COUNTRY_NAMES.get(x["country"] or "")
+        if name and not COUNTRY_MENTION.search(x["standalone"]):
+            return f"{x['standalone']} ({name})"
+        return x["standalone"]
+
+    def _embed(self, x):
+        return np.asarray(self.searcher.embeddings.embed_query(x["search"]), dtype=np.float32)
+
+    def _retrieve_policy(self, x):
+        audiences = [x["country"]] if x["country"] else None
+        docs = self.policy.invoke(x["search"], embedding=x["embedding"], audiences=audiences)
+        return own_country_first(docs, x["country"])
+
+    @staticmethod
+    def _retrieve_facts(x):
+        return RecordsRetriever(records=x["personal"], today=x["today"]).invoke(x["standalone"])
+
+    def _respond(self, x, config) -> tuple[Answer, Answer | None]:
+        sources, facts = x["policy"], [d.page_content for d in x["facts"]]
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
-        has_personal = bool(facts)
-        if not sources or (best < SUPPORT_THRESHOLD and not has_personal):
-            return Answer(not_found_text(self.settings.hr_contact), facts=facts, supported=False,
-                          personal=has_personal, kind="not_found")
-        if self.llm is None:
-            return self._offline(search, sources, facts, has_personal)
-        messages = self.prompt.invoke({
-            "hr_contact": self.settings.hr_contact, "country": country or "unknown (answer for all countries)", "today": today.isoformat(),
+        if not sources or (best < SUPPORT_THRESHOLD and not facts):
+            answer = Answer(not_found_text(self.settings.hr_contact), facts=facts, supported=False,
+                            personal=bool(facts), kind="not_found")
+        else:
+            answer = self.write.invoke({**x, "fact_texts": facts}, config)
+        return answer, self._for_channel(answer, x["search"], sources) if x["for_channel"] else None
+
+    def _prompt_input(self, x) -> dict:
+        standalone, question, country = x["standalone"], x["question"], x["country"]
+        return {
+            "hr_contact": self.settings.hr_contact, "country": country or "unknown (answer for all countries)",
+            "today": x["today"].isoformat(),
             # The standalone question carries the conversation a follow-up ("and in Germany?") refers to.
             "question": standalone,
             "wording": "" if standalone == question else f'\n(In the conversation they wrote: "{question}")',
-            "sources": "\n\n".join(_source_block(i, d) for i, d in enumerate(sources, start=1)),
-            "facts": "\n".join(f"- {f}" for f in facts) or "- (none: answer from the policy only)",
-        })
-        try:
-            reply = self.llm.invoke(messages)
-        except Exception:
-            log.exception("chat model call failed; answering from the passages instead")
-            answer = self._offline(search, sources, facts, has_personal)
-            answer.text = MODEL_DOWN + "\n\n" + answer.text
-            return answer
-        text, citations = check_citations(str(reply.content), sources)
-        if has_personal:
-            allowed = " ".join([question, *facts, *(d.page_content for d in sources)])
+            "sources": "\n\n".join(_source_block(i, d) for i, d in enumerate(x["policy"], start=1)),
+            "facts": "\n".join(f"- {f}" for f in x["fact_texts"]) or "- (none: answer from the policy only)",
+        }
+
+    @staticmethod
+    def _checked_reply(x) -> Answer:
+        """The model's reply with its citations checked and unsupported personal figures removed."""
+        sources, facts = x["policy"], x["fact_texts"]
+        text, citations = check_citations(x["reply"], sources)
+        if facts:
+            allowed = " ".join([x["question"], *facts, *(d.page_content for d in sources)])
             text = guard_personal_numbers(text, allowed, facts)
         unsure = text.lower().startswith(("i don't know", "i do not know"))
-        return Answer(text, citations, facts, supported=bool(citations) and not unsure, personal=has_personal,
+        return Answer(text, citations, facts, supported=bool(citations) and not unsure, personal=bool(facts),
                       kind="not_found" if unsure else "answer")
+
+    def _offline_step(self, x) -> Answer:
+        return self._offline(x["search"], x["policy"], x["fact_texts"], bool(x["fact_texts"]))
+
+    def _model_down(self, x) -> Answer:
+        log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))
+        answer = self._offline_step(x)
+        answer.text = MODEL_DOWN + "\n\n" + answer.text
+        return answer
 
     def _for_channel(self, answer: Answer, search, sources) -> Answer:
         """The answer others may read. Without the asker's records it is the answer itself; with them, the
@@ -217,6 +266,16 @@ class AnswerService:
     def _offline(self, question, sources, facts, has_personal) -> Answer:
         text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact)
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
+
+
+def _condense_input(x) -> dict:
+    return {"history": "\n".join(f"{role}: {text}" for role, text in x["history"][-6:]), "question": x["question"]}
+
+
+def _non_empty(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the chat model returned an empty standalone question")
+    return text.strip()
 
 
 def own_country_first(docs, country: str | None):

@@ -192,7 +192,11 @@ class PolicyRetriever(BaseRetriever):
     mode: str = "hybrid"
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                embedding: np.ndarray | None = None) -> list[Document]:
-        """`embedding` (optional): the query's vector when the caller has already computed it."""
-        hits = self.searcher.search(query, self.k, mode=self.mode, audiences=self.audiences, embedding=embedding)
+                                embedding: np.ndarray | None = None,
+                                audiences: list[str] | None = None) -> list[Document]:
+        """`embedding` (optional): the query's vector when the caller has already computed it; `audiences`
+        (optional): this search's audiences instead of the retriever's (one retriever serves every asker)."""
+        hits = self.searcher.search(query, self.k, mode=self.mode,
+                                    audiences=audiences if audiences is not None else self.audiences,
+                                    embedding=embedding)
         return [hit.to_document() for hit in hits]

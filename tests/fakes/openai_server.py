@@ -65,6 +65,8 @@ class FakeOpenAI:
     def chat_reply(self, body: dict) -> tuple[int, dict, float]:
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         if "Rewrite the employee's last message" in prompt:
+            if "FAKE-CONDENSE-500" in prompt:
+                return 500, {"error": {"message": "condense exploded", "type": "server_error"}}, 0
             history = re.findall(r"^user: (.*)$", prompt, flags=re.M)
             last = prompt.rsplit("Last message:", 1)[1].strip()
             return 200, _completion(f"{history[-1] if history else ''} {last}".strip()), 0
