@@ -12,7 +12,6 @@ ESCALATE = "hr_escalate"
 FEEDBACK_MODAL = "hr_feedback_modal"
 DOC_REMOVE = "hr_doc_remove"
 DOC_AUDIENCE = "hr_doc_audience"
-AUDIENCES = [("Everyone", "all"), ("UK only", "GB"), ("Germany only", "DE")]
 LISTED_DOCUMENTS = 45  # a message holds 50 blocks
 
 SECTION_LIMIT = 3000      # characters in one section's text
@@ -157,8 +156,9 @@ def documents_blocks(documents: list[dict]) -> list[dict]:
     return blocks
 
 
-def upload_summary_blocks(name: str, result) -> list[dict]:
-    """What became of an admin's file; an added document gets the audience menu."""
+def upload_summary_blocks(name: str, result, audiences: list[tuple[str, str]]) -> list[dict]:
+    """What became of an admin's file; an added document gets the audience menu ((label, value) pairs from the
+    company profile: everyone, then each location)."""
     if result.status in ("added", "replaced"):
         pages = f"{result.pages} pages, " if result.pages else ""
         verb = "Added" if result.status == "added" else f"Replaced with version {result.version}:"
@@ -168,17 +168,12 @@ def upload_summary_blocks(name: str, result) -> list[dict]:
                                "placeholder": {"type": "plain_text", "text": "Who is it for?"},
                                "options": [{"text": {"type": "plain_text", "text": label},
                                             "value": f"{result.document_id}:{value}"}
-                                           for label, value in AUDIENCES]}}]
+                                           for label, value in audiences[:100]]}}]
     if result.status == "unchanged":
         text = f":information_source: `{name}` is already up to date; nothing changed."
     else:
         text = f":x: `{name}` was not added: {result.reason}"
     return [section(text)]
-
-
-def audience_label(value: str) -> str:
-    return {"all": "everyone"}.get(value) or next((f"{label.removesuffix(' only')} employees"
-                                                  for label, v in AUDIENCES if v == value), value)
 
 
 def handoff_blocks(slack_user_id: str, question: str, question_id: int, surface: str) -> list[dict]:

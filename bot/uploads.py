@@ -67,4 +67,5 @@ class SlackUploads:
             result = added.records
             say(f":white_check_mark: Imported `{name}`: {result.rows} {result.kind} rows, {result.changed} changed.")
         else:
-            say(f"{name}: {added.ingest.status}", upload_summary_blocks(name, added.ingest))
+            say(f"{name}: {added.ingest.status}", upload_summary_blocks(name, added.ingest,
+                                                                             self.assistant.audiences()))

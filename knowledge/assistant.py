@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = ("Sorry, I can't reach the HR knowledge base right now. Please try again in a few minutes, "
                "or contact {hr_contact}.")
 FAILED = "Sorry, something went wrong while I was looking that up. Please try again, or contact {hr_contact}."
-HOME_FACT_KINDS = ("balance", "volunteering", "leave")
+HOME_FACT_KINDS = ("balance", "leave")
 RECORD_FILE_SUFFIX = ".csv"
 
 
@@ -119,7 +119,7 @@ class HRAssistant:
         if records is not None:
             admin.record(self.runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
                          surface="app_home")
-            facts = [d.page_content for d in personal_facts(records, today or date.today())
+            facts = [d.page_content for d in personal_facts(records, today or date.today(), self.runtime.profile)
                      if d.metadata.get("kind") in HOME_FACT_KINDS]
         status = self.knowledge_base_status() if self.is_admin(asker.slack_user_id) else None
         return HomeSummary(facts, None if facts else NO_RECORD, status)
@@ -140,6 +140,17 @@ class HRAssistant:
         return self.conversations.claim_event(event_id)
 
     # --- HR admins ----------------------------------------------------------------------------------------------
+
+    @property
+    def profile(self):
+        return self.runtime.profile
+
+    def audiences(self) -> list[tuple[str, str]]:
+        """(label, value) of the audiences a document can have: everyone, or one location."""
+        return self.runtime.profile.audiences()
+
+    def audience_label(self, value: str | None) -> str:
+        return self.runtime.profile.audience_label(value)
 
     def is_admin(self, slack_user_id: str | None) -> bool:
         return self.runtime.admins.is_admin(slack_user_id)
@@ -162,7 +173,10 @@ class HRAssistant:
         return self.runtime.ingestor.remove(source, actor=actor)
 
     def set_audience(self, document_id: int, audience: str | None, actor: str) -> bool:
-        """False when the document was replaced or removed since (nothing is changed then)."""
+        """False when the document was replaced or removed since (nothing is changed then). The audience is a
+        location of the company profile, or everyone ("all" or None)."""
+        if audience not in (None, "all") and self.runtime.profile.location(audience) is None:
+            raise HRBotError(f"{audience!r} is not a location in the company profile.")
         return self.runtime.ingestor.set_audience(document_id, audience, actor)
 
     def add_file(self, name: str, data: bytes, actor: str, url: str | None = None) -> FileAdded:
@@ -175,7 +189,7 @@ class HRAssistant:
     def import_records(self, name: str, data: bytes, actor: str):
         from knowledge.people.records import import_csv
 
-        return import_csv(self.runtime.db, data, actor=actor, name=name)
+        return import_csv(self.runtime.db, data, actor=actor, name=name, profile=self.runtime.profile)
 
     def gaps(self, days: int = 30) -> list[dict]:
         from knowledge.operations.reports import gaps

@@ -10,14 +10,16 @@ from knowledge.settings import Settings
 SAMPLE_DOCS = Path(__file__).resolve().parent / "sample" / "docs"
 SAMPLE_RECORDS = Path(__file__).resolve().parent / "sample" / "records"
 SAMPLE_RECORD_FILES = ["employees.csv", "public_holidays.csv", "entitlements.csv", "leave.csv"]  # import order
-SAMPLE_SLACK_USER = "U0SAMPLE"
 
 
 class Runtime:
     """Lazily builds what a command needs; tests pass ready-made parts (a test database, a loaded model)."""
 
-    def __init__(self, settings: Settings, *, db: Database | None = None, embeddings=None, llm=None):
-        self.settings = settings
+    def __init__(self, settings: Settings, *, db: Database | None = None, embeddings=None, llm=None,
+                 profile=None):
+        self.configured = settings  # as given; `settings` adds what the company profile provides
+        if profile is not None:
+            self.__dict__["profile"] = profile
         if db is not None:
             self.__dict__["db"] = db
         if embeddings is not None:
@@ -25,6 +27,17 @@ class Runtime:
         if llm is not None:
             self.__dict__["llm"] = llm
         self._owns_db = db is None
+
+    @cached_property
+    def profile(self):
+        """The company profile (HRBOT_PROFILE, else the sample company's): loaded whole or not at all."""
+        from knowledge.profile.load import load_profile
+
+        return load_profile(self.configured.profile_path)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self.configured.with_profile(self.profile)
 
     @cached_property
     def db(self) -> Database:
@@ -70,7 +83,7 @@ class Runtime:
     def answers(self):
         from knowledge.answering.chain import AnswerService
 
-        return AnswerService(self.searcher, self.records, self.settings, llm=self.llm)
+        return AnswerService(self.searcher, self.records, self.settings, self.profile, llm=self.llm)
 
     @cached_property
     def admins(self):
@@ -91,7 +104,8 @@ class Runtime:
 
         self.ingestor.ingest_paths([SAMPLE_DOCS], uploaded_by="samples")
         for name in SAMPLE_RECORD_FILES:
-            import_csv(self.db, (SAMPLE_RECORDS / name).read_bytes(), actor="samples", name=name)
+            import_csv(self.db, (SAMPLE_RECORDS / name).read_bytes(), actor="samples", name=name,
+                       profile=self.profile)
 
     def close(self) -> None:
         if self._owns_db and "db" in self.__dict__:

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 
 from dotenv import dotenv_values
+
+
+SAMPLE_PROFILE = Path(__file__).resolve().parent / "sample" / "profile.toml"
 
 
 def _default_data_dir() -> str:
@@ -50,9 +53,14 @@ class Settings:
     chat_max_tokens_field: str = setting(
         "HRBOT_CHAT_MAX_TOKENS_FIELD", "max_tokens",
         "Request field for that limit: 'max_tokens' (most OpenAI-compatible servers) or 'max_completion_tokens'.")
+    profile: str = setting(
+        "HRBOT_PROFILE", "",
+        "The company profile (TOML): name, HR contact, locations, leave types and rules. Default: the sample "
+        "company's profile shipped with hrbot. Check one with `hrbot profile check FILE`.")
     hr_contact: str = setting(
-        "HRBOT_HR_CONTACT", "the HR team in #ask-hr or hr@fernhill.example",
-        "How employees reach a person in HR; offered when the documents do not answer.")
+        "HRBOT_HR_CONTACT", "",
+        "How employees reach a person in HR; offered when the documents do not answer. Default: the profile's "
+        "company.hr_contact.")
     slack_bot_token: str | None = setting(
         "SLACK_BOT_TOKEN", None, "Bot token (xoxb-...) from the Slack app's OAuth & Permissions page.")
     slack_signing_secret: str | None = setting(
@@ -64,7 +72,9 @@ class Settings:
     admins: str = setting(
         "HRBOT_ADMINS", "", "Comma-separated Slack user ids of HR admins (uploads, /hr-admin); more with `hrbot admin add`.")
     escalation_channel: str | None = setting(
-        "HRBOT_ESCALATION_CHANNEL", None, "Channel id where 'Talk to HR' posts questions (the bot must be in it).")
+        "HRBOT_ESCALATION_CHANNEL", None,
+        "Channel id where 'Talk to HR' posts questions (the bot must be in it). Default: the profile's "
+        "company.escalation_channel.")
     http_port: int = setting(
         "HRBOT_HTTP_PORT", 3000, "Port for `hrbot serve --http` (the Events API endpoint and /healthz).")
     log_level: str = setting(
@@ -87,6 +97,15 @@ class Settings:
         if not settings.data_dir:
             settings = cls(**{**kwargs, "data_dir": _default_data_dir()})
         return settings
+
+    @property
+    def profile_path(self) -> Path:
+        return Path(self.profile).expanduser() if self.profile else SAMPLE_PROFILE
+
+    def with_profile(self, profile) -> "Settings":
+        """These settings with the company profile's HR contact and hand-off channel where none is set here."""
+        return replace(self, hr_contact=self.hr_contact or profile.hr_contact,
+                       escalation_channel=self.escalation_channel or profile.escalation_channel)
 
     @property
     def data_path(self) -> Path:

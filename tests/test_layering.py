@@ -1,6 +1,7 @@
 """The rooms and their doors: knowledge/ never imports Slack; Slack listeners go through the application façade
 (knowledge.assistant) and never reach the database, the ingestor or the records reader themselves."""
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,4 +40,31 @@ def test_knowledge_is_split_into_rooms_by_concern():
     flat = sorted(p.name for p in (ROOT / "knowledge").glob("*.py"))
     assert flat == ["__init__.py", "assistant.py", "errors.py", "runtime.py", "settings.py"]
     rooms = {p.name for p in (ROOT / "knowledge").iterdir() if (p / "__init__.py").exists()}
-    assert rooms == {"answering", "cli", "database", "documents", "operations", "people", "search"}
+    assert rooms == {"answering", "cli", "database", "documents", "operations", "people", "profile", "search"}
+
+
+def test_no_sample_company_in_python_code():
+    """The sample company (its name, places, codes, products, people) lives in knowledge/sample and tests only:
+    everything else gets them from the company profile."""
+    import csv
+
+    from knowledge.profile.load import load_profile
+    from knowledge.settings import SAMPLE_PROFILE
+
+    profile = load_profile(SAMPLE_PROFILE)
+    words = {profile.name.split()[0], *profile.not_names}
+    for loc in profile.locations.values():
+        words |= {loc.name, *loc.aliases}
+    with (ROOT / "knowledge" / "sample" / "records" / "employees.csv").open() as f:
+        for row in csv.DictReader(f):
+            words |= set(row["name"].split()) | {row["employee_id"], row["slack_user_id"]}
+    words.discard("")
+    patterns = [re.compile(rf"(?<![\w]){re.escape(w)}(?![\w])") for w in words]
+    patterns += [re.compile(rf"(?<![\w-]){code}(?![\w-])") for code in profile.locations]
+    found = []
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "knowledge").rglob("*.py")]:
+        if "sample" in path.relative_to(ROOT).parts:
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            found += [f"{path.relative_to(ROOT)}:{n}: {p.pattern}" for p in patterns if p.search(line)]
+    assert found == []

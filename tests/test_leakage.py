@@ -80,8 +80,9 @@ def services(sample_runtime, injected):
     with FakeOpenAI() as fake:
         settings = replace(sample_runtime.settings, openai_base_url=fake.base_url)
         yield {
-            "offline": AnswerService(sample_runtime.searcher, sample_runtime.records, sample_runtime.settings),
-            "chat": AnswerService(sample_runtime.searcher, sample_runtime.records, settings,
+            "offline": AnswerService(sample_runtime.searcher, sample_runtime.records, sample_runtime.settings,
+                         sample_runtime.profile),
+            "chat": AnswerService(sample_runtime.searcher, sample_runtime.records, settings, sample_runtime.profile,
                                   llm=build_chat_model(settings)),
         }, fake
 
@@ -92,7 +93,7 @@ def test_no_other_employee_data_in_any_answer(services, sample_runtime, asker, m
     by_mode, fake = services
     service = by_mode[mode]
     others = [e for e in EMPLOYEES if e["employee_id"] != asker["employee_id"]]
-    own = personal_facts(sample_runtime.records.load(asker["employee_id"]), JUNE)
+    own = personal_facts(sample_runtime.records.load(asker["employee_id"]), JUNE, sample_runtime.profile)
     own_facts = {d.page_content for d in own}
     for i, template in enumerate(ATTEMPTS):
         other = others[i % len(others)]

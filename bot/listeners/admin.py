@@ -5,7 +5,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.delivery import is_from_a_person
-from bot.render import DOC_AUDIENCE, DOC_REMOVE, audience_label, documents_blocks, section
+from bot.render import DOC_AUDIENCE, DOC_REMOVE, documents_blocks, section
 from bot.services import BotServices
 from knowledge.errors import NotFound
 
@@ -75,7 +75,7 @@ def register(app: App, services: BotServices) -> None:
             respond(response_type="ephemeral", replace_original=False, text=REPLACED)
             return
         respond(response_type="ephemeral", replace_original=False,
-                text=f"Done: that document is now for {audience_label(value)}.")
+                text=f"Done: that document is now for {assistant.audience_label(value)}.")
 
 
 def handle_file_share(services: BotServices, event: dict, client: WebClient) -> bool:

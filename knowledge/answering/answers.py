@@ -60,12 +60,13 @@ class Answer:
 
 # --- Questions about someone else ---------------------------------------------------------------------------
 
-NOT_NAMES = {"i", "hr", "uk", "gb", "de", "eu", "us", "fernhill", "germany", "berlin", "london", "manchester",
-             "england", "ireland", "slack", "christmas", "easter", "monday", "tuesday", "wednesday", "thursday",
+# Capitalised words that are not people's names in any company; the company's own (its name, locations and their
+# aliases, products such as insurers) come from the company profile.
+NOT_NAMES = {"i", "hr", "eu", "us", "slack", "christmas", "easter", "monday", "tuesday", "wednesday", "thursday",
              "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july",
-             "august", "september", "october", "november", "december", "smilecare", "zahnplus", "healthfirst",
-             "bupa", "the", "our", "my", "it", "this", "that", "we", "you", "anyone", "someone", "everyone",
-             "there", "what", "who", "how", "when", "where", "why", "which", "mat", "kit"}
+             "august", "september", "october", "november", "december", "the", "our", "my", "it", "this", "that",
+             "we", "you", "anyone", "someone", "everyone", "there", "what", "who", "how", "when", "where", "why",
+             "which", "mat", "kit"}
 OTHER_ROLE = re.compile(
     r"\b(my |our |the )?(manager|boss|colleague|co-?worker|teammate|team ?mate|team|report|direct report|"
     r"partner|wife|husband|employee|staff member|ceo|cto|cfo|director|lead|everyone|anyone|somebody|someone|"
@@ -93,9 +94,11 @@ REFUSAL = ("I can only look up *your own* HR records, so I can't share anything 
            "If you need someone else's leave or details, ask them or their manager, or contact {hr_contact}.")
 
 
-def about_someone_else(question: str, own_names: set[str], own_ids: set[str]) -> bool:
-    """True when the question asks for another person's records (names, ids, emails, roles)."""
-    own = {n.lower() for n in own_names}
+def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
+                       not_names: frozenset[str] = frozenset()) -> bool:
+    """True when the question asks for another person's records (names, ids, emails, roles). not_names: the
+    company's own words (lower case) that look like names but are not people."""
+    own = {n.lower() for n in own_names} | not_names
     asks_for_data = bool(DATA_REQUEST.search(question))
     if ROLE_SUBJECT.search(question) or (asks_for_data and OTHER_ROLE.search(question)):
         return True

@@ -22,6 +22,7 @@ from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOL
 from knowledge.people.personal import RecordsRetriever
 from knowledge.people.records import RecordsReader
 from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
+from knowledge.profile.model import CompanyProfile
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,6 @@ NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered fr
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
 QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
-COUNTRY_NAMES = {"GB": "UK", "DE": "Germany"}
-COUNTRY_MENTION = re.compile(r"\b(uk|u\.k\.|britain|british|england|london|manchester|germany|german|berlin|"
-                             r"deutschland|gmbh|ltd)\b", re.I)
-COUNTRY_HEADINGS = {"GB": re.compile(r"\b(uk|u\.k\.|united kingdom|england|britain|british)\b", re.I),
-                    "DE": re.compile(r"\b(germany|german|berlin|gmbh|deutschland)\b", re.I)}
 FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so|then)\b", re.I)
 REFERS_BACK = re.compile(r"\b(it|that|this|those|them|there|these)\b", re.I)
 
@@ -98,7 +94,9 @@ class AnswerService:
       -> respond (unsupported: "I don't know"; else prompt | model | parser with the offline answerer as fallback).
     """
 
-    def __init__(self, searcher: HybridSearcher, records: RecordsReader, settings: Settings, llm=None, k: int = 4):
+    def __init__(self, searcher: HybridSearcher, records: RecordsReader, settings: Settings, profile: CompanyProfile,
+                 llm=None, k: int = 4):
+        self.profile = profile
         self.searcher = searcher
         self.records = records
         self.settings = settings
@@ -136,7 +134,7 @@ class AnswerService:
         if personal is not None:
             admin.record(self.records.db, asker.slack_user_id or asker.email or "unknown", "read_records",
                          employee_id)
-        if about_someone_else(question, own_names, own_ids):
+        if about_someone_else(question, own_names, own_ids, self.profile.vocabulary):
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                              timings=_finish(timings, started))
             return refusal, replace(refusal) if for_channel else None
@@ -180,19 +178,18 @@ class AnswerService:
             log.warning("condensing with the chat model failed: %s", x["error"])
         question, history = x["question"], x["history"]
         previous = next((text for role, text in reversed(history) if role == "user"), "")
-        # Without a model: a fragment ("and in the UK?") or a short question pointing back ("does it cover
+        # Without a model: a fragment ("and for part-timers?") or a short question pointing back ("does it cover
         # implants?") is read together with the previous question; a question of its own stands alone.
         if previous and (FOLLOW_UP.search(question)
                          or (len(question.split()) <= 8 and REFERS_BACK.search(question))):
             return f"{previous} {question}"
         return question
 
-    @staticmethod
-    def _search_query(x) -> str:
-        # Policies differ by country: name the asker's in the search unless the question names one.
-        name = COUNTRY_NAMES.get(x["country"] or "")
-        if name and not COUNTRY_MENTION.search(x["standalone"]):
-            return f"{x['standalone']} ({name})"
+    def _search_query(self, x) -> str:
+        # Policies differ by location: name the asker's in the search unless the question names one.
+        location = self.profile.location(x["country"])
+        if location and not self.profile.mentioned(x["standalone"]):
+            return f"{x['standalone']} ({location.name})"
         return x["standalone"]
 
     def _embed(self, x):
@@ -201,11 +198,10 @@ class AnswerService:
     def _retrieve_policy(self, x):
         audiences = [x["country"]] if x["country"] else None
         docs = self.policy.invoke(x["search"], embedding=x["embedding"], audiences=audiences)
-        return own_country_first(docs, x["country"])
+        return own_location_first(docs, x["country"], self.profile)
 
-    @staticmethod
-    def _retrieve_facts(x):
-        return RecordsRetriever(records=x["personal"], today=x["today"]).invoke(x["standalone"])
+    def _retrieve_facts(self, x):
+        return RecordsRetriever(records=x["personal"], today=x["today"], profile=self.profile).invoke(x["standalone"])
 
     def _respond(self, x, config) -> tuple[Answer, Answer | None]:
         sources, facts = x["policy"], [d.page_content for d in x["facts"]]
@@ -217,12 +213,18 @@ class AnswerService:
             answer = self.write.invoke({**x, "fact_texts": facts}, config)
         return answer, self._for_channel(answer, x["search"], sources) if x["for_channel"] else None
 
+    def _place(self, code: str | None) -> str:
+        location = self.profile.location(code)
+        if location is None:
+            return "unknown (answer for all locations)"
+        return f"{location.name} ({location.code})"
+
     def _prompt_input(self, x) -> dict:
         standalone, question, country = x["standalone"], x["question"], x["country"]
         return {
-            "hr_contact": self.settings.hr_contact, "country": country or "unknown (answer for all countries)",
+            "hr_contact": self.settings.hr_contact, "country": self._place(country),
             "today": x["today"].isoformat(),
-            # The standalone question carries the conversation a follow-up ("and in Germany?") refers to.
+            # The standalone question carries the conversation a follow-up ("and for part-timers?") refers to.
             "question": standalone,
             "wording": "" if standalone == question else f'\n(In the conversation they wrote: "{question}")',
             "sources": "\n\n".join(_source_block(i, d) for i, d in enumerate(x["policy"], start=1)),
@@ -278,17 +280,15 @@ def _non_empty(text: str) -> str:
     return text.strip()
 
 
-def own_country_first(docs, country: str | None):
-    """Drop passages whose heading is about another country only (a Berlin employee asking about sick pay
-    must not be quoted the UK rule), unless nothing else is left."""
-    if country not in COUNTRY_HEADINGS:
+def own_location_first(docs, location: str | None, profile: CompanyProfile):
+    """Drop passages whose heading is about other locations only (someone in one country asking about sick
+    pay must not be quoted another country's rule), unless nothing else is left."""
+    if profile.location(location) is None:
         return docs
-    own = COUNTRY_HEADINGS[country]
-    others = [p for c, p in COUNTRY_HEADINGS.items() if c != country]
 
     def foreign(doc) -> bool:
-        heading = f"{doc.metadata.get('title', '')} {doc.metadata.get('section', '')}"
-        return any(p.search(heading) for p in others) and not own.search(heading)
+        named = profile.mentioned(f"{doc.metadata.get('title', '')} {doc.metadata.get('section', '')}")
+        return bool(named) and location not in named
 
     kept = [d for d in docs if not foreign(d)]
     return kept or docs

@@ -12,12 +12,13 @@ from knowledge.cli.common import render_text, runtime_of
 def demo(ctx, slack_user_id) -> None:
     """Embedded database + sample content + a terminal chat as a sample employee."""
     from knowledge.answering.answers import Asker
-    from knowledge.runtime import SAMPLE_SLACK_USER
 
     rt = runtime_of(ctx)
     click.echo("Preparing the sample company (the first run embeds about 200 passages)...")
     rt.load_samples()
-    user = slack_user_id or SAMPLE_SLACK_USER
+    user = slack_user_id or rt.profile.demo_user
+    if not user:
+        raise click.UsageError("Name the Slack user to chat as with --as (the profile sets no company.demo_user).")
     mode = "chat model " + rt.settings.chat_model if rt.llm is not None else "offline answerer (no chat model set)"
     click.echo(f"Ready: you are {user}, answers by the {mode}. Try \"How much annual leave do I have?\" "
                "Empty line or Ctrl-D quits.")

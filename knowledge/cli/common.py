@@ -14,6 +14,17 @@ def runtime_of(ctx: click.Context) -> Runtime:
     return ctx.find_root().obj
 
 
+def checked_audience(rt: Runtime, audience: str | None) -> str | None:
+    """A location code from the company profile (None for everyone); anything else is a usage error."""
+    if audience is None or audience.strip().lower() in ("", "all", "everyone"):
+        return None
+    code = audience.strip().upper()
+    if rt.profile.location(code) is None:
+        raise click.BadParameter(f"{audience!r} is not a location in the company profile (its locations: "
+                                 f"{', '.join(rt.profile.locations)}; or 'all').", param_hint="--audience")
+    return code
+
+
 def cli_actor() -> str:
     import getpass
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from knowledge.cli.common import cli_actor, echo_json, progress_bars, runtime_of
+from knowledge.cli.common import checked_audience, cli_actor, echo_json, progress_bars, runtime_of
 from knowledge.runtime import SAMPLE_DOCS
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--samples", is_flag=True, help="Also ingest the sample company's documents shipped with hrbot.")
-@click.option("--audience", default=None, help="Limit the documents to one country (e.g. GB, DE); default everyone.")
+@click.option("--audience", default=None, help="Limit the documents to one location (a code from the company profile); default everyone.")
 @click.option("--uploaded-by", default=None, help="Recorded as the uploader (default: the CLI user).")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
@@ -30,6 +30,7 @@ def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
     if not targets:
         raise click.UsageError("Name at least one file or folder, or pass --samples.")
     rt = runtime_of(ctx)
+    audience = checked_audience(rt, audience)
     started = time.perf_counter()
     results = rt.ingestor.ingest_paths(
         targets, audience=audience, uploaded_by=uploaded_by or cli_actor(),
@@ -59,13 +60,14 @@ def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
 @click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 50), help="Number of hits.")
 @click.option("--mode", type=click.Choice(["hybrid", "vector", "fulltext", "rrf"]), default="hybrid", show_default=True,
               help="hybrid (the product), or one side alone, or reciprocal-rank fusion for comparison.")
-@click.option("--audience", default=None, help="Search as someone in this country (e.g. GB, DE).")
+@click.option("--audience", default=None, help="Search as someone at this location (a code from the company profile).")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @click.pass_context
 def search(ctx, query, k, mode, audience, as_json) -> None:
     """Search the knowledge base (hybrid vector + full-text retrieval)."""
     rt = runtime_of(ctx)
-    audiences = [audience.upper()] if audience else None
+    audience = checked_audience(rt, audience)
+    audiences = [audience] if audience else None
     hits = rt.searcher.search(query, k, mode=mode, audiences=audiences)
     if as_json:
         echo_json([h.as_json() for h in hits])
@@ -118,7 +120,7 @@ def reembed(ctx) -> None:
 
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--audience", default=None, help="Limit the folder's documents to one country (e.g. GB, DE).")
+@click.option("--audience", default=None, help="Limit the folder's documents to one location (a code from the company profile).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def sync(ctx, folder, audience, as_json) -> None:
@@ -129,7 +131,8 @@ def sync(ctx, folder, audience, as_json) -> None:
     """
     from knowledge.documents.sync import sync_folder
 
-    result = sync_folder(runtime_of(ctx).ingestor, folder, audience=audience)
+    rt = runtime_of(ctx)
+    result = sync_folder(rt.ingestor, folder, audience=checked_audience(rt, audience))
     if as_json:
         echo_json({"folder": result.folder, "busy": result.skipped_busy, "retired": result.retired,
                     "results": [r.as_dict() for r in result.results]})

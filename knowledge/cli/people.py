@@ -34,7 +34,7 @@ def records_import(ctx, files) -> None:
 
 @click.command()
 @click.argument("question")
-@click.option("--as", "slack_user_id", required=True, help="The Slack user id asking (e.g. U0SAMPLE).")
+@click.option("--as", "slack_user_id", required=True, help="The Slack user id asking (e.g. U0123ABCD).")
 @click.option("--email", default=None, help="Their work email from Slack, to link an employee record.")
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Answer as of this date (to reproduce an earlier answer).")

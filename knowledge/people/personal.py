@@ -10,8 +10,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from knowledge.people.balances import annual_balance, fmt_days
+from knowledge.people.balances import fmt_days, leave_balance
 from knowledge.people.records import PersonalRecords
+from knowledge.profile.model import CompanyProfile, Location
 
 PERSONAL = re.compile(
     r"\b(i|i'm|im|i've|ive|me|my|mine|myself)\b|\bam i\b|\bdo i\b|\bcan i\b|\bhow (much|many) .* (left|remaining)\b",
@@ -23,47 +24,59 @@ def is_personal(question: str) -> bool:
     return bool(PERSONAL.search(question))
 
 
-def personal_facts(records: PersonalRecords, today: date) -> list[Document]:
-    """Facts about one employee, each a Document with metadata kind=profile|balance|leave|holidays."""
+def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfile) -> list[Document]:
+    """Facts about one employee, each a Document with metadata kind=profile|balance|leave|holidays; balances
+    follow the rules of the employee's location in the company profile."""
     e = records.employee
+    location = profile.location(e.country)
+    place = location.name if location else e.country
     docs = []
     hours = "full-time" if e.fte == 1 else f"part-time ({Decimal(e.fte).normalize():f} FTE)"
-    profile = (f"You are {e.name} ({e.employee_id}), {hours}, {e.employment_type.replace('_', ' ')}, "
-               f"employed in {e.country} since {e.hire_date:%d %B %Y}")
+    profile_text = (f"You are {e.name} ({e.employee_id}), {hours}, {e.employment_type.replace('_', ' ')}, "
+                    f"employed in {place} since {e.hire_date:%d %B %Y}")
     if e.department:
-        profile += f", {e.department}"
+        profile_text += f", {e.department}"
     if e.end_date:
-        profile += f"; your last day is {e.end_date:%d %B %Y}"
-    docs.append(Document(page_content=profile + ".", metadata={"kind": "profile"}))
+        profile_text += f"; your last day is {e.end_date:%d %B %Y}"
+    docs.append(Document(page_content=profile_text + ".", metadata={"kind": "profile"}))
+    if location is None:
+        docs.append(Document(page_content=(
+            f"Your HR record places you in {e.country}, which the company profile does not describe, so no "
+            "balance can be computed; HR can correct your record."), metadata={"kind": "balance", "leave_type": None}))
+        return docs + _leave_and_holidays(records, today, {}, place)
+    holidays = holidays_for(records, location, today)
+    for leave_type in profile.leave_types:
+        rules = location.rules_for(leave_type, e)
+        if rules is None:
+            continue
+        label = profile.label(leave_type)
+        if not rules.eligible:
+            docs.append(Document(page_content=(
+                f"As a {e.employment_type.replace('_', ' ')} employee you are not covered by the {label} rules; "
+                "your contract sets your time off."), metadata={"kind": "balance", "leave_type": leave_type}))
+            continue
+        balance = leave_balance(rules, e, records.entitlements, records.leave, set(holidays), today, label=label,
+                                location_name=location.name)
+        text = f"{label[:1].upper()}{label[1:]} {balance.year}, as of {today:%d %B %Y}: {balance.arithmetic()}."
+        if not balance.unlimited:
+            text += f" Entitlement: {balance.entitlement_working()}."
+        if balance.pending:
+            text += f" Pending requests (not yet approved, not deducted): {fmt_days(balance.pending)}."
+        if balance.carried and not balance.expired and balance.expiry and today <= balance.expiry:
+            text += f" Carried-over days must be used by {balance.expiry:%-d %B}."
+        docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict()}))
+    return docs + _leave_and_holidays(records, today, holidays, place)
 
-    if e.employment_type == "contractor":
-        docs.append(Document(page_content="As a contractor you are not covered by the annual leave policy; your "
-                                          "contract sets your time off.", metadata={"kind": "balance"}))
-        return docs + _leave_and_holidays(records, today)
-    entitlement = next((x for x in records.entitlements if x.leave_type == "annual" and x.year == today.year), None)
-    balance = annual_balance(e, entitlement, records.leave, set(records.holidays), today)
-    text = (f"Annual leave {balance.year}, as of {today:%d %B %Y}: {balance.arithmetic()}. "
-            f"Entitlement: {balance.entitlement_working()}.")
-    if balance.pending:
-        text += f" Pending requests (not yet approved, not deducted): {fmt_days(balance.pending)}."
-    if balance.carried and not balance.expired and today <= date(today.year, 3, 31):
-        text += " Carried-over days must be used by 31 March."
-    docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict()}))
 
-    for x in records.entitlements:
-        if x.leave_type == "volunteering" and x.year == today.year:
-            used = sum((r.days for r in records.leave if r.leave_type == "volunteering"
-                        and r.status == "approved" and r.start_date.year == today.year), Decimal(0))
-            total = (x.base_days or Decimal(0)) + x.carried_over
-            docs.append(Document(
-                page_content=f"Volunteering days {today.year}: {fmt_days(total)} - {fmt_days(used)} used = "
-                             f"{fmt_days(total - used)} left.", metadata={"kind": "volunteering"}))
-    return docs + _leave_and_holidays(records, today)
+def holidays_for(records: PersonalRecords, location: Location, today: date) -> dict[date, str]:
+    """Public holidays at the employee's location (the holidays library, per the profile) plus the company's
+    own days off from the holidays import, which win on the same date."""
+    return {**location.public_holidays([today.year - 1, today.year, today.year + 1]), **records.holidays}
 
 
-def _leave_and_holidays(records: PersonalRecords, today: date) -> list[Document]:
+def _leave_and_holidays(records: PersonalRecords, today: date, holidays: dict[date, str],
+                        place: str) -> list[Document]:
     docs = []
-    e = records.employee
     upcoming = [r for r in records.leave if r.end_date >= today and r.status in ("approved", "pending")]
     recent = [r for r in records.leave if r.end_date < today and r.status == "approved"][-3:]
     lines = [f"{r.leave_type} {r.start_date:%d %b %Y} to {r.end_date:%d %b %Y}, {fmt_days(r.days)}, {r.status}"
@@ -74,31 +87,41 @@ def _leave_and_holidays(records: PersonalRecords, today: date) -> list[Document]
         docs.append(Document(page_content="Recent leave taken: " + "; ".join(
             f"{r.leave_type} {r.start_date:%d %b} to {r.end_date:%d %b %Y}, {fmt_days(r.days)}" for r in recent) + ".",
             metadata={"kind": "leave"}))
-    coming = [(d, n) for d, n in sorted(records.holidays.items()) if d >= today][:3]
+    coming = [(d, n) for d, n in sorted(holidays.items()) if d >= today][:3]
     if coming:
-        docs.append(Document(page_content=f"Next public holidays in {e.country}: " + "; ".join(
+        docs.append(Document(page_content=f"Next public holidays in {place}: " + "; ".join(
             f"{n} ({d:%a %d %b %Y})" for d, n in coming) + ".", metadata={"kind": "holidays"}))
     return docs
 
 
 TOPICS = {
     "balance": re.compile(r"annual|leave|holiday|vacation|vacaton|days? off|time off|allowance|balance|entitle|"
-                          r"carr(y|ied)|left|remaining|pto", re.I),
-    "volunteering": re.compile(r"volunteer|charity", re.I),
+                          r"carr(y|ied)|left|remaining|pto|accru", re.I),
     "leave": re.compile(r"booked|upcoming|next|request|pending|approved|when (is|am)|taken|took|history|recent",
                         re.I),
     "holidays": re.compile(r"bank holiday|public holiday|next holiday|holidays? (this|next)", re.I),
     "profile": re.compile(r"contract|hire|hired|joined|start(ed)? date|fte|part[- ]time|full[- ]time|manager|"
                           r"department|who am i|my details|profile|last day", re.I),
 }
+GENERIC_WORDS = {"leave", "day", "days", "time", "off", "in", "of", "lieu", "the"}
+
+
+def _names(question: str, leave_type: str, label: str) -> bool:
+    """Does the question name this leave type (its code, or a distinctive word of its label)?"""
+    words = [w for w in re.findall(r"[a-z]+", label.lower()) if w not in GENERIC_WORDS] or [leave_type]
+    stems = {w[:max(4, len(w) - 3)] for w in words} | {leave_type.replace("_", " ")}
+    return any(re.search(rf"\b{re.escape(s)}", question, re.I) for s in stems)
 
 
 def select_facts(question: str, docs: list[Document]) -> list[Document]:
-    """The facts a question is about (none when it names no topic they cover, e.g. sick pay)."""
+    """The facts a question is about (none when it names no topic they cover, e.g. sick pay). A balance is
+    chosen by the leave type the question names; a question about leave in general gets the first one."""
     wanted = {kind for kind, pattern in TOPICS.items() if pattern.search(question)}
-    if "volunteering" in wanted and not re.search(r"annual|holiday|vacation", question, re.I):
-        wanted.discard("balance")
-    return [d for d in docs if d.metadata.get("kind") in wanted]
+    balances = [d for d in docs if d.metadata.get("kind") == "balance"]
+    named = [d for d in balances if d.metadata.get("leave_type")
+             and _names(question, d.metadata["leave_type"], d.metadata.get("label", ""))]
+    chosen = named or (balances[:1] if "balance" in wanted else [])
+    return [d for d in docs if (d in chosen) or (d.metadata.get("kind") in wanted - {"balance"})]
 
 
 class RecordsRetriever(BaseRetriever):
@@ -108,8 +131,9 @@ class RecordsRetriever(BaseRetriever):
 
     records: PersonalRecords | None
     today: date
+    profile: CompanyProfile
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         if self.records is None or not is_personal(query):
             return []
-        return select_facts(query, personal_facts(self.records, self.today))
+        return select_facts(query, personal_facts(self.records, self.today, self.profile))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -73,6 +74,10 @@ ON CONFLICT (country, day) DO UPDATE SET name = excluded.name WHERE public_holid
 }
 KNOWN_EMPLOYEES = "SELECT employee_id FROM employees"
 LEAVE_TYPES = "SELECT leave_type FROM leave_types"
+UPSERT_LEAVE_TYPE = """
+INSERT INTO leave_types (leave_type, label) VALUES (%(leave_type)s, %(label)s)
+ON CONFLICT (leave_type) DO UPDATE SET label = excluded.label WHERE leave_types.label <> excluded.label"""
+LOCATION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
 class RecordsRejected(HRBotError):
@@ -135,8 +140,10 @@ def _number(value: str, column: str, errors: list[str], line: int, required: boo
     return number
 
 
-def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str]) -> tuple[str, list[dict], list[str]]:
-    """Validate a CSV export. Returns (kind, rows, errors); line numbers count the header as line 1."""
+def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
+              locations: set[str] | None = None) -> tuple[str, list[dict], list[str]]:
+    """Validate a CSV export. Returns (kind, rows, errors); line numbers count the header as line 1.
+    locations: the company profile's location codes (None: any well-formed code)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -165,7 +172,7 @@ def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str]) -> 
         file_employees = {raw.get("employee_id", "") for _, raw in raw_rows}
     employees = known_employees | file_employees
     for line, raw in raw_rows:
-        row = _validate(kind, raw, line, errors, employees, leave_types)
+        row = _validate(kind, raw, line, errors, employees, leave_types, locations)
         if row is None:
             continue
         key = _key(kind, row)
@@ -188,7 +195,18 @@ def _key(kind: str, row: dict) -> tuple:
     }[kind](row)
 
 
-def _validate(kind, raw, line, errors, employees, leave_types) -> dict | None:
+def _location(raw: dict, line: int, errors: list[str], locations: set[str] | None) -> str:
+    code = (raw.get("country") or "").strip().upper()
+    if not LOCATION_CODE.match(code):
+        errors.append(f"line {line}: country {raw.get('country')!r} must be a location code: two letters, "
+                      "optionally with a region (see the company profile's locations)")
+    elif locations is not None and code not in locations:
+        errors.append(f"line {line}: country {code!r} is not a location in the company profile (its locations: "
+                      f"{', '.join(sorted(locations))})")
+    return code
+
+
+def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dict | None:
     before = len(errors)
     row: dict = {}
     if kind == "employees":
@@ -200,10 +218,7 @@ def _validate(kind, raw, line, errors, employees, leave_types) -> dict | None:
                    manager_id=raw.get("manager_id") or None)
         if row["email"] and "@" not in row["email"]:
             errors.append(f"line {line}: email {row['email']!r} is not an email address")
-        country = (raw.get("country") or "").upper()
-        if len(country) != 2 or not country.isalpha():
-            errors.append(f"line {line}: country {raw.get('country')!r} must be a two-letter code such as GB or DE")
-        row["country"] = country
+        row["country"] = _location(raw, line, errors, locations)
         row["employment_type"] = raw.get("employment_type") or "permanent"
         if row["employment_type"] not in EMPLOYMENT_TYPES:
             errors.append(f"line {line}: employment_type {row['employment_type']!r} must be one of "
@@ -219,9 +234,7 @@ def _validate(kind, raw, line, errors, employees, leave_types) -> dict | None:
         if row["manager_id"] and row["manager_id"] not in employees:
             errors.append(f"line {line}: manager_id {row['manager_id']!r} is not a known employee")
     elif kind == "public_holidays":
-        row["country"] = (raw.get("country") or "").upper()
-        if len(row["country"]) != 2 or not row["country"].isalpha():
-            errors.append(f"line {line}: country {raw.get('country')!r} must be a two-letter code")
+        row["country"] = _location(raw, line, errors, locations)
         row["date"] = _date(raw.get("date"), "date", errors, line)
         row["name"] = raw.get("name")
         if not row["name"]:
@@ -263,17 +276,26 @@ def _validate(kind, raw, line, errors, employees, leave_types) -> dict | None:
     return row if len(errors) == before else None
 
 
-def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | None = None) -> ImportResult:
-    """Validate, then write every row in one transaction; any error means nothing is written."""
+def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | None = None,
+               profile=None) -> ImportResult:
+    """Validate, then write every row in one transaction; any error means nothing is written. With a company
+    profile, locations must be the profile's and its leave types are the ones accepted (and kept in the
+    database)."""
     with db.connection() as conn:
         known = {r[0] for r in conn.execute(KNOWN_EMPLOYEES)}
         leave_types = {r[0] for r in conn.execute(LEAVE_TYPES)}
-    kind, rows, errors = parse_csv(data, known, leave_types)
+    locations = None
+    if profile is not None:
+        leave_types, locations = set(profile.leave_types), set(profile.locations)
+    kind, rows, errors = parse_csv(data, known, leave_types, locations)
     if errors:
         raise RecordsRejected(errors)
     changed = 0
     with db.connection() as conn:
         with conn.cursor() as cur:
+            if profile is not None:
+                for leave_type, label in profile.leave_types.items():
+                    cur.execute(UPSERT_LEAVE_TYPE, {"leave_type": leave_type, "label": label})
             for row in rows:
                 cur.execute(UPSERT[kind], row)
                 changed += cur.rowcount

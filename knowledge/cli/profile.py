@@ -1,0 +1,53 @@
+"""`hrbot profile check`: what hrbot understood from a company profile, in words."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from knowledge.cli.common import runtime_of
+
+
+@click.group("profile")
+def profile_group() -> None:
+    """The company profile (HRBOT_PROFILE): locations, leave types and leave rules."""
+
+
+@profile_group.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def profile_check(ctx, file) -> None:
+    """Validate a profile (default: HRBOT_PROFILE) and print what it says: locations, holidays, rules per
+    location in words. An invalid profile lists every problem with its line, and exits with status 1."""
+    from knowledge.profile.load import load_profile
+
+    path = file or runtime_of(ctx).configured.profile_path
+    profile = load_profile(path)
+    click.echo(f"{path}: valid.")
+    click.echo(f"Company: {profile.name}")
+    click.echo(f"HR contact: {profile.hr_contact}")
+    click.echo(f"Talk to HR posts to: {profile.escalation_channel or '(none: set company.escalation_channel or HRBOT_ESCALATION_CHANNEL)'}")
+    click.echo("Leave types: " + ", ".join(f"{code} ({label})" for code, label in profile.leave_types.items()))
+    if profile.not_names:
+        click.echo("Not people's names: " + ", ".join(sorted(profile.not_names)))
+    year = date.today().year
+    for code, loc in profile.locations.items():
+        click.echo("")
+        click.echo(f"{code}: {loc.name}" + (f" (also: {', '.join(loc.aliases)})" if loc.aliases else ""))
+        if loc.holidays_country:
+            found = loc.public_holidays([year])
+            region = f"-{loc.holidays_subdivision}" if loc.holidays_subdivision else ""
+            click.echo(f"  public holidays: {loc.holidays_country}{region} from the holidays library, "
+                       f"{len(found)} in {year}, plus any imported for {code}")
+        else:
+            click.echo(f"  public holidays: only those imported for {code}")
+        if not loc.leave:
+            click.echo("  no leave rules: no balances are computed here")
+        for leave_type, rules in loc.leave.items():
+            click.echo("  " + rules.describe(profile.label(leave_type)))
+            for override in loc.overrides.get(leave_type, ()):
+                who = override.employment_type or f"department {override.department}"
+                changed = ", ".join("not covered" if (k, v) == ("eligible", False) else f"{k} = {v}"
+                                    for k, v in override.changes.items())
+                click.echo(f"    for {who}: {changed}")

@@ -1,0 +1,181 @@
+"""The company profile as objects: the company, its locations, its leave types and the leave rules per place.
+
+Nothing here knows any particular company: a profile file (knowledge/sample/profile.toml for the sample company)
+is read by knowledge.profile.load, which validates it completely before any of these objects exist.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+
+PRO_RATA = ("months", "calendar_days", "none")
+ROUNDING = ("up_half", "nearest_half", "up_whole", "nearest_whole", "none")
+ACCRUAL_PERIODS = ("month", "half_month", "two_weeks", "week")
+EMPLOYMENT_TYPES = ("permanent", "fixed_term", "contractor")  # what the employees import accepts
+
+
+@dataclass(frozen=True)
+class LongServiceStep:
+    after_years: int   # full years of service completed by the start of the leave year
+    days: Decimal      # the full-time allowance from then on
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    max_days: Decimal | None = None          # None: whatever the HR system carried over
+    expires: tuple[int, int] | None = None   # (month, day) in the new leave year; None: never
+
+
+@dataclass(frozen=True)
+class Accrual:
+    every: str                     # month | half_month | two_weeks | week
+    days: Decimal                  # full-time days earned per completed period
+    max_days: Decimal | None = None  # most that can be earned in one leave year
+
+
+@dataclass(frozen=True)
+class LeaveRules:
+    """How one leave type works at one location (optionally for one employment type or department)."""
+    leave_type: str
+    year_start: tuple[int, int] | None = (1, 1)  # (month, day); None: each employee's hire anniversary
+    base_days: Decimal | None = None             # full-time yearly allowance (a yearly grant)
+    long_service: tuple[LongServiceStep, ...] = ()
+    pro_rata: str = "months"                     # for joiners and leavers; part-time always scales by FTE
+    cutoff_day: int = 15                         # months: joining on/before it (leaving on/after it) counts
+    rounding: str = "none"
+    carry_over: CarryOver = field(default_factory=CarryOver)
+    accrual: Accrual | None = None               # instead of a yearly grant (US-style PTO)
+    unlimited: bool = False                      # no balance: the policy applies, days taken are shown
+    eligible: bool = True                        # False: not covered (e.g. contractors)
+
+    def describe(self, label: str) -> str:
+        """The rules in words, as `hrbot profile check` prints them."""
+        if not self.eligible:
+            return f"{label}: not covered"
+        year = ("the hire anniversary" if self.year_start is None
+                else date(2001, *self.year_start).strftime("%-d %B"))
+        if self.unlimited:
+            return f"{label}: unlimited (no balance; days taken are shown); leave year from {year}"
+        if self.accrual:
+            a = self.accrual
+            grant = f"accrues {_fmt(a.days)} days per {a.every.replace('_', ' ')}"
+            if a.max_days is not None:
+                grant += f" (at most {_fmt(a.max_days)} a year)"
+        else:
+            grant = f"{_fmt(self.base_days)} days a year (full-time)"
+            for step in self.long_service:
+                grant += f", {_fmt(step.days)} after {step.after_years} years"
+            grant += {"months": f", pro rata by month (a month counts from the {_ordinal(self.cutoff_day)})",
+                      "calendar_days": ", pro rata by calendar day", "none": ", not pro-rated"}[self.pro_rata]
+        rounding = {"up_half": "rounded up to half days", "nearest_half": "rounded to the nearest half day",
+                    "up_whole": "rounded up to whole days", "nearest_whole": "rounded to whole days",
+                    "none": "not rounded"}[self.rounding]
+        carry = self.carry_over
+        if carry.max_days == 0:
+            carried = "no carry-over"
+        elif carry.max_days is None and carry.expires is None:
+            carried = "carry-over as the HR system reports it"
+        else:
+            carried = "carry-over " + (f"up to {_fmt(carry.max_days)} days" if carry.max_days is not None
+                                       else "uncapped")
+            if carry.expires:
+                carried += f", used by {date(2001, *carry.expires):%-d %B}"
+        return f"{label}: {grant}, {rounding}; leave year from {year}; {carried}"
+
+
+@dataclass(frozen=True)
+class Override:
+    """Rules that differ for one employment type or department at a location (only the keys it sets)."""
+    employment_type: str | None
+    department: str | None
+    changes: dict  # LeaveRules field -> value
+
+    def applies(self, employee) -> bool:
+        return ((self.employment_type is None or employee.employment_type == self.employment_type)
+                and (self.department is None or (employee.department or "").lower() == self.department.lower()))
+
+
+@dataclass(frozen=True)
+class Location:
+    code: str                        # as in the employees file's `country` column: FR, US-CA, IN-KA...
+    name: str                        # shown to people ("France", "California")
+    aliases: tuple[str, ...] = ()    # how questions and document headings name it
+    holidays_country: str | None = None      # public holidays from the `holidays` library
+    holidays_subdivision: str | None = None
+    leave: dict[str, LeaveRules] = field(default_factory=dict)             # leave type -> rules
+    overrides: dict[str, tuple[Override, ...]] = field(default_factory=dict)  # leave type -> overrides
+
+    def rules_for(self, leave_type: str, employee) -> LeaveRules | None:
+        rules = self.leave.get(leave_type)
+        if rules is None:
+            return None
+        for override in self.overrides.get(leave_type, ()):  # employment type first, then department
+            if override.applies(employee):
+                rules = replace(rules, **override.changes)
+        return rules
+
+    @cached_property
+    def pattern(self) -> re.Pattern:
+        """Matches the location's name, code or aliases as whole words."""
+        words = sorted({self.name, *self.aliases} | ({self.code} if len(self.code) > 2 else set()),
+                       key=len, reverse=True)
+        return re.compile(r"(?<![\w.])(" + "|".join(re.escape(w) for w in words) + r")(?![\w])", re.I)
+
+    def public_holidays(self, years: list[int]) -> dict[date, str]:
+        if not self.holidays_country:
+            return {}
+        import holidays
+
+        found = holidays.country_holidays(self.holidays_country, subdiv=self.holidays_subdivision,
+                                          years=years)
+        return {day: name for day, name in found.items()}
+
+
+@dataclass(frozen=True)
+class CompanyProfile:
+    name: str
+    hr_contact: str
+    escalation_channel: str | None
+    leave_types: dict[str, str]          # code -> label ("annual" -> "annual leave")
+    locations: dict[str, Location]       # code -> location
+    not_names: frozenset[str] = frozenset()  # capitalised words in questions that are not people
+    demo_user: str | None = None         # the Slack user `hrbot demo` chats as
+    source: Path | None = None
+
+    def location(self, code: str | None) -> Location | None:
+        return self.locations.get((code or "").upper()) if code else None
+
+    def label(self, leave_type: str) -> str:
+        return self.leave_types.get(leave_type, leave_type.replace("_", " "))
+
+    def mentioned(self, text: str) -> set[str]:
+        """The codes of the locations a text names (a question, a document heading)."""
+        return {code for code, loc in self.locations.items() if loc.pattern.search(text or "")}
+
+    def audiences(self) -> list[tuple[str, str]]:
+        """(label, value) for the audience menu: everyone, then each location."""
+        return [("Everyone", "all")] + [(f"{loc.name} only", code) for code, loc in self.locations.items()]
+
+    def audience_label(self, value: str | None) -> str:
+        loc = self.location(value) if value and value != "all" else None
+        return f"{loc.name} employees" if loc else "everyone"
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Words of the company's own names (company, locations, aliases, not_names), lower case."""
+        words = {self.name, *self.not_names}
+        for loc in self.locations.values():
+            words |= {loc.code, loc.name, *loc.aliases}
+        return frozenset(w.lower() for phrase in words for w in re.findall(r"[\w']+", phrase))
+
+
+def _fmt(value) -> str:
+    return f"{Decimal(value).normalize():f}"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
