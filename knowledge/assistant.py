@@ -191,6 +191,31 @@ class HRAssistant:
 
         return import_csv(self.runtime.db, data, actor=actor, name=name, profile=self.runtime.profile)
 
+    def balance_check(self, actor: str) -> list[str]:
+        """Where the HR system's balances and ours disagree by more than half a day, one line each. Reads every
+        employee's records, so the read is audited."""
+        from knowledge.operations import admin
+        from knowledge.people.checks import balance_disagreements, describe
+
+        rows = balance_disagreements(self.runtime.db, self.runtime.profile)
+        admin.record(self.runtime.db, actor, "read_records", "balance check", employees=len({r["employee_id"]
+                                                                                            for r in rows}))
+        return describe(rows)
+
+    def sync_folder(self, folder, audience: str | None = None):
+        """Make the knowledge base match a folder: documents ingested, replaced and retired; CSV exports in it
+        imported as records (employees first). Returns (documents SyncResult, [FileImport])."""
+        from knowledge.documents.sync import sync_folder
+        from knowledge.people.records import import_files
+
+        documents = sync_folder(self.runtime.ingestor, folder, audience=audience)
+        if documents.skipped_busy:
+            return documents, []
+        csvs = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == RECORD_FILE_SUFFIX)
+        records = import_files(self.runtime.db, [(p.relative_to(folder).as_posix(), p.read_bytes()) for p in csvs],
+                               actor=documents.origin, profile=self.runtime.profile)
+        return documents, records
+
     def gaps(self, days: int = 30) -> list[dict]:
         from knowledge.operations.reports import gaps
 

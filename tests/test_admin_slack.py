@@ -249,3 +249,22 @@ def test_jobs_queued_under_the_old_task_name_still_run(bot, fake, db):
     assert isinstance(old, procrastinate.App)
     process_jobs(bot)
     assert said(fake, "Added *Pet Policy* (`pet-policy.md`)")
+
+
+def test_hr_admin_records_lists_balances_that_disagree_with_the_hr_system(bot, fake, runtime):
+    from knowledge.people.records import import_csv
+    from tests.test_records_import import EMPLOYEES
+
+    import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
+    import_csv(runtime.db, b"employee_id,leave_type,year,balance,as_of\nE901,annual,2026,30,2026-06-01\n"
+                           b"E902,annual,2026,24,2026-06-01\n", actor="cli:hr", name="balances.csv")
+    bot.post(_command("/hr-admin", "records", "U0SAMPLE", fake, name="nope"))
+    assert not fake.calls_to("response_url:nope")  # not an admin: refused in the ack, nothing computed
+    bot.post(_command("/hr-admin", "records", "U0ADMIN", fake))
+    [reply] = fake.wait_for("response_url:cmd")
+    shown = texts([reply])
+    # E901: UK, hired January 2020, 6 full years by 1 January 2026: 27 days, none taken; the HR system says 30.
+    # E902: Germany, 0.8 FTE all year: 30 x 0.8 = 24, which agrees.
+    assert "1 balance where the HR system and my computation disagree" in shown
+    assert "E901 Ada Lovelace, annual 2026 as of 01 Jun 2026: HR system 30 days, ours 27" in shown
+    assert "E902" not in shown

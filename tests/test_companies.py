@@ -94,3 +94,96 @@ def test_answers_search_with_the_askers_location_and_cite_their_handbook(company
     answer = json.loads(result.output)
     assert answer["citations"] and answer["citations"][0]["source"] == "handbook.md"
     assert re.search(r"Casual leave (in India|does not carry over)", answer["answer"]), answer["answer"]
+
+
+@pytest.fixture(scope="module")
+def harbour_with_hris(pg_server, settings, embeddings, invoke_with):
+    """The Scottish company again, plus a balances export from its HR system (one balance agrees with ours, one
+    is 2.5 days higher)."""
+    folder = COMPANIES / "harbour"
+    db = Database(_fresh_database(pg_server, "hrbot_company_harbour_hris"), server=pg_server)
+    rt = Runtime(replace(settings, profile=str(folder / "profile.toml")), db=db, embeddings=embeddings)
+    files = [str(folder / name) for name in RECORD_FILES] + [str(HRIS_BALANCES)]
+    result = invoke_with(rt, "records", "import", *files)
+    assert result.exit_code == 0, result.output
+    assert "hris_balances_harbour.csv: 2 balances rows, 2 changed" in result.output
+    yield rt
+    db.close()
+
+
+HRIS_BALANCES = Path(__file__).parent / "data" / "hris_balances_harbour.csv"
+
+
+def ask(invoke_with, rt, user, today, question):
+    result = invoke_with(rt, "ask", "--json", "--as", user, "--today", today, question)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    return "\n".join([answer["answer"], *answer["facts"]])
+
+
+def test_the_hr_systems_balance_is_the_one_employees_are_told(harbour_with_hris, invoke_with):
+    agrees = ask(invoke_with, harbour_with_hris, "UHF00001", "2026-06-15", "How much annual leave do I have left?")
+    assert ("Annual leave 1 Oct 2025 to 30 Sep 2026: 18 days available according to the HR system (the official "
+            "figure, as of 01 June 2026). How it is made up on that day: 26 entitlement + 5 carried over (8 reported, "
+            "capped at 5) - 3 carried-over expired on 31 December - 5 taken - 5 booked ahead = 18 days available"
+            ) in agrees
+    assert "My own calculation" not in agrees
+    differs = ask(invoke_with, harbour_with_hris, "UHF00002", "2026-06-20", "How many holiday days do I have left?")
+    assert "13.5 days available according to the HR system (the official figure, as of 15 June 2026)" in differs
+    assert ("My own calculation from your records gives 11 days, 2.5 days fewer than the HR system; the HR "
+            "system's figure is the official one") in differs
+
+
+def test_admins_see_where_the_hr_system_and_hrbot_disagree(harbour_with_hris, invoke_with):
+    result = invoke_with(harbour_with_hris, "records", "check")
+    lines = result.output.strip().splitlines()
+    assert lines == ["H002 Ben Carter, annual 2025 as of 15 Jun 2026: HR system 13.5 days, ours 11 (12 entitlement "
+                     "- 1 taken - 0 booked ahead = 11 days available)", "1 disagreement."]
+    audit = invoke_with(harbour_with_hris, "audit", "--action", "read_records", "--json")
+    assert any(e["target"] == "balance check" for e in json.loads(audit.output))
+
+
+def test_a_balances_file_is_validated_like_the_others(harbour_with_hris, invoke_with, tmp_path):
+    bad = tmp_path / "balances.csv"
+    bad.write_text("employee_id,leave_type,year,balance,as_of\nH001,annual,2025,lots,2026-06-01\n"
+                   "H404,annual,2025,3,2026-06-01\nH002,annual,twenty,-2.5,2026-13-01\n")
+    with pytest.raises(HRBotError) as caught:
+        invoke_with(harbour_with_hris, "records", "import", str(bad))
+    message = str(caught.value)
+    for expected in ("line 2: balance 'lots' is not a number", "line 3: unknown employee 'H404'",
+                     "line 4: year 'twenty' is not a year", "line 4: as_of '2026-13-01' is not a date"):
+        assert expected in message, message
+
+
+def test_folder_sync_imports_records_exports_in_dependency_order(pg_server, settings, embeddings, invoke_with,
+                                                                tmp_path):
+    """A shared-drive export: the handbook and the HR system's CSVs, named in no helpful order, plus one broken
+    file. The documents are ingested, every good CSV imported (employees first), the broken one reported."""
+    import shutil
+
+    folder = COMPANIES / "harbour"
+    export = tmp_path / "export"
+    (export / "hr").mkdir(parents=True)
+    shutil.copy(folder / "handbook.md", export / "handbook.md")
+    shutil.copy(folder / "leave.csv", export / "hr" / "a-leave.csv")
+    shutil.copy(HRIS_BALANCES, export / "hr" / "b-balances.csv")
+    shutil.copy(folder / "employees.csv", export / "hr" / "z-people.csv")
+    (export / "hr" / "broken.csv").write_text("who,what\nx,y\n")
+    db = Database(_fresh_database(pg_server, "hrbot_company_harbour_sync"), server=pg_server)
+    rt = Runtime(replace(settings, profile=str(folder / "profile.toml")), db=db, embeddings=embeddings)
+    try:
+        result = invoke_with(rt, "sync", str(export))
+        assert result.exit_code == 1, result.output  # the broken file
+        out = result.output
+        assert "1 added" in out
+        assert "records   hr/z-people.csv: 3 employees rows, 3 changed" in out
+        assert "records   hr/a-leave.csv: 7 leave rows, 7 changed" in out
+        assert "records   hr/b-balances.csv: 2 balances rows, 2 changed" in out
+        assert "rejected  hr/broken.csv: The file was not imported" in out
+        assert out.index("z-people.csv") < out.index("a-leave.csv")
+        answer = ask(invoke_with, rt, "UHF00002", "2026-06-20", "How many holiday days do I have left?")
+        assert "13.5 days available according to the HR system" in answer
+        again = invoke_with(rt, "sync", str(export))
+        assert "records   hr/a-leave.csv: 7 leave rows, 0 changed" in again.output  # re-running changes nothing
+    finally:
+        db.close()

@@ -18,7 +18,8 @@ USAGE = ("*HR admin commands*\n"
          "- `/hr-admin docs`: what I know, with Remove buttons\n"
          "- `/hr-admin remove FILE-NAME`: remove a document now\n"
          "- `/hr-admin gaps`: questions from the last 30 days I couldn't answer or that were not helpful\n"
-         "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources")
+         "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources\n"
+         "- `/hr-admin records`: balances where the HR system and my computation disagree by more than half a day")
 
 
 def register(app: App, services: BotServices) -> None:
@@ -32,8 +33,8 @@ def register(app: App, services: BotServices) -> None:
             return
         words = (command.get("text") or "").split(maxsplit=1)
         verb = words[0].lower() if words else "help"
-        ack(response_type="ephemeral", text="One moment..." if verb in ("docs", "gaps", "stats", "remove") else
-            USAGE)
+        ack(response_type="ephemeral", text="One moment..." if verb in ("docs", "gaps", "stats", "remove", "records")
+            else USAGE)
         if verb == "docs":
             documents = assistant.documents()
             respond(response_type="ephemeral", replace_original=True, text=f"{len(documents)} documents",
@@ -47,6 +48,9 @@ def register(app: App, services: BotServices) -> None:
         elif verb == "stats":
             respond(response_type="ephemeral", replace_original=True, text="Stats",
                     blocks=[section(stats_text(assistant.stats()))])
+        elif verb == "records":
+            respond(response_type="ephemeral", replace_original=True, text="Balance check",
+                    blocks=[section(records_text(assistant.balance_check(user)))])
 
     def admin_clicked(body: dict, respond: Respond) -> str | None:
         """The clicking user's id if they are an admin now (buttons outlive rights); else tell them why not."""
@@ -117,6 +121,16 @@ def gaps_text(groups: list[dict]) -> str:
         examples = "; ".join(f"“{q}”" for q in group["questions"][:3])
         lines.append(f"- *{group['count']}x* {examples}")
     return "\n".join(lines)
+
+
+def records_text(lines: list[str]) -> str:
+    if not lines:
+        return "Every balance from the HR system matches mine within half a day."
+    shown = "\n".join(f"- {line}" for line in lines[:25])
+    more = f"\n...and {len(lines) - 25} more (`hrbot records check` lists them all)." if len(lines) > 25 else ""
+    return (f"*{len(lines)} balance{'s' if len(lines) != 1 else ''} where the HR system and my computation "
+            "disagree by more than half a day* "
+            f"(employees are told the HR system's figure)\n{shown}{more}")
 
 
 def stats_text(s: dict) -> str:

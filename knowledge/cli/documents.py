@@ -124,18 +124,21 @@ def reembed(ctx) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def sync(ctx, folder, audience, as_json) -> None:
-    """Make the knowledge base match FOLDER: ingest new and changed files, retire files that disappeared.
+    """Make the knowledge base match FOLDER: ingest new and changed files, retire files that disappeared, and
+    import the CSV exports in it as records (employees first).
 
     Only documents this folder added are ever retired. Safe to run from cron: an overlapping run of the same
     folder exits at once.
     """
-    from knowledge.documents.sync import sync_folder
-
     rt = runtime_of(ctx)
-    result = sync_folder(rt.ingestor, folder, audience=checked_audience(rt, audience))
+    result, records = rt.assistant.sync_folder(folder.resolve(), audience=checked_audience(rt, audience))
     if as_json:
         echo_json({"folder": result.folder, "busy": result.skipped_busy, "retired": result.retired,
-                    "results": [r.as_dict() for r in result.results]})
+                    "results": [r.as_dict() for r in result.results],
+                    "records": [{"file": r.name, "kind": r.result.kind if r.result else None,
+                                 "rows": r.result.rows if r.result else None,
+                                 "changed": r.result.changed if r.result else None, "error": r.error}
+                                for r in records]})
     elif result.skipped_busy:
         click.echo(f"Another sync of {result.folder} is running; nothing done.")
     else:
@@ -147,5 +150,8 @@ def sync(ctx, folder, audience, as_json) -> None:
         click.echo(f"{result.folder}: {counts['added']} added, {counts['replaced']} replaced, "
                    f"{counts['unchanged']} unchanged, {counts['rejected'] + counts['failed']} rejected, "
                    f"{len(result.retired)} retired" + (f" ({', '.join(result.retired)})" if result.retired else ""))
-    if any(r.status in ("rejected", "failed") for r in result.results):
+        for r in records:
+            click.echo(f"  records   {r.name}: {r.result.rows} {r.result.kind} rows, {r.result.changed} changed"
+                       if r.result else f"  rejected  {r.name}: {r.error}")
+    if any(r.status in ("rejected", "failed") for r in result.results) or any(r.error for r in records):
         ctx.exit(1)

@@ -32,6 +32,18 @@ def records_import(ctx, files) -> None:
         click.echo(f"{path.name}: {result.rows} {result.kind} rows, {result.changed} changed")
 
 
+@records.command("check")
+@click.pass_context
+def records_check(ctx) -> None:
+    """Balances where the HR system (the balances import) and hrbot's computation disagree by more than half a
+    day, computed as of the HR system's date. The read of everyone's records is audited."""
+    lines = runtime_of(ctx).assistant.balance_check(cli_actor())
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} disagreement{'s' if len(lines) != 1 else ''}." if lines else
+               "No disagreements: every HR-system balance matches hrbot's within half a day.")
+
+
 @click.command()
 @click.argument("question")
 @click.option("--as", "slack_user_id", required=True, help="The Slack user id asking (e.g. U0123ABCD).")

@@ -23,6 +23,7 @@ class SyncResult:
     results: list[IngestResult] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     skipped_busy: bool = False
+    origin: str = ""  # recorded as the uploader and the audit actor: sync:<folder>
 
 
 def sync_folder(ingestor: Ingestor, folder: Path, audience: str | None = None) -> SyncResult:
@@ -33,7 +34,7 @@ def sync_folder(ingestor: Ingestor, folder: Path, audience: str | None = None) -
     """
     folder = folder.resolve()
     origin = f"sync:{folder}"
-    result = SyncResult(str(folder))
+    result = SyncResult(str(folder), origin=origin)
     db = ingestor.db
     with db.connection() as lock_conn:
         if not lock_conn.execute(SYNC_LOCK, {"folder": str(folder)}).fetchone()[0]:

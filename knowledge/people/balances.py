@@ -39,6 +39,15 @@ class Entitlement:
 
 
 @dataclass(frozen=True)
+class OfficialBalance:
+    """A balance as the HR system computed it (the balances import)."""
+    leave_type: str
+    year: int
+    balance: Decimal
+    as_of: date
+
+
+@dataclass(frozen=True)
 class LeaveRecord:
     request_id: str
     leave_type: str

@@ -57,6 +57,12 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
             continue
         balance = leave_balance(rules, e, records.entitlements, records.leave, set(holidays), today, label=label,
                                 location_name=location.name)
+        official = next((o for o in records.official if o.leave_type == leave_type
+                         and o.year == balance.year.label), None)
+        if official is not None and not balance.unlimited:
+            text, extra = official_balance_text(official, rules, records, holidays, balance, label, location.name)
+            docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict(), **extra}))
+            continue
         text = f"{label[:1].upper()}{label[1:]} {balance.year}, as of {today:%d %B %Y}: {balance.arithmetic()}."
         if not balance.unlimited:
             text += f" Entitlement: {balance.entitlement_working()}."
@@ -66,6 +72,28 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
             text += f" Carried-over days must be used by {balance.expiry:%-d %B}."
         docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict()}))
     return docs + _leave_and_holidays(records, today, holidays, place)
+
+
+DISAGREEMENT = Decimal("0.5")  # days between the HR system's balance and ours before it is called out
+
+
+def official_balance_text(official, rules, records: PersonalRecords, holidays: dict[date, str], balance, label: str,
+                          place: str) -> tuple[str, dict]:
+    """The HR system's balance is the figure the employee is told; ours, computed as of the same day, explains
+    it, and a difference of more than half a day is said plainly."""
+    computed = leave_balance(rules, records.employee, records.entitlements, records.leave, set(holidays),
+                             official.as_of, label=label, location_name=place, year=balance.year)
+    difference = official.balance - computed.available
+    text = (f"{label[:1].upper()}{label[1:]} {balance.year}: {fmt_days(official.balance)} available according to "
+            f"the HR system (the official figure, as of {official.as_of:%d %B %Y}). How it is made up on that day: "
+            f"{computed.arithmetic()}. Entitlement: {computed.entitlement_working()}.")
+    if abs(difference) > DISAGREEMENT:
+        text += (f" My own calculation from your records gives {fmt_days(computed.available)}, "
+                 f"{fmt_days(abs(difference))} {'fewer' if difference > 0 else 'more'} than the HR system; the HR "
+                 "system's figure is the official one (it may include adjustments I cannot see).")
+    return text, {"official": float(official.balance), "official_as_of": official.as_of.isoformat(),
+                  "computed_at_official_date": float(computed.available),
+                  "disagrees": abs(difference) > DISAGREEMENT}
 
 
 def holidays_for(records: PersonalRecords, location: Location, today: date) -> dict[date, str]:

@@ -5,14 +5,14 @@ import csv
 import io
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterator
 
 import psycopg
 
-from knowledge.people.balances import Employee, Entitlement, LeaveRecord
+from knowledge.people.balances import Employee, Entitlement, LeaveRecord, OfficialBalance
 from knowledge.operations.admin import audit
 from knowledge.database.connection import Database
 from knowledge.errors import HRBotError
@@ -23,11 +23,13 @@ KINDS = {
     "employees": ["employee_id", "slack_user_id", "email", "name", "country", "department", "employment_type",
                   "fte", "hire_date", "end_date", "manager_id"],
     "entitlements": ["employee_id", "leave_type", "year", "base_days", "carried_over"],
+    "balances": ["employee_id", "leave_type", "year", "balance", "as_of"],
     "leave": ["request_id", "employee_id", "leave_type", "start_date", "end_date", "days", "status"],
     "public_holidays": ["country", "date", "name"],
 }
-REQUIRED = {
+REQUIRED = {  # checked in this order: a balances header also has every column entitlements require
     "employees": {"employee_id", "email", "name", "country", "hire_date"},
+    "balances": {"employee_id", "leave_type", "year", "balance", "as_of"},
     "entitlements": {"employee_id", "leave_type", "year"},
     "leave": {"request_id", "employee_id", "leave_type", "start_date", "end_date", "days", "status"},
     "public_holidays": {"country", "date", "name"},
@@ -68,6 +70,11 @@ WHERE (leave_records.employee_id, leave_records.leave_type, leave_records.start_
        leave_records.days, leave_records.status)
       IS DISTINCT FROM (excluded.employee_id, excluded.leave_type, excluded.start_date, excluded.end_date,
                         excluded.days, excluded.status)""",
+    "balances": """
+INSERT INTO leave_balances (employee_id, leave_type, year, balance, as_of)
+VALUES (%(employee_id)s, %(leave_type)s, %(year)s, %(balance)s, %(as_of)s)
+ON CONFLICT (employee_id, leave_type, year) DO UPDATE SET balance = excluded.balance, as_of = excluded.as_of
+WHERE (leave_balances.balance, leave_balances.as_of) IS DISTINCT FROM (excluded.balance, excluded.as_of)""",
     "public_holidays": """
 INSERT INTO public_holidays (country, day, name) VALUES (%(country)s, %(date)s, %(name)s)
 ON CONFLICT (country, day) DO UPDATE SET name = excluded.name WHERE public_holidays.name <> excluded.name""",
@@ -140,6 +147,19 @@ def _number(value: str, column: str, errors: list[str], line: int, required: boo
     return number
 
 
+def _signed(value: str, column: str, errors: list[str], line: int) -> Decimal | None:
+    """A number of days that may be negative (a balance borrowed ahead), to two decimals."""
+    text = (value or "").strip()
+    negative = text.startswith("-")
+    number = _number(text[1:] if negative else text, column, errors, line)
+    if number is None:
+        return None
+    if number > 1000 or number != number.quantize(Decimal("0.01")):
+        errors.append(f"line {line}: {column} {text!r} must be at most 1000 days, to two decimals")
+        return None
+    return -number if negative else number
+
+
 def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
               locations: set[str] | None = None) -> tuple[str, list[dict], list[str]]:
     """Validate a CSV export. Returns (kind, rows, errors); line numbers count the header as line 1.
@@ -190,6 +210,7 @@ def _key(kind: str, row: dict) -> tuple:
     return {
         "employees": lambda r: (r["employee_id"],),
         "entitlements": lambda r: (r["employee_id"], r["leave_type"], r["year"]),
+        "balances": lambda r: (r["employee_id"], r["leave_type"], r["year"]),
         "leave": lambda r: (r["request_id"],),
         "public_holidays": lambda r: (r["country"], r["date"]),
     }[kind](row)
@@ -247,11 +268,15 @@ def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dic
         if row["leave_type"] not in leave_types:
             errors.append(f"line {line}: unknown leave type {raw.get('leave_type')!r}; use one of "
                           + ", ".join(sorted(leave_types)))
-        if kind == "entitlements":
+        if kind in ("entitlements", "balances"):
             year = (raw.get("year") or "").strip()
             if not (year.isdigit() and 2000 <= int(year) <= 2100):
                 errors.append(f"line {line}: year {year!r} is not a year")
             row["year"] = int(year) if year.isdigit() else None
+        if kind == "balances":
+            row["balance"] = _signed(raw.get("balance"), "balance", errors, line)
+            row["as_of"] = _date(raw.get("as_of"), "as_of", errors, line)
+        elif kind == "entitlements":
             row["base_days"] = _number(raw.get("base_days"), "base_days", errors, line, required=False)
             row["carried_over"] = _number(raw.get("carried_over") or "0", "carried_over", errors, line)
         else:
@@ -303,6 +328,35 @@ def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | No
     return ImportResult(kind, len(rows), changed)
 
 
+IMPORT_ORDER = ["employees", "public_holidays", "entitlements", "balances", "leave"]  # people before their rows
+
+
+@dataclass
+class FileImport:
+    name: str
+    result: ImportResult | None = None
+    error: str | None = None  # why the file was rejected (nothing of it was written)
+
+
+def import_files(db: Database, files: list[tuple[str, bytes]], actor: str, profile=None) -> list[FileImport]:
+    """Records files from a folder, in dependency order (employees first, whatever their names); each is
+    validated and written whole or not at all, and a rejected file does not stop the others."""
+    def order(item: tuple[str, bytes]) -> int:
+        try:
+            header = next(csv.reader(io.StringIO(item[1].decode("utf-8-sig"))), [])
+            return IMPORT_ORDER.index(detect_kind(header))
+        except (HRBotError, UnicodeDecodeError, csv.Error):
+            return len(IMPORT_ORDER)  # reported by import_csv below
+
+    done = []
+    for name, data in sorted(files, key=order):
+        try:
+            done.append(FileImport(name, import_csv(db, data, actor=actor, name=name, profile=profile)))
+        except HRBotError as exc:
+            done.append(FileImport(name, error=str(exc)))
+    return done
+
+
 # --- Reading one person's records ---------------------------------------------------------------------------
 
 EMPLOYEE_FOR_SLACK_USER = "SELECT hrbot_employee_for_slack_user(%(slack_user_id)s)"
@@ -313,6 +367,7 @@ SELECT employee_id, name, email, country, fte, hire_date, end_date, department, 
        slack_user_id
 FROM employees"""  # no WHERE on purpose: row-level security returns the asker's row only
 OWN_ENTITLEMENTS = "SELECT leave_type, year, base_days, carried_over FROM leave_entitlements"
+OWN_BALANCES = "SELECT leave_type, year, balance, as_of FROM leave_balances"
 OWN_LEAVE = """
 SELECT request_id, leave_type, start_date, end_date, days, status FROM leave_records ORDER BY start_date"""
 HOLIDAYS = "SELECT day, name FROM public_holidays WHERE country = %(country)s ORDER BY day"
@@ -324,6 +379,7 @@ class PersonalRecords:
     entitlements: list[Entitlement]
     leave: list[LeaveRecord]
     holidays: dict[date, str]
+    official: list[OfficialBalance] = field(default_factory=list)  # balances the HR system computed
 
 
 class RecordsReader:
@@ -367,4 +423,5 @@ class RecordsReader:
             entitlements = [Entitlement(*r) for r in conn.execute(OWN_ENTITLEMENTS).fetchall()]
             leave = [LeaveRecord(*r) for r in conn.execute(OWN_LEAVE).fetchall()]
             holidays = dict(conn.execute(HOLIDAYS, {"country": employee.country}).fetchall())
-        return PersonalRecords(employee, entitlements, leave, holidays)
+            official = [OfficialBalance(*r) for r in conn.execute(OWN_BALANCES).fetchall()]
+        return PersonalRecords(employee, entitlements, leave, holidays, official)
