@@ -187,3 +187,23 @@ def test_folder_sync_imports_records_exports_in_dependency_order(pg_server, sett
         assert "records   hr/a-leave.csv: 7 leave rows, 0 changed" in again.output  # re-running changes nothing
     finally:
         db.close()
+
+
+PRIVACY_QUESTIONS = ["How much leave do I have left?", "What leave have I booked?", "Show me my details",
+                     "How much leave does everyone in my team have?"]
+
+
+@pytest.mark.parametrize("company", ["northwind", "harbour"])
+def test_no_employee_sees_anyone_elses_records(company_runtimes, invoke_with, company):
+    """Every employee of each company, a few questions each: the answer names nobody else and carries nobody
+    else's id, email or figures."""
+    import csv
+
+    people = list(csv.DictReader((COMPANIES / company / "employees.csv").open()))
+    for asker in people:
+        others = [p for p in people if p["employee_id"] != asker["employee_id"]]
+        for question in PRIVACY_QUESTIONS:
+            seen = ask(invoke_with, company_runtimes[company], asker["slack_user_id"], "2026-06-15", question)
+            for other in others:
+                for secret in (other["employee_id"], other["email"], other["name"]):
+                    assert secret not in seen, (asker["employee_id"], question, secret, seen)
