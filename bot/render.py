@@ -17,8 +17,6 @@ LISTED_DOCUMENTS = 45  # a message holds 50 blocks
 SECTION_LIMIT = 3000      # characters in one section's text
 MAX_BLOCKS = 50           # blocks in one message
 FALLBACK_LIMIT = 3000     # the notification / screen-reader text
-EXAMPLES = ["How much annual leave do I have?", "Does our dental plan cover implants?",
-            "How do I claim expenses for a client dinner?", "Can I work from abroad for a few weeks?"]
 THINKING = "Looking that up..."
 
 
@@ -97,8 +95,9 @@ def fallback_text(answer: Answer) -> str:
     return answer.text[:FALLBACK_LIMIT]
 
 
-def help_blocks() -> list[dict]:
-    examples = "\n".join(f"- `/hr {e}`" for e in EXAMPLES)
+def help_blocks(examples: tuple[str, ...]) -> list[dict]:
+    """Help with the company profile's example questions."""
+    examples = "\n".join(f"- `/hr {e}`" for e in examples)
     return [section("*I answer HR questions from our policies and your own records.*\n"
                      "Ask about leave, sick pay, parental leave, benefits, expenses or remote work. Answers cite "
                      "the policy they come from; your balances are computed from your HR records and only you "
@@ -120,13 +119,13 @@ def feedback_modal(question_id: int) -> dict:
                                     "max_length": 2000}}]}
 
 
-def home_view(home: HomeSummary) -> dict:
+def home_view(home: HomeSummary, examples: tuple[str, ...]) -> dict:
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Your HR assistant"}}]
     if home.facts:
         blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {f}" for f in home.facts)))
     elif home.notice:
         blocks.append(section(home.notice))
-    blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {e}" for e in EXAMPLES)))
+    blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {e}" for e in examples)))
     status = home.knowledge_base
     if status is not None:
         last = status.last_upload

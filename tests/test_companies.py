@@ -76,6 +76,8 @@ def test_each_company_names_its_own_places_and_menus(company_runtimes):
     assert northwind.audiences() == [("Everyone", "all"), ("California only", "US-CA"), ("New York only", "US-NY"),
                                      ("India only", "IN")]
     assert northwind.mentioned("Can I work from our Bangalore office?") == {"IN"}
+    assert northwind.examples == ("How much PTO do I have?", "Do New York employees carry PTO over?")
+    assert company_runtimes["harbour"].profile.examples[0] == "How much annual leave do I have?"  # the default
     assert company_runtimes["harbour"].settings.hr_contact == "the people team at people@harbourfinch.example"
     assert company_runtimes["northwind"].settings.escalation_channel == "C0PEOPLEOPS"
 

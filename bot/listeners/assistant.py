@@ -9,7 +9,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot.listeners.admin import handle_file_share
 from bot.listeners.delivery import answer_in_thread, clean_question
-from bot.render import EXAMPLES
 from bot.services import BotServices
 
 log = logging.getLogger(__name__)
@@ -23,7 +22,8 @@ def register(app: App, services: BotServices) -> None:
     @assistant.thread_started
     def start(say: Say, set_suggested_prompts: SetSuggestedPrompts) -> None:
         say(GREETING)
-        set_suggested_prompts(prompts=[{"title": e, "message": e} for e in EXAMPLES[:4]])
+        set_suggested_prompts(prompts=[{"title": e, "message": e}
+                                       for e in services.assistant.profile.examples[:4]])
 
     @assistant.user_message
     def user_message(payload: dict, client: WebClient, set_status: SetStatus, set_title: SetTitle) -> None:

@@ -13,7 +13,7 @@ def register(app: App, services: BotServices) -> None:
     def hr(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         question = " ".join((command.get("text") or "").split())
         if question.lower() in ("", "help", "?"):
-            ack(response_type="ephemeral", text="Here is what I can do", blocks=help_blocks())
+            ack(response_type="ephemeral", text="Here is what I can do", blocks=help_blocks(services.assistant.profile.examples))
             return
         ack(response_type="ephemeral", text=f"Looking up: {question}")
         asked = services.ask(client, command["user_id"], question, "command")

@@ -15,4 +15,4 @@ def register(app: App, services: BotServices) -> None:
             return
         user = event["user"]
         summary = services.assistant.home(services.asker(client, user))
-        client.views_publish(user_id=user, view=home_view(summary))
+        client.views_publish(user_id=user, view=home_view(summary, services.assistant.profile.examples))

@@ -24,7 +24,7 @@ def register(app: App, services: BotServices) -> None:
         if not question:
             return
         if question.lower() in ("help", "hi", "hello", "?"):
-            client.chat_postMessage(channel=event["channel"], text="Here is what I can do", blocks=help_blocks())
+            client.chat_postMessage(channel=event["channel"], text="Here is what I can do", blocks=help_blocks(services.assistant.profile.examples))
             return
         answer_in_thread(services, client, channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
                          user=event["user"], question=question, surface="dm", current_ts=event["ts"])
@@ -38,7 +38,7 @@ def register(app: App, services: BotServices) -> None:
         thread_ts = event.get("thread_ts") or event["ts"]
         if not question:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text="Here is what I can do",
-                                      blocks=help_blocks())
+                                      blocks=help_blocks(services.assistant.profile.examples))
             return
         placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
         history = services.thread_history(client, channel, event.get("thread_ts"), event["ts"])

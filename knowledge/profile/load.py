@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import fields
+from dataclasses import fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -150,7 +150,8 @@ class _Checker:
     def profile(self, data: dict, path: Path | None) -> CompanyProfile:
         self.unknown(data, (), {"company", "leave_types", "locations"})
         company = self.table(data, (), "company", required=True)
-        self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user"})
+        self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user",
+                                                "examples"})
         name = self.text(company, ("company",), "name", required=True) or ""
         hr_contact = self.text(company, ("company",), "hr_contact", required=True) or ""
         channel = self.text(company, ("company",), "escalation_channel")
@@ -158,6 +159,7 @@ class _Checker:
             self.fail(("company", "escalation_channel"), f"must be a Slack channel id such as C0123ABCD (got {channel!r})")
         not_names = self.texts(company, ("company",), "not_names")
         demo_user = self.text(company, ("company",), "demo_user")
+        examples = self.texts(company, ("company",), "examples") if "examples" in company else None
 
         leave_types: dict[str, str] = {}
         for code, label in self.table(data, (), "leave_types", required=True).items():
@@ -191,8 +193,9 @@ class _Checker:
                 if other != code:
                     self.fail(("locations", code, "aliases"), f"{word!r} also names {other}: a question naming it "
                                                                "could not be placed")
-        return CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
-                              path)
+        profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
+                                 path)
+        return replace(profile, examples=examples) if examples else profile
 
     def location(self, code: str, raw: dict, where: tuple, leave_types: dict[str, str]) -> Location:
         self.unknown(raw, where, {"name", "aliases", "holidays", "leave"})

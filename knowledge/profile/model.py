@@ -16,6 +16,8 @@ PRO_RATA = ("months", "calendar_days", "none")
 ROUNDING = ("up_half", "nearest_half", "up_whole", "nearest_whole", "none")
 ACCRUAL_PERIODS = ("month", "half_month", "two_weeks", "week")
 EMPLOYMENT_TYPES = ("permanent", "fixed_term", "contractor")  # what the employees import accepts
+EXAMPLES = ("How much annual leave do I have?", "Does our dental plan cover implants?",
+            "How do I claim expenses for a client dinner?", "Can I work from abroad for a few weeks?")
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class CompanyProfile:
     not_names: frozenset[str] = frozenset()  # capitalised words in questions that are not people
     demo_user: str | None = None         # the Slack user `hrbot demo` chats as
     source: Path | None = None
+    examples: tuple[str, ...] = EXAMPLES  # questions offered in help, App Home and the assistant panel
 
     def location(self, code: str | None) -> Location | None:
         return self.locations.get((code or "").upper()) if code else None
