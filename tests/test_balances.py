@@ -92,3 +92,45 @@ def test_uk_long_service_starts_the_january_after_the_fifth_anniversary():
     assert annual_balance(person(hire_date=date(2021, 3, 1)), None, [], set(), date(2026, 6, 1)).entitlement == 25
     assert annual_balance(person(hire_date=date(2021, 3, 1)), None, [], set(), date(2027, 6, 1)).entitlement == 27
     assert annual_balance(person(country="DE"), None, [], set(), date(2026, 6, 1)).entitlement == 30
+
+
+def rules(**values):
+    from knowledge.profile.model import LeaveRules
+
+    return LeaveRules("annual", **values)
+
+
+def balance_of(rule, employee, as_of, records=(), entitlements=()):
+    return leave_balance(rule, employee, list(entitlements), list(records), set(), as_of, label="annual leave",
+                         location_name="Here")
+
+
+def test_a_leave_year_that_starts_on_each_hire_anniversary():
+    from knowledge.profile.model import LongServiceStep
+
+    sam = person(hire_date=date(2023, 7, 15))
+    rule = rules(year_start=None, base_days=Decimal(20), long_service=(LongServiceStep(2, Decimal(22)),))
+    b = balance_of(rule, sam, date(2026, 6, 15))
+    assert (b.year.start, b.year.end, b.year.label) == (date(2025, 7, 15), date(2026, 7, 14), 2025)
+    assert b.entitlement == 22  # 2 full years on 15 July 2025
+    leap = person(hire_date=date(2024, 2, 29))
+    assert balance_of(rule, leap, date(2026, 3, 5)).year.start == date(2026, 3, 1)  # no 29 Feb in 2026
+
+
+def test_not_pro_rated_and_whole_day_rounding():
+    joiner = person(hire_date=date(2026, 9, 1), fte=Decimal("0.7"))
+    assert balance_of(rules(base_days=Decimal(20), pro_rata="none"), joiner, date(2026, 9, 2)).entitlement == 14
+    assert balance_of(rules(base_days=Decimal(25), rounding="nearest_whole"), joiner,
+                      date(2026, 9, 2)).entitlement == 6  # 25 x 0.7 x 4/12 = 5.83
+
+
+def test_accrual_per_half_month_and_per_week():
+    from knowledge.profile.model import Accrual
+
+    joiner = person(hire_date=date(2026, 3, 10))
+    half = balance_of(rules(accrual=Accrual("half_month", Decimal("0.5"))), joiner, date(2026, 4, 20))
+    assert half.entitlement == Decimal("1")  # 16-31 Mar and 1-15 Apr; 1-15 Mar was not worked in full
+    weekly = balance_of(rules(accrual=Accrual("week", Decimal("0.4"), max_days=Decimal(2))), joiner,
+                        date(2026, 4, 20))
+    assert weekly.entitlement == Decimal(2)  # 10 Mar - 20 Apr is 42 days, 6 weeks: 2.4, capped at 2 a year
+    assert "capped at 2 a year" in weekly.entitlement_working()
