@@ -1,5 +1,6 @@
 """The answer chain: offline answerer and a fake OpenAI-compatible chat model (a real local HTTP server)."""
 import json
+import re
 import logging
 from dataclasses import replace
 from datetime import date
@@ -196,11 +197,34 @@ def test_the_chain_is_built_once_and_times_its_steps_through_callbacks(online, f
 
 
 def test_a_failing_condense_call_falls_back_to_the_heuristic(online, fake_llm, caplog):
-    history = [("user", "How many days of annual leave do I get?"), ("assistant", "28 days [1]")]
+    history = [("user", "How many days of annual leave do I get? FAKE-CONDENSE-500"), ("assistant", "28 days [1]")]
     with caplog.at_level(logging.WARNING):
-        answer = online.answer("and in Germany? FAKE-CONDENSE-500", HANNAH, history=history, today=JUNE)
+        answer = online.answer("and in Germany?", HANNAH, history=history, today=JUNE)
     assert "condensing with the chat model failed" in caplog.text
     asked = fake_llm.chat_requests[-1]["messages"][-1]["content"]
     # the heuristic read the fragment together with the previous question, and the model still answered
-    assert "How many days of annual leave do I get? and in Germany?" in asked
+    assert "How many days of annual leave do I get? FAKE-CONDENSE-500 and in Germany?" in asked
     assert not answer.text.startswith(MODEL_DOWN) and answer.citations
+
+
+@pytest.mark.parametrize("question,joined", [
+    ("and in Germany?", True),                        # only the place changes
+    ("what about part-timers?", True),                # only the group changes
+    ("does it cover implants?", True),                # points back
+    ("and what about when I have a baby?", False),    # a topic of its own
+    ("can I work from Spain for a month?", False),
+])
+def test_only_real_follow_ups_join_the_previous_question(offline, question, joined):
+    history = [{"role": "user", "text": "How much annual leave do I have?"}]
+    standalone = offline._condense_heuristic({"question": question, "history": [(h["role"], h["text"])
+                                                                               for h in history]})
+    assert (standalone != question) is joined, standalone
+
+
+def test_citation_numbers_start_at_one_in_the_order_quoted(offline):
+    answer = offline.answer("and what about when I have a baby?", HANNAH, today=JUNE,
+                            history=[("user", "How much annual leave do I have?"), ("assistant", "17.5 days")])
+    numbers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+    assert numbers and numbers[0] == 1 and sorted(set(numbers)) == list(range(1, max(numbers) + 1))
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    assert any("parental" in c.source for c in answer.citations), answer.citations

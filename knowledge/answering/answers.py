@@ -126,20 +126,21 @@ def citation_for(n: int, doc: Document) -> Citation:
 
 
 def check_citations(text: str, sources: list[Document]) -> tuple[str, list[Citation]]:
-    """Keep citations of sources that were given; drop (and log) any other number the model wrote."""
-    cited: list[int] = []
+    """Keep citations of sources that were given, numbered 1, 2, ... in the order they first appear; drop (and
+    log) any other number the model wrote."""
+    order: dict[int, int] = {}  # source number -> number shown
 
     def keep(match: re.Match) -> str:
         n = int(match.group(1))
         if 1 <= n <= len(sources):
-            if n not in cited:
-                cited.append(n)
-            return match.group(0)
+            order.setdefault(n, len(order) + 1)
+            return f"[{order[n]}]"
         log.warning("dropped citation [%d]: only %d sources were given", n, len(sources))
         return ""
 
     text = CITATION.sub(keep, text)
-    return re.sub(r"[ \t]+([.,;:])", r"\1", text).strip(), [citation_for(n, sources[n - 1]) for n in cited]
+    return (re.sub(r"[ \t]+([.,;:])", r"\1", text).strip(),
+            [citation_for(shown, sources[n - 1]) for n, shown in order.items()])
 
 
 NUMBER = re.compile(r"(?<![\w\[])\d+(?:[.,]\d+)?(?![\w\]])")
@@ -179,7 +180,8 @@ def _stem(word: str) -> str:
     return word
 
 
-def _terms(text: str) -> set[str]:
+def terms(text: str) -> set[str]:
+    """The content words of a text, lower-cased and stemmed."""
     return {_stem(w) for w in WORD.findall(text) if w.lower() not in STOP}
 
 
@@ -188,24 +190,24 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
     """Quote the sentences of the top passages that share most with the question, each with its citation."""
     import math
 
-    query = _terms(question)
+    query = terms(question)
     rows = []
     for rank, doc in enumerate(sources, start=1):
-        section_terms = query & _terms(doc.metadata.get("section", ""))
+        section_terms = query & terms(doc.metadata.get("section", ""))
         # lines are paragraphs or list items: never let a quote run across them
         sentences = [s for line in doc.page_content.split("\n") for s in split_sentences(line)]
         for position, sentence in enumerate(sentences):
-            rows.append((rank, position, sentence, query & _terms(sentence), section_terms))
+            rows.append((rank, position, sentence, query & terms(sentence), section_terms))
     # a word the question shares with every candidate sentence says little; a rare one ("crowns") says a lot
     df: dict[str, int] = {}
-    for *_, terms, _ in rows:
-        for term in terms:
+    for *_, shared, _ in rows:
+        for term in shared:
             df[term] = df.get(term, 0) + 1
     candidates = []
-    for rank, position, sentence, terms, section_terms in rows:
-        if not terms and not section_terms:
+    for rank, position, sentence, shared, section_terms in rows:
+        if not shared and not section_terms:
             continue
-        weight = sum(math.log(1 + len(rows) / df[t]) for t in terms) + 0.3 * len(section_terms)
+        weight = sum(math.log(1 + len(rows) / df[t]) for t in shared) + 0.3 * len(section_terms)
         words = len(sentence.split())
         score = (2 * weight + (1.0 if rank == 1 else 0) + (0.3 if position == 0 else 0) - 0.3 * rank
                  - (2.0 if words > 60 else 0) - (1.0 if words < 4 else 0))
@@ -217,13 +219,15 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
         lines.append("*From your records:*")
         lines += [f"- {f}" for f in facts]
         lines.append("")
+    shown: dict[int, int] = {}  # passage rank -> citation number, 1, 2, ... in the order quoted
+    for _, rank, _, _ in chosen:
+        shown.setdefault(rank, len(shown) + 1)
     if chosen:
         lines.append("*What the policy says:*")
-        lines += [f"> {sentence} [{rank}]" for _, rank, _, sentence in chosen]
+        lines += [f"> {sentence} [{shown[rank]}]" for _, rank, _, sentence in chosen]
         lines.append("")
         lines.append(OFFLINE_NOTE)
-    cited = sorted({rank for _, rank, _, _ in chosen})
-    return "\n".join(lines).strip(), [citation_for(n, sources[n - 1]) for n in cited]
+    return "\n".join(lines).strip(), [citation_for(n, sources[rank - 1]) for rank, n in shown.items()]
 
 
 def not_found_text(hr_contact: str) -> str:

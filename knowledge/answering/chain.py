@@ -18,7 +18,8 @@ from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePas
 
 from knowledge.operations import admin
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
-                               check_citations, extractive_answer, guard_personal_numbers, not_found_text)
+                                        check_citations, extractive_answer, guard_personal_numbers, not_found_text,
+                                        terms)
 from knowledge.people.personal import RecordsRetriever
 from knowledge.people.records import RecordsReader
 from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
@@ -34,6 +35,10 @@ MODEL_DOWN = "_The AI model is not answering right now, so here are the most rel
 QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
 FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so|then)\b", re.I)
 REFERS_BACK = re.compile(r"\b(it|that|this|those|them|there|these)\b", re.I)
+CONNECTORS = {"and", "but", "also", "about", "same", "ok", "so", "then", "else", "instead", "though", "please"}
+# Words that narrow a question to a group or a time rather than opening a topic (stems, as terms() makes them).
+QUALIFIERS = {"part", "time", "timer", "full", "contractor", "manager", "intern", "new", "starter", "joiner", "staff",
+              "employee", "people", "person", "year", "next", "last", "week", "month", "someone", "everyone"}
 
 
 def build_chat_model(settings: Settings):
@@ -174,15 +179,21 @@ class AnswerService:
                 | RunnableLambda(self._respond, name="answer"))
 
     def _condense_heuristic(self, x) -> str:
+        """Without a model: a question pointing back ("does it cover implants?") or a fragment that only changes
+        the place or the group ("and in the UK?", "what about part-timers?") is read with the previous question;
+        anything that brings a topic of its own ("and what about when I have a baby?") stands alone."""
         if x.get("error") is not None:  # the model is optional for this step
             log.warning("condensing with the chat model failed: %s", x["error"])
         question, history = x["question"], x["history"]
         previous = next((text for role, text in reversed(history) if role == "user"), "")
-        # Without a model: a fragment ("and for part-timers?") or a short question pointing back ("does it cover
-        # implants?") is read together with the previous question; a question of its own stands alone.
-        if previous and (FOLLOW_UP.search(question)
-                         or (len(question.split()) <= 8 and REFERS_BACK.search(question))):
+        if not previous:
+            return question
+        if len(question.split()) <= 8 and REFERS_BACK.search(question):
             return f"{previous} {question}"
+        if FOLLOW_UP.search(question):
+            new = terms(question) - terms(previous) - CONNECTORS - QUALIFIERS - self.profile.vocabulary
+            if not new:
+                return f"{previous} {question}"
         return question
 
     def _search_query(self, x) -> str:
