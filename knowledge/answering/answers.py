@@ -86,7 +86,7 @@ VERB_NAME = re.compile(r"\b(?:does|did|has|is|was|will|can|should)\s+([A-Z][a-z]
 POSSESSIVE_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s|s')\s+(?:\w+\s+){0,2}(leave|balance|holidays?|vacation|salary|"
                              r"pay|records?|entitlement|allowance|absences?|sick|email|manager|details)\b")
 FOR_NAME = re.compile(r"\b(?:for|of|about)\s+([A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?\s*\??$")
-EMPLOYEE_ID = re.compile(r"\b[A-Z]{1,3}\d{3,}\b")  # an HR system id such as E001 or HR10234
+EMPLOYEE_ID = re.compile(r"\b[A-Z]{1,3}\d{3,}\b")  # an HR system id such as A123 or HR10234
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 SLACK_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 

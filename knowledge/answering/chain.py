@@ -180,7 +180,7 @@ class AnswerService:
 
     def _condense_heuristic(self, x) -> str:
         """Without a model: a question pointing back ("does it cover implants?") or a fragment that only changes
-        the place or the group ("and in the UK?", "what about part-timers?") is read with the previous question;
+        the place or the group ("and in Spain?", "what about part-timers?") is read with the previous question;
         anything that brings a topic of its own ("and what about when I have a baby?") stands alone."""
         if x.get("error") is not None:  # the model is optional for this step
             log.warning("condensing with the chat model failed: %s", x["error"])

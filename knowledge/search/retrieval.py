@@ -138,9 +138,10 @@ class HybridSearcher:
     """Searches the knowledge base, checking on every search that the stored vectors came from the configured
     model (`hrbot reembed` may have switched them from another process since)."""
 
-    def __init__(self, db: Database, embeddings):
+    def __init__(self, db: Database, embeddings, *, one_per_section: bool = True):
         self.db = db
         self.embeddings = embeddings
+        self.one_per_section = one_per_section
 
     def search(self, query: str, k: int = 5, *, mode: str = "hybrid", audiences: list[str] | None = None,
                document_ids: list[int] | None = None, embedding: np.ndarray | None = None) -> list[Hit]:
@@ -161,14 +162,19 @@ class HybridSearcher:
                 return []  # nothing ingested yet
             check_space(row, model_name_of(self.embeddings), len(embedding))
             rows = conn.execute(SEARCH, params, binary=True).fetchall()
-        return _diversify(rows, k)
+        return _diversify(rows, k, self.one_per_section)
 
 
-def _diversify(rows, k: int) -> list[Hit]:
-    """Drop passages that are near-copies of a better-ranked one (two plans' booklets crowd each other out)."""
+def _diversify(rows, k: int, one_per_section: bool = True) -> list[Hit]:
+    """Drop passages that are near-copies of a better-ranked one (two plans' booklets crowd each other out), and
+    give each page and section of a document one slot: two chunks of one page would take two of five places."""
     chosen: list[Hit] = []
     vectors: list[np.ndarray] = []
+    places: set[tuple] = set()
     for row in rows:
+        place = (row[1], row[4], row[7])  # document, page, section
+        if one_per_section and place in places:
+            continue
         vector = np.asarray(getattr(row[10], "to_numpy", lambda: row[10])(), dtype=np.float32)
         norm = np.linalg.norm(vector) or 1.0
         vector = vector / norm
@@ -176,6 +182,7 @@ def _diversify(rows, k: int) -> list[Hit]:
             continue
         chosen.append(Hit(*row[:9], float(row[9]), row[11]))
         vectors.append(vector)
+        places.add(place)
         if len(chosen) == k:
             break
     return chosen

@@ -1,0 +1,92 @@
+"""Retrieval quality on two sets: our own (the sample company's gold set, written by us: figures tuned on it are
+labelled as such) and an external one nobody here wrote the documents of (public-domain pages of the US
+government's 18F/TTS handbook, benchmarks/external/18f-handbook; questions written before any retrieval result
+was seen, benchmarks/external/questions_*.jsonl).
+
+For each set and each variant of the searcher: hit@1/3/5/10, MRR and search latency (p50/p95, warm).
+
+    python benchmarks/retrieval_quality.py [--variants default,no-section-slots]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import benchmark_database, percentile, stop_database, write_result  # noqa: E402
+from knowledge.database.connection import Database  # noqa: E402
+from knowledge.runtime import SAMPLE_DOCS, Runtime  # noqa: E402
+from knowledge.search.evaluation import EVAL_SET, is_gold, load_questions  # noqa: E402
+from knowledge.search.retrieval import HybridSearcher  # noqa: E402
+from knowledge.settings import Settings  # noqa: E402
+
+EXTERNAL = Path(__file__).resolve().parent / "external"
+VARIANTS = {
+    "default": dict(one_per_section=True),
+    "no-section-slots": dict(one_per_section=False),
+}
+CUTOFFS = (1, 3, 5, 10)
+
+
+def external_questions():
+    questions = []
+    for path in sorted(EXTERNAL.glob("questions_*.jsonl")):
+        questions += load_questions(path)
+    return questions
+
+
+def measure(searcher: HybridSearcher, questions, k: int = 10) -> dict:
+    for q in questions[:5]:  # warm caches and prepared statements
+        searcher.search(q.question, k)
+    ranks, seconds = [], []
+    for q in questions:
+        started = time.perf_counter()
+        hits = searcher.search(q.question, k)
+        seconds.append(time.perf_counter() - started)
+        ranks.append(next((i for i, h in enumerate(hits, start=1) if is_gold(h, q)), None))
+    n = len(questions)
+    report = {f"hit@{c}": round(sum(1 for r in ranks if r and r <= c) / n, 3) for c in CUTOFFS}
+    report["mrr"] = round(sum(1 / r for r in ranks if r) / n, 3)
+    report["search_ms"] = {"p50": round(percentile(seconds, 50) * 1000, 1),
+                           "p95": round(percentile(seconds, 95) * 1000, 1)}
+    report["misses@5"] = [q.question for q, r in zip(questions, ranks) if not r or r > 5]
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    args = parser.parse_args()
+    settings = Settings.from_env(environ={}, dotenv_path=None)
+    sets = {"sample (own, tuned on)": (SAMPLE_DOCS, load_questions(EVAL_SET)),
+            "external (18F handbook)": (EXTERNAL / "18f-handbook", external_questions())}
+    results = {}
+    embeddings = None
+    for name, (folder, questions) in sets.items():
+        url, server = benchmark_database("quality_" + name.split()[0])
+        db = Database(url)
+        rt = Runtime(settings, db=db, embeddings=embeddings)
+        embeddings = rt.embeddings
+        rt.ingestor.ingest_paths([folder], uploaded_by="benchmark")
+        results[name] = {"questions": len(questions)}
+        for variant in args.variants.split(","):
+            searcher = HybridSearcher(db, embeddings, **VARIANTS[variant])
+            results[name][variant] = measure(searcher, questions)
+        db.close()
+        stop_database(server)
+    path = write_result("retrieval_quality", {"sets": results})
+    for name, by_variant in results.items():
+        print(f"{name}: {by_variant['questions']} questions")
+        for variant, r in by_variant.items():
+            if variant == "questions":
+                continue
+            print(f"  {variant:18} hit@1 {r['hit@1']:.3f}  hit@3 {r['hit@3']:.3f}  hit@5 {r['hit@5']:.3f}  "
+                  f"hit@10 {r['hit@10']:.3f}  MRR {r['mrr']:.3f}  search p50 {r['search_ms']['p50']} ms "
+                  f"p95 {r['search_ms']['p95']} ms")
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()
