@@ -2,6 +2,8 @@
 Slack's limits, and the action ids its buttons carry."""
 from __future__ import annotations
 
+import re
+
 from knowledge.answering.answers import Answer
 from knowledge.assistant import HomeSummary
 
@@ -18,6 +20,27 @@ SECTION_LIMIT = 3000      # characters in one section's text
 MAX_BLOCKS = 50           # blocks in one message
 FALLBACK_LIMIT = 3000     # the notification / screen-reader text
 THINKING = "Looking that up..."
+
+
+SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)\|([^>]*)>")
+QUOTE_PREFIX = re.compile(r"^(> )")
+
+
+def plain(text: str) -> str:
+    """Text from a document or a person, made inert for Slack: `&`, `<`, `>` escaped, so `<!channel>`,
+    `<@U123>` and `<https://x|disguised links>` show as what they are instead of pinging or hiding a URL; a
+    Slack-style link is shown as its label with the real address beside it."""
+    text = SLACK_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2).strip() else m.group(1), text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def answer_markup(text: str) -> str:
+    """An answer's text for mrkdwn: everything escaped except the quote marks our answerer puts at line starts."""
+    lines = []
+    for line in text.split("\n"):
+        prefix = "> " if line.startswith("> ") else ""
+        lines.append(prefix + plain(line[len(prefix):]))
+    return "\n".join(lines)
 
 
 def section(text: str) -> dict:
@@ -51,7 +74,7 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 def source_line(citation) -> str:
     where = " · ".join(x for x in (citation.section.split(" > ")[-1] if citation.section else "",
                                    f"p. {citation.page}" if citation.page else "") if x)
-    title = citation.title.replace("<", "").replace(">", "").replace("|", "/")
+    title = plain(citation.title).replace("|", "/")
     if citation.url:
         title = f"<{citation.url}|{title}>"
     return f"*[{citation.n}]* {title}" + (f" — {where}" if where else "")
@@ -59,7 +82,7 @@ def source_line(citation) -> str:
 
 def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = True,
                   escalation: bool = True, note: str | None = None) -> list[dict]:
-    blocks: list[dict] = [section(part) for part in split_text(answer.text)]
+    blocks: list[dict] = [section(part) for part in split_text(answer_markup(answer.text))]
     if answer.citations:
         lines = [source_line(c) for c in answer.citations]
         blocks.append({"type": "context", "elements": [
@@ -92,7 +115,7 @@ def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = T
 
 
 def fallback_text(answer: Answer) -> str:
-    return answer.text[:FALLBACK_LIMIT]
+    return plain(answer.text)[:FALLBACK_LIMIT]
 
 
 def help_blocks(examples: tuple[str, ...]) -> list[dict]:
@@ -122,7 +145,7 @@ def feedback_modal(question_id: int) -> dict:
 def home_view(home: HomeSummary, examples: tuple[str, ...]) -> dict:
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Your HR assistant"}}]
     if home.facts:
-        blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {f}" for f in home.facts)))
+        blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {plain(f)}" for f in home.facts)))
     elif home.notice:
         blocks.append(section(home.notice))
     blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {e}" for e in examples)))
@@ -140,7 +163,7 @@ def documents_blocks(documents: list[dict]) -> list[dict]:
     blocks = [section(f"*{len(documents)} documents in the knowledge base*")]
     for d in documents[:LISTED_DOCUMENTS]:
         when = f"{d['created_at']:%d %b %Y}" if d.get("created_at") else ""
-        text = (f"*{d['title']}*\n`{d['source']}` · v{d['version']} · {d['audience'] or 'everyone'} · "
+        text = (f"*{plain(d['title'])}*\n`{plain(d['source'])}` · v{d['version']} · {d['audience'] or 'everyone'} · "
                 f"{d['chunk_count']} passages · {d['uploaded_by'] or 'unknown'} · {when}")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]},
                        "accessory": {"type": "button", "action_id": DOC_REMOVE, "style": "danger",
@@ -161,7 +184,7 @@ def upload_summary_blocks(name: str, result, audiences: list[tuple[str, str]]) -
     if result.status in ("added", "replaced"):
         pages = f"{result.pages} pages, " if result.pages else ""
         verb = "Added" if result.status == "added" else f"Replaced with version {result.version}:"
-        text = f":white_check_mark: {verb} *{result.title}* (`{name}`): {pages}{result.chunks} passages."
+        text = f":white_check_mark: {verb} *{plain(result.title)}* (`{plain(name)}`): {pages}{result.chunks} passages."
         return [{"type": "section", "text": {"type": "mrkdwn", "text": text},
                  "accessory": {"type": "static_select", "action_id": DOC_AUDIENCE,
                                "placeholder": {"type": "plain_text", "text": "Who is it for?"},
@@ -169,14 +192,14 @@ def upload_summary_blocks(name: str, result, audiences: list[tuple[str, str]]) -
                                             "value": f"{result.document_id}:{value}"}
                                            for label, value in audiences[:100]]}}]
     if result.status == "unchanged":
-        text = f":information_source: `{name}` is already up to date; nothing changed."
+        text = f":information_source: `{plain(name)}` is already up to date; nothing changed."
     else:
-        text = f":x: `{name}` was not added: {result.reason}"
+        text = f":x: `{plain(name)}` was not added: {plain(result.reason or '')}"
     return [section(text)]
 
 
 def handoff_blocks(slack_user_id: str, question: str, question_id: int, surface: str) -> list[dict]:
     """The message in HR's channel when someone asks to talk to HR."""
-    return [section(f"*<@{slack_user_id}> would like to talk to HR about:*\n>{question}"),
+    return [section(f"*<@{slack_user_id}> would like to talk to HR about:*\n>{plain(question)}"),
             {"type": "context", "elements": [{"type": "mrkdwn", "text":
              f"Question #{question_id}, via {surface}. Reply to them directly."}]}]

@@ -5,7 +5,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.delivery import is_from_a_person
-from bot.render import DOC_AUDIENCE, DOC_REMOVE, documents_blocks, section
+from bot.render import DOC_AUDIENCE, DOC_REMOVE, documents_blocks, plain, section
 from bot.services import BotServices
 from knowledge.errors import NotFound
 
@@ -110,7 +110,7 @@ def _remove(services: BotServices, source: str, user: str) -> str:
         services.assistant.remove(source, actor=user)
     except NotFound as exc:
         return str(exc)
-    return f"Removed `{source}`. Answers no longer cite it."
+    return f"Removed `{plain(source)}`. Answers no longer cite it."
 
 
 def gaps_text(groups: list[dict]) -> str:
@@ -118,7 +118,7 @@ def gaps_text(groups: list[dict]) -> str:
         return "No unanswered or unhelpful questions in the last 30 days."
     lines = ["*Questions I couldn't answer well (last 30 days), most frequent first*"]
     for group in groups[:15]:
-        examples = "; ".join(f"“{q}”" for q in group["questions"][:3])
+        examples = "; ".join(f"“{plain(q)}”" for q in group["questions"][:3])
         lines.append(f"- *{group['count']}x* {examples}")
     return "\n".join(lines)
 
@@ -126,7 +126,7 @@ def gaps_text(groups: list[dict]) -> str:
 def records_text(lines: list[str]) -> str:
     if not lines:
         return "Every balance from the HR system matches mine within half a day."
-    shown = "\n".join(f"- {line}" for line in lines[:25])
+    shown = "\n".join(f"- {plain(line)}" for line in lines[:25])
     more = f"\n...and {len(lines) - 25} more (`hrbot records check` lists them all)." if len(lines) > 25 else ""
     return (f"*{len(lines)} balance{'s' if len(lines) != 1 else ''} where the HR system and my computation "
             "disagree by more than half a day* "
@@ -135,7 +135,7 @@ def records_text(lines: list[str]) -> str:
 
 def stats_text(s: dict) -> str:
     days = "\n".join(f"- {d['day']:%a %d %b}: {d['questions']}" for d in s["per_day"][-14:]) or "- none yet"
-    sources = "\n".join(f"- {x['source']}: {x['citations']}" for x in s["top_sources"]) or "- none yet"
+    sources = "\n".join(f"- {plain(x['source'])}: {x['citations']}" for x in s["top_sources"]) or "- none yet"
     helpful = f"{s['helpful_rate']:.0%}" if s["helpful_rate"] is not None else "no feedback yet"
     answered = f"{s['answered_share']:.0%}" if s["answered_share"] is not None else "n/a"
     return (f"*Last 30 days*: {s['questions']} questions, {answered} answered from the documents, "
