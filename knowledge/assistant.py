@@ -211,7 +211,10 @@ class HRAssistant:
         documents = sync_folder(self.runtime.ingestor, folder, audience=audience)
         if documents.skipped_busy:
             return documents, []
-        csvs = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == RECORD_FILE_SUFFIX)
+        root = folder.resolve()
+        csvs = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == RECORD_FILE_SUFFIX
+                      and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+                      and p.resolve().is_relative_to(root))  # no links out of the folder
         records = import_files(self.runtime.db, [(p.relative_to(folder).as_posix(), p.read_bytes()) for p in csvs],
                                actor=documents.origin, profile=self.runtime.profile)
         return documents, records

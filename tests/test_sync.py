@@ -53,3 +53,28 @@ def test_same_named_files_in_subfolders_are_two_documents(runtime, db, tmp_path,
     (folder / "de" / "policy.md").unlink()
     assert "1 retired (de/policy.md)" in invoke("sync", str(folder)).output
     assert active(db) == {"uk/policy.md": 1}
+
+
+def test_sync_does_not_follow_links_out_of_the_folder_or_index_secrets(runtime, tmp_path, invoke):
+    """A link to a .env-style file, a linked folder, a hidden folder and a file named like credentials: none
+    is indexed, each is reported, and the token inside never comes back from search (issue 14 item 5)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "prod.env").write_text("SLACK_BOT_TOKEN=xoxb-super-secret-token\n")
+    (outside / "elsewhere.md").write_text("# Elsewhere\n\nxoxb-super-secret-token lives here too.\n")
+    folder = tmp_path / "policies"
+    (folder / ".git").mkdir(parents=True)
+    (folder / "leave.md").write_text("# Leave\n\nAsk your manager two weeks ahead.\n")
+    (folder / "notes.md").symlink_to(outside / "prod.env")
+    (folder / "linked").symlink_to(outside, target_is_directory=True)
+    (folder / ".git" / "config.md").write_text("# Config\n\nxoxb-super-secret-token\n")
+    (folder / "aws-credentials.md").write_text("# AWS\n\nxoxb-super-secret-token\n")
+    result = invoke("sync", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+    assert "skipped   notes.md: a link to a file outside the folder" in result.output
+    assert "skipped   linked: a link to a folder" in result.output
+    assert "skipped   aws-credentials.md: its name looks like a secret" in result.output
+    assert "config.md" not in result.output  # hidden folders are not walked at all
+    hits = json.loads(invoke("search", "xoxb super secret token", "--json").output)
+    assert all("xoxb" not in h["text"] for h in hits) and {h["source"] for h in hits} <= {"leave.md"}

@@ -145,7 +145,7 @@ def sync(ctx, folder, audience, as_json) -> None:
         counts = {s: sum(r.status == s for r in result.results)
                   for s in ("added", "replaced", "unchanged", "rejected", "failed")}
         for r in result.results:
-            if r.status in ("rejected", "failed"):
+            if r.status in ("rejected", "failed", "skipped"):
                 click.echo(f"  {r.status:9} {r.source}: {r.reason}")
         click.echo(f"{result.folder}: {counts['added']} added, {counts['replaced']} replaced, "
                    f"{counts['unchanged']} unchanged, {counts['rejected'] + counts['failed']} rejected, "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
@@ -26,7 +28,7 @@ Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks in this
 @dataclass
 class IngestResult:
     source: str
-    status: str               # added | replaced | unchanged | rejected | failed
+    status: str               # added | replaced | unchanged | rejected | failed | skipped
     title: str | None = None
     document_id: int | None = None
     version: int | None = None
@@ -125,7 +127,10 @@ class Ingestor:
         """Ingest files and folders (recursively, supported types only). One bad file does not stop the rest.
         Each is stored under its file name, or source_of(path) when given."""
         results = []
-        for path in expand_paths(paths):
+        files, skipped = scan(paths)
+        for path, reason in skipped:
+            results.append(IngestResult(source_of(path) if source_of else path.name, "skipped", reason=reason))
+        for path in files:
             source = source_of(path) if source_of else path.name
             if not path.is_file():
                 results.append(IngestResult(source, "rejected", reason=f"{path} does not exist."))
@@ -162,17 +167,48 @@ class Ingestor:
         return True
 
 
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders expanded to their supported, non-hidden files in a stable order."""
+SECRET_NAME = re.compile(r"(^|[._-])(env|secrets?|credentials?|passwords?|passwd|id_rsa|id_ed25519|private[._-]?key"
+                         r"|tokens?|api[._-]?keys?)([._-]|$)", re.I)
+
+
+def scan(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files as given; folders expanded to their supported files in a stable order, without following links
+    out of the folder, without hidden files and without files named like secrets. Returns (files, skipped with
+    the reason): an admin should know what was left out."""
     out: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for path in paths:
         path = Path(path)
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MEDIA_TYPES
-                              and not any(part.startswith(".") for part in p.relative_to(path).parts)))
-        else:
+        if not path.is_dir():
             out.append(path)
-    return out
+            continue
+        root = path.resolve()
+        found = []
+        for folder, dirs, names in os.walk(path, followlinks=False):
+            here = Path(folder)
+            for name in list(dirs):
+                if name.startswith(".") or (here / name).is_symlink():
+                    dirs.remove(name)  # hidden folders and linked folders are not walked into
+                    if (here / name).is_symlink():
+                        skipped.append((here / name, "a link to a folder; linked folders are not synced"))
+            for name in names:
+                file = here / name
+                if name.startswith(".") or file.suffix.lower() not in MEDIA_TYPES:
+                    continue
+                if SECRET_NAME.search(file.stem):
+                    skipped.append((file, "its name looks like a secret (keys, tokens, passwords, .env); "
+                                          "rename it if it really is a policy"))
+                elif file.is_symlink() and not file.resolve().is_relative_to(root):
+                    skipped.append((file, "a link to a file outside the folder"))
+                elif file.is_file():
+                    found.append(file)
+        out.extend(sorted(found))
+    return out, skipped
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """The files scan() would ingest."""
+    return scan(paths)[0]
 
 
 def summarise(results: list[IngestResult], seconds: float) -> dict:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from knowledge.documents.ingest import IngestResult, Ingestor, expand_paths
+from knowledge.documents.ingest import IngestResult, Ingestor, scan
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,13 @@ def sync_folder(ingestor: Ingestor, folder: Path, audience: str | None = None) -
             result.skipped_busy = True
             return result
         try:
-            files = expand_paths([folder])
+            files, skipped = scan([folder])
 
             def source_of(path: Path) -> str:  # two policy.pdf in different subfolders are two documents
                 return path.relative_to(folder).as_posix()
 
-            result.results = ingestor.ingest_paths(files, audience=audience, uploaded_by=origin, source_of=source_of)
+            result.results = [IngestResult(source_of(path), "skipped", reason=reason) for path, reason in skipped]
+            result.results += ingestor.ingest_paths(files, audience=audience, uploaded_by=origin, source_of=source_of)
             present = {source_of(p) for p in files}
             with db.connection() as conn:
                 synced = [r[0] for r in conn.execute(SYNCED_SOURCES, {"origin": origin})]
