@@ -10,7 +10,7 @@ from pathlib import PurePath
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.render import upload_summary_blocks
+from bot.render import plain, upload_summary_blocks
 from knowledge.assistant import HRAssistant
 from knowledge.errors import DatabaseUnavailable, HRBotError
 
@@ -61,7 +61,12 @@ class SlackUploads:
         except DatabaseUnavailable:
             raise  # the job is retried when the database is back
         except HRBotError as exc:
-            say(f":x: `{name}` was not added: {exc}")
+            say(f":x: `{plain(name)}` was not added: {plain(str(exc))}")
+            return
+        except Exception:  # never leave the admin without a reply
+            log.exception("adding %s failed", name)
+            say(f":x: Something went wrong while adding `{plain(name)}`, so nothing was changed. Please try "
+                "again; if it keeps failing, the bot's log has the details.")
             return
         if added.records is not None:
             result = added.records

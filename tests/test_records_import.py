@@ -91,3 +91,44 @@ def test_cli_import_reports_counts_and_errors(invoke, runtime, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "leave.csv: The file was not imported; nothing was changed." in err
     assert "line 4: unknown employee 'E404'" in err
+
+
+def test_values_only_the_database_would_catch_are_reported_with_their_lines(db):
+    """Rounding that would store 0, overflowing numbers, an id or email another employee has (whatever the case):
+    each is listed with its line and nothing is written (issue 14 item 3)."""
+    import_csv(db, EMPLOYEES.encode())
+    clash = ("employee_id,slack_user_id,email,name,country,hire_date\n"
+             "E903,U0AAA,carla@x.example,Carla,GB,2024-01-01\n"          # Ada's Slack id
+             "E904,,ADA@X.EXAMPLE,Ada Again,GB,2024-01-01\n"              # Ada's email in capitals
+             "E905,U0CCC,dan@x.example,Dan,GB,2024-01-01\n"
+             "E906,U0CCC,Dan@x.example,Dan Twin,GB,2024-01-01\n")         # the row above, twice
+    with pytest.raises(RecordsRejected) as caught:
+        import_csv(db, clash.encode())
+    assert caught.value.errors == [
+        "line 2: slack_user_id 'U0AAA' already belongs to employee E901",
+        "line 3: email 'ada@x.example' already belongs to employee E901",
+        "line 5: slack_user_id 'U0CCC' already belongs to employee E905",
+        "line 5: email 'dan@x.example' already belongs to employee E905"]
+    numbers = ("employee_id,leave_type,year,base_days,carried_over\n"
+               "E901,annual,2026,1000000,0\nE901,annual,2027,25,0.0001\nE902,annual,2026,1000,0\n")
+    with pytest.raises(RecordsRejected) as caught:
+        import_csv(db, numbers.encode())
+    assert caught.value.errors == ["line 2: base_days 1000000 is more than 366",
+                                   "line 3: carried_over 0.0001 has more than 2 decimal places",
+                                   "line 4: base_days 1000 is more than 366"]
+    leave = ("request_id,employee_id,leave_type,start_date,end_date,days,status\n"
+             "R1,E901,annual,2026-03-02,2026-03-02,0.0001,approved\n")
+    with pytest.raises(RecordsRejected, match="line 2: days 0.0001 has more than 2 decimal places"):
+        import_csv(db, leave.encode())
+    with db.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM employees").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM leave_entitlements").fetchone() == (0,)
+
+
+def test_emails_are_unique_whatever_their_case(db):
+    import psycopg
+
+    import_csv(db, EMPLOYEES.encode())
+    with pytest.raises(psycopg.errors.UniqueViolation), db.connection() as conn:
+        conn.execute("INSERT INTO employees (employee_id, email, name, country, hire_date) "
+                     "VALUES ('E999', 'ADA@x.example', 'Copy', 'GB', '2024-01-01')")

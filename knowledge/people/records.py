@@ -80,6 +80,7 @@ INSERT INTO public_holidays (country, day, name) VALUES (%(country)s, %(date)s, 
 ON CONFLICT (country, day) DO UPDATE SET name = excluded.name WHERE public_holidays.name <> excluded.name""",
 }
 KNOWN_EMPLOYEES = "SELECT employee_id FROM employees"
+IDENTITIES = "SELECT employee_id, slack_user_id, email FROM employees"
 LEAVE_TYPES = "SELECT leave_type FROM leave_types"
 UPSERT_LEAVE_TYPE = """
 INSERT INTO leave_types (leave_type, label) VALUES (%(leave_type)s, %(label)s)
@@ -127,7 +128,13 @@ def _date(value: str, column: str, errors: list[str], line: int, required: bool 
         return None
 
 
-def _number(value: str, column: str, errors: list[str], line: int, required: bool = True) -> Decimal | None:
+MOST_DAYS = Decimal(366)
+
+
+def _number(value: str, column: str, errors: list[str], line: int, required: bool = True, places: int = 2,
+            most: Decimal | None = MOST_DAYS) -> Decimal | None:
+    """A non-negative number with at most `places` decimals and at most `most`: what the database would
+    otherwise round away (0.0001 days) or refuse with a traceback (1e6 days) is reported with its line."""
     value = (value or "").strip()
     if not value:
         if required:
@@ -144,6 +151,12 @@ def _number(value: str, column: str, errors: list[str], line: int, required: boo
     if number < 0:
         errors.append(f"line {line}: {column} must not be negative (got {value})")
         return None
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        errors.append(f"line {line}: {column} {value} has more than {places} decimal places")
+        return None
+    if most is not None and number > most:
+        errors.append(f"line {line}: {column} {value} is more than {most:f}")
+        return None
     return number
 
 
@@ -151,17 +164,14 @@ def _signed(value: str, column: str, errors: list[str], line: int) -> Decimal | 
     """A number of days that may be negative (a balance borrowed ahead), to two decimals."""
     text = (value or "").strip()
     negative = text.startswith("-")
-    number = _number(text[1:] if negative else text, column, errors, line)
+    number = _number(text[1:] if negative else text, column, errors, line, most=Decimal(1000))
     if number is None:
-        return None
-    if number > 1000 or number != number.quantize(Decimal("0.01")):
-        errors.append(f"line {line}: {column} {text!r} must be at most 1000 days, to two decimals")
         return None
     return -number if negative else number
 
 
 def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
-              locations: set[str] | None = None) -> tuple[str, list[dict], list[str]]:
+              locations: set[str] | None = None, identities: dict | None = None) -> tuple[str, list[dict], list[str]]:
     """Validate a CSV export. Returns (kind, rows, errors); line numbers count the header as line 1.
     locations: the company profile's location codes (None: any well-formed code)."""
     try:
@@ -201,9 +211,28 @@ def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
             continue
         seen[key] = line
         rows.append(row)
+    if kind == "employees":
+        _check_identities(rows, lines_of=seen, identities=identities or {}, errors=errors)
     if not raw_rows and not errors:
         errors.append("line 2: the file has a header but no rows")
     return kind, rows, errors
+
+
+def _check_identities(rows: list[dict], lines_of: dict, identities: dict, errors: list[str]) -> None:
+    """A Slack id or a work email (whatever its case) belongs to one employee: a clash with another row or
+    with an employee already stored would link two people to one account."""
+    claimed = dict(identities)  # ("slack" | "email", value) -> employee id
+    for row in rows:
+        line = lines_of[_key("employees", row)]
+        for kind, value in (("slack", row["slack_user_id"]), ("email", (row["email"] or "").lower())):
+            if not value:
+                continue
+            owner = claimed.get((kind, value))
+            if owner is not None and owner != row["employee_id"]:
+                what = "slack_user_id" if kind == "slack" else "email"
+                errors.append(f"line {line}: {what} {value!r} already belongs to employee {owner}")
+            else:
+                claimed[(kind, value)] = row["employee_id"]
 
 
 def _key(kind: str, row: dict) -> tuple:
@@ -244,7 +273,7 @@ def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dic
         if row["employment_type"] not in EMPLOYMENT_TYPES:
             errors.append(f"line {line}: employment_type {row['employment_type']!r} must be one of "
                           + ", ".join(sorted(EMPLOYMENT_TYPES)))
-        fte = _number(raw.get("fte") or "1", "fte", errors, line)
+        fte = _number(raw.get("fte") or "1", "fte", errors, line, places=3, most=None)
         if fte is not None and not (0 < fte <= 1):
             errors.append(f"line {line}: fte must be above 0 and at most 1 (got {fte})")
         row["fte"] = fte
@@ -309,12 +338,25 @@ def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | No
     with db.connection() as conn:
         known = {r[0] for r in conn.execute(KNOWN_EMPLOYEES)}
         leave_types = {r[0] for r in conn.execute(LEAVE_TYPES)}
+        identities = {}
+        for employee_id, slack_user_id, email in conn.execute(IDENTITIES):
+            if slack_user_id:
+                identities[("slack", slack_user_id)] = employee_id
+            identities[("email", email.lower())] = employee_id
     locations = None
     if profile is not None:
         leave_types, locations = set(profile.leave_types), set(profile.locations)
-    kind, rows, errors = parse_csv(data, known, leave_types, locations)
+    kind, rows, errors = parse_csv(data, known, leave_types, locations, identities)
     if errors:
         raise RecordsRejected(errors)
+    try:
+        return _write(db, kind, rows, actor, name, profile)
+    except (psycopg.IntegrityError, psycopg.DataError) as exc:  # what validation missed: still the admin's to fix
+        detail = exc.diag.message_detail or exc.diag.message_primary or str(exc)
+        raise RecordsRejected([f"the database refused a row: {detail}"]) from None
+
+
+def _write(db: Database, kind: str, rows: list[dict], actor: str, name: str | None, profile) -> ImportResult:
     changed = 0
     with db.connection() as conn:
         with conn.cursor() as cur:
