@@ -268,3 +268,14 @@ def test_hr_admin_records_lists_balances_that_disagree_with_the_hr_system(bot, f
     assert "1 balance where the HR system and my computation disagree" in shown
     assert "E901 Ada Lovelace, annual 2026 as of 01 Jun 2026: HR system 30 days, ours 27" in shown
     assert "E902" not in shown
+
+
+def test_a_records_file_that_clashes_with_stored_employees_gets_a_reply(bot, fake, runtime):
+    from knowledge.people.records import import_csv
+    from tests.test_records_import import EMPLOYEES
+
+    import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
+    clash = b"employee_id,slack_user_id,email,name,country,hire_date\nE903,U0AAA,c@x.example,C,GB,2024-01-01\n"
+    share(bot, fake, "U0ADMIN", ("F50", "more-people.csv", clash))
+    process_jobs(bot)
+    assert said(fake, "line 2: slack_user_id 'U0AAA' already belongs to employee E901")
