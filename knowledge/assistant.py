@@ -186,6 +186,12 @@ class HRAssistant:
             return FileAdded(name, records=self.import_records(name, data, actor))
         return FileAdded(name, ingest=self.runtime.ingestor.ingest_bytes(name, data, uploaded_by=actor, url=url))
 
+    def import_records_files(self, files: list[tuple[str, bytes]], actor: str):
+        """Several exports in one run: validated together, written in one transaction, or nothing at all."""
+        from knowledge.people.records import import_many
+
+        return import_many(self.runtime.db, files, actor=actor, profile=self.runtime.profile)
+
     def import_records(self, name: str, data: bytes, actor: str):
         from knowledge.people.records import import_csv
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from knowledge.cli.common import cli_actor, echo_json, render_text, runtime_of
-from knowledge.errors import HRBotError
 
 
 @click.group()
@@ -23,13 +22,10 @@ def records_import(ctx, files) -> None:
     Every row is validated first; any error (reported with its line number) means nothing is written.
     Re-importing the same file changes nothing.
     """
-    assistant = runtime_of(ctx).assistant
-    for path in files:
-        try:
-            result = assistant.import_records(path.name, path.read_bytes(), actor=cli_actor())
-        except HRBotError as exc:
-            raise HRBotError(f"{path.name}: {exc}") from None
-        click.echo(f"{path.name}: {result.rows} {result.kind} rows, {result.changed} changed")
+    results = runtime_of(ctx).assistant.import_records_files([(path.name, path.read_bytes()) for path in files],
+                                                              actor=cli_actor())
+    for result in results:
+        click.echo(f"{result.name}: {result.rows} {result.kind} rows, {result.changed} changed")
 
 
 @records.command("check")

@@ -103,6 +103,7 @@ class ImportResult:
     kind: str
     rows: int
     changed: int
+    name: str | None = None
 
 
 def detect_kind(header: list[str]) -> str:
@@ -330,11 +331,8 @@ def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dic
     return row if len(errors) == before else None
 
 
-def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | None = None,
-               profile=None) -> ImportResult:
-    """Validate, then write every row in one transaction; any error means nothing is written. With a company
-    profile, locations must be the profile's and its leave types are the ones accepted (and kept in the
-    database)."""
+def _context(db: Database, profile) -> tuple[set[str], set[str], set[str] | None, dict]:
+    """What validation checks against: stored employees, leave types, locations, Slack ids and emails."""
     with db.connection() as conn:
         known = {r[0] for r in conn.execute(KNOWN_EMPLOYEES)}
         leave_types = {r[0] for r in conn.execute(LEAVE_TYPES)}
@@ -346,28 +344,70 @@ def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | No
     locations = None
     if profile is not None:
         leave_types, locations = set(profile.leave_types), set(profile.locations)
-    kind, rows, errors = parse_csv(data, known, leave_types, locations, identities)
+    return known, leave_types, locations, identities
+
+
+def import_csv(db: Database, data: bytes, actor: str = "unknown", name: str | None = None,
+               profile=None) -> ImportResult:
+    """Validate, then write every row in one transaction; any error means nothing is written. With a company
+    profile, locations must be the profile's and its leave types are the ones accepted (and kept in the
+    database)."""
+    return import_many(db, [(name, data)], actor=actor, profile=profile)[0]
+
+
+def import_many(db: Database, files: list[tuple[str | None, bytes]], actor: str = "unknown",
+                profile=None) -> list[ImportResult]:
+    """Several exports as one: validated together in dependency order (employees first, so a leave file may
+    name people from an employees file of the same run), then written in one transaction. Any error in any
+    file means nothing at all is written; the errors name their file and line."""
+    known, leave_types, locations, identities = _context(db, profile)
+    parsed, errors = [], []
+    for name, data in sorted(files, key=_order):
+        try:
+            kind, rows, problems = parse_csv(data, known, leave_types, locations, identities)
+        except RecordsRejected as exc:
+            kind, rows, problems = None, [], exc.errors
+        prefix = f"{name}: " if name and len(files) > 1 else ""
+        errors += [prefix + p for p in problems]
+        if kind == "employees":
+            known |= {r["employee_id"] for r in rows}
+            for r in rows:
+                if r["slack_user_id"]:
+                    identities[("slack", r["slack_user_id"])] = r["employee_id"]
+                identities[("email", r["email"].lower())] = r["employee_id"]
+        parsed.append((name, kind, rows))
     if errors:
         raise RecordsRejected(errors)
     try:
-        return _write(db, kind, rows, actor, name, profile)
+        return _write(db, parsed, actor, profile)
     except (psycopg.IntegrityError, psycopg.DataError) as exc:  # what validation missed: still the admin's to fix
         detail = exc.diag.message_detail or exc.diag.message_primary or str(exc)
         raise RecordsRejected([f"the database refused a row: {detail}"]) from None
 
 
-def _write(db: Database, kind: str, rows: list[dict], actor: str, name: str | None, profile) -> ImportResult:
-    changed = 0
+def _order(item: tuple[str | None, bytes]) -> int:
+    try:
+        header = next(csv.reader(io.StringIO(item[1].decode("utf-8-sig"))), [])
+        return IMPORT_ORDER.index(detect_kind(header))
+    except (HRBotError, UnicodeDecodeError, csv.Error, ValueError):
+        return len(IMPORT_ORDER)  # reported when parsed
+
+
+def _write(db: Database, parsed: list[tuple], actor: str, profile) -> list[ImportResult]:
+    results = []
     with db.connection() as conn:
         with conn.cursor() as cur:
             if profile is not None:
                 for leave_type, label in profile.leave_types.items():
                     cur.execute(UPSERT_LEAVE_TYPE, {"leave_type": leave_type, "label": label})
-            for row in rows:
-                cur.execute(UPSERT[kind], row)
-                changed += cur.rowcount
-        audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed)
-    return ImportResult(kind, len(rows), changed)
+            for name, kind, rows in parsed:
+                changed = 0
+                for row in rows:
+                    cur.execute(UPSERT[kind], row)
+                    changed += cur.rowcount
+                audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed)
+                results.append(ImportResult(kind, len(rows), changed, name))
+    return results
 
 
 IMPORT_ORDER = ["employees", "public_holidays", "entitlements", "balances", "leave"]  # people before their rows
@@ -382,16 +422,10 @@ class FileImport:
 
 def import_files(db: Database, files: list[tuple[str, bytes]], actor: str, profile=None) -> list[FileImport]:
     """Records files from a folder, in dependency order (employees first, whatever their names); each is
-    validated and written whole or not at all, and a rejected file does not stop the others."""
-    def order(item: tuple[str, bytes]) -> int:
-        try:
-            header = next(csv.reader(io.StringIO(item[1].decode("utf-8-sig"))), [])
-            return IMPORT_ORDER.index(detect_kind(header))
-        except (HRBotError, UnicodeDecodeError, csv.Error):
-            return len(IMPORT_ORDER)  # reported by import_csv below
-
+    validated and written whole or not at all, and a rejected file does not stop the others (the result says
+    exactly which were written)."""
     done = []
-    for name, data in sorted(files, key=order):
+    for name, data in sorted(files, key=_order):
         try:
             done.append(FileImport(name, import_csv(db, data, actor=actor, name=name, profile=profile)))
         except HRBotError as exc:
