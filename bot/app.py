@@ -17,6 +17,23 @@ from knowledge.assistant import HRAssistant
 from knowledge.errors import ConfigurationError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+BOLT_LOG = logging.getLogger("bot.bolt")
+
+
+class _NoBodies(logging.Filter):
+    """Bolt logs the whole body of a request that fails the signature check; a forged request's body is
+    untrusted and a real one may hold someone's question: keep bodies out of the log at every level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "body:" in message or "body=" in message:
+            record.msg, record.args = message.split("body", 1)[0] + "body: (not logged)", None
+        return True
+
+
+BOLT_LOG.addFilter(_NoBodies())
+# The verifying middleware logs through a logger of its own, and a parent's filters do not apply to it.
+logging.getLogger("slack_bolt.RequestVerification").addFilter(_NoBodies())
 WORKERS = 16  # answers in flight at once; each holds a database connection for a few milliseconds
 
 
@@ -44,7 +61,7 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
               request_verification_enabled=bool(settings.slack_signing_secret),
               token_verification_enabled=token_verification,
               listener_executor=ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hrbot-listener"),
-              logger=logging.getLogger("bot.bolt"))
+              logger=BOLT_LOG)
     jobs = SlackJobs(assistant, client)
     services = BotServices(assistant=assistant, defer_upload=jobs.defer_upload)
     if token_verification:

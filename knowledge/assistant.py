@@ -75,9 +75,10 @@ class HRAssistant:
     # --- employees ----------------------------------------------------------------------------------------------
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
-               today: date | None = None) -> Answer:
-        """The answer alone, not logged and with errors raised (the command line's `ask` and chat)."""
-        return self.runtime.answers.answer(question, asker, history=history, today=today)
+               today: date | None = None, operator: str | None = None) -> Answer:
+        """The answer alone, not logged and with errors raised (the command line's `ask` and chat). operator:
+        who runs the command, audited as the reader of the asker's records."""
+        return self.runtime.answers.answer(question, asker, history=history, today=today, operator=operator)
 
     def ask(self, question: str, asker: Asker, surface: str, history: list[tuple[str, str]] | None = None,
             for_channel: bool = False) -> Asked:

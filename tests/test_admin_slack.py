@@ -279,3 +279,16 @@ def test_a_records_file_that_clashes_with_stored_employees_gets_a_reply(bot, fak
     share(bot, fake, "U0ADMIN", ("F50", "more-people.csv", clash))
     process_jobs(bot)
     assert said(fake, "line 2: slack_user_id 'U0AAA' already belongs to employee E901")
+
+
+def test_hrbot_ask_as_someone_is_audited_as_the_operator(runtime, invoke):
+    import getpass
+
+    from knowledge.people.records import import_csv
+    from tests.test_records_import import EMPLOYEES
+
+    import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
+    invoke("ask", "--as", "U0AAA", "How much annual leave do I have?")
+    entries = json.loads(invoke("audit", "--action", "read_records", "--json").output)
+    [entry] = [e for e in entries if e["target"] == "E901"]
+    assert entry["actor"] == f"cli:{getpass.getuser()}" and entry["details"]["as_user"] == "U0AAA"

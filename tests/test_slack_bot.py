@@ -319,3 +319,22 @@ def test_database_down_gets_a_kind_message(sample_runtime, fake):
         assert "127.0.0.1" not in shown and "Traceback" not in shown and "psycopg" not in shown
     finally:
         harness.close()
+
+
+def test_rejected_requests_are_logged_without_their_body(bot, caplog):
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        status, _, _ = bot.post('{"type":"event_callback","event":{"text":"my secret question"}}', secret="forged")
+    assert status == 401
+    assert "Invalid request signature" in caplog.text and "my secret question" not in caplog.text
+
+
+def test_only_the_asker_rates_an_answer(bot, fake):
+    bot.command("U0SAMPLE", "Does our dental plan cover implants?")
+    [reply] = fake.wait_for("response_url:cmd")
+    question_id = [b for b in reply.args["blocks"] if b["type"] == "actions"][0]["elements"][1]["value"]
+    bot.action("U05K2M8PRQ", "hr_feedback_down", question_id, response_name="other")
+    [refused] = fake.wait_for("response_url:other")
+    assert refused.args["text"] == "Only the person who asked can rate this answer."
+    assert not fake.calls_to("views.open")

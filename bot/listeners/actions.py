@@ -14,6 +14,7 @@ from knowledge.answering.conversations import LoggedQuestion
 log = logging.getLogger(__name__)
 THANKS = "Thanks for the feedback!"
 NOT_YOURS = "Only the person who asked can send this question to HR."
+NOT_YOURS_TO_RATE = "Only the person who asked can rate this answer."
 SENT = "I've sent your question to HR; someone will get back to you. (You can also reach {hr_contact}.)"
 NO_CHANNEL = "There is no HR hand-off channel set up yet. Please contact {hr_contact} directly."
 NOT_SENT = ("Sorry, I couldn't reach HR just now, so nothing was sent. Please try again in a moment, or contact "
@@ -34,29 +35,41 @@ def _post_to_hr(client: WebClient, channel: str, logged: LoggedQuestion) -> None
 
 
 def register(app: App, services: BotServices) -> None:
+    def may_rate(question_id: int | None, user: str) -> bool:
+        """Only the person who asked rates an answer (an answer in a channel is seen by others too)."""
+        logged = services.assistant.logged_question(question_id) if question_id is not None else None
+        return logged is not None and logged.slack_user_id == user
+
     @app.action(FEEDBACK_UP)
     def helpful(ack: Ack, body: dict, respond: Respond) -> None:
         ack()
-        question_id = _question_id(body)
-        if question_id is not None:
-            services.assistant.feedback(question_id, body["user"]["id"], True)
-            respond(response_type="ephemeral", replace_original=False, text=THANKS)
+        question_id, user = _question_id(body), body["user"]["id"]
+        if not may_rate(question_id, user):
+            respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS_TO_RATE)
+            return
+        services.assistant.feedback(question_id, user, True)
+        respond(response_type="ephemeral", replace_original=False, text=THANKS)
 
     @app.action(FEEDBACK_DOWN)
-    def not_helpful(ack: Ack, body: dict, client: WebClient) -> None:
+    def not_helpful(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
-        question_id = _question_id(body)
-        if question_id is None:
+        question_id, user = _question_id(body), body["user"]["id"]
+        if not may_rate(question_id, user):
+            respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS_TO_RATE)
             return
-        services.assistant.feedback(question_id, body["user"]["id"], False)
+        services.assistant.feedback(question_id, user, False)
         client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(question_id))
 
     @app.view(FEEDBACK_MODAL)
     def feedback_comment(ack: Ack, body: dict, view: dict) -> None:
         ack()
         comment = (view["state"]["values"].get("comment", {}).get("text", {}).get("value") or "").strip()
-        if comment:
-            services.assistant.feedback(int(view["private_metadata"]), body["user"]["id"], False, comment)
+        try:
+            question_id = int(view["private_metadata"])
+        except (KeyError, ValueError):
+            return
+        if comment and may_rate(question_id, body["user"]["id"]):
+            services.assistant.feedback(question_id, body["user"]["id"], False, comment)
 
     @app.action(ESCALATE)
     def escalate(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:

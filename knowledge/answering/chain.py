@@ -114,8 +114,9 @@ class AnswerService:
         self.chain = self._build_chain()
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
-               today: date | None = None) -> Answer:
-        return self._answer(question, asker, history, today, for_channel=False)[0]
+               today: date | None = None, operator: str | None = None) -> Answer:
+        """operator: who is really reading when it is not the asker (`hrbot ask --as`), for the audit log."""
+        return self._answer(question, asker, history, today, for_channel=False, operator=operator)[0]
 
     def answer_with_channel_copy(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
                                  today: date | None = None) -> tuple[Answer, Answer]:
@@ -124,7 +125,7 @@ class AnswerService:
         return self._answer(question, asker, history, today, for_channel=True)
 
     def _answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None, today: date | None,
-                for_channel: bool) -> tuple[Answer, Answer | None]:
+                for_channel: bool, operator: str | None = None) -> tuple[Answer, Answer | None]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         today = today or date.today()
@@ -137,8 +138,11 @@ class AnswerService:
         if personal:
             own_ids.add(personal.employee.email)
         if personal is not None:
-            admin.record(self.records.db, asker.slack_user_id or asker.email or "unknown", "read_records",
-                         employee_id)
+            reader = asker.slack_user_id or asker.email or "unknown"
+            if operator:
+                admin.record(self.records.db, operator, "read_records", employee_id, as_user=reader)
+            else:
+                admin.record(self.records.db, reader, "read_records", employee_id)
         if about_someone_else(question, own_names, own_ids, self.profile.vocabulary):
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                              timings=_finish(timings, started))

@@ -53,7 +53,7 @@ def ask(ctx, question, slack_user_id, email, today, as_json) -> None:
     from knowledge.answering.answers import Asker
 
     answer = runtime_of(ctx).assistant.answer(question, Asker(slack_user_id, email),
-                                            today=today.date() if today else None)
+                                            today=today.date() if today else None, operator=cli_actor())
     if as_json:
         echo_json(answer.as_json())
         return
