@@ -165,3 +165,36 @@ def test_audience_limits_who_finds_a_document(runtime, tmp_path):
     assert sources(["GB"]) == {"all.md"}
     assert sources(["DE"]) == {"all.md", "de-leave.md"}
     assert sources(None) == {"all.md", "de-leave.md"}
+
+
+def test_two_uploads_of_one_changed_file_at_once_store_one_new_version(runtime, db):
+    """Both see version 1, both parse and embed the new content, one stores it; the other finds it stored and
+    says so instead of writing an identical version 3 (issue 14 item 8)."""
+    import threading
+
+    from knowledge.documents.ingest import Ingestor
+
+    runtime.ingestor.ingest_bytes("policy.md", b"# Policy\n\nVersion one.\n", uploaded_by="test")
+    barrier = threading.Barrier(2, timeout=30)
+    real = runtime.embeddings
+
+    class Together:  # both uploads are past their first check before either embeds
+        model_name = real.model_name
+        batch_size = 64
+
+        def embed_documents(self, texts):
+            barrier.wait()
+            return real.embed_array(texts)
+
+    ingestor = Ingestor(db, Together(), max_bytes=10_000_000)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        ingestor.ingest_bytes("policy.md", b"# Policy\n\nVersion two.\n", uploaded_by="test"))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r.status for r in results) == ["replaced", "unchanged"]
+    with db.connection() as conn:
+        assert conn.execute("SELECT version, status FROM documents ORDER BY version").fetchall() == [
+            (1, "superseded"), (2, "active")]

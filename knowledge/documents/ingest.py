@@ -117,6 +117,9 @@ class Ingestor:
                 audience=audience if audience is not None else (current[3] if current else None),
                 pages=parsed.pages, size=len(data), uploaded_by=uploaded_by, url=url, chunks=chunks,
                 vectors=vectors)
+        if old_id == new.document_id:  # a concurrent upload of the same content finished first
+            return IngestResult(source, "unchanged", parsed.title, new.document_id, new.version, parsed.pages,
+                                len(chunks), reason="already up to date")
         log.info("ingested %s v%s: %d chunks", source, new.version, len(chunks))
         return IngestResult(source, "replaced" if old_id else "added", parsed.title, new.document_id,
                             new.version, parsed.pages, len(chunks))

@@ -62,9 +62,13 @@ def retire(conn, document_id: int, status: str = "superseded") -> None:
 def replace_document(conn, *, source: str, title: str, media_type: str, sha256: str, audience: str | None,
                      pages: int | None, size: int, uploaded_by: str | None, url: str | None,
                      chunks: list[Chunk], vectors: np.ndarray) -> tuple[StoredDocument, int | None]:
-    """Write a new version and retire the old one in the caller's transaction. Returns (new, old id)."""
+    """Write a new version and retire the old one in the caller's transaction. Returns (new, old id); when the
+    same content became active while this one was being embedded (two uploads of one changed file at once),
+    nothing is written and the stored version comes back with old id == its own id."""
     conn.execute(SOURCE_LOCK, {"source": source})
     old = active_document(conn, source)
+    if old is not None and old[1] == sha256:
+        return StoredDocument(old[0], old[2]), old[0]
     if old is not None:
         retire(conn, old[0])
     version = conn.execute(NEXT_VERSION, {"source": source}).fetchone()[0]
