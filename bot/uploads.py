@@ -3,6 +3,7 @@ façade (documents ingested, CSV exports imported as records), and report back i
 from __future__ import annotations
 
 import logging
+import time
 import urllib.error
 import urllib.request
 from pathlib import PurePath
@@ -22,6 +23,42 @@ def download(client: WebClient, url: str, limit: int) -> bytes:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.read(limit + 1)
+
+
+LARGE = 300               # passages; a document this big gets a message saying how long it will take
+CHUNKS_PER_SECOND = 30    # embedding on 2 cores (docs/benchmarks.md: about 33 for 200-token passages)
+UPDATE_EVERY = 10.0       # seconds between progress updates in the thread
+
+
+class SlackProgress:
+    """Progress of one big document in its upload thread: its size and an estimate before the work starts,
+    then the share done, edited into the same message at most every few seconds."""
+
+    def __init__(self, client: WebClient, channel: str, thread_ts: str, name: str):
+        self.client, self.channel, self.thread_ts, self.name = client, channel, thread_ts, name
+        self.ts: str | None = None
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        try:
+            if self.ts is None:
+                if total < LARGE:
+                    return
+                minutes = max(1, round(total / CHUNKS_PER_SECOND / 60))
+                self.ts = self.client.chat_postMessage(
+                    channel=self.channel, thread_ts=self.thread_ts,
+                    text=f":hourglass_flowing_sand: `{plain(self.name)}` is large: {total:,} passages, about "
+                         f"{minutes} minute{'s' if minutes != 1 else ''}. I'll update this message as I go.")["ts"]
+                self.last = time.monotonic()
+                return
+            if time.monotonic() - self.last < UPDATE_EVERY and done < total:
+                return
+            self.last = time.monotonic()
+            self.client.chat_update(channel=self.channel, ts=self.ts,
+                                    text=f":hourglass_flowing_sand: `{plain(self.name)}`: {done:,} of {total:,} "
+                                         f"passages embedded ({done / total:.0%}).")
+        except SlackApiError as exc:  # progress is a courtesy: never fail the upload over it
+            log.info("could not show progress for %s: %s", self.name, exc.response.get("error"))
 
 
 class SlackUploads:
@@ -57,7 +94,8 @@ class SlackUploads:
             say(f"I couldn't download `{name}` from Slack. Please share it again.")
             return
         try:
-            added = self.assistant.add_file(name, data, actor=user, url=info.get("permalink"))
+            added = self.assistant.add_file(name, data, actor=user, url=info.get("permalink"),
+                                            progress=SlackProgress(self.client, channel, thread_ts, name))
         except DatabaseUnavailable:
             raise  # the job is retried when the database is back
         except HRBotError as exc:

@@ -180,12 +180,13 @@ class HRAssistant:
             raise HRBotError(f"{audience!r} is not a location in the company profile.")
         return self.runtime.ingestor.set_audience(document_id, audience, actor)
 
-    def add_file(self, name: str, data: bytes, actor: str, url: str | None = None) -> FileAdded:
+    def add_file(self, name: str, data: bytes, actor: str, url: str | None = None, progress=None) -> FileAdded:
         """An admin's file: CSV exports are imported as records, anything else is ingested as a document.
         Raises HRBotError (with the reason) when it cannot be used; nothing is half-written."""
         if name.lower().endswith(RECORD_FILE_SUFFIX):
             return FileAdded(name, records=self.import_records(name, data, actor))
-        return FileAdded(name, ingest=self.runtime.ingestor.ingest_bytes(name, data, uploaded_by=actor, url=url))
+        return FileAdded(name, ingest=self.runtime.ingestor.ingest_bytes(name, data, uploaded_by=actor, url=url,
+                                                                         progress=progress))
 
     def import_records_files(self, files: list[tuple[str, bytes]], actor: str):
         """Several exports in one run: validated together, written in one transaction, or nothing at all."""

@@ -59,7 +59,8 @@ class Runtime:
     def ingestor(self):
         from knowledge.documents.ingest import Ingestor
 
-        return Ingestor(self.db, self.embeddings, max_bytes=self.settings.max_upload_bytes)
+        return Ingestor(self.db, self.embeddings, max_bytes=self.settings.max_upload_bytes,
+                        max_chunks=self.settings.max_chunks, max_pages=self.settings.max_pages)
 
     @cached_property
     def searcher(self):

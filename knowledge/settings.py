@@ -38,6 +38,12 @@ class Settings:
         "HRBOT_EMBED_BATCH", 64, "Chunks embedded per batch during ingestion.")
     max_upload_mb: float = setting(
         "HRBOT_MAX_UPLOAD_MB", 25.0, "Largest document accepted for ingestion, in megabytes.")
+    max_chunks: int = setting(
+        "HRBOT_MAX_CHUNKS", 5000,
+        "Most passages one document may become (about 2.5 minutes of embedding per 5,000 on 2 cores); a bigger "
+        "one is refused before any work, with a request to split it.")
+    max_pages: int = setting(
+        "HRBOT_MAX_PAGES", 1500, "Most pages one PDF may have.")
     search_ef: int = setting(
         "HRBOT_SEARCH_EF", 100, "HNSW ef_search: candidates examined per vector search (recall vs. speed).")
     openai_api_key: str | None = setting(

@@ -292,3 +292,17 @@ def test_hrbot_ask_as_someone_is_audited_as_the_operator(runtime, invoke):
     entries = json.loads(invoke("audit", "--action", "read_records", "--json").output)
     [entry] = [e for e in entries if e["target"] == "E901"]
     assert entry["actor"] == f"cli:{getpass.getuser()}" and entry["details"]["as_user"] == "U0AAA"
+
+
+def test_a_large_upload_says_how_long_it_will_take_and_shows_progress(bot, fake, db, monkeypatch):
+    import bot.uploads as uploads
+
+    monkeypatch.setattr(uploads, "LARGE", 5)
+    monkeypatch.setattr(uploads, "UPDATE_EVERY", 0.0)
+    text = "# Long Policy\n\n" + "\n\n".join(f"## Part {i}\n\n" + "A rule about leave. " * 60 for i in range(12))
+    share(bot, fake, "U0ADMIN", ("F60", "long-policy.md", text.encode()))
+    process_jobs(bot)
+    assert said(fake, "`long-policy.md` is large:") and said(fake, "I'll update this message as I go")
+    updates = texts(fake.calls_to("chat.update"))
+    assert "passages embedded (100%)" in updates
+    assert said(fake, "Added *Long Policy*")

@@ -198,3 +198,23 @@ def test_two_uploads_of_one_changed_file_at_once_store_one_new_version(runtime, 
     with db.connection() as conn:
         assert conn.execute("SELECT version, status FROM documents ORDER BY version").fetchall() == [
             (1, "superseded"), (2, "active")]
+
+
+def test_a_document_too_big_to_embed_is_refused_before_any_work(runtime, db, tmp_path):
+    """Bytes say little: a text file under the size limit can still be tens of thousands of passages. It is
+    refused after chunking, before embedding (issue 14 item 6)."""
+    from knowledge.documents.ingest import Ingestor
+
+    class NoEmbedding:
+        model_name = "never"
+
+        def embed_documents(self, texts):
+            raise AssertionError("embedding started")
+
+    ingestor = Ingestor(db, NoEmbedding(), max_bytes=10_000_000, max_chunks=50)
+    big = "\n\n".join(f"Paragraph {i}: " + "words " * 120 for i in range(200)).encode()
+    result = ingestor.ingest_bytes("huge.txt", big, uploaded_by="test")
+    assert result.status == "rejected"
+    assert "The file would become" in result.reason and "the limit is 50" in result.reason
+    with db.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)

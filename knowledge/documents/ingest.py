@@ -54,10 +54,12 @@ def normalise_audience(audience: str | None) -> str | None:
 
 
 class Ingestor:
-    def __init__(self, db: Database, embeddings, *, max_bytes: int):
+    def __init__(self, db: Database, embeddings, *, max_bytes: int, max_chunks: int = 5000, max_pages: int = 1500):
         self.db = db
         self.embeddings = embeddings
         self.max_bytes = max_bytes
+        self.max_chunks = max_chunks
+        self.max_pages = max_pages
 
     def ingest_bytes(self, name: str, data: bytes, *, audience: str | None = None, uploaded_by: str | None = None,
                      url: str | None = None, progress: Progress | None = None,
@@ -104,9 +106,17 @@ class Ingestor:
                                 reason="already up to date")
 
         parsed = parse(source, data)
+        if parsed.pages and parsed.pages > self.max_pages:
+            raise DocumentRejected(f"The PDF has {parsed.pages} pages; the limit is {self.max_pages}. Split it into "
+                                   "smaller documents.")
         chunks = chunk_blocks(parsed.blocks)
         if not chunks:
             raise DocumentRejected("No text could be found in the file.")
+        if len(chunks) > self.max_chunks:  # bytes say little: 20 MB of plain text is 26,000 passages
+            raise DocumentRejected(f"The file would become {len(chunks):,} passages; the limit is "
+                                   f"{self.max_chunks:,}. Split it into smaller documents.")
+        if progress:
+            progress(0, len(chunks))  # the size of the job, before it starts
         vectors = embed_in_batches(self.embeddings,
                                    [embedding_text(parsed.title, c.section, c.text) for c in chunks], progress)
         model = model_name_of(self.embeddings)
