@@ -3,21 +3,30 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 from slack_bolt import App, BoltRequest
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+READ_TIMEOUT = 10.0   # seconds a connection may stay silent (Slack sends its whole request at once)
+CONNECTIONS = 64      # connections handled at once; more wait in the listen backlog, then get 503
 
 
-def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]) -> ThreadingHTTPServer:
-    """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> healthy()."""
+def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool], *,
+                     read_timeout: float = READ_TIMEOUT, connections: int = CONNECTIONS) -> HTTPServer:
+    """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> healthy().
+    Bounded: at most `connections` at once on a fixed pool of threads, each silent connection dropped after
+    `read_timeout`, so idle or half-open connections cannot pile up threads."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = read_timeout  # applied to the socket by StreamRequestHandler.setup
 
         def log_message(self, fmt, *args):
             log.debug("http: " + fmt, *args)
@@ -45,8 +54,15 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
             parsed = urlparse(self.path)
             if parsed.path != "/slack/events":
                 return self._reply(404, "not found")
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self.close_connection = True
+                return self._reply(400, "bad Content-Length")
             if length > MAX_BODY:
+                self.close_connection = True
                 return self._reply(413, "too large")
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             headers = {k.lower(): [v] for k, v in self.headers.items()}
@@ -57,9 +73,40 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
                 return self._reply(500, "")
             self._reply(response.status, response.body or "", response.headers)
 
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
+    class Server(HTTPServer):
         request_queue_size = 128  # the default listen backlog (5) resets connections under bursts
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.pool = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="hrbot-http")
+            self.slots = threading.BoundedSemaphore(connections)
+
+        def process_request(self, request, client_address):
+            if not self.slots.acquire(blocking=False):  # every worker busy: say so at once, hold nothing
+                try:
+                    request.settimeout(1.0)
+                    request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                    b"Connection: close\r\nRetry-After: 1\r\n\r\n")
+                except OSError:
+                    pass
+                self.shutdown_request(request)
+                return
+            self.pool.submit(self._work, request, client_address)
+
+        def _work(self, request, client_address):
+            try:
+                self.finish_request(request, client_address)
+            except (socket.timeout, ConnectionError):
+                pass  # a client that went quiet or away
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+                self.slots.release()
+
+        def server_close(self):
+            super().server_close()
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
     return Server((host, port), Handler)
 
