@@ -54,9 +54,36 @@ def build_client(settings) -> WebClient:
     return client
 
 
-def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_verification: bool = True) -> SlackBot:
+def whoami(client: WebClient, api_url: str, wait: float) -> str:
+    """The bot's user id (auth.test). A network that is not up yet is waited for (a boot, a blip), with
+    backoff, for up to `wait` seconds; a refused token or a Slack that stays unreachable is one clear error."""
+    import time
+
+    from slack_sdk.errors import SlackApiError
+
+    deadline, delay = time.monotonic() + wait, 0.5
+    while True:
+        try:
+            return client.auth_test()["user_id"]
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            raise ConfigurationError(f"Slack refused the bot token ({error}): check SLACK_BOT_TOKEN.") from None
+        except OSError as exc:  # connection refused, DNS, timeouts (urllib's URLError is an OSError)
+            if time.monotonic() + delay > deadline:
+                reason = getattr(exc, "reason", exc)
+                raise ConfigurationError(f"Can't reach Slack's API at {api_url} ({reason}) after {wait:.0f} s. "
+                                         "Check the network, a proxy, or SLACK_API_URL.") from None
+            log.warning("Slack's API is not reachable yet (%s); trying again in %.1f s", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+
+
+def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_verification: bool = True,
+              connect_wait: float = 60.0) -> SlackBot:
     settings = assistant.settings
     client = client or build_client(settings)
+    # Before Bolt's App, which calls auth.test itself and would fail with a traceback on a network not up yet.
+    bot_user_id = whoami(client, settings.slack_api_url, connect_wait) if token_verification else None
     app = App(client=client, signing_secret=settings.slack_signing_secret or "",
               request_verification_enabled=bool(settings.slack_signing_secret),
               token_verification_enabled=token_verification,
@@ -64,8 +91,7 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
               logger=BOLT_LOG)
     jobs = SlackJobs(assistant, client)
     services = BotServices(assistant=assistant, defer_upload=jobs.defer_upload)
-    if token_verification:
-        services.bot_user_id = client.auth_test()["user_id"]
+    services.bot_user_id = bot_user_id
 
     @app.middleware
     def exactly_once(body: dict, next) -> BoltResponse | None:

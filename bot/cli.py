@@ -27,12 +27,16 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     settings = rt.settings
     rt.embeddings  # load the model before the first question, not during it
     bot = build_bot(rt.assistant)
-    if not no_worker:
-        bot.jobs.start_thread()
+    worker = None if no_worker else bot.jobs.start_thread()[1]
+
+    def details() -> dict:
+        if worker is None:
+            return {"worker": "elsewhere (hrbot worker)"}
+        return {"worker": "running" if worker.running else "restarting", "worker_restarts": worker.restarts}
     if http_mode or not settings.slack_app_token:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
-        serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy)
+        serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details)
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
         serve_socket_mode(bot.app, settings.slack_app_token)

@@ -5,8 +5,6 @@ worker's context, so `hrbot worker` builds those and nothing else (no Bolt app, 
 """
 from __future__ import annotations
 
-import threading
-
 import procrastinate
 from slack_sdk import WebClient
 
@@ -53,8 +51,9 @@ class SlackJobs:
     def run_pending(self) -> None:
         run_pending(self.worker_app, context=self.context)
 
-    def start_thread(self) -> threading.Thread:
-        return start_worker_thread(self.worker_app, context=self.context)
+    def start_thread(self, **kwargs):
+        """(thread, WorkerStatus): the worker in this process, restarted after errors."""
+        return start_worker_thread(self.worker_app, context=self.context, **kwargs)
 
     def run_forever(self) -> None:
         self.worker_app.run_worker(queues=[INGEST_QUEUE], wait=True, delete_jobs="successful",

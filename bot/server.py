@@ -19,7 +19,8 @@ CONNECTIONS = 64      # connections handled at once; more wait in the listen bac
 
 
 def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool], *,
-                     read_timeout: float = READ_TIMEOUT, connections: int = CONNECTIONS) -> HTTPServer:
+                     read_timeout: float = READ_TIMEOUT, connections: int = CONNECTIONS,
+                     details: Callable[[], dict] | None = None) -> HTTPServer:
     """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> healthy().
     Bounded: at most `connections` at once on a fixed pool of threads, each silent connection dropped after
     `read_timeout`, so idle or half-open connections cannot pile up threads."""
@@ -45,9 +46,10 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
         def do_GET(self):
             if urlparse(self.path).path != "/healthz":
                 return self._reply(404, "not found")
+            extra = details() if details else {}
             if healthy():
-                return self._reply(200, json.dumps({"status": "ok"}), {"Content-Type": "application/json"})
-            return self._reply(503, json.dumps({"status": "database unavailable"}),
+                return self._reply(200, json.dumps({"status": "ok", **extra}), {"Content-Type": "application/json"})
+            return self._reply(503, json.dumps({"status": "database unavailable", **extra}),
                                {"Content-Type": "application/json"})
 
         def do_POST(self):
@@ -111,8 +113,9 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
     return Server((host, port), Handler)
 
 
-def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool]) -> None:
-    server = make_http_server(app, host, port, healthy)
+def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool],
+               details: Callable[[], dict] | None = None) -> None:
+    server = make_http_server(app, host, port, healthy, details=details)
     log.warning("HR assistant listening on http://%s:%d/slack/events", host, server.server_address[1])
     try:
         server.serve_forever()

@@ -306,3 +306,39 @@ def test_a_large_upload_says_how_long_it_will_take_and_shows_progress(bot, fake,
     updates = texts(fake.calls_to("chat.update"))
     assert "passages embedded (100%)" in updates
     assert said(fake, "Added *Long Policy*")
+
+
+def test_the_worker_starts_again_after_it_stops_on_an_error(bot, fake, db):
+    """A database outage used to end the worker thread for good while /healthz said ok (issue 12)."""
+    import time
+
+    worker_app = bot.bot.jobs.worker_app
+    real = worker_app.run_worker
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("server closed the connection unexpectedly")
+        return real(**{**kwargs, "wait": False})  # then work off the queue and return
+
+    worker_app.run_worker = flaky
+    share(bot, fake, "U0ADMIN", ("F70", "pet-policy.md", POLICY_V1))
+    fake.wait_for("chat.postMessage")
+    thread, status = bot.bot.jobs.start_thread(backoff=0.1)
+    thread.join(30)
+    assert status.restarts == 1 and "server closed the connection" in status.last_error
+    assert said(fake, "Added *Pet Policy*")
+
+
+def test_serve_stops_with_one_line_when_slack_cannot_be_reached(runtime):
+    import pytest
+
+    from bot.app import build_bot
+    from knowledge.errors import ConfigurationError
+    from dataclasses import replace
+    from knowledge.runtime import Runtime
+
+    settings = replace(runtime.settings, slack_bot_token="xoxb-test", slack_api_url="http://127.0.0.1:9/")
+    with pytest.raises(ConfigurationError, match=r"Can't reach Slack's API at http://127.0.0.1:9/"):
+        build_bot(Runtime(settings, db=runtime.db, embeddings=runtime.embeddings).assistant, connect_wait=1.0)

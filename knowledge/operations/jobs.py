@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
 
 import procrastinate
 
@@ -29,17 +30,40 @@ def run_pending(app: procrastinate.App, queues: list[str] | None = None, context
                    delete_jobs="successful", additional_context=context)
 
 
-def start_worker_thread(app: procrastinate.App, queues: list[str] | None = None,
-                        context: dict | None = None) -> threading.Thread:
-    """A worker in the background of this process (what `hrbot serve` does unless told not to)."""
+@dataclass
+class WorkerStatus:
+    """How the background worker is doing, for /healthz and the log."""
+    running: bool = False
+    restarts: int = 0
+    last_error: str | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def start_worker_thread(app: procrastinate.App, queues: list[str] | None = None, context: dict | None = None,
+                        status: WorkerStatus | None = None, backoff: float = 1.0,
+                        most: float = 30.0) -> tuple[threading.Thread, WorkerStatus]:
+    """A worker in the background of this process (what `hrbot serve` does unless told not to). When it stops
+    on an error (a database outage, say) it is started again after a pause that grows to `most` seconds, so
+    uploads are processed again once the database is back, without a restart of the bot."""
+    status = status or WorkerStatus()
 
     def work() -> None:
-        try:
-            app.run_worker(queues=queues or [INGEST_QUEUE], wait=True, install_signal_handlers=False,
-                           delete_jobs="successful", additional_context=context)
-        except Exception:
-            log.exception("the job worker stopped")
+        delay = backoff
+        while not status.stopping.is_set():
+            status.running = True
+            try:
+                app.run_worker(queues=queues or [INGEST_QUEUE], wait=True, install_signal_handlers=False,
+                               delete_jobs="successful", additional_context=context)
+                return  # stopped on purpose
+            except Exception as exc:
+                status.running = False
+                status.restarts += 1
+                status.last_error = f"{type(exc).__name__}: {exc}"
+                log.error("the job worker stopped (%s); starting it again in %.0f s", status.last_error, delay)
+                if status.stopping.wait(delay):
+                    return
+                delay = min(delay * 2, most)
 
     thread = threading.Thread(target=work, name="hrbot-jobs", daemon=True)
     thread.start()
-    return thread
+    return thread, status
