@@ -43,6 +43,7 @@ class SlackBot:
     services: BotServices
     jobs: SlackJobs
     assistant: HRAssistant
+    listeners: ThreadPoolExecutor  # where answers run after the ack: drained on shutdown
 
 
 def build_client(settings) -> WebClient:
@@ -84,11 +85,10 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
     client = client or build_client(settings)
     # Before Bolt's App, which calls auth.test itself and would fail with a traceback on a network not up yet.
     bot_user_id = whoami(client, settings.slack_api_url, connect_wait) if token_verification else None
+    listeners = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hrbot-listener")
     app = App(client=client, signing_secret=settings.slack_signing_secret or "",
               request_verification_enabled=bool(settings.slack_signing_secret),
-              token_verification_enabled=token_verification,
-              listener_executor=ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hrbot-listener"),
-              logger=BOLT_LOG)
+              token_verification_enabled=token_verification, listener_executor=listeners, logger=BOLT_LOG)
     jobs = SlackJobs(assistant, client)
     services = BotServices(assistant=assistant, defer_upload=jobs.defer_upload)
     services.bot_user_id = bot_user_id
@@ -112,4 +112,4 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
         log.error("unhandled error for %s", body.get("type"), exc_info=error)
 
     register_listeners(app, services)
-    return SlackBot(app, services, jobs, assistant)
+    return SlackBot(app, services, jobs, assistant, listeners)

@@ -36,7 +36,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     if http_mode or not settings.slack_app_token:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
-        serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details)
+        serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners)
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
         serve_socket_mode(bot.app, settings.slack_app_token)

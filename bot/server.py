@@ -113,16 +113,42 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
     return Server((host, port), Handler)
 
 
+DRAIN = 25.0  # seconds to finish answers in progress on SIGTERM (Kubernetes waits 30 before SIGKILL)
+
+
 def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool],
-               details: Callable[[], dict] | None = None) -> None:
+               details: Callable[[], dict] | None = None, listeners: ThreadPoolExecutor | None = None,
+               drain: float = DRAIN) -> None:
+    """Serve until SIGTERM or Ctrl-C, then stop taking requests and finish the answers already started:
+    their events were claimed, so Slack's retries of them would be dropped as duplicates."""
+    import signal
+
     server = make_http_server(app, host, port, healthy, details=details)
     log.warning("HR assistant listening on http://%s:%d/slack/events", host, server.server_address[1])
+
+    def stop(signum, frame) -> None:
+        log.warning("stopping: no new requests; finishing the answers in progress (up to %.0f s)", drain)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        _finish(lambda: server.pool.shutdown(wait=True), drain)  # requests being read and acked
+        if listeners is not None:
+            _finish(lambda: listeners.shutdown(wait=True), drain)  # answers being written
         server.server_close()
+        log.warning("stopped")
+
+
+def _finish(wait: Callable[[], None], seconds: float) -> None:
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(seconds)
+    if waiter.is_alive():
+        log.error("gave up waiting after %.0f s; some answers in progress were not finished", seconds)
 
 
 def serve_socket_mode(app: App, app_token: str) -> None:

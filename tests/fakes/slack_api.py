@@ -27,6 +27,7 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.team_id = team_id
         self.calls: list[Call] = []
+        self._delays: dict[str, float] = {}
         self.files: dict[str, dict] = {}
         self._file_bytes: dict[str, bytes] = {}
         self._replies: dict[tuple[str, str], list[dict]] = {}
@@ -96,6 +97,10 @@ class FakeSlack:
     def set_replies(self, channel: str, thread_ts: str, messages: list[dict]) -> None:
         self._replies[(channel, thread_ts)] = messages
 
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Answer this method only after a pause (a slow Slack, or work still in flight at a shutdown)."""
+        self._delays[method] = seconds
+
     def fail_next(self, method: str, status: int = 429, retry_after: int = 1, error: str = "ratelimited",
                   times: int = 1) -> None:
         self._failures.setdefault(method, []).extend([(status, retry_after, error)] * times)
@@ -133,6 +138,8 @@ class FakeSlack:
             return 200, {"ok": True}, {}
         method = path.removeprefix("/api/")
         self._record(method, args, headers)
+        if self._delays.get(method):
+            time.sleep(self._delays[method])
         failures = self._failures.get(method)
         if failures:
             status, retry_after, error = failures.pop(0)
