@@ -27,6 +27,9 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     settings = rt.settings
     rt.embeddings  # load the model before the first question, not during it
     bot = build_bot(rt.assistant)
+    from knowledge.operations.jobs import every
+
+    every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
     worker = None if no_worker else bot.jobs.start_thread()[1]
 
     def details() -> dict:
@@ -59,6 +62,9 @@ def worker(ctx, once) -> None:
     if once:
         jobs.run_pending()
     else:
+        from knowledge.operations.jobs import every
+
+        every(24 * 3600, rt.assistant.prune, "hrbot-retention")
         click.echo("Working on background jobs (Ctrl-C to stop)...")
         jobs.run_forever()
 

@@ -44,6 +44,12 @@ class Settings:
         "one is refused before any work, with a request to split it.")
     max_pages: int = setting(
         "HRBOT_MAX_PAGES", 1500, "Most pages one PDF may have.")
+    personal_answer_days: int = setting(
+        "HRBOT_PERSONAL_ANSWER_DAYS", 30,
+        "Days the text of an answer that held the asker's own records is kept in the question log; then it is "
+        "removed (the question and its rating stay for gaps and stats).")
+    question_log_days: int = setting(
+        "HRBOT_QUESTION_LOG_DAYS", 365, "Days any question, answer, rating and hand-off is kept at all.")
     search_ef: int = setting(
         "HRBOT_SEARCH_EF", 100, "HNSW ef_search: candidates examined per vector search (recall vs. speed).")
     openai_api_key: str | None = setting(

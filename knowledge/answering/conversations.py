@@ -12,9 +12,9 @@ CLAIM_EVENT = """
 INSERT INTO processed_events (event_id) VALUES (%(event_id)s) ON CONFLICT DO NOTHING RETURNING event_id"""
 PRUNE_EVENTS = "DELETE FROM processed_events WHERE received_at < now() - interval '2 days'"
 RECORD_QUESTION = """
-INSERT INTO questions (slack_user_id, employee_id, surface, question, answer, kind, supported, citations)
+INSERT INTO questions (slack_user_id, employee_id, surface, question, answer, kind, supported, citations, personal)
 VALUES (%(slack_user_id)s, %(employee_id)s, %(surface)s, %(question)s, %(answer)s, %(kind)s, %(supported)s,
-        %(citations)s)
+        %(citations)s, %(personal)s)
 RETURNING question_id"""
 GET_QUESTION = """
 SELECT question_id, slack_user_id, surface, question, answer, supported, citations, created_at
@@ -63,7 +63,7 @@ class ConversationLog:
             return conn.execute(RECORD_QUESTION, {
                 "slack_user_id": slack_user_id, "employee_id": employee_id, "surface": surface,
                 "question": question, "answer": answer.text, "kind": answer.kind, "supported": answer.supported,
-                "citations": json.dumps(citations)}).fetchone()[0]
+                "citations": json.dumps(citations), "personal": answer.personal}).fetchone()[0]
 
     def get(self, question_id: int) -> LoggedQuestion | None:
         with self.db.connection() as conn:

@@ -67,3 +67,21 @@ def start_worker_thread(app: procrastinate.App, queues: list[str] | None = None,
     thread = threading.Thread(target=work, name="hrbot-jobs", daemon=True)
     thread.start()
     return thread, status
+
+
+def every(seconds: float, work, name: str) -> threading.Event:
+    """Run work() now and then every `seconds` in a background thread (errors are logged, never fatal).
+    Returns the event that stops it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while True:
+            try:
+                work()
+            except Exception:
+                log.exception("%s failed; trying again in %.0f s", name, seconds)
+            if stop.wait(seconds):
+                return
+
+    threading.Thread(target=loop, name=name, daemon=True).start()
+    return stop

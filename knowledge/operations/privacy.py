@@ -1,0 +1,93 @@
+"""People's data over time: retention of the question log, and one person's data exported or erased on request.
+The audit log is kept (it records who read whose records, which is what it is for)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from knowledge.database.connection import Database
+from knowledge.operations.admin import audit
+
+REDACTED = "(removed after the retention period: this answer held the asker's own records)"
+REDACT_PERSONAL = """
+UPDATE questions SET answer = %(redacted)s
+WHERE personal AND answer <> %(redacted)s AND created_at < now() - make_interval(days => %(days)s)"""
+DELETE_OLD = "DELETE FROM questions WHERE created_at < now() - make_interval(days => %(days)s)"
+WHO = """
+SELECT employee_id, slack_user_id FROM employees
+WHERE employee_id = %(who)s OR slack_user_id = %(who)s OR lower(email) = lower(%(who)s)"""
+THEIR_QUESTIONS = """
+SELECT question_id, created_at, surface, question, answer, kind FROM questions
+WHERE slack_user_id = ANY(%(slack)s) OR employee_id = ANY(%(employees)s) ORDER BY created_at"""
+THEIR_FEEDBACK = """
+SELECT question_id, helpful, comment, created_at FROM feedback WHERE slack_user_id = ANY(%(slack)s)
+ORDER BY created_at"""
+THEIR_RECORDS = {
+    "employee": "SELECT * FROM employees WHERE employee_id = ANY(%(employees)s)",
+    "entitlements": "SELECT * FROM leave_entitlements WHERE employee_id = ANY(%(employees)s) ORDER BY year",
+    "leave": "SELECT * FROM leave_records WHERE employee_id = ANY(%(employees)s) ORDER BY start_date",
+    "balances": "SELECT * FROM leave_balances WHERE employee_id = ANY(%(employees)s) ORDER BY year",
+}
+FORGET_QUESTIONS = """
+DELETE FROM questions WHERE slack_user_id = ANY(%(slack)s) OR employee_id = ANY(%(employees)s)"""
+FORGET_FEEDBACK = "DELETE FROM feedback WHERE slack_user_id = ANY(%(slack)s)"
+FORGET_RECORDS = "DELETE FROM employees WHERE employee_id = ANY(%(employees)s)"  # cascades to their rows
+
+
+def prune(db: Database, personal_answer_days: int, question_log_days: int) -> dict:
+    with db.connection() as conn:
+        redacted = conn.execute(REDACT_PERSONAL, {"redacted": REDACTED, "days": personal_answer_days}).rowcount
+        deleted = conn.execute(DELETE_OLD, {"days": question_log_days}).rowcount
+        if redacted or deleted:
+            audit(conn, "retention", "prune", None, redacted=redacted, deleted=deleted)
+    return {"answers_redacted": redacted, "questions_deleted": deleted}
+
+
+def _identify(conn, who: str) -> tuple[list[str], list[str]]:
+    rows = conn.execute(WHO, {"who": who}).fetchall()
+    employees = sorted({r[0] for r in rows})
+    slack = sorted({r[1] for r in rows if r[1]} | ({who} if who[:1] in "UW" and who.isalnum() else set()))
+    return employees, slack
+
+
+def export(db: Database, who: str, actor: str) -> dict:
+    """Everything hrbot holds about one person (an employee id, Slack user id or work email)."""
+    with db.connection() as conn:
+        employees, slack = _identify(conn, who)
+        params = {"employees": employees, "slack": slack}
+        cur = conn.cursor()
+        data: dict = {"who": who, "employee_ids": employees, "slack_user_ids": slack}
+        for name, sql in THEIR_RECORDS.items():
+            cur.execute(sql, params)
+            columns = [c.name for c in cur.description]
+            data[name] = [dict(zip(columns, row)) for row in cur.fetchall()]
+        data["questions"] = [dict(zip(("question_id", "at", "surface", "question", "answer", "kind"), r))
+                             for r in conn.execute(THEIR_QUESTIONS, params).fetchall()]
+        data["feedback"] = [dict(zip(("question_id", "helpful", "comment", "at"), r))
+                            for r in conn.execute(THEIR_FEEDBACK, params).fetchall()]
+        audit(conn, actor, "privacy_export", who, employees=employees, slack_user_ids=slack)
+    return _plain(data)
+
+
+def forget(db: Database, who: str, actor: str, records: bool = False) -> dict:
+    """Erase one person's questions, answers and ratings (and, with records=True, their HR records; an import
+    from the HR system would bring those back, so erase them there too). One transaction."""
+    with db.connection() as conn:
+        employees, slack = _identify(conn, who)
+        params = {"employees": employees, "slack": slack}
+        feedback = conn.execute(FORGET_FEEDBACK, params).rowcount
+        questions = conn.execute(FORGET_QUESTIONS, params).rowcount
+        removed = conn.execute(FORGET_RECORDS, params).rowcount if records else 0
+        audit(conn, actor, "privacy_forget", who, questions=questions, feedback=feedback, employees=removed)
+    return {"questions": questions, "feedback": feedback, "employee_records": removed}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "is_finite"):  # Decimal
+        return float(value)
+    return value

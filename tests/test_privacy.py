@@ -1,0 +1,59 @@
+"""People's data over time: retention of answers holding personal records, export and erasure on request."""
+import json
+
+from knowledge.answering.answers import Answer
+from knowledge.answering.conversations import ConversationLog
+from knowledge.people.records import import_csv
+from tests.test_records_import import EMPLOYEES, LEAVE
+
+
+def _age(db, question_id: int, days: int) -> None:
+    with db.connection() as conn:
+        conn.execute("UPDATE questions SET created_at = now() - make_interval(days => %s) WHERE question_id = %s",
+                     [days, question_id])
+
+
+def test_retention_removes_personal_answers_then_old_questions(runtime, db, invoke):
+    log = ConversationLog(db)
+    personal = log.record(question="How much leave do I have?", answer=Answer("17.5 days available", personal=True),
+                          surface="dm", slack_user_id="U0AAA", employee_id="E901")
+    policy = log.record(question="Is there a dental plan?", answer=Answer("Yes [1]"), surface="dm",
+                        slack_user_id="U0AAA", employee_id="E901")
+    ancient = log.record(question="Old question", answer=Answer("Old answer"), surface="dm", slack_user_id="U0BBB",
+                         employee_id=None)
+    for question_id in (personal, policy):
+        _age(db, question_id, 31)
+    _age(db, ancient, 400)
+    result = invoke("privacy", "prune")
+    assert "the text of 1 answers" in result.output and "deleted 1 questions" in result.output
+    with db.connection() as conn:
+        rows = dict(conn.execute("SELECT question_id, answer FROM questions").fetchall())
+    assert rows[personal].startswith("(removed after the retention period") and rows[policy] == "Yes [1]"
+    assert ancient not in rows
+
+
+def test_export_and_forget_one_person(runtime, db, invoke, tmp_path):
+    import_csv(db, EMPLOYEES.encode())
+    import_csv(db, LEAVE.encode())
+    log = ConversationLog(db)
+    mine = log.record(question="How much leave do I have?", answer=Answer("17.5 days", personal=True), surface="dm",
+                      slack_user_id="U0AAA", employee_id="E901")
+    log.feedback(mine, "U0AAA", False, "wrong number")
+    theirs = log.record(question="Dental?", answer=Answer("Yes"), surface="dm", slack_user_id="U0BBB",
+                        employee_id="E902")
+    exported = json.loads(invoke("privacy", "export", "ada@X.example").output)
+    assert exported["employee_ids"] == ["E901"] and exported["slack_user_ids"] == ["U0AAA"]
+    assert [q["question"] for q in exported["questions"]] == ["How much leave do I have?"]
+    assert exported["feedback"][0]["comment"] == "wrong number" and exported["leave"]
+    assert "Bruno" not in json.dumps(exported)
+    result = invoke("privacy", "forget", "U0AAA", "--yes")
+    assert "Erased 1 questions, 1 ratings and 0 employee records" in result.output
+    with db.connection() as conn:
+        assert [r[0] for r in conn.execute("SELECT question_id FROM questions")] == [theirs]
+        assert conn.execute("SELECT count(*) FROM employees").fetchone() == (2,)
+    invoke("privacy", "forget", "E901", "--records", "--yes")
+    with db.connection() as conn:
+        assert conn.execute("SELECT employee_id FROM employees").fetchall() == [("E902",)]
+        assert conn.execute("SELECT count(*) FROM leave_records WHERE employee_id = 'E901'").fetchone() == (0,)
+    actions = [e["action"] for e in json.loads(invoke("audit", "--json").output)]
+    assert "privacy_export" in actions and actions.count("privacy_forget") == 2
