@@ -244,16 +244,16 @@ class HRAssistant:
 
         return export(self.runtime.db, who, actor)
 
-    def forget_person(self, who: str, actor: str, records: bool = False) -> dict:
+    def forget_person(self, who: str, actor: str) -> dict:
         from knowledge.operations.privacy import forget
 
-        return forget(self.runtime.db, who, actor, records=records)
+        return forget(self.runtime.db, who, actor)
 
     def prune(self) -> dict:
         """Apply the retention settings to the question log (run daily by `hrbot serve` and `hrbot worker`)."""
         from knowledge.operations.privacy import prune
 
-        return prune(self.runtime.db, self.settings.personal_answer_days, self.settings.question_log_days)
+        return prune(self.runtime.db, self.settings.personal_answer_days, self.settings.retention_days)
 
     # --- operations ---------------------------------------------------------------------------------------------
 

@@ -48,8 +48,9 @@ class Settings:
         "HRBOT_PERSONAL_ANSWER_DAYS", 30,
         "Days the text of an answer that held the asker's own records is kept in the question log; then it is "
         "removed (the question and its rating stay for gaps and stats).")
-    question_log_days: int = setting(
-        "HRBOT_QUESTION_LOG_DAYS", 365, "Days any question, answer, rating and hand-off is kept at all.")
+    retention_days: int = setting(
+        "HRBOT_RETENTION_DAYS", 90,
+        "Days questions, answers, ratings, hand-offs and the handled-events log are kept at all; pruned daily.")
     search_ef: int = setting(
         "HRBOT_SEARCH_EF", 100, "HNSW ef_search: candidates examined per vector search (recall vs. speed).")
     openai_api_key: str | None = setting(

@@ -15,7 +15,7 @@ from knowledge.settings import Settings
 
 COMMANDS = [database.db, documents.ingest, documents.search, documents.docs, documents.remove, documents.reembed,
             documents.sync, people.records, people.ask, evaluation.eval_group, chat.demo, admin.admin_group,
-            admin.audit_cmd, profile.profile_group, privacy.privacy_group]
+            admin.audit_cmd, profile.profile_group, privacy.retention_group]
 
 
 def _root(ctx: click.Context) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from knowledge.cli.privacy import records_export, records_forget
 from knowledge.cli.common import cli_actor, echo_json, render_text, runtime_of
 
 
@@ -26,6 +27,10 @@ def records_import(ctx, files) -> None:
                                                               actor=cli_actor())
     for result in results:
         click.echo(f"{result.name}: {result.rows} {result.kind} rows, {result.changed} changed")
+
+
+records.add_command(records_export)
+records.add_command(records_forget)
 
 
 @records.command("check")

@@ -11,9 +11,10 @@ REDACTED = "(removed after the retention period: this answer held the asker's ow
 REDACT_PERSONAL = """
 UPDATE questions SET answer = %(redacted)s
 WHERE personal AND answer <> %(redacted)s AND created_at < now() - make_interval(days => %(days)s)"""
-DELETE_OLD = "DELETE FROM questions WHERE created_at < now() - make_interval(days => %(days)s)"
+DELETE_OLD = "DELETE FROM questions WHERE created_at < now() - make_interval(days => %(days)s)"  # cascades
+DELETE_OLD_EVENTS = "DELETE FROM processed_events WHERE received_at < now() - make_interval(days => %(days)s)"
 WHO = """
-SELECT employee_id, slack_user_id FROM employees
+SELECT employee_id, slack_user_id, email FROM employees
 WHERE employee_id = %(who)s OR slack_user_id = %(who)s OR lower(email) = lower(%(who)s)"""
 THEIR_QUESTIONS = """
 SELECT question_id, created_at, surface, question, answer, kind FROM questions
@@ -31,28 +32,35 @@ FORGET_QUESTIONS = """
 DELETE FROM questions WHERE slack_user_id = ANY(%(slack)s) OR employee_id = ANY(%(employees)s)"""
 FORGET_FEEDBACK = "DELETE FROM feedback WHERE slack_user_id = ANY(%(slack)s)"
 FORGET_RECORDS = "DELETE FROM employees WHERE employee_id = ANY(%(employees)s)"  # cascades to their rows
+PSEUDONYMISE_AUDIT = """
+UPDATE audit_log SET actor = CASE WHEN lower(actor) = ANY(%(ids)s) THEN %(pseudonym)s ELSE actor END,
+                     target = CASE WHEN lower(target) = ANY(%(ids)s) THEN %(pseudonym)s ELSE target END
+WHERE lower(actor) = ANY(%(ids)s) OR lower(target) = ANY(%(ids)s)"""
 
 
-def prune(db: Database, personal_answer_days: int, question_log_days: int) -> dict:
+def prune(db: Database, personal_answer_days: int, retention_days: int) -> dict:
     with db.connection() as conn:
         redacted = conn.execute(REDACT_PERSONAL, {"redacted": REDACTED, "days": personal_answer_days}).rowcount
-        deleted = conn.execute(DELETE_OLD, {"days": question_log_days}).rowcount
+        deleted = conn.execute(DELETE_OLD, {"days": retention_days}).rowcount
+        conn.execute(DELETE_OLD_EVENTS, {"days": min(retention_days, 2)})
         if redacted or deleted:
             audit(conn, "retention", "prune", None, redacted=redacted, deleted=deleted)
     return {"answers_redacted": redacted, "questions_deleted": deleted}
 
 
-def _identify(conn, who: str) -> tuple[list[str], list[str]]:
+def _identify(conn, who: str) -> tuple[list[str], list[str], list[str]]:
+    """(employee ids, Slack user ids, emails) of the person `who` names."""
     rows = conn.execute(WHO, {"who": who}).fetchall()
     employees = sorted({r[0] for r in rows})
     slack = sorted({r[1] for r in rows if r[1]} | ({who} if who[:1] in "UW" and who.isalnum() else set()))
-    return employees, slack
+    emails = sorted({r[2].lower() for r in rows} | ({who.lower()} if "@" in who else set()))
+    return employees, slack, emails
 
 
 def export(db: Database, who: str, actor: str) -> dict:
     """Everything hrbot holds about one person (an employee id, Slack user id or work email)."""
     with db.connection() as conn:
-        employees, slack = _identify(conn, who)
+        employees, slack, _ = _identify(conn, who)
         params = {"employees": employees, "slack": slack}
         cur = conn.cursor()
         data: dict = {"who": who, "employee_ids": employees, "slack_user_ids": slack}
@@ -64,21 +72,29 @@ def export(db: Database, who: str, actor: str) -> dict:
                              for r in conn.execute(THEIR_QUESTIONS, params).fetchall()]
         data["feedback"] = [dict(zip(("question_id", "helpful", "comment", "at"), r))
                             for r in conn.execute(THEIR_FEEDBACK, params).fetchall()]
-        audit(conn, actor, "privacy_export", who, employees=employees, slack_user_ids=slack)
+        audit(conn, actor, "records_export", who, employees=employees, slack_user_ids=slack)
     return _plain(data)
 
 
-def forget(db: Database, who: str, actor: str, records: bool = False) -> dict:
-    """Erase one person's questions, answers and ratings (and, with records=True, their HR records; an import
-    from the HR system would bring those back, so erase them there too). One transaction."""
+def forget(db: Database, who: str, actor: str) -> dict:
+    """Erase one person: their HR records (an import from the HR system would bring them back, so erase them
+    there too), questions, answers and ratings, in one transaction. The audit log must keep what happened, so
+    its entries about them keep a one-way hash in place of their ids."""
+    import hashlib
+
     with db.connection() as conn:
-        employees, slack = _identify(conn, who)
+        employees, slack, emails = _identify(conn, who)
         params = {"employees": employees, "slack": slack}
         feedback = conn.execute(FORGET_FEEDBACK, params).rowcount
         questions = conn.execute(FORGET_QUESTIONS, params).rowcount
-        removed = conn.execute(FORGET_RECORDS, params).rowcount if records else 0
-        audit(conn, actor, "privacy_forget", who, questions=questions, feedback=feedback, employees=removed)
-    return {"questions": questions, "feedback": feedback, "employee_records": removed}
+        removed = conn.execute(FORGET_RECORDS, params).rowcount
+        ids = sorted({i.lower() for i in (*employees, *slack, *emails)})
+        pseudonym = "erased:" + hashlib.sha256("|".join(sorted(ids) or [who]).encode()).hexdigest()[:16]
+        pseudonymised = conn.execute(PSEUDONYMISE_AUDIT, {"ids": ids, "pseudonym": pseudonym}).rowcount if ids else 0
+        audit(conn, actor, "records_forget", pseudonym, questions=questions, feedback=feedback, employees=removed,
+              audit_entries=pseudonymised)
+    return {"questions": questions, "feedback": feedback, "employee_records": removed, "pseudonym": pseudonym,
+            "audit_entries": pseudonymised}
 
 
 def _plain(value):
