@@ -16,12 +16,23 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 READ_TIMEOUT = 10.0   # seconds a connection may stay silent (Slack sends its whole request at once)
 CONNECTIONS = 64      # connections handled at once; more wait in the listen backlog, then get 503
+READY_WAIT = 0.8      # seconds /readyz waits for the database before saying it is not ready
+
+
+def _within(check: Callable[[], bool], seconds: float) -> bool:
+    """check() if it answers within `seconds`, else False (a database that hangs is as good as down)."""
+    result: list[bool] = []
+    worker = threading.Thread(target=lambda: result.append(bool(check())), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return bool(result and result[0])
 
 
 def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool], *,
                      read_timeout: float = READ_TIMEOUT, connections: int = CONNECTIONS,
                      details: Callable[[], dict] | None = None) -> HTTPServer:
-    """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> healthy().
+    """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> alive (liveness);
+    GET /readyz -> healthy() within a second, plus details() (readiness).
     Bounded: at most `connections` at once on a fixed pool of threads, each silent connection dropped after
     `read_timeout`, so idle or half-open connections cannot pile up threads."""
 
@@ -44,13 +55,18 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
             self.wfile.write(raw)
 
         def do_GET(self):
-            if urlparse(self.path).path != "/healthz":
+            path = urlparse(self.path).path
+            json_type = {"Content-Type": "application/json"}
+            if path == "/healthz":  # liveness: the process serves requests; never waits on anything else
+                return self._reply(200, json.dumps({"status": "ok"}), json_type)
+            if path != "/readyz":
                 return self._reply(404, "not found")
+            # readiness: can it answer now? The database check gets READY_WAIT, then counts as down.
+            ready = _within(healthy, READY_WAIT)
             extra = details() if details else {}
-            if healthy():
-                return self._reply(200, json.dumps({"status": "ok", **extra}), {"Content-Type": "application/json"})
-            return self._reply(503, json.dumps({"status": "database unavailable", **extra}),
-                               {"Content-Type": "application/json"})
+            body = {"status": "ready" if ready else "not ready", "database": "ok" if ready else "unavailable",
+                    **extra}
+            return self._reply(200 if ready else 503, json.dumps(body), json_type)
 
         def do_POST(self):
             parsed = urlparse(self.path)

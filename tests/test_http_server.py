@@ -60,3 +60,25 @@ def test_a_negative_content_length_is_refused_at_once(small_server):
         started = time.monotonic()
         reply = s.recv(1024)
     assert reply.startswith(b"HTTP/1.1 400") and time.monotonic() - started < 2
+
+
+def test_readiness_says_not_ready_within_a_second_when_the_database_hangs(bot):
+    import json
+
+    server = make_http_server(bot.app, "127.0.0.1", 0, lambda: time.sleep(30) or True,
+                              details=lambda: {"worker": "running"})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        started = time.monotonic()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            raise AssertionError("ready while the database hangs")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503 and json.loads(exc.read()) == {"status": "not ready", "database": "unavailable",
+                                                                  "worker": "running"}
+        assert time.monotonic() - started < 1.5
+        assert _healthz(port) == 200  # liveness does not depend on the database
+    finally:
+        server.shutdown()
+        server.server_close()

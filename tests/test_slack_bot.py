@@ -230,6 +230,8 @@ def test_url_verification_and_health(bot):
 
     with urllib.request.urlopen(bot.url + "/healthz", timeout=5) as response:
         assert response.status == 200 and json.loads(response.read())["status"] == "ok"
+    with urllib.request.urlopen(bot.url + "/readyz", timeout=5) as response:
+        assert response.status == 200 and json.loads(response.read())["database"] == "ok"
 
 
 def test_the_same_event_three_times_gets_one_answer(bot, fake):
