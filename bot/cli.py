@@ -83,7 +83,9 @@ def start(ctx) -> None:
     ctx.invoke(serve)
 
 
-SLACK_COMMANDS = [serve, worker, start]
+from bot.doctor import doctor  # noqa: E402  (after the commands it sits beside)
+
+SLACK_COMMANDS = [serve, worker, start, doctor]
 cli = build_cli(SLACK_COMMANDS)  # the whole `hrbot`, as the console script runs it
 
 

@@ -12,6 +12,9 @@ def test_the_core_group_has_no_slack_commands_and_the_console_script_adds_them()
 
     full = build_cli([serve, worker, start])
     assert set(full.commands) == set(cli.commands) | {"serve", "worker", "start"}
+    from bot.cli import cli as console
+
+    assert set(console.commands) == set(cli.commands) | {"serve", "worker", "start", "doctor"}
     assert "serve" not in cli.commands  # building the bot's group did not change the core one
     assert len({c.name for c in COMMANDS}) == len(COMMANDS)
 

@@ -48,3 +48,21 @@ def test_usage_and_domain_errors_exit_non_zero(env, tmp_path):
     run = hrbot(env, tmp_path, "remove", "no-such-file.pdf")
     assert run.returncode == 1 and run.stderr.startswith("Error: No document named")
     assert hrbot(env, tmp_path, "docs").returncode == 0
+
+
+def test_doctor_checks_the_installation(tmp_path, database_url):
+    import os
+    import subprocess
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))},
+           "DATABASE_URL": database_url, "HRBOT_DATA_DIR": str(tmp_path)}
+    run = subprocess.run([str(HRBOT), "doctor"], env=env, capture_output=True, text=True, timeout=300,
+                         stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for line in ("ok    company profile:", "ok    database: PostgreSQL 18", "pgvector 0.8", "ok    embedding model:",
+                 "384 dimensions", "ok    Slack: no SLACK_BOT_TOKEN", "ok    disk:", "All good."):
+        assert line in run.stdout, run.stdout
+    broken = subprocess.run([str(HRBOT), "doctor"], capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL, env={**env, "SLACK_BOT_TOKEN": "xoxb-x",
+                                                            "SLACK_API_URL": "http://127.0.0.1:9/"})
+    assert broken.returncode == 1 and "FAIL  Slack: ConfigurationError: Can't reach Slack's API" in broken.stdout

@@ -1,0 +1,80 @@
+"""`hrbot doctor`: is this installation ready? Configuration, profile, database, pgvector, model, Slack, disk.
+It lives with the Slack commands because it checks Slack too (knowledge/ never imports Slack)."""
+from __future__ import annotations
+
+import shutil
+
+import click
+
+from knowledge.cli.common import runtime_of
+
+MIN_FREE_BYTES = 1 << 30  # 1 GiB for the database and uploads
+
+
+def _check(name: str, run) -> bool:
+    try:
+        detail = run()
+    except Exception as exc:  # each check reports its own failure; the others still run
+        click.echo(f"  FAIL  {name}: {type(exc).__name__}: {exc}".splitlines()[0])
+        return False
+    click.echo(f"  ok    {name}: {detail}")
+    return True
+
+
+@click.command()
+@click.option("--slack/--no-slack", default=True, help="Also call Slack's auth.test with the bot token.")
+@click.pass_context
+def doctor(ctx, slack) -> None:
+    """Check the configuration, the company profile, the database and pgvector, the embedding model, Slack and
+    free disk. Exit status 1 if anything fails."""
+    rt = runtime_of(ctx)
+    checks = []
+
+    def profile():
+        p = rt.profile
+        return f"{p.name}, {len(p.locations)} locations, {len(p.leave_types)} leave types ({p.source})"
+
+    def database():
+        with rt.db.connection() as conn:
+            server = conn.execute("SHOW server_version").fetchone()[0]
+            vector = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+            documents = conn.execute("SELECT count(*) FROM documents WHERE status = 'active'").fetchone()[0]
+        if vector is None:
+            raise RuntimeError("the pgvector extension is not installed in this database")
+        return f"PostgreSQL {server}, pgvector {vector[0]}, {documents} documents"
+
+    def model():
+        vector = rt.embeddings.embed_query("doctor")
+        return f"{getattr(rt.embeddings, 'model_name', 'embeddings')}, {len(vector)} dimensions"
+
+    def chat():
+        return (f"{rt.settings.chat_model} at {rt.settings.openai_base_url or 'api.openai.com'}"
+                if rt.settings.chat_configured else "none configured: the offline answerer quotes passages")
+
+    def slack_auth():
+        if not rt.settings.slack_bot_token:
+            return "no SLACK_BOT_TOKEN: terminal chat only"
+        from bot.app import build_client, whoami
+
+        return f"bot user {whoami(build_client(rt.settings), rt.settings.slack_api_url, 5.0)}"
+
+    def disk():
+        path = rt.settings.data_path
+        path.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(path).free
+        if free < MIN_FREE_BYTES:
+            raise RuntimeError(f"only {free / 1e9:.1f} GB free at {path}")
+        return f"{free / 1e9:.1f} GB free at {path}"
+
+    click.echo("hrbot doctor")
+    checks.append(_check("company profile", profile))
+    checks.append(_check("database", database))
+    checks.append(_check("embedding model", model))
+    checks.append(_check("chat model", chat))
+    if slack:
+        checks.append(_check("Slack", slack_auth))
+    checks.append(_check("disk", disk))
+    if not all(checks):
+        click.echo("Something needs attention (see FAIL above).")
+        ctx.exit(1)
+    click.echo("All good.")
