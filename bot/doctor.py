@@ -63,8 +63,8 @@ def doctor(ctx, slack) -> None:
         path.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(path).free
         if free < MIN_FREE_BYTES:
-            raise RuntimeError(f"only {free / 1e9:.1f} GB free at {path}")
-        return f"{free / 1e9:.1f} GB free at {path}"
+            raise RuntimeError(f"only {free / 2**30:.1f} GiB free at {path}")
+        return f"{free / 2**30:.1f} GiB free at {path}"
 
     click.echo("hrbot doctor")
     checks.append(_check("company profile", profile))
