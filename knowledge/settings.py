@@ -90,6 +90,8 @@ class Settings:
         "company.escalation_channel.")
     http_port: int = setting(
         "HRBOT_HTTP_PORT", 3000, "Port for `hrbot serve --http` (the Events API endpoint and /healthz).")
+    log_format: str = setting(
+        "HRBOT_LOG_FORMAT", "text", "Log lines as 'text' or 'json' (one object per line). Tokens are masked in both.")
     log_level: str = setting(
         "HRBOT_LOG_LEVEL", "WARNING", "Logging level for the hrbot process (DEBUG, INFO, WARNING, ERROR).")
 

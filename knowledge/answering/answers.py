@@ -154,7 +154,7 @@ def guard_personal_numbers(text: str, allowed_text: str, facts: list[str]) -> st
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
         numbers = set(NUMBER.findall(sentence))
         if SECOND_PERSON.search(sentence) and numbers - allowed:
-            log.warning("dropped a sentence with unsupported personal figures: %s", numbers - allowed)
+            log.warning("dropped a sentence with %d personal figures not in the records", len(numbers - allowed))
             dropped = True
             continue
         kept.append(sentence)

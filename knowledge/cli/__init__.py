@@ -2,7 +2,6 @@
 The root command is composed here from the command modules, explicitly; `bot.cli` adds the Slack commands."""
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Iterable
 
@@ -25,7 +24,9 @@ def _root(ctx: click.Context) -> None:
     """
     if ctx.obj is None:  # tests hand in a ready Runtime
         settings = Settings.from_env()
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from knowledge.operations.logs import configure
+
+        configure(settings.log_level, settings.log_format)
         ctx.obj = Runtime(settings)
         ctx.call_on_close(ctx.obj.close)
 
