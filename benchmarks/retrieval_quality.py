@@ -65,6 +65,9 @@ def main() -> None:
     results = {}
     embeddings = None
     for name, (folder, questions) in sets.items():
+        if not questions:
+            print(f"{name}: no questions yet, skipped")
+            continue
         url, server = benchmark_database("quality_" + name.split()[0])
         db = Database(url)
         rt = Runtime(settings, db=db, embeddings=embeddings)
