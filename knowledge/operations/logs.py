@@ -38,10 +38,17 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str, fmt: str = "text") -> None:
+    """Like logging.basicConfig: a process whose logging is already set up (an embedding program, pytest) keeps
+    its handlers, which only gain the masking filter."""
+    root = logging.getLogger()
+    if root.handlers:
+        for existing in root.handlers:
+            if not any(isinstance(f, MaskSecrets) for f in existing.filters):
+                existing.addFilter(MaskSecrets())
+        return
     handler = logging.StreamHandler()
     handler.addFilter(MaskSecrets())
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(level.upper())
