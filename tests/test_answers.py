@@ -228,3 +228,30 @@ def test_citation_numbers_start_at_one_in_the_order_quoted(offline):
     assert numbers and numbers[0] == 1 and sorted(set(numbers)) == list(range(1, max(numbers) + 1))
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     assert any("parental" in c.source for c in answer.citations), answer.citations
+
+
+def test_eval_answers_scores_a_chat_model_and_skips_without_one(invoke, sample_runtime, fake_llm):
+    from knowledge.runtime import Runtime
+
+    skipped = invoke("eval", "answers", "--limit", "2", rt=sample_runtime)
+    assert skipped.exit_code == 0 and "No chat model is configured" in skipped.output
+    settings = replace(sample_runtime.settings, openai_base_url=fake_llm.base_url, chat_timeout=5.0)
+    online_rt = Runtime(settings, db=sample_runtime.db, embeddings=sample_runtime.embeddings)
+    result = invoke("eval", "answers", "--limit", "5", "--json", rt=online_rt)
+    report = json.loads(result.output)
+    assert report["questions"] == 5 and len(report["rows"]) == 5
+    # the fake model quotes the first sentence of source [1] and cites it: grounded by construction
+    assert report["groundedness"] >= 0.5 and 0 <= report["citation_precision"] <= 1
+    assert all(r["citations"] >= 1 for r in report["rows"] if r["kind"] == "answer")
+
+
+def test_groundedness_checks_claims_against_the_passages_they_cite():
+    from knowledge.answering.evaluation import claims, grounded
+
+    text = ("Dental implants are covered up to 1000 EUR per year [1]. Contractors get unlimited leave.\n"
+            "_These are the most relevant passages, quoted._\n*From your records:*")
+    said = claims(text)
+    assert said == ["Dental implants are covered up to 1000 EUR per year [1].", "Contractors get unlimited leave."]
+    passage = {1: "Implants are covered up to 1000 EUR per calendar year under the dental plan."}
+    assert grounded(said[0], passage) and not grounded(said[1], passage)  # no citation, no support
+    assert not grounded(said[0], {1: "Remote work needs your manager's approval."})
