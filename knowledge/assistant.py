@@ -190,12 +190,12 @@ class HRAssistant:
 
     def import_records_files(self, files: list[tuple[str, bytes]], actor: str):
         """Several exports in one run: validated together, written in one transaction, or nothing at all."""
-        from knowledge.people.records import import_many
+        from knowledge.people.imports import import_many
 
         return import_many(self.runtime.db, files, actor=actor, profile=self.runtime.profile)
 
     def import_records(self, name: str, data: bytes, actor: str):
-        from knowledge.people.records import import_csv
+        from knowledge.people.imports import import_csv
 
         return import_csv(self.runtime.db, data, actor=actor, name=name, profile=self.runtime.profile)
 
@@ -214,7 +214,7 @@ class HRAssistant:
         """Make the knowledge base match a folder: documents ingested, replaced and retired; CSV exports in it
         imported as records (employees first). Returns (documents SyncResult, [FileImport])."""
         from knowledge.documents.sync import sync_folder
-        from knowledge.people.records import import_files
+        from knowledge.people.imports import import_files
 
         documents = sync_folder(self.runtime.ingestor, folder, audience=audience)
         if documents.skipped_busy:

@@ -101,7 +101,7 @@ class Runtime:
 
     def load_samples(self) -> None:
         """The sample company's documents and records (idempotent: unchanged files are no-ops)."""
-        from knowledge.people.records import import_csv
+        from knowledge.people.imports import import_csv
 
         self.ingestor.ingest_paths([SAMPLE_DOCS], uploaded_by="samples")
         for name in SAMPLE_RECORD_FILES:

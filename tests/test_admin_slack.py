@@ -133,7 +133,7 @@ def test_gaps_and_stats_list_what_could_not_be_answered(bot, fake, runtime, tmp_
 
 
 def test_audit_log_records_admin_actions_and_personal_reads(bot, fake, runtime, invoke):
-    from knowledge.people.records import import_csv
+    from knowledge.people.imports import import_csv
     from tests.test_records_import import EMPLOYEES
 
     import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
@@ -183,7 +183,7 @@ def test_audience_menu_after_upload_limits_the_document(bot, fake, db):
 
 
 def test_app_home_audits_the_records_it_reads(bot, fake, runtime, invoke):
-    from knowledge.people.records import import_csv
+    from knowledge.people.imports import import_csv
     from tests.test_records_import import EMPLOYEES
 
     import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
@@ -252,7 +252,7 @@ def test_jobs_queued_under_the_old_task_name_still_run(bot, fake, db):
 
 
 def test_hr_admin_records_lists_balances_that_disagree_with_the_hr_system(bot, fake, runtime):
-    from knowledge.people.records import import_csv
+    from knowledge.people.imports import import_csv
     from tests.test_records_import import EMPLOYEES
 
     import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
@@ -271,7 +271,7 @@ def test_hr_admin_records_lists_balances_that_disagree_with_the_hr_system(bot, f
 
 
 def test_a_records_file_that_clashes_with_stored_employees_gets_a_reply(bot, fake, runtime):
-    from knowledge.people.records import import_csv
+    from knowledge.people.imports import import_csv
     from tests.test_records_import import EMPLOYEES
 
     import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
@@ -284,7 +284,7 @@ def test_a_records_file_that_clashes_with_stored_employees_gets_a_reply(bot, fak
 def test_hrbot_ask_as_someone_is_audited_as_the_operator(runtime, invoke):
     import getpass
 
-    from knowledge.people.records import import_csv
+    from knowledge.people.imports import import_csv
     from tests.test_records_import import EMPLOYEES
 
     import_csv(runtime.db, EMPLOYEES.encode(), actor="cli:hr", name="employees.csv")
@@ -310,7 +310,6 @@ def test_a_large_upload_says_how_long_it_will_take_and_shows_progress(bot, fake,
 
 def test_the_worker_starts_again_after_it_stops_on_an_error(bot, fake, db):
     """A database outage used to end the worker thread for good while /healthz said ok (issue 12)."""
-    import time
 
     worker_app = bot.bot.jobs.worker_app
     real = worker_app.run_worker

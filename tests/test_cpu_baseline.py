@@ -24,7 +24,8 @@ pytestmark = pytest.mark.skipif(
 
 def _exercise_the_product(url: str, embeddings) -> None:
     from knowledge.documents.ingest import Ingestor
-    from knowledge.people.records import RecordsReader, import_csv
+    from knowledge.people.imports import import_csv
+    from knowledge.people.records import RecordsReader
     from knowledge.search.retrieval import HybridSearcher
 
     upgrade(url)

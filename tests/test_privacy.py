@@ -3,7 +3,7 @@ import json
 
 from knowledge.answering.answers import Answer
 from knowledge.answering.conversations import ConversationLog
-from knowledge.people.records import import_csv
+from knowledge.people.imports import import_csv
 from tests.test_records_import import EMPLOYEES, LEAVE
 
 

@@ -1,7 +1,7 @@
 """CSV import: validated with line numbers, all-or-nothing, idempotent."""
 import pytest
 
-from knowledge.people.records import RecordsRejected, import_csv
+from knowledge.people.imports import RecordsRejected, import_csv
 
 EMPLOYEES = """employee_id,slack_user_id,email,name,country,department,employment_type,fte,hire_date,end_date,manager_id
 E901,U0AAA,ada@x.example,Ada Lovelace,GB,Engineering,permanent,1.0,2020-01-06,,

@@ -2,7 +2,9 @@
 import psycopg
 import pytest
 
-from knowledge.people.records import BIND_ASKER, RecordsReader, import_csv
+from knowledge.people.imports import import_csv
+
+from knowledge.people.records import BIND_ASKER, RecordsReader
 from tests.test_records_import import EMPLOYEES, LEAVE
 
 
