@@ -18,14 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import benchmark_database, percentile, stop_database, write_result  # noqa: E402
 from knowledge.database.connection import Database  # noqa: E402
 from knowledge.runtime import SAMPLE_DOCS, Runtime  # noqa: E402
-from knowledge.search.evaluation import EVAL_SET, is_gold, load_questions  # noqa: E402
+from knowledge.search.evaluation import EVAL_SET, TRANSLATED_SET, is_gold, load_questions  # noqa: E402
 from knowledge.search.retrieval import HybridSearcher  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
 
 EXTERNAL = Path(__file__).resolve().parent / "external"
 VARIANTS = {
-    "default": dict(one_per_section=True),
-    "no-section-slots": dict(one_per_section=False),
+    "default": dict(one_per_section=True, multilingual=True),
+    "no-multilingual": dict(one_per_section=True, multilingual=False),
+    "no-section-slots": dict(one_per_section=False, multilingual=True),
 }
 CUTOFFS = (1, 3, 5, 10)
 
@@ -61,22 +62,30 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env(environ={}, dotenv_path=None)
     sets = {"sample (own, tuned on)": (SAMPLE_DOCS, load_questions(EVAL_SET)),
+            "sample, German questions (own)": (SAMPLE_DOCS, load_questions(TRANSLATED_SET)),
             "external (18F handbook)": (EXTERNAL / "18f-handbook", external_questions())}
     results = {}
     embeddings = None
+    by_folder: dict[Path, list[str]] = {}
     for name, (folder, questions) in sets.items():
         if not questions:
             print(f"{name}: no questions yet, skipped")
             continue
-        url, server = benchmark_database("quality_" + name.split()[0])
+        by_folder.setdefault(folder, []).append(name)
+    for folder, names in by_folder.items():
+        url, server = benchmark_database("quality_" + folder.name.replace("-", "_"))
         db = Database(url)
         rt = Runtime(settings, db=db, embeddings=embeddings)
         embeddings = rt.embeddings
         rt.ingestor.ingest_paths([folder], uploaded_by="benchmark")
-        results[name] = {"questions": len(questions)}
-        for variant in args.variants.split(","):
-            searcher = HybridSearcher(db, embeddings, **VARIANTS[variant])
-            results[name][variant] = measure(searcher, questions)
+        for name in names:
+            questions = sets[name][1]
+            results[name] = {"questions": len(questions)}
+            for variant in args.variants.split(","):
+                options = dict(VARIANTS[variant])
+                searcher = HybridSearcher(db, embeddings, one_per_section=options["one_per_section"],
+                                          multilingual=rt.multilingual if options["multilingual"] else None)
+                results[name][variant] = measure(searcher, questions)
         db.close()
         stop_database(server)
     path = write_result("retrieval_quality", {"sets": results})

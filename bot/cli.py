@@ -25,11 +25,14 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
 
     rt = runtime_of(ctx)
     settings = rt.settings
-    rt.embeddings  # load the model before the first question, not during it
+    rt.embeddings  # load the models before the first question, not during it
+    if rt.multilingual is not None:
+        rt.multilingual.warm()
     bot = build_bot(rt.assistant)
     from knowledge.operations.jobs import every
 
     every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
+    every(3600, rt.assistant.complete_vectors, "hrbot-vectors")  # passages stored before the multilingual model
     worker = None if no_worker else bot.jobs.start_thread()[1]
 
     def details() -> dict:
@@ -65,6 +68,7 @@ def worker(ctx, once) -> None:
         from knowledge.operations.jobs import every
 
         every(24 * 3600, rt.assistant.prune, "hrbot-retention")
+        every(3600, rt.assistant.complete_vectors, "hrbot-vectors")
         click.echo("Working on background jobs (Ctrl-C to stop)...")
         jobs.run_forever()
 

@@ -255,6 +255,16 @@ class HRAssistant:
 
         return prune(self.runtime.db, self.settings.personal_answer_days, self.settings.retention_days)
 
+    def complete_vectors(self) -> int:
+        """Add the multilingual vector to passages stored without it (after an upgrade); run hourly by `hrbot
+        serve` and `hrbot worker`, a no-op query when nothing is missing."""
+        from knowledge.search.reembed import fill_multilingual
+
+        filled = fill_multilingual(self.runtime.db, self.runtime.multilingual)
+        if filled:
+            log.info("added the multilingual vector to %d passages", filled)
+        return filled
+
     # --- operations ---------------------------------------------------------------------------------------------
 
     def healthy(self) -> bool:

@@ -56,17 +56,25 @@ class Runtime:
         return build_embeddings(self.settings)
 
     @cached_property
+    def multilingual(self):
+        """The second, multilingual embedding (None when HRBOT_MULTILINGUAL=off); shared by the process."""
+        from knowledge.search.embeddings import build_multilingual
+
+        return build_multilingual(self.settings)
+
+    @cached_property
     def ingestor(self):
         from knowledge.documents.ingest import Ingestor
 
         return Ingestor(self.db, self.embeddings, max_bytes=self.settings.max_upload_bytes,
-                        max_chunks=self.settings.max_chunks, max_pages=self.settings.max_pages)
+                        max_chunks=self.settings.max_chunks, max_pages=self.settings.max_pages,
+                        multilingual=self.multilingual)
 
     @cached_property
     def searcher(self):
         from knowledge.search.retrieval import HybridSearcher
 
-        return HybridSearcher(self.db, self.embeddings)
+        return HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual)
 
     @cached_property
     def records(self):

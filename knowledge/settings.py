@@ -34,6 +34,11 @@ class Settings:
         "HRBOT_EMBEDDINGS", "local",
         "Embedding model: 'local' (all-MiniLM-L6-v2 shipped in a wheel, no download) or 'openai:<model>' "
         "for an OpenAI-compatible /embeddings endpoint (uses OPENAI_API_KEY / OPENAI_BASE_URL).")
+    multilingual: str = setting(
+        "HRBOT_MULTILINGUAL", "use",
+        "'use': every passage also gets a multilingual embedding (Universal Sentence Encoder, shipped in a wheel), "
+        "so questions in other languages find the policies and every candidate gets a second model's score; "
+        "'off': English-only retrieval, about 40% faster ingestion.")
     embed_batch_size: int = setting(
         "HRBOT_EMBED_BATCH", 64, "Chunks embedded per batch during ingestion.")
     max_upload_mb: float = setting(

@@ -27,14 +27,16 @@ def _exercise_the_product(url: str, embeddings) -> None:
     from knowledge.people.imports import import_csv
     from knowledge.people.records import RecordsReader
     from knowledge.search.retrieval import HybridSearcher
+    from knowledge.search.embeddings import multilingual_model
 
     upgrade(url)
     db = Database(url)
     try:
-        ingestor = Ingestor(db, embeddings, max_bytes=10 * 1024 * 1024)
+        multilingual = multilingual_model()
+        ingestor = Ingestor(db, embeddings, max_bytes=10 * 1024 * 1024, multilingual=multilingual)
         results = ingestor.ingest_paths([SAMPLE_DOCS / "employee-handbook.md", SAMPLE_DOCS / "remote-work-policy.html"])
         assert [r.status for r in results] == ["added", "added"], [r.reason for r in results]
-        searcher = HybridSearcher(db, embeddings)
+        searcher = HybridSearcher(db, embeddings, multilingual=multilingual)
         for mode in ("hybrid", "vector", "fulltext", "rrf"):
             assert searcher.search("can I wrok from abroad for a few weeks", 3, mode=mode), mode
         assert any(h.source == "remote-work-policy.html" for h in searcher.search("can I wrok from abroad", 3))

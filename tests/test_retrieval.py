@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from knowledge.search.evaluation import evaluate, is_gold, load_questions
-from knowledge.search.retrieval import PolicyRetriever
+from knowledge.search.evaluation import TRANSLATED_SET, evaluate, is_gold, load_questions
+from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
 
 QUESTIONS = load_questions()
 
@@ -79,3 +79,35 @@ def test_eval_refuses_when_gold_documents_are_missing(invoke):
 
     with pytest.raises(HRBotError, match="hrbot ingest --samples"):
         invoke("eval", "retrieval")
+
+
+GERMAN = load_questions(TRANSLATED_SET)
+
+
+def test_german_questions_find_the_english_policies(sample_runtime):
+    """The policies are in English; employees in Germany ask in German. The multilingual second embedding finds
+    the gold passage for most of the 25 German questions (0.88 measured, docs/benchmarks.md); without it the
+    English-only model and full text find far fewer."""
+    assert len(GERMAN) >= 20
+    found = sum(any(is_gold(h, q) for h in sample_runtime.searcher.search(q.question, 5)) for q in GERMAN)
+    english_only = HybridSearcher(sample_runtime.db, sample_runtime.embeddings, multilingual=None)
+    found_without = sum(any(is_gold(h, q) for h in english_only.search(q.question, 5)) for q in GERMAN)
+    assert found / len(GERMAN) >= 0.8, found
+    assert found >= found_without + 5, (found, found_without)
+
+
+def test_every_passage_gets_a_multilingual_vector_and_old_ones_are_filled_in(runtime, tmp_path, db):
+    (tmp_path / "volunteering.md").write_text(
+        "# Handbook\n\n## Volunteering days\n\nEvery employee gets two paid volunteering days a year.\n\n"
+        "## Jury service\n\nYou keep your full salary while on jury service.\n")
+    [result] = runtime.ingestor.ingest_paths([tmp_path / "volunteering.md"])
+    assert result.status == "added"
+    with db.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM chunks WHERE embedding_ml IS NULL").fetchone()[0] == 0
+        conn.execute("UPDATE chunks SET embedding_ml = NULL")  # as stored before migration 0010
+    hits = runtime.searcher.search("Bekomme ich mein Gehalt, wenn ich als Schöffe zum Gericht muss?", 1)
+    assert hits  # still answers from the English-only space meanwhile
+    assert runtime.assistant.complete_vectors() == result.chunks
+    assert runtime.assistant.complete_vectors() == 0  # nothing left: a cheap no-op
+    [top] = runtime.searcher.search("Bekomme ich mein Gehalt, wenn ich als Schöffe zum Gericht muss?", 1)
+    assert top.section.endswith("Jury service")

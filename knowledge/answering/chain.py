@@ -177,7 +177,8 @@ class AnswerService:
         self.write = write
         return (RunnablePassthrough.assign(standalone=condense)
                 | RunnablePassthrough.assign(search=RunnableLambda(self._search_query, name="search_query"))
-                | RunnablePassthrough.assign(embedding=RunnableLambda(self._embed, name="embed"))
+                | RunnablePassthrough.assign(embedding=RunnableLambda(self._embed, name="embed"),
+                                             ml_embedding=RunnableLambda(self._embed_ml, name="embed_multilingual"))
                 | RunnablePassthrough.assign(policy=RunnableLambda(self._retrieve_policy, name="retrieve"),
                                              facts=RunnableLambda(self._retrieve_facts, name="facts"))
                 | RunnableLambda(self._respond, name="answer"))
@@ -210,9 +211,14 @@ class AnswerService:
     def _embed(self, x):
         return np.asarray(self.searcher.embeddings.embed_query(x["search"]), dtype=np.float32)
 
+    def _embed_ml(self, x):
+        ml = self.searcher.multilingual
+        return None if ml is None else np.asarray(ml.embed_query(x["search"]), dtype=np.float32)
+
     def _retrieve_policy(self, x):
         audiences = [x["country"]] if x["country"] else None
-        docs = self.policy.invoke(x["search"], embedding=x["embedding"], audiences=audiences)
+        docs = self.policy.invoke(x["search"], embedding=x["embedding"], ml_embedding=x["ml_embedding"],
+                                  audiences=audiences)
         return own_location_first(docs, x["country"], self.profile)
 
     def _retrieve_facts(self, x):

@@ -110,12 +110,16 @@ def remove(ctx, source) -> None:
 @click.command()
 @click.pass_context
 def reembed(ctx) -> None:
-    """Re-embed every chunk with the configured embedding model (after changing HRBOT_EMBEDDINGS)."""
-    from knowledge.search.reembed import reembed as run
+    """Re-embed every chunk with the configured embedding model (after changing HRBOT_EMBEDDINGS), and give
+    passages without one their multilingual vector."""
+    from knowledge.search.reembed import fill_multilingual, reembed as run
 
     rt = runtime_of(ctx)
     result = run(rt.db, rt.embeddings)
     click.echo(f"Re-embedded {result['chunks']} chunks with {result['model']} ({result['dimension']} dimensions).")
+    filled = fill_multilingual(rt.db, rt.multilingual)
+    if filled:
+        click.echo(f"Added the multilingual vector to {filled} chunks that lacked it.")
 
 
 @click.command()

@@ -54,9 +54,11 @@ def normalise_audience(audience: str | None) -> str | None:
 
 
 class Ingestor:
-    def __init__(self, db: Database, embeddings, *, max_bytes: int, max_chunks: int = 5000, max_pages: int = 1500):
+    def __init__(self, db: Database, embeddings, *, max_bytes: int, max_chunks: int = 5000, max_pages: int = 1500,
+                 multilingual=None):
         self.db = db
         self.embeddings = embeddings
+        self.multilingual = multilingual
         self.max_bytes = max_bytes
         self.max_chunks = max_chunks
         self.max_pages = max_pages
@@ -117,8 +119,9 @@ class Ingestor:
                                    f"{self.max_chunks:,}. Split it into smaller documents.")
         if progress:
             progress(0, len(chunks))  # the size of the job, before it starts
-        vectors = embed_in_batches(self.embeddings,
-                                   [embedding_text(parsed.title, c.section, c.text) for c in chunks], progress)
+        texts = [embedding_text(parsed.title, c.section, c.text) for c in chunks]
+        vectors = embed_in_batches(self.embeddings, texts, progress)
+        ml_vectors = embed_in_batches(self.multilingual, texts) if self.multilingual is not None else None
         model = model_name_of(self.embeddings)
         with self.db.connection() as conn:
             ensure_space(conn, model, vectors.shape[1])
@@ -126,7 +129,7 @@ class Ingestor:
                 conn, source=source, title=parsed.title, media_type=parsed.media_type, sha256=sha256,
                 audience=audience if audience is not None else (current[3] if current else None),
                 pages=parsed.pages, size=len(data), uploaded_by=uploaded_by, url=url, chunks=chunks,
-                vectors=vectors)
+                vectors=vectors, ml_vectors=ml_vectors)
         if old_id == new.document_id:  # a concurrent upload of the same content finished first
             return IngestResult(source, "unchanged", parsed.title, new.document_id, new.version, parsed.pages,
                                 len(chunks), reason="already up to date")

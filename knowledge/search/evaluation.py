@@ -9,6 +9,9 @@ from knowledge.errors import HRBotError
 from knowledge.search.retrieval import MODES, Hit, HybridSearcher
 
 EVAL_SET = Path(__file__).resolve().parent / "eval" / "retrieval.jsonl"
+# Gold questions translated into the language some of the sample company's employees ask in (our own
+# translations; the policies are in English): they measure retrieval across languages.
+TRANSLATED_SET = Path(__file__).resolve().parent / "eval" / "retrieval_de.jsonl"
 CUTOFFS = (1, 3, 5)
 
 

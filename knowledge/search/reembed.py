@@ -14,6 +14,11 @@ FROM chunks c JOIN documents d USING (document_id) ORDER BY c.chunk_id"""
 STAGE_TABLE = "CREATE TEMP TABLE reembedded (chunk_id bigint PRIMARY KEY, embedding vector) ON COMMIT DROP"
 COPY_STAGE = "COPY reembedded (chunk_id, embedding) FROM STDIN WITH (FORMAT BINARY)"
 APPLY_STAGE = "UPDATE chunks c SET embedding = r.embedding FROM reembedded r WHERE r.chunk_id = c.chunk_id"
+MISSING_ML = """
+SELECT c.chunk_id, d.title, c.section, c.text
+FROM chunks c JOIN documents d USING (document_id)
+WHERE c.embedding_ml IS NULL ORDER BY c.chunk_id LIMIT %(limit)s"""
+SET_ML = "UPDATE chunks SET embedding_ml = %(vector)s WHERE chunk_id = %(chunk_id)s AND embedding_ml IS NULL"
 
 
 def _embed(embeddings, rows, progress=None) -> np.ndarray:
@@ -55,3 +60,22 @@ def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
         conn.execute(REPLACE_SPACE if before else SET_SPACE, params)
     return {"chunks": len(rows), "model": model, "dimension": dimension,
             "previous_model": before[0] if before else None}
+
+
+def fill_multilingual(db: Database, multilingual, *, batch: int = 256, progress: Progress | None = None) -> int:
+    """Give every passage that lacks one its multilingual vector (passages stored before migration 0010, or
+    while HRBOT_MULTILINGUAL was off), a batch per transaction so answering goes on. Returns how many."""
+    if multilingual is None:
+        return 0
+    done = 0
+    while True:
+        with db.connection() as conn:
+            rows = conn.execute(MISSING_ML, {"limit": batch}).fetchall()
+        if not rows:
+            return done
+        vectors = _embed(multilingual, rows)
+        with db.connection() as conn, conn.cursor() as cur:
+            cur.executemany(SET_ML, [{"chunk_id": row[0], "vector": vector} for row, vector in zip(rows, vectors)])
+        done += len(rows)
+        if progress:
+            progress(done, done)

@@ -1,4 +1,5 @@
-"""Hybrid retrieval in one SQL statement: HNSW vector and BM25 full-text candidates, fused by score."""
+"""Hybrid retrieval in one SQL statement: candidates from two embedding models (HNSW) and BM25 full text, fused
+by score."""
 from __future__ import annotations
 
 import re
@@ -21,12 +22,13 @@ SELECTIVE_DF = 0.005   # lexemes in more chunks than this share (and > 50) don't
 NEAR_DUPLICATE = 0.97  # cosine similarity above which a passage adds nothing to one already chosen
 MODES = ("hybrid", "vector", "fulltext", "rrf")
 
-# weights (similarity, bm25, rrf) and which candidate lists each mode draws from
+# weights (similarity, bm25, rrf) and which candidate lists each mode draws from; `multilingual`: whether the
+# second (multilingual) embedding adds candidates and its similarity counts (when one is configured)
 _MODE_PARAMS = {
-    "hybrid": dict(use_vector=True, use_text=True, w_sim=1.0, w_bm25=BM25_WEIGHT, w_rrf=0.0),
-    "vector": dict(use_vector=True, use_text=False, w_sim=1.0, w_bm25=0.0, w_rrf=0.0),
-    "fulltext": dict(use_vector=False, use_text=True, w_sim=0.0, w_bm25=1.0, w_rrf=0.0),
-    "rrf": dict(use_vector=True, use_text=True, w_sim=0.0, w_bm25=0.0, w_rrf=1.0),
+    "hybrid": dict(use_vector=True, use_text=True, w_sim=1.0, w_bm25=BM25_WEIGHT, w_rrf=0.0, multilingual=True),
+    "vector": dict(use_vector=True, use_text=False, w_sim=1.0, w_bm25=0.0, w_rrf=0.0, multilingual=False),
+    "fulltext": dict(use_vector=False, use_text=True, w_sim=0.0, w_bm25=1.0, w_rrf=0.0, multilingual=False),
+    "rrf": dict(use_vector=True, use_text=True, w_sim=0.0, w_bm25=0.0, w_rrf=1.0, multilingual=False),
 }
 
 _FILTERS = """
@@ -36,11 +38,16 @@ _FILTERS = """
 # One statement, four steps:
 # 1. query words -> lexemes; a word never seen in the corpus becomes its nearest known word (trigram
 #    similarity), so "vacaton" still finds "vacation"; each lexeme gets its BM25 inverse document frequency.
-# 2. candidates: the nearest chunks by HNSW, plus chunks sharing a *selective* lexeme with the question
-#    (employees' questions rarely contain all the words of the passage that answers them, so lexemes are
-#    ORed; very common ones would only make the full-text list slow and noisy).
-# 3. each candidate's cosine similarity and BM25 score over all the question's lexemes.
-# 4. fusion: a convex combination of similarity and normalised BM25 (or reciprocal ranks, for comparison).
+# 2. candidates: the nearest chunks by HNSW in each embedding space (the configured model's and the
+#    multilingual one's), plus chunks sharing a *selective* lexeme with the question (employees' questions
+#    rarely contain all the words of the passage that answers them, so lexemes are ORed; very common ones
+#    would only make the full-text list slow and noisy).
+# 3. each candidate's cosine similarity in both spaces and BM25 score over all the question's lexemes.
+# 4. fusion: the better of the two similarities plus a share of normalised BM25 (or reciprocal ranks, for
+#    comparison). "The better of" needs no weight: a question in another language has a low similarity to
+#    everything in the English-only space and a high one to its answer in the multilingual space; for English
+#    questions the two mostly agree, and a passage one model misjudges is rescued by the other
+#    (docs/benchmarks.md has the measurements).
 SEARCH = f"""
 WITH query_words AS (
     SELECT coalesce(
@@ -70,6 +77,12 @@ vector_hits AS (
     ORDER BY c.embedding <=> %(embedding)s
     LIMIT %(candidates)s
 ),
+ml_hits AS (
+    SELECT c.chunk_id FROM chunks c
+    WHERE %(use_ml)s AND c.embedding_ml IS NOT NULL {_FILTERS}
+    ORDER BY c.embedding_ml <=> %(ml)s::vector(512)
+    LIMIT %(candidates)s
+),
 text_hits AS (
     SELECT c.chunk_id FROM chunks c, text_query t
     WHERE %(use_text)s AND t.q IS NOT NULL AND c.tsv @@ t.q {_FILTERS}
@@ -79,16 +92,19 @@ text_hits AS (
 scored AS MATERIALIZED (
     SELECT c.chunk_id, c.document_id, c.page, c.page_start, c.page_end, c.section, c.text, c.embedding,
            1 - (c.embedding <=> %(embedding)s) AS similarity,
+           CASE WHEN %(use_ml)s THEN coalesce(1 - (c.embedding_ml <=> %(ml)s::vector(512)), 0) ELSE 0 END
+               AS ml_similarity,
            coalesce((SELECT sum(w.idf * cardinality(u.positions) * 2.2
                                 / (cardinality(u.positions) + 1.2 * (0.25 + 0.75 * c.tokens / cs.avg_tokens)))
                      FROM unnest(c.tsv) AS u JOIN weighted w ON w.lexeme = u.lexeme), 0) AS bm25
-    FROM (SELECT chunk_id FROM vector_hits UNION SELECT chunk_id FROM text_hits) candidates
+    FROM (SELECT chunk_id FROM vector_hits UNION SELECT chunk_id FROM ml_hits
+          UNION SELECT chunk_id FROM text_hits) candidates
     JOIN chunks c USING (chunk_id),
     (SELECT greatest(tokens::float8 / greatest(chunks, 1), 1) AS avg_tokens FROM corpus_stats) cs
 ),
 fused AS (
     SELECT scored.*,
-           %(w_sim)s * similarity
+           %(w_sim)s * greatest(similarity, ml_similarity)
            + %(w_bm25)s * bm25 / greatest(max(bm25) OVER (), 1e-9)
            + %(w_rrf)s * (1.0 / (%(rrf_k)s + rank() OVER (ORDER BY similarity DESC))
                           + CASE WHEN bm25 > 0 THEN 1.0 / (%(rrf_k)s + rank() OVER (ORDER BY bm25 DESC)) ELSE 0 END)
@@ -138,23 +154,30 @@ class HybridSearcher:
     """Searches the knowledge base, checking on every search that the stored vectors came from the configured
     model (`hrbot reembed` may have switched them from another process since)."""
 
-    def __init__(self, db: Database, embeddings, *, one_per_section: bool = True):
+    def __init__(self, db: Database, embeddings, *, one_per_section: bool = True, multilingual=None):
         self.db = db
         self.embeddings = embeddings
         self.one_per_section = one_per_section
+        self.multilingual = multilingual
 
     def search(self, query: str, k: int = 5, *, mode: str = "hybrid", audiences: list[str] | None = None,
-               document_ids: list[int] | None = None, embedding: np.ndarray | None = None) -> list[Hit]:
+               document_ids: list[int] | None = None, embedding: np.ndarray | None = None,
+               ml_embedding: np.ndarray | None = None) -> list[Hit]:
         if mode not in _MODE_PARAMS:
             raise ValueError(f"mode must be one of {MODES}")
         if not query.strip():
             return []
         if embedding is None:
             embedding = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        mode_params = dict(_MODE_PARAMS[mode])
+        use_ml = mode_params.pop("multilingual") and (ml_embedding is not None or self.multilingual is not None)
+        if use_ml and ml_embedding is None:
+            ml_embedding = np.asarray(self.multilingual.embed_query(query), dtype=np.float32)
         params = {
             "embedding": embedding, "words": query_words(query), "audiences": audiences,
             "document_ids": document_ids, "candidates": max(CANDIDATES, k * 2), "rrf_k": RRF_K,
-            "limit": k * 3, "selective_df": SELECTIVE_DF, **_MODE_PARAMS[mode],
+            "limit": k * 3, "selective_df": SELECTIVE_DF, "use_ml": use_ml,
+            "ml": ml_embedding if use_ml else None, **mode_params,
         }
         with self.db.connection() as conn:
             row = conn.execute(GET_SPACE).fetchone()
@@ -199,11 +222,12 @@ class PolicyRetriever(BaseRetriever):
     mode: str = "hybrid"
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                embedding: np.ndarray | None = None,
+                                embedding: np.ndarray | None = None, ml_embedding: np.ndarray | None = None,
                                 audiences: list[str] | None = None) -> list[Document]:
-        """`embedding` (optional): the query's vector when the caller has already computed it; `audiences`
-        (optional): this search's audiences instead of the retriever's (one retriever serves every asker)."""
+        """`embedding`, `ml_embedding` (optional): the query's vectors when the caller has already computed them;
+        `audiences` (optional): this search's audiences instead of the retriever's (one retriever serves every
+        asker)."""
         hits = self.searcher.search(query, self.k, mode=self.mode,
                                     audiences=audiences if audiences is not None else self.audiences,
-                                    embedding=embedding)
+                                    embedding=embedding, ml_embedding=ml_embedding)
         return [hit.to_document() for hit in hits]
