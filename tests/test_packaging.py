@@ -21,6 +21,8 @@ for name in names:
     importlib.import_module(name)
 assert (PROMPTS / "system.txt").is_file() and EVAL_SET.is_file()
 assert any(SAMPLE_DOCS.iterdir()) and (SAMPLE_RECORDS / "employees.csv").is_file()
+from knowledge.profile.language import shipped, shipped_pack
+assert {"en", "de"} <= set(shipped()) and shipped_pack("de").name == "Deutsch"
 print(len(names))
 """
 

@@ -48,6 +48,7 @@ class Answer:
     notice: str | None = None     # e.g. no HR record is linked to this Slack user
     timings: dict = field(default_factory=dict)
     employee_id: str | None = None  # whose records were consulted (for the log; never shown to others)
+    source_language: str | None = None  # set when the sources quoted are in another language than the question
 
     def as_json(self) -> dict:
         return {"answer": self.text,
@@ -55,7 +56,7 @@ class Answer:
                                                                           "document_id", "title")}
                               for c in self.citations],
                 "facts": self.facts, "supported": self.supported, "personal": self.personal, "kind": self.kind,
-                "notice": self.notice}
+                "notice": self.notice, "source_language": self.source_language}
 
 
 # --- Questions about someone else ---------------------------------------------------------------------------

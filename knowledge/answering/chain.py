@@ -232,7 +232,22 @@ class AnswerService:
                             personal=bool(facts), kind="not_found")
         else:
             answer = self.write.invoke({**x, "fact_texts": facts}, config)
+            self._note_source_language(answer, x["question"], sources)
         return answer, self._for_channel(answer, x["search"], sources) if x["for_channel"] else None
+
+    def _note_source_language(self, answer: Answer, question: str, sources) -> None:
+        """Say so, in the asker's language, when the passages quoted are in another language than the question."""
+        cited = {c.document_id for c in answer.citations}
+        text = " ".join(d.page_content for d in sources if d.metadata.get("document_id") in cited)
+        if not text:
+            return
+        asked_in = self.profile.language_of(question)
+        written_in = self.profile.language_of(text)
+        if written_in.code != asked_in.code:
+            note = asked_in.note_sources_in(written_in)
+            if note:
+                answer.text += f"\n\n_{note}_"
+                answer.source_language = written_in.code
 
     def _place(self, code: str | None) -> str:
         location = self.profile.location(code)

@@ -14,16 +14,6 @@ from knowledge.people.balances import fmt_days, leave_balance
 from knowledge.people.records import PersonalRecords
 from knowledge.profile.model import CompanyProfile, Location
 
-PERSONAL = re.compile(
-    r"\b(i|i'm|im|i've|ive|me|my|mine|myself)\b|\bam i\b|\bdo i\b|\bcan i\b|\bhow (much|many) .* (left|remaining)\b",
-    re.I)
-
-
-def is_personal(question: str) -> bool:
-    """Does the question ask about the asker's own situation (so their facts belong in the answer)?"""
-    return bool(PERSONAL.search(question))
-
-
 def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfile) -> list[Document]:
     """Facts about one employee, each a Document with metadata kind=profile|balance|leave|holidays; balances
     follow the rules of the employee's location in the company profile."""
@@ -122,15 +112,6 @@ def _leave_and_holidays(records: PersonalRecords, today: date, holidays: dict[da
     return docs
 
 
-TOPICS = {
-    "balance": re.compile(r"annual|leave|holiday|vacation|vacaton|days? off|time off|allowance|balance|entitle|"
-                          r"carr(y|ied)|left|remaining|pto|accru", re.I),
-    "leave": re.compile(r"booked|upcoming|next|request|pending|approved|when (is|am)|taken|took|history|recent",
-                        re.I),
-    "holidays": re.compile(r"bank holiday|public holiday|next holiday|holidays? (this|next)", re.I),
-    "profile": re.compile(r"contract|hire|hired|joined|start(ed)? date|fte|part[- ]time|full[- ]time|manager|"
-                          r"department|who am i|my details|profile|last day", re.I),
-}
 GENERIC_WORDS = {"leave", "day", "days", "time", "off", "in", "of", "lieu", "the"}
 
 
@@ -141,10 +122,11 @@ def _names(question: str, leave_type: str, label: str) -> bool:
     return any(re.search(rf"\b{re.escape(s)}", question, re.I) for s in stems)
 
 
-def select_facts(question: str, docs: list[Document]) -> list[Document]:
-    """The facts a question is about (none when it names no topic they cover, e.g. sick pay). A balance is
-    chosen by the leave type the question names; a question about leave in general gets the first one."""
-    wanted = {kind for kind, pattern in TOPICS.items() if pattern.search(question)}
+def select_facts(question: str, docs: list[Document], profile: CompanyProfile) -> list[Document]:
+    """The facts a question is about (none when it names no topic they cover, e.g. sick pay), in any of the
+    company's languages (their language packs name the topics). A balance is chosen by the leave type the
+    question names; a question about leave in general gets the first one."""
+    wanted = profile.topics_of(question)
     balances = [d for d in docs if d.metadata.get("kind") == "balance"]
     named = [d for d in balances if d.metadata.get("leave_type")
              and _names(question, d.metadata["leave_type"], d.metadata.get("label", ""))]
@@ -162,6 +144,6 @@ class RecordsRetriever(BaseRetriever):
     profile: CompanyProfile
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        if self.records is None or not is_personal(query):
+        if self.records is None or not self.profile.is_personal(query):
             return []
-        return select_facts(query, personal_facts(self.records, self.today, self.profile))
+        return select_facts(query, personal_facts(self.records, self.today, self.profile), self.profile)

@@ -9,11 +9,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from knowledge.errors import ConfigurationError
+from knowledge.profile.language import Language, LanguagePackError, parse_pack, shipped_pack
 from knowledge.profile.model import (ACCRUAL_PERIODS, EMPLOYMENT_TYPES, PRO_RATA, ROUNDING, Accrual, CarryOver,
                                      CompanyProfile, Location, LeaveRules, LongServiceStep, Override)
 
 LOCATION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 LEAVE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 RULE_KEYS = {"year_start", "base_days", "long_service", "pro_rata", "cutoff_day", "rounding", "carry_over",
              "accrual", "unlimited", "eligible"}
@@ -148,10 +150,10 @@ class _Checker:
     # --- the profile ------------------------------------------------------------------------------------------
 
     def profile(self, data: dict, path: Path | None) -> CompanyProfile:
-        self.unknown(data, (), {"company", "leave_types", "locations"})
+        self.unknown(data, (), {"company", "leave_types", "locations", "language_packs"})
         company = self.table(data, (), "company", required=True)
         self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user",
-                                                "examples"})
+                                                "examples", "languages"})
         name = self.text(company, ("company",), "name", required=True) or ""
         hr_contact = self.text(company, ("company",), "hr_contact", required=True) or ""
         channel = self.text(company, ("company",), "escalation_channel")
@@ -193,9 +195,36 @@ class _Checker:
                 if other != code:
                     self.fail(("locations", code, "aliases"), f"{word!r} also names {other}: a question naming it "
                                                                "could not be placed")
+        languages = self.languages(company, self.table(data, (), "language_packs"))
         profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
-                                 path)
+                                 path, languages=languages)
         return replace(profile, examples=examples) if examples else profile
+
+    def languages(self, company: dict, packs: dict) -> tuple[Language, ...]:
+        """company.languages names the packs employees ask in (default: English), the first being the default;
+        [language_packs.CODE] tables add a company's own pack or replace a shipped one."""
+        own: dict[str, Language] = {}
+        for code, raw in packs.items():
+            if not LANGUAGE_CODE.match(code) or not isinstance(raw, dict):
+                self.fail(("language_packs", code), "must be a table named by a two-letter language code (ISO 639-1)")
+                continue
+            try:
+                own[code] = parse_pack(code, raw)
+            except LanguagePackError as exc:
+                self.fail(("language_packs", code), str(exc))
+        codes = self.texts(company, ("company",), "languages") if "languages" in company else ("en",)
+        if not codes:
+            self.fail(("company", "languages"), "names no language")
+        chosen = []
+        for code in dict.fromkeys(codes):
+            if code in own:
+                chosen.append(own[code])
+                continue
+            try:
+                chosen.append(shipped_pack(code))
+            except LanguagePackError as exc:
+                self.fail(("company", "languages"), f"{exc}; or describe it in [language_packs.{code}]")
+        return tuple(chosen) or (shipped_pack("en"),)
 
     def location(self, code: str, raw: dict, where: tuple, leave_types: dict[str, str]) -> Location:
         self.unknown(raw, where, {"name", "aliases", "holidays", "leave"})

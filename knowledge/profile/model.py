@@ -12,6 +12,8 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
+from knowledge.profile.language import Language, detect, shipped_pack
+
 PRO_RATA = ("months", "calendar_days", "none")
 ROUNDING = ("up_half", "nearest_half", "up_whole", "nearest_whole", "none")
 ACCRUAL_PERIODS = ("month", "half_month", "two_weeks", "week")
@@ -148,6 +150,8 @@ class CompanyProfile:
     demo_user: str | None = None         # the Slack user `hrbot demo` chats as
     source: Path | None = None
     examples: tuple[str, ...] = EXAMPLES  # questions offered in help, App Home and the assistant panel
+    # The languages employees ask in (language packs); the first is the company's default
+    languages: tuple[Language, ...] = field(default_factory=lambda: (shipped_pack("en"),))
 
     def location(self, code: str | None) -> Location | None:
         return self.locations.get((code or "").upper()) if code else None
@@ -166,6 +170,18 @@ class CompanyProfile:
     def audience_label(self, value: str | None) -> str:
         loc = self.location(value) if value and value != "all" else None
         return f"{loc.name} employees" if loc else "everyone"
+
+    def language_of(self, text: str) -> Language:
+        """The configured language a text is in (the default one when it shows none)."""
+        return detect(text, self.languages, default=self.languages[0])
+
+    def is_personal(self, question: str) -> bool:
+        """Does the question ask about the asker's own situation, in any of the company's languages?"""
+        return any(language.is_personal(question) for language in self.languages)
+
+    def topics_of(self, question: str) -> set[str]:
+        """Which kinds of the asker's own facts the question is about (balance, leave, holidays, profile)."""
+        return set().union(*(language.topics_of(question) for language in self.languages))
 
     @cached_property
     def vocabulary(self) -> frozenset[str]:

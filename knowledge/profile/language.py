@@ -1,0 +1,124 @@
+"""Language packs: how employees ask in a language (data in knowledge/profile/languages/*.toml, chosen by the
+company profile). A pack says which little words mark the language, which words mean "about me", which name the
+topics of a person's own records, and how to tell the asker that the sources are in another language.
+
+No language is special in code: English is a pack like the others (and the default one).
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PACKS = Path(__file__).resolve().parent / "languages"
+TOPICS = ("balance", "leave", "holidays", "profile")
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def _alternation(words, whole: bool = False) -> re.Pattern | None:
+    """One pattern for the words: each matches at the start of a word ("holiday" matches "holidays"), or only
+    as a whole word when `whole` ("i" must not match "is")."""
+    words = sorted({w.strip().lower() for w in words if w.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    end = r"(?![\w'])" if whole else ""
+    return re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words) + ")" + end,
+                      re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str                  # ISO 639-1, e.g. "de"
+    name: str                  # in the language itself ("Deutsch")
+    words: frozenset[str]      # frequent little words that mark it
+    personal: re.Pattern | None
+    personal_phrases: tuple[re.Pattern, ...]
+    topics: dict[str, re.Pattern]
+    sources_in: str | None     # "The sources quoted are in {language}."
+    names: dict[str, str]      # language code -> its name in this language
+
+    def is_personal(self, text: str) -> bool:
+        return bool((self.personal and self.personal.search(text))
+                    or any(p.search(text) for p in self.personal_phrases))
+
+    def topics_of(self, text: str) -> set[str]:
+        return {topic for topic, pattern in self.topics.items() if pattern.search(text)}
+
+    def score(self, tokens: list[str]) -> int:
+        return sum(1 for t in tokens if t in self.words)
+
+    def note_sources_in(self, other: "Language | str") -> str | None:
+        code = other.code if isinstance(other, Language) else other
+        if not self.sources_in or code not in self.names:
+            return None
+        return self.sources_in.format(language=self.names[code])
+
+
+class LanguagePackError(ValueError):
+    pass
+
+
+def parse_pack(code: str, data: dict) -> Language:
+    """A pack from its TOML table; raises LanguagePackError naming the key that is wrong."""
+    def texts(table: dict, key: str, where: str) -> list[str]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise LanguagePackError(f"{where}{key} must be a list of texts")
+        return value
+
+    unknown = set(data) - {"name", "words", "personal", "topics", "say"}
+    if unknown:
+        raise LanguagePackError(f"unknown key {sorted(unknown)[0]!r}")
+    if not isinstance(data.get("name"), str) or not data["name"].strip():
+        raise LanguagePackError("name must be the language's name")
+    personal = data.get("personal", {})
+    topics = data.get("topics", {})
+    say = data.get("say", {})
+    for table, where in ((personal, "personal"), (topics, "topics"), (say, "say")):
+        if not isinstance(table, dict):
+            raise LanguagePackError(f"{where} must be a table")
+    if set(topics) - set(TOPICS):
+        raise LanguagePackError(f"topics.{sorted(set(topics) - set(TOPICS))[0]} is not one of {', '.join(TOPICS)}")
+    phrases = []
+    for phrase in texts(personal, "phrases", "personal."):
+        try:
+            phrases.append(re.compile(phrase, re.IGNORECASE))
+        except re.error as exc:
+            raise LanguagePackError(f"personal.phrases: {phrase!r} is not a regular expression ({exc})") from None
+    names = say.get("names", {})
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise LanguagePackError("say.names must map language codes to names")
+    sources_in = say.get("sources_in")
+    if sources_in is not None and (not isinstance(sources_in, str) or "{language}" not in sources_in):
+        raise LanguagePackError("say.sources_in must be a text containing {language}")
+    compiled = {t: _alternation(texts(topics, t, "topics.")) for t in TOPICS}
+    return Language(
+        code=code, name=data["name"].strip(), words=frozenset(w.lower() for w in texts(data, "words", "")),
+        personal=_alternation(texts(personal, "words", "personal."), whole=True), personal_phrases=tuple(phrases),
+        topics={t: p for t, p in compiled.items() if p is not None}, sources_in=sources_in, names=dict(names))
+
+
+def shipped() -> list[str]:
+    return sorted(p.stem for p in PACKS.glob("*.toml"))
+
+
+@lru_cache(maxsize=None)
+def shipped_pack(code: str) -> Language:
+    path = PACKS / f"{code}.toml"
+    if not path.is_file():
+        raise LanguagePackError(f"no language pack {code!r} ships with hrbot (shipped: {', '.join(shipped())})")
+    return parse_pack(code, tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def detect(text: str, languages: tuple[Language, ...], default: Language | None = None) -> Language | None:
+    """The language whose little words a text uses most (the first listed wins a tie); `default` when the text
+    has none of any language's (a question of two nouns)."""
+    tokens = [t.lower() for t in WORD.findall(text)]
+    best, best_score = default, 0
+    for language in languages:
+        score = language.score(tokens)
+        if score > best_score:
+            best, best_score = language, score
+    return best
