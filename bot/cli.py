@@ -33,6 +33,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
 
     every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
     every(3600, rt.assistant.complete_vectors, "hrbot-vectors")  # passages stored before the multilingual model
+    every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
     worker = None if no_worker else bot.jobs.start_thread()[1]
 
     def details() -> dict:

@@ -255,3 +255,31 @@ def test_groundedness_checks_claims_against_the_passages_they_cite():
     passage = {1: "Implants are covered up to 1000 EUR per calendar year under the dental plan."}
     assert grounded(said[0], passage) and not grounded(said[1], passage)  # no citation, no support
     assert not grounded(said[0], {1: "Remote work needs your manager's approval."})
+
+
+def test_offline_quotes_by_meaning_when_the_rule_shares_no_word_with_the_question(offline):
+    # "Spain" and "a month" appear nowhere in the policy: the 20-working-day rule for working from abroad does
+    answer = offline.answer("can I work from Spain for a month?", HANNAH, today=JUNE)
+    assert "up to 20 working days per calendar year" in answer.text
+    assert any(c.section.endswith("The 20-day limit") for c in answer.citations)
+
+
+def test_offline_never_quotes_a_heading_alone(offline):
+    answer = offline.answer("how much sick pay do I get", LENA, today=JUNE)
+    quotes = [line for line in answer.text.splitlines() if line.startswith(">")]
+    assert quotes and not any(line.startswith("> Sick pay by country") for line in quotes)
+
+
+def test_offline_falls_back_to_shared_words_without_a_local_model(offline):
+    offline.scorers = {}  # an embeddings API only: sentences are not embedded one by one
+    answer = offline.answer("how much does smilecare pay for crowns", HANNAH, today=JUNE)
+    assert "Crowns, bridges and dentures: 50%" in answer.text
+
+
+def test_quote_vectors_are_embedded_ahead_of_the_questions(offline):
+    warmed = offline.warm_quotes()
+    assert warmed > 100
+    cached = {name: len(scorer.vectors._cache) for name, scorer in offline.scorers.items()}
+    answer = offline.answer("can I work from Spain for a month?", HANNAH, today=JUNE)
+    assert "20 working days" in answer.text
+    assert {name: len(scorer.vectors._cache) for name, scorer in offline.scorers.items()} == cached

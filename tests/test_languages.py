@@ -92,7 +92,7 @@ def offline(sample_runtime):
 def test_a_german_question_gets_the_askers_balance_and_says_the_sources_are_english(offline):
     answer = offline.answer("Wie viele Urlaubstage habe ich noch?", Asker("U06LH2OFFM"), today=JUNE)  # in Berlin
     assert answer.personal and any("available" in f for f in answer.facts)
-    assert answer.citations and {c.source for c in answer.citations} == {"annual-leave-policy.pdf"}
+    assert "annual-leave-policy.pdf" in {c.source for c in answer.citations}
     assert answer.source_language == "en"
     assert "_Die zitierten Quellen sind auf Englisch._" in answer.text
 

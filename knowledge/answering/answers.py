@@ -4,11 +4,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from langchain_core.documents import Document
 
 from knowledge.documents.chunking import split_sentences
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +189,36 @@ def terms(text: str) -> set[str]:
     return {_stem(w) for w in WORD.findall(text) if w.lower() not in STOP}
 
 
+SELECTION_MARGIN = 0.15  # by meaning: quote only sentences this close to the best one (set on our own set)
+LEXICAL_WEIGHT = 0.03    # by meaning: how much each shared rare word adds (set on our own set)
+
+
+LIST_ITEM = re.compile(r"^\s*([-*•]|\d{1,2}[.)])\s+|\s\|\s")
+
+
+def in_context(sentence: str, heading: str) -> str:
+    """What a sentence means on its own: a list item or a table row ("- Crowns, bridges and dentures: 50%") takes
+    its meaning from the heading above it, so it is read with it; a whole sentence is read as it is."""
+    return f"{heading}: {sentence}" if heading and LIST_ITEM.search(sentence) else sentence
+
+
+def is_heading(line: str) -> bool:
+    """A short line with no full stop, no figure and no list marker ("Sick pay by country") names a topic; it
+    answers nothing."""
+    line = line.strip()
+    return (len(line.split()) < 10 and not line.endswith((".", "!", "?", ":", ";", ")"))
+            and not LIST_ITEM.search(line) and not re.search(r"\d", line))
+
+
 def extractive_answer(question: str, sources: list[Document], facts: list[str], hr_contact: str,
-                      max_sentences: int = 3) -> tuple[str, list[Citation]]:
-    """Quote the sentences of the top passages that share most with the question, each with its citation."""
+                      max_sentences: int = 3, similarity: Callable[[list[str]], "np.ndarray"] | None = None
+                      ) -> tuple[str, list[Citation]]:
+    """Quote the sentences of the top passages that answer the question, each with its citation.
+
+    With `similarity` (each sentence's cosine with the question, knowledge.answering.selection) sentences are
+    chosen by meaning, so a question that shares no word with the rule (a trip of "a month" and a rule
+    about "20 working days") or is asked in another language still gets it; shared rare words and the passage's rank
+    only break near-ties, and sentences far below the best one are left out. Without it, by shared words."""
     import math
 
     query = terms(question)
@@ -204,16 +234,28 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
     for *_, shared, _ in rows:
         for term in shared:
             df[term] = df.get(term, 0) + 1
+    meaning = None
+    if similarity is not None and rows:
+        headings = {rank: doc.metadata.get("section", "").split(" > ")[-1] for rank, doc in enumerate(sources, 1)}
+        meaning = similarity([in_context(row[2], headings[row[0]]) for row in rows])
     candidates = []
-    for rank, position, sentence, shared, section_terms in rows:
-        if not shared and not section_terms:
-            continue
+    for i, (rank, position, sentence, shared, section_terms) in enumerate(rows):
         weight = sum(math.log(1 + len(rows) / df[t]) for t in shared) + 0.3 * len(section_terms)
         words = len(sentence.split())
-        score = (2 * weight + (1.0 if rank == 1 else 0) + (0.3 if position == 0 else 0) - 0.3 * rank
-                 - (2.0 if words > 60 else 0) - (1.0 if words < 4 else 0))
+        if meaning is not None:
+            if words < 4 or is_heading(sentence):
+                continue  # headings and fragments answer nothing
+            score = (float(meaning[i]) + LEXICAL_WEIGHT * weight - 0.015 * (rank - 1)
+                     - (0.08 if words > 60 else 0) - (0.1 if sentence.rstrip().endswith(":") else 0))
+        else:
+            if not shared and not section_terms:
+                continue
+            score = (2 * weight + (1.0 if rank == 1 else 0) + (0.3 if position == 0 else 0) - 0.3 * rank
+                     - (2.0 if words > 60 else 0) - (1.0 if words < 4 else 0))
         candidates.append((score, rank, position, sentence))
     chosen = sorted(candidates, key=lambda c: -c[0])[:max_sentences]
+    if meaning is not None and chosen:
+        chosen = [c for c in chosen if c[0] >= chosen[0][0] - SELECTION_MARGIN]
     chosen.sort(key=lambda c: (c[1], c[2]))
     lines = []
     if facts:

@@ -18,9 +18,12 @@ from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePas
 
 from knowledge.operations import admin
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
-                                        check_citations, extractive_answer, guard_personal_numbers, not_found_text,
-                                        terms)
+                                        check_citations, extractive_answer, guard_personal_numbers, in_context,
+                                        not_found_text, terms)
+from knowledge.documents.chunking import split_sentences
+from knowledge.answering.selection import MeaningScorer
 from knowledge.people.personal import RecordsRetriever
+from knowledge.search.embeddings import ArrayEmbeddings, LocalEmbeddings
 from knowledge.people.records import RecordsReader
 from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
 from knowledge.profile.model import CompanyProfile
@@ -33,6 +36,9 @@ NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered fr
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
 QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
+WARM_PASSAGES = """
+SELECT c.text, c.section FROM chunks c JOIN documents d USING (document_id)
+WHERE d.status = 'active' ORDER BY d.document_id DESC, c.ordinal LIMIT %(limit)s"""
 FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so|then)\b", re.I)
 REFERS_BACK = re.compile(r"\b(it|that|this|those|them|there|these)\b", re.I)
 CONNECTORS = {"and", "but", "also", "about", "same", "ok", "so", "then", "else", "instead", "though", "please"}
@@ -111,6 +117,7 @@ class AnswerService:
             ("system", (PROMPTS / "system.txt").read_text()), ("human", (PROMPTS / "user.txt").read_text())])
         self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
         self.policy = PolicyRetriever(searcher=searcher, k=k)
+        self.scorers = sentence_scorers(searcher)
         self.chain = self._build_chain()
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
@@ -198,8 +205,20 @@ class AnswerService:
         if FOLLOW_UP.search(question):
             new = terms(question) - terms(previous) - CONNECTORS - QUALIFIERS - self.profile.vocabulary
             if not new:
-                return f"{previous} {question}"
+                return self._moved(previous, question) or f"{previous} {question}"
         return question
+
+    def _moved(self, previous: str, question: str) -> str | None:
+        """"and in <another place>?" after a question about one place: the previous question, asked about the new one
+        (searching for both places would find the old one's rules as readily as the new one's)."""
+        now, before = self.profile.mentioned(question), self.profile.mentioned(previous)
+        if not now or not before or now & before:
+            return None
+        place = self.profile.location(sorted(now)[0]).name
+        moved = previous
+        for code in before:
+            moved = self.profile.location(code).pattern.sub(place, moved)
+        return moved
 
     def _search_query(self, x) -> str:
         # Policies differ by location: name the asker's in the search unless the question names one.
@@ -209,15 +228,19 @@ class AnswerService:
         return x["standalone"]
 
     def _embed(self, x):
-        return np.asarray(self.searcher.embeddings.embed_query(x["search"]), dtype=np.float32)
+        """The search query's vector and, in the same model call, the question's own (without the location the
+        query adds) for choosing quotes: {"search": ..., "question": ...}."""
+        return _vectors(self.searcher.embeddings, x["search"], x["standalone"], "primary" in self.scorers)
 
     def _embed_ml(self, x):
         ml = self.searcher.multilingual
-        return None if ml is None else np.asarray(ml.embed_query(x["search"]), dtype=np.float32)
+        return None if ml is None else _vectors(ml, x["search"], x["standalone"], True)
 
     def _retrieve_policy(self, x):
         audiences = [x["country"]] if x["country"] else None
-        docs = self.policy.invoke(x["search"], embedding=x["embedding"], ml_embedding=x["ml_embedding"],
+        ml = x["ml_embedding"]
+        docs = self.policy.invoke(x["search"], embedding=x["embedding"]["search"],
+                                  ml_embedding=None if ml is None else ml["search"],
                                   audiences=audiences)
         return own_location_first(docs, x["country"], self.profile)
 
@@ -233,7 +256,8 @@ class AnswerService:
         else:
             answer = self.write.invoke({**x, "fact_texts": facts}, config)
             self._note_source_language(answer, x["question"], sources)
-        return answer, self._for_channel(answer, x["search"], sources) if x["for_channel"] else None
+        return answer, (self._for_channel(answer, x["standalone"], sources, _question_vectors(x))
+                        if x["for_channel"] else None)
 
     def _note_source_language(self, answer: Answer, question: str, sources) -> None:
         """Say so, in the asker's language, when the passages quoted are in another language than the question."""
@@ -280,7 +304,9 @@ class AnswerService:
                       kind="not_found" if unsure else "answer")
 
     def _offline_step(self, x) -> Answer:
-        return self._offline(x["search"], x["policy"], x["fact_texts"], bool(x["fact_texts"]))
+        # quotes are chosen for the question itself: the location added to the search query would favour every
+        # sentence that names the place
+        return self._offline(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]), _question_vectors(x))
 
     def _model_down(self, x) -> Answer:
         log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))
@@ -288,7 +314,33 @@ class AnswerService:
         answer.text = MODEL_DOWN + "\n\n" + answer.text
         return answer
 
-    def _for_channel(self, answer: Answer, search, sources) -> Answer:
+    def warm_quotes(self, limit: int = 20_000) -> int:
+        """Embed the sentences of the newest passages (at most `limit`) ahead of the questions, so the first answer
+        that quotes them does not wait for it (`hrbot serve` does this at start and hourly). Returns how many."""
+        if not self.scorers:
+            return 0
+        with self.searcher.db.connection() as conn:
+            rows = conn.execute(WARM_PASSAGES, {"limit": limit}).fetchall()
+        texts = [in_context(sentence, section.split(" > ")[-1])
+                 for text, section in rows for line in text.split("\n") for sentence in split_sentences(line)]
+        texts = list(dict.fromkeys(texts))[:limit]
+        for scorer in self.scorers.values():
+            for start in range(0, len(texts), 256):
+                scorer.vectors(texts[start:start + 256])
+        log.info("embedded %d sentences of %d passages for quoting", len(texts), len(rows))
+        return len(texts)
+
+    def _scorer_for(self, question: str, sources) -> MeaningScorer | None:
+        """The primary model when it is local and the question is in the passages' language (all-MiniLM-L6-v2
+        separates English sentences far better), else the multilingual one."""
+        primary, multilingual = self.scorers.get("primary"), self.scorers.get("multilingual")
+        if primary is not None and sources:
+            passages = " ".join(d.page_content for d in sources[:2])
+            if multilingual is None or self.profile.language_of(question) == self.profile.language_of(passages):
+                return primary
+        return multilingual or primary
+
+    def _for_channel(self, answer: Answer, question, sources, vectors=None) -> Answer:
         """The answer others may read. Without the asker's records it is the answer itself; with them, the
         same passages are quoted without any fact (a second model call would double the cost and the wait)."""
         if not answer.personal:
@@ -296,14 +348,47 @@ class AnswerService:
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
         if not sources or best < SUPPORT_THRESHOLD:
             return Answer(not_found_text(self.settings.hr_contact), supported=False, kind="not_found")
-        public = self._offline(search, sources, [], False)
+        public = self._offline(question, sources, [], False, vectors)
         if self.llm is not None:  # a model is configured: the offline note would not be true
             public.text = public.text.replace(OFFLINE_NOTE, QUOTED_NOTE)
         return public
 
-    def _offline(self, question, sources, facts, has_personal) -> Answer:
-        text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact)
+    def _offline(self, question, sources, facts, has_personal, vectors: dict | None = None) -> Answer:
+        scorer = self._scorer_for(question, sources)
+        similarity = None
+        if scorer is not None:
+            name = next(k for k, v in self.scorers.items() if v is scorer)
+            query = (vectors or {}).get(name)
+            similarity = lambda sentences: scorer(question if query is None else query, sentences)
+        text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact,
+                                            similarity=similarity)
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
+
+
+def sentence_scorers(searcher: HybridSearcher) -> dict[str, MeaningScorer]:
+    """What the offline answerer chooses its quotes with: the local primary model and the multilingual one, as
+    far as they are there (an embeddings API is not called per sentence); with neither, shared words."""
+    scorers = {}
+    if isinstance(searcher.embeddings, LocalEmbeddings):
+        scorers["primary"] = MeaningScorer(searcher.embeddings)
+    if searcher.multilingual is not None:
+        scorers["multilingual"] = MeaningScorer(searcher.multilingual)
+    return scorers
+
+
+def _vectors(model, search: str, question: str, with_question: bool) -> dict:
+    if not with_question or question == search or not isinstance(model, ArrayEmbeddings):
+        vector = np.asarray(model.embed_query(search), dtype=np.float32)
+        return {"search": vector, "question": vector if question == search else None}
+    both = model.embed_array([search, question])  # one call: barely slower than one text
+    return {"search": both[0], "question": both[1]}
+
+
+def _question_vectors(x) -> dict:
+    """The question's own vector per scorer name, where the embed steps made one."""
+    found = {"primary": (x.get("embedding") or {}).get("question"),
+             "multilingual": (x.get("ml_embedding") or {}).get("question")}
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def _condense_input(x) -> dict:
