@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,22 @@ class GoldQuestion:
     source: str
     section: str | None
     page: int | None
+    answer: str | None = None  # the sentence that answers it, verbatim from the document (external sets)
+
+
+ANSWER_WINDOW = 8  # consecutive words of the answer sentence that a passage must hold to count as holding it
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def holds_answer(text: str, answer: str) -> bool:
+    """Does the passage hold the answer sentence? Markup may be gone and a chunk may cut the sentence, so any
+    run of ANSWER_WINDOW consecutive words of it (the whole of a shorter one) counts."""
+    words, body = _words(answer), " " + " ".join(_words(text)) + " "
+    size = min(ANSWER_WINDOW, len(words))
+    return any(" " + " ".join(words[i:i + size]) + " " in body for i in range(0, len(words) - size + 1))
 
 
 def load_questions(path: Path = EVAL_SET) -> list[GoldQuestion]:
@@ -30,16 +47,21 @@ def load_questions(path: Path = EVAL_SET) -> list[GoldQuestion]:
             continue
         try:
             row = json.loads(line)
-            questions.append(GoldQuestion(row["question"], row["source"], row.get("section"), row.get("page")))
+            questions.append(GoldQuestion(row["question"], row["source"], row.get("section"), row.get("page"),
+                                          row.get("answer")))
         except (ValueError, KeyError) as exc:
             raise HRBotError(f"{path}:{line_no}: not a valid evaluation row ({exc}).") from None
     return questions
 
 
-def is_gold(hit: Hit, gold: GoldQuestion) -> bool:
-    """The passage comes from the gold document, under the gold heading, on the gold page (where given)."""
+def is_gold(hit: Hit, gold: GoldQuestion, by_answer: bool = False) -> bool:
+    """The passage comes from the gold document, under the gold heading, on the gold page (where given); with
+    by_answer (the external sets, whose headings are the documents' own), the passage holds the answer sentence
+    instead."""
     if hit.source != gold.source:
         return False
+    if by_answer and gold.answer:
+        return holds_answer(hit.text, gold.answer)
     if gold.section and gold.section.lower() not in hit.section.lower():
         return False
     if gold.page is not None:
