@@ -7,6 +7,7 @@ import platform
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -52,6 +53,23 @@ def stop_database(server) -> None:
     root = Path(server.pgdata).parent
     if root.name.startswith("hrbot-bench-"):
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def ingested(folder: Path, settings, embeddings=None):
+    """A Runtime over a throwaway database holding the documents of `folder` (embeddings: reuse a loaded model)."""
+    from knowledge.database.connection import Database
+    from knowledge.runtime import Runtime
+
+    url, server = benchmark_database("docs_" + folder.name.replace("-", "_"))
+    db = Database(url)
+    try:
+        rt = Runtime(settings, db=db, embeddings=embeddings)
+        rt.ingestor.ingest_paths([folder], uploaded_by="benchmark")
+        yield rt
+    finally:
+        db.close()
+        stop_database(server)
 
 
 def machine() -> dict:

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import benchmark_database, percentile, stop_database, write_result  # noqa: E402
+from benchmarks._common import ingested, percentile, write_result  # noqa: E402
 from benchmarks.retrieval_quality import EXTERNAL, external_questions  # noqa: E402
 from knowledge.answering.answers import Asker  # noqa: E402
 from knowledge.answering.chain import AnswerService  # noqa: E402
-from knowledge.database.connection import Database  # noqa: E402
-from knowledge.runtime import SAMPLE_DOCS, Runtime  # noqa: E402
+from knowledge.runtime import SAMPLE_DOCS  # noqa: E402
 from knowledge.search.evaluation import EVAL_SET, TRANSLATED_SET, holds_answer, load_questions  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
 
@@ -61,24 +60,19 @@ def main() -> None:
             "external (18F handbook)": (EXTERNAL / "18f-handbook", external_questions())}
     results, embeddings = {}, None
     for folder in dict.fromkeys(f for f, _ in sets.values()):
-        url, server = benchmark_database("quotes_" + folder.name.replace("-", "_"))
-        db = Database(url)
-        rt = Runtime(settings, db=db, embeddings=embeddings)
-        embeddings = rt.embeddings
-        rt.ingestor.ingest_paths([folder], uploaded_by="benchmark")
-        for name, (set_folder, questions) in sets.items():
-            questions = [q for q in questions if q.answer]
-            if set_folder != folder or not questions:
-                continue
-            service = AnswerService(rt.searcher, rt.records, settings, rt.profile)
-            results[name] = {"questions": len(questions)}
-            scorers, service.scorers = service.scorers, {}
-            results[name]["by shared words (before)"] = measure(service, questions, service.k)
-            service.scorers = scorers
-            measure(service, questions, service.k)  # fill the sentence cache: the figures below are warm
-            results[name]["by meaning (after)"] = measure(service, questions, service.k)
-        db.close()
-        stop_database(server)
+        with ingested(folder, settings, embeddings) as rt:
+            embeddings = rt.embeddings
+            for name, (set_folder, questions) in sets.items():
+                questions = [q for q in questions if q.answer]
+                if set_folder != folder or not questions:
+                    continue
+                service = AnswerService(rt.searcher, rt.records, settings, rt.profile)
+                results[name] = {"questions": len(questions)}
+                scorers, service.scorers = service.scorers, {}
+                results[name]["by shared words (before)"] = measure(service, questions, service.k)
+                service.scorers = scorers
+                measure(service, questions, service.k)  # fill the sentence cache: the figures below are warm
+                results[name]["by meaning (after)"] = measure(service, questions, service.k)
     path = write_result("answer_quotes", {"sets": results})
     for name, by_way in results.items():
         print(f"{name}: {by_way['questions']} questions with an answer sentence")

@@ -279,7 +279,7 @@ def test_offline_falls_back_to_shared_words_without_a_local_model(offline):
 def test_quote_vectors_are_embedded_ahead_of_the_questions(offline):
     warmed = offline.warm_quotes()
     assert warmed > 100
-    cached = {name: len(scorer.vectors._cache) for name, scorer in offline.scorers.items()}
+    cached = {name: len(scorer.vectors) for name, scorer in offline.scorers.items()}
     answer = offline.answer("can I work from Spain for a month?", HANNAH, today=JUNE)
     assert "20 working days" in answer.text
-    assert {name: len(scorer.vectors._cache) for name, scorer in offline.scorers.items()} == cached
+    assert {name: len(scorer.vectors) for name, scorer in offline.scorers.items()} == cached

@@ -202,6 +202,14 @@ def in_context(sentence: str, heading: str) -> str:
     return f"{heading}: {sentence}" if heading and LIST_ITEM.search(sentence) else sentence
 
 
+def passage_sentences(text: str, section: str) -> list[tuple[str, str]]:
+    """A passage's quotable sentences, each with the text its meaning is judged on (in_context). Lines are
+    paragraphs or list items: a quote never runs across them."""
+    heading = (section or "").split(" > ")[-1]
+    return [(sentence, in_context(sentence, heading))
+            for line in text.split("\n") for sentence in split_sentences(line)]
+
+
 def is_heading(line: str) -> bool:
     """A short line with no full stop, no figure and no list marker ("Sick pay by country") names a topic; it
     answers nothing."""
@@ -223,21 +231,19 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
 
     query = terms(question)
     rows = []
+    judged = []  # what each row's meaning is judged on
     for rank, doc in enumerate(sources, start=1):
         section_terms = query & terms(doc.metadata.get("section", ""))
-        # lines are paragraphs or list items: never let a quote run across them
-        sentences = [s for line in doc.page_content.split("\n") for s in split_sentences(line)]
-        for position, sentence in enumerate(sentences):
+        for position, (sentence, in_its_context) in enumerate(
+                passage_sentences(doc.page_content, doc.metadata.get("section", ""))):
             rows.append((rank, position, sentence, query & terms(sentence), section_terms))
+            judged.append(in_its_context)
     # a word the question shares with every candidate sentence says little; a rare one ("crowns") says a lot
     df: dict[str, int] = {}
     for *_, shared, _ in rows:
         for term in shared:
             df[term] = df.get(term, 0) + 1
-    meaning = None
-    if similarity is not None and rows:
-        headings = {rank: doc.metadata.get("section", "").split(" > ")[-1] for rank, doc in enumerate(sources, 1)}
-        meaning = similarity([in_context(row[2], headings[row[0]]) for row in rows])
+    meaning = similarity(judged) if similarity is not None and rows else None
     candidates = []
     for i, (rank, position, sentence, shared, section_terms) in enumerate(rows):
         weight = sum(math.log(1 + len(rows) / df[t]) for t in shared) + 0.3 * len(section_terms)

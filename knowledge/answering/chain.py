@@ -18,9 +18,8 @@ from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePas
 
 from knowledge.operations import admin
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
-                                        check_citations, extractive_answer, guard_personal_numbers, in_context,
-                                        not_found_text, terms)
-from knowledge.documents.chunking import split_sentences
+                                        check_citations, extractive_answer, guard_personal_numbers, not_found_text,
+                                        passage_sentences, terms)
 from knowledge.answering.selection import MeaningScorer
 from knowledge.people.personal import RecordsRetriever
 from knowledge.search.embeddings import ArrayEmbeddings, LocalEmbeddings
@@ -321,24 +320,24 @@ class AnswerService:
             return 0
         with self.searcher.db.connection() as conn:
             rows = conn.execute(WARM_PASSAGES, {"limit": limit}).fetchall()
-        texts = [in_context(sentence, section.split(" > ")[-1])
-                 for text, section in rows for line in text.split("\n") for sentence in split_sentences(line)]
-        texts = list(dict.fromkeys(texts))[:limit]
+        texts = list(dict.fromkeys(judged for text, section in rows
+                                   for _, judged in passage_sentences(text, section)))[:limit]
         for scorer in self.scorers.values():
             for start in range(0, len(texts), 256):
                 scorer.vectors(texts[start:start + 256])
         log.info("embedded %d sentences of %d passages for quoting", len(texts), len(rows))
         return len(texts)
 
-    def _scorer_for(self, question: str, sources) -> MeaningScorer | None:
-        """The primary model when it is local and the question is in the passages' language (all-MiniLM-L6-v2
-        separates English sentences far better), else the multilingual one."""
-        primary, multilingual = self.scorers.get("primary"), self.scorers.get("multilingual")
-        if primary is not None and sources:
+    def _scorer_for(self, question: str, sources) -> str | None:
+        """Which scorer quotes: the primary model when it is local and the question is in the passages' language
+        (all-MiniLM-L6-v2 separates English sentences far better), else the multilingual one."""
+        if "multilingual" not in self.scorers:
+            return "primary" if "primary" in self.scorers else None
+        if "primary" in self.scorers and sources:
             passages = " ".join(d.page_content for d in sources[:2])
-            if multilingual is None or self.profile.language_of(question) == self.profile.language_of(passages):
-                return primary
-        return multilingual or primary
+            if self.profile.language_of(question) == self.profile.language_of(passages):
+                return "primary"
+        return "multilingual"
 
     def _for_channel(self, answer: Answer, question, sources, vectors=None) -> Answer:
         """The answer others may read. Without the asker's records it is the answer itself; with them, the
@@ -354,12 +353,11 @@ class AnswerService:
         return public
 
     def _offline(self, question, sources, facts, has_personal, vectors: dict | None = None) -> Answer:
-        scorer = self._scorer_for(question, sources)
+        name = self._scorer_for(question, sources)
         similarity = None
-        if scorer is not None:
-            name = next(k for k, v in self.scorers.items() if v is scorer)
-            query = (vectors or {}).get(name)
-            similarity = lambda sentences: scorer(question if query is None else query, sentences)
+        if name is not None:
+            scorer, query = self.scorers[name], (vectors or {}).get(name, question)
+            similarity = lambda sentences: scorer(query, sentences)
         text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact,
                                             similarity=similarity)
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)

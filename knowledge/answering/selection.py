@@ -24,18 +24,20 @@ class SentenceVectors:
 
     def __call__(self, sentences: list[str]) -> np.ndarray:
         with self._lock:
-            missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
-        if missing:
-            fresh = self.model.embed_array(missing)
-            with self._lock:
-                for sentence, vector in zip(missing, fresh):
-                    self._cache[sentence] = vector
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
+            known = {s: self._cache[s] for s in sentences if s in self._cache}
+        missing = list(dict.fromkeys(s for s in sentences if s not in known))
+        if missing:  # embedded outside the lock: another thread may read the cache meanwhile
+            known.update(zip(missing, self.model.embed_array(missing)))
         with self._lock:
-            for s in sentences:
-                self._cache.move_to_end(s, last=True) if s in self._cache else None
-            return np.vstack([self._cache[s] for s in sentences]) if sentences else np.zeros((0, 0), np.float32)
+            for sentence in dict.fromkeys(sentences):
+                self._cache[sentence] = known[sentence]
+                self._cache.move_to_end(sentence)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return np.vstack([known[s] for s in sentences]) if sentences else np.zeros((0, 0), np.float32)
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
 class MeaningScorer:
