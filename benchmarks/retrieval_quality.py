@@ -22,10 +22,13 @@ from knowledge.search.retrieval import HybridSearcher  # noqa: E402
 from knowledge.settings import Settings  # noqa: E402
 
 EXTERNAL = Path(__file__).resolve().parent / "external"
+# multilingual: "auto" = the product's default (the multilingual vector for questions not in the company's first
+# language), "always" = every question searches with it too, "off" = never.
 VARIANTS = {
-    "default": dict(one_per_section=True, multilingual=True),
-    "no-multilingual": dict(one_per_section=True, multilingual=False),
-    "no-section-slots": dict(one_per_section=False, multilingual=True),
+    "default": dict(one_per_section=True, multilingual="auto"),
+    "multilingual-always": dict(one_per_section=True, multilingual="always"),
+    "no-multilingual": dict(one_per_section=True, multilingual="off"),
+    "no-section-slots": dict(one_per_section=False, multilingual="auto"),
 }
 CUTOFFS = (1, 3, 5, 10)
 
@@ -80,8 +83,11 @@ def main() -> None:
                 results[name] = {"questions": len(questions)}
                 for variant in args.variants.split(","):
                     options = dict(VARIANTS[variant])
-                    searcher = HybridSearcher(rt.db, embeddings, one_per_section=options["one_per_section"],
-                                              multilingual=rt.multilingual if options["multilingual"] else None)
+                    ml = options["multilingual"]
+                    searcher = HybridSearcher(
+                        rt.db, embeddings, one_per_section=options["one_per_section"],
+                        multilingual=None if ml == "off" else rt.multilingual,
+                        multilingual_for=rt.searcher.multilingual_for if ml == "auto" else None)
                     results[name][variant] = measure(searcher, questions, by_answer=name.startswith("external"))
     path = write_result("retrieval_quality", {"sets": results})
     for name, by_variant in results.items():

@@ -57,10 +57,11 @@ class Runtime:
 
     @cached_property
     def multilingual(self):
-        """The second, multilingual embedding (None when HRBOT_MULTILINGUAL=off); shared by the process."""
+        """The second, multilingual embedding (None when HRBOT_MULTILINGUAL=off, or 'auto' and the company asks
+        in one language); shared by the process."""
         from knowledge.search.embeddings import build_multilingual
 
-        return build_multilingual(self.settings)
+        return build_multilingual(self.settings, languages=len(self.profile.languages))
 
     @cached_property
     def ingestor(self):
@@ -74,7 +75,13 @@ class Runtime:
     def searcher(self):
         from knowledge.search.retrieval import HybridSearcher
 
-        return HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual)
+        from knowledge.search.embeddings import multilingual_mode
+
+        wants = None
+        if multilingual_mode(self.settings) == "auto":
+            default = self.profile.languages[0]
+            wants = lambda question: self.profile.language_of(question) != default  # noqa: E731
+        return HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual, multilingual_for=wants)
 
     @cached_property
     def records(self):

@@ -35,10 +35,17 @@ class Settings:
         "Embedding model: 'local' (all-MiniLM-L6-v2 shipped in a wheel, no download) or 'openai:<model>' "
         "for an OpenAI-compatible /embeddings endpoint (uses OPENAI_API_KEY / OPENAI_BASE_URL).")
     multilingual: str = setting(
-        "HRBOT_MULTILINGUAL", "use",
-        "'use': every passage also gets a multilingual embedding (Universal Sentence Encoder, shipped in a wheel), "
-        "so questions in other languages find the policies and every candidate gets a second model's score; "
-        "'off': English-only retrieval, about 40% faster ingestion.")
+        "HRBOT_MULTILINGUAL", "auto",
+        "'auto': when the company profile lists more than one language, every passage also gets a multilingual "
+        "embedding (Universal Sentence Encoder, shipped in a wheel) and questions in a language other than the "
+        "first one search with it; questions in the first language search without it (measured: it adds nothing "
+        "there and doubles search time). 'use': always, for every question. 'off': never (English-only "
+        "retrieval, about 40% faster ingestion).")
+    embed_runtime: str = setting(
+        "HRBOT_EMBED_RUNTIME", "auto",
+        "How the local model runs: 'auto' (a numpy forward pass for questions and small batches, ready in 0.2 s; "
+        "torch for bulk ingestion, about twice as fast there but 7-10 s to load, loaded only when first needed), "
+        "'numpy' (never loads torch) or 'torch'. The vectors are the same to 1e-6 either way.")
     embed_batch_size: int = setting(
         "HRBOT_EMBED_BATCH", 64, "Chunks embedded per batch during ingestion.")
     max_upload_mb: float = setting(

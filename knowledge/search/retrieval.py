@@ -154,11 +154,18 @@ class HybridSearcher:
     """Searches the knowledge base, checking on every search that the stored vectors came from the configured
     model (`hrbot reembed` may have switched them from another process since)."""
 
-    def __init__(self, db: Database, embeddings, *, one_per_section: bool = True, multilingual=None):
+    def __init__(self, db: Database, embeddings, *, one_per_section: bool = True, multilingual=None,
+                 multilingual_for=None):
+        """`multilingual_for(question) -> bool`: whether a question searches with the multilingual vector too
+        (None: every question does, when a multilingual model is there)."""
         self.db = db
         self.embeddings = embeddings
         self.one_per_section = one_per_section
         self.multilingual = multilingual
+        self.multilingual_for = multilingual_for
+
+    def wants_multilingual(self, question: str) -> bool:
+        return self.multilingual is not None and (self.multilingual_for is None or self.multilingual_for(question))
 
     def search(self, query: str, k: int = 5, *, mode: str = "hybrid", audiences: list[str] | None = None,
                document_ids: list[int] | None = None, embedding: np.ndarray | None = None,
@@ -170,7 +177,7 @@ class HybridSearcher:
         if embedding is None:
             embedding = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         mode_params = dict(_MODE_PARAMS[mode])
-        use_ml = mode_params.pop("multilingual") and (ml_embedding is not None or self.multilingual is not None)
+        use_ml = mode_params.pop("multilingual") and (ml_embedding is not None or self.wants_multilingual(query))
         if use_ml and ml_embedding is None:
             ml_embedding = np.asarray(self.multilingual.embed_query(query), dtype=np.float32)
         params = {

