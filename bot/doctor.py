@@ -43,6 +43,20 @@ def doctor(ctx, slack) -> None:
             raise RuntimeError("the pgvector extension is not installed in this database")
         return f"PostgreSQL {server}, pgvector {vector[0]}, {documents} documents"
 
+    def least_privilege():
+        from knowledge.database.roles import role_facts
+
+        with rt.db.connection() as conn:
+            facts = role_facts(conn)
+        if facts["superuser"] or facts["bypass_rls"] or facts["owns"]:
+            raise RuntimeError(
+                f"the bot connects as {facts['role']}, which "
+                + ("is a superuser" if facts["superuser"] else "bypasses row-level security" if facts["bypass_rls"]
+                   else f"owns {facts['owns']} tables")
+                + ": give it a runtime role (README, Database roles)")
+        rt.db.binding_key  # noqa: B018 - the owner connection can read the records key
+        return f"runtime role {facts['role']} owns nothing and is bound by row-level security"
+
     def model():
         vector = rt.embeddings.embed_query("doctor")
         return f"{getattr(rt.embeddings, 'model_name', 'embeddings')}, {len(vector)} dimensions"
@@ -69,6 +83,7 @@ def doctor(ctx, slack) -> None:
     click.echo("hrbot doctor")
     checks.append(_check("company profile", profile))
     checks.append(_check("database", database))
+    checks.append(_check("database role", least_privilege))
     checks.append(_check("embedding model", model))
     checks.append(_check("chat model", chat))
     if slack:

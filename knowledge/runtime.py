@@ -67,7 +67,8 @@ class Runtime:
     def ingestor(self):
         from knowledge.documents.ingest import Ingestor
 
-        return Ingestor(self.db, self.embeddings, max_bytes=self.settings.max_upload_bytes,
+        # Ingestion writes as the owner: the first document types the vector column and builds its index.
+        return Ingestor(self.db.owner, self.embeddings, max_bytes=self.settings.max_upload_bytes,
                         max_chunks=self.settings.max_chunks, max_pages=self.settings.max_pages,
                         multilingual=self.multilingual)
 

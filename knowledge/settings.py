@@ -27,6 +27,10 @@ class Settings:
     database_url: str | None = setting(
         "DATABASE_URL", None,
         "PostgreSQL (>= 15, with pgvector) connection URL. Unset: an embedded server is started in HRBOT_DATA_DIR.")
+    owner_database_url: str | None = setting(
+        "HRBOT_OWNER_DATABASE_URL", None,
+        "The owning role's URL, for migrations, imports, ingestion and the privacy commands; DATABASE_URL is then "
+        "the runtime role's (owns nothing, bound by row-level security). Unset: DATABASE_URL does both.")
     data_dir: str = setting(
         "HRBOT_DATA_DIR", "",
         "Where the embedded database and runtime files live. Default: $XDG_DATA_HOME/hrbot or ~/.local/share/hrbot.")

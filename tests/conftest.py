@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from knowledge.database.connection import Database, upgrade
+from knowledge.database.connection import Database, upgrade, with_user
+from knowledge.database.roles import RUNTIME_ROLE, create_runtime_role
 from knowledge.database.embedded import embedded_url, start_embedded_server
 from knowledge.runtime import SAMPLE_DOCS, Runtime
 from knowledge.settings import Settings
@@ -46,12 +47,21 @@ def pytest_runtest_teardown(item):
             pytest.exit(f"{item.nodeid}: {describe_crash(crash, server.log_path)}", returncode=3)
 
 
-def _fresh_database(server, name: str) -> str:
+def _fresh_database(server, name: str, runtime_role: str | None = None) -> str:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if runtime_role:
+            create_runtime_role(conn, runtime_role)
     url = embedded_url(server, name)
-    upgrade(url)
+    upgrade(url, runtime_role)
     return url
+
+
+def split_database(server, name: str) -> Database:
+    """A database as the product opens it: the runtime role (owns nothing, bound by row-level security) for
+    answers and Slack, the owner for imports and ingestion."""
+    owner_url = _fresh_database(server, name, RUNTIME_ROLE)
+    return Database(with_user(owner_url, RUNTIME_ROLE), server=server, owner=Database(owner_url, server=server))
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +103,9 @@ def runtime(settings, db, embeddings) -> Runtime:
 
 @pytest.fixture(scope="session")
 def sample_runtime(pg_server, settings, embeddings):
-    """A separate database holding the sample content, ingested once; tests must only read it."""
-    db = Database(_fresh_database(pg_server, "hrbot_samples"), server=pg_server)
+    """A separate database holding the sample content, ingested once; tests must only read it. Opened as the
+    product opens it: answers and Slack run as the runtime role."""
+    db = split_database(pg_server, "hrbot_samples")
     rt = Runtime(settings, db=db, embeddings=embeddings)
     results = rt.ingestor.ingest_paths([SAMPLE_DOCS])
     assert all(r.status == "added" for r in results), [(r.source, r.reason) for r in results]

@@ -54,8 +54,16 @@ def test_doctor_checks_the_installation(tmp_path, database_url):
     import os
     import subprocess
 
+    import psycopg
+
+    from knowledge.database.connection import with_user
+    from knowledge.database.roles import RUNTIME_ROLE, create_runtime_role
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        create_runtime_role(conn)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))},
-           "DATABASE_URL": database_url, "HRBOT_DATA_DIR": str(tmp_path)}
+           "DATABASE_URL": with_user(database_url, RUNTIME_ROLE), "HRBOT_OWNER_DATABASE_URL": database_url,
+           "HRBOT_DATA_DIR": str(tmp_path)}
     run = subprocess.run([str(HRBOT), "doctor"], env=env, capture_output=True, text=True, timeout=300,
                          stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -66,3 +74,9 @@ def test_doctor_checks_the_installation(tmp_path, database_url):
                             stdin=subprocess.DEVNULL, env={**env, "SLACK_BOT_TOKEN": "xoxb-x",
                                                             "SLACK_API_URL": "http://127.0.0.1:9/"})
     assert broken.returncode == 1 and "FAIL  Slack: ConfigurationError: Can't reach Slack's API" in broken.stdout
+    assert "ok    database role: runtime role hrbot_app owns nothing" in run.stdout, run.stdout
+    as_superuser = subprocess.run([str(HRBOT), "doctor", "--no-slack"], capture_output=True, text=True, timeout=300,
+                                  stdin=subprocess.DEVNULL, env={**env, "DATABASE_URL": database_url,
+                                                                  "HRBOT_OWNER_DATABASE_URL": ""})
+    assert as_superuser.returncode == 1
+    assert "FAIL  database role: RuntimeError: the bot connects as postgres, which is a superuser" in as_superuser.stdout

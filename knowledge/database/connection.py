@@ -12,8 +12,9 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from knowledge.database import roles
 from knowledge.database.embedded import EmbeddedServer, embedded_url, start_embedded_server
-from knowledge.errors import DatabaseUnavailable
+from knowledge.errors import ConfigurationError, DatabaseUnavailable
 from knowledge.database.job_schema import upgrade_job_queue
 from knowledge.settings import Settings
 
@@ -43,8 +44,10 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
         ) from exc
 
 
-def upgrade(url: str) -> list[str]:
-    """Apply pending migrations in file-name order, each in its own transaction. Returns the names applied."""
+def upgrade(url: str, runtime_role: str | None = None) -> list[str]:
+    """Apply pending migrations in file-name order, each in its own transaction, as the owner (url). Then make
+    sure the records binding key exists and, given a runtime role, grant it what it needs (again after every
+    upgrade, so new tables are covered). Returns the names applied."""
     applied_now: list[str] = []
     with connect(url, autocommit=True) as conn:
         conn.execute(MIGRATION_LOCK)
@@ -65,6 +68,10 @@ def upgrade(url: str) -> list[str]:
             if "0004_job_queue.py" in done:  # 0004 made the tables: now a newer procrastinate's own migrations
                 with conn.transaction():
                     applied_now += [f"job queue: {name}" for name in upgrade_job_queue(conn)]
+            with conn.transaction():
+                roles.ensure_binding_key(conn)
+                if runtime_role:
+                    roles.grant_runtime(conn, runtime_role)
         finally:
             conn.execute(MIGRATION_UNLOCK)
     return applied_now
@@ -105,31 +112,70 @@ def _configure(search_ef: int):
     return configure
 
 
+def with_user(url: str, user: str) -> str:
+    """The same server and database, another role (the embedded runtime role logs in over the private socket)."""
+    return psycopg.conninfo.make_conninfo(url, user=user)
+
+
+def user_of(url: str) -> str | None:
+    return psycopg.conninfo.conninfo_to_dict(url).get("user")
+
+
 class Database:
-    """Owns the server handle (embedded or external URL) and one connection pool."""
+    """Owns the server handle (embedded or external URL) and one connection pool.
+
+    `owner` is the Database that imports, ingestion, re-embedding and the privacy commands write through: a
+    second pool as the owning role when the runtime role is a different one (the embedded default, or
+    HRBOT_OWNER_DATABASE_URL), else this Database itself."""
 
     def __init__(self, url: str, *, search_ef: int = 100, server: EmbeddedServer | None = None,
-                 pool_size: int = 8):
+                 pool_size: int = 8, owner: "Database | None" = None):
         self.url = url
         self.server = server
         self._search_ef = search_ef
         self._pool_size = pool_size
         self._pool: ConnectionPool | None = None
+        self.owner = owner or self
+        self.runtime_role: str | None = None
+        self._binding_key: roles.BindingKey | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> "Database":
         server = None
         url = settings.database_url
+        owner_url = settings.owner_database_url or url
+        runtime_role = None
         if not url:
             server = start_embedded_server(settings.data_path)
-            url = embedded_url(server)
-        db = cls(url, search_ef=settings.search_ef, server=server)
+            owner_url = embedded_url(server)
+            with connect(owner_url, autocommit=True) as conn:
+                roles.create_runtime_role(conn)
+            url, runtime_role = with_user(owner_url, roles.RUNTIME_ROLE), roles.RUNTIME_ROLE
+        elif owner_url != url:
+            runtime_role = user_of(url)
+            if not runtime_role:
+                raise ConfigurationError("DATABASE_URL must name its user when HRBOT_OWNER_DATABASE_URL is set "
+                                         "(it is the runtime role the owner grants to).")
+        owner = cls(owner_url, search_ef=settings.search_ef, server=server, pool_size=2) if owner_url != url else None
+        db = cls(url, search_ef=settings.search_ef, server=server, owner=owner)
+        db.runtime_role = runtime_role
         if migrate:
             try:
-                upgrade(url)
+                upgrade(owner_url, runtime_role)
             except psycopg.OperationalError as exc:
                 raise db.explain(exc) from exc
         return db
+
+    @property
+    def binding_key(self) -> roles.BindingKey:
+        """The key records bindings are signed with, read once over the owner connection."""
+        if self._binding_key is None:
+            with self.owner.connection() as conn:
+                key = roles.read_binding_key(conn)
+            if key is None:
+                raise DatabaseUnavailable("The database has no records key yet: run `hrbot db upgrade` as the owner.")
+            self._binding_key = key
+        return self._binding_key
 
     def explain(self, exc: BaseException) -> BaseException:
         """The error to raise for exc: a DatabaseCrashed naming the signal and the server log when an embedded
@@ -179,3 +225,5 @@ class Database:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self.owner is not self:
+            self.owner.close()

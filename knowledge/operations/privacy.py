@@ -58,8 +58,9 @@ def _identify(conn, who: str) -> tuple[list[str], list[str], list[str]]:
 
 
 def export(db: Database, who: str, actor: str) -> dict:
-    """Everything hrbot holds about one person (an employee id, Slack user id or work email)."""
-    with db.connection() as conn:
+    """Everything hrbot holds about one person (an employee id, Slack user id or work email); as the owner,
+    the only role that reads every row of the personal tables."""
+    with db.owner.connection() as conn:
         employees, slack, _ = _identify(conn, who)
         params = {"employees": employees, "slack": slack}
         cur = conn.cursor()
@@ -82,7 +83,7 @@ def forget(db: Database, who: str, actor: str) -> dict:
     its entries about them keep a one-way hash in place of their ids."""
     import hashlib
 
-    with db.connection() as conn:
+    with db.owner.connection() as conn:
         employees, slack, emails = _identify(conn, who)
         params = {"employees": employees, "slack": slack}
         feedback = conn.execute(FORGET_FEEDBACK, params).rowcount

@@ -27,7 +27,7 @@ ALL_HOLIDAYS = "SELECT country, day, name FROM public_holidays"
 
 def balance_disagreements(db: Database, profile: CompanyProfile) -> list[dict]:
     """One row per HR-system balance that differs from ours (computed as of the same day) by more than half a day."""
-    with db.connection() as conn:
+    with db.owner.connection() as conn:  # every employee's balances: the owner's view
         employees = [Employee(*r[:6], end_date=r[6], department=r[7], employment_type=r[8], manager_id=r[9],
                               slack_user_id=r[10]) for r in conn.execute(WITH_OFFICIAL).fetchall()]
         official, entitlements, leave, holidays = (defaultdict(list) for _ in range(4))

@@ -328,7 +328,7 @@ def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dic
 
 def _context(db: Database, profile) -> tuple[set[str], set[str], set[str] | None, dict]:
     """What validation checks against: stored employees, leave types, locations, Slack ids and emails."""
-    with db.connection() as conn:
+    with db.owner.connection() as conn:
         known = {r[0] for r in conn.execute(KNOWN_EMPLOYEES)}
         leave_types = {r[0] for r in conn.execute(LEAVE_TYPES)}
         identities = {}
@@ -390,7 +390,7 @@ def _order(item: tuple[str | None, bytes]) -> int:
 
 def _write(db: Database, parsed: list[tuple], actor: str, profile) -> list[ImportResult]:
     results = []
-    with db.connection() as conn:
+    with db.owner.connection() as conn:
         with conn.cursor() as cur:
             if profile is not None:
                 for leave_type, label in profile.leave_types.items():

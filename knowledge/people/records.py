@@ -19,7 +19,10 @@ RECORDS_ROLE = "hrbot_records"
 
 EMPLOYEE_FOR_SLACK_USER = "SELECT hrbot_employee_for_slack_user(%(slack_user_id)s)"
 EMPLOYEE_FOR_EMAIL = "SELECT hrbot_employee_for_email(%(email)s)"
-BIND_ASKER = "SELECT set_config('hrbot.employee_id', %(employee_id)s, true)"
+# The asker and the proof that the application (which holds the binding key) named them: without a valid proof
+# the policies show no row, whatever hrbot.employee_id says (infra/migrations/0011_least_privilege.sql).
+BIND_ASKER = """
+SELECT set_config('hrbot.employee_id', %(employee_id)s, true), set_config('hrbot.binding', %(binding)s, true)"""
 OWN_PROFILE = """
 SELECT employee_id, name, email, country, fte, hire_date, end_date, department, employment_type, manager_id,
        slack_user_id
@@ -69,9 +72,14 @@ class RecordsReader:
                 return row[0]
         return None
 
+    def bind(self, conn: psycopg.Connection, employee_id: str) -> None:
+        """Bind this transaction to one employee: the policies then show that employee's rows and no others."""
+        proof = self.db.binding_key.proof(employee_id, conn.info.backend_pid)
+        conn.execute(BIND_ASKER, {"employee_id": employee_id, "binding": proof})
+
     def load(self, employee_id: str) -> PersonalRecords | None:
         with self._as_records_role() as conn:
-            conn.execute(BIND_ASKER, {"employee_id": employee_id})
+            self.bind(conn, employee_id)
             profile = conn.execute(OWN_PROFILE).fetchall()
             if len(profile) != 1:
                 return None

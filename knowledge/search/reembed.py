@@ -31,11 +31,11 @@ def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
 
     The bulk is embedded without a lock, so answering and ingesting go on meanwhile; the swap takes the space
     lock exclusively (ingests hold it shared while they write), then embeds the chunks written meanwhile."""
-    with db.connection() as conn:
+    with db.owner.connection() as conn:
         rows = conn.execute(ALL_CHUNKS).fetchall()
     vectors = _embed(embeddings, rows, progress)
     model = model_name_of(embeddings)
-    with db.connection() as conn:
+    with db.owner.connection() as conn:
         conn.execute(SPACE_LOCK)
         before = conn.execute(GET_SPACE).fetchone()
         seen = {row[0] for row in rows}
@@ -69,12 +69,12 @@ def fill_multilingual(db: Database, multilingual, *, batch: int = 256, progress:
         return 0
     done = 0
     while True:
-        with db.connection() as conn:
+        with db.owner.connection() as conn:
             rows = conn.execute(MISSING_ML, {"limit": batch}).fetchall()
         if not rows:
             return done
         vectors = _embed(multilingual, rows)
-        with db.connection() as conn, conn.cursor() as cur:
+        with db.owner.connection() as conn, conn.cursor() as cur:
             cur.executemany(SET_ML, [{"chunk_id": row[0], "vector": vector} for row, vector in zip(rows, vectors)])
         done += len(rows)
         if progress:
