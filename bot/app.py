@@ -6,13 +6,14 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from bot.jobs import SlackJobs
 from bot.listeners import register_listeners
-from bot.services import BotServices
+from bot.services import CLAIM_KEY, BotServices
 from knowledge.assistant import HRAssistant
 from knowledge.errors import ConfigurationError, DatabaseUnavailable
 
@@ -50,8 +51,11 @@ def build_client(settings) -> WebClient:
     if not settings.slack_bot_token:
         raise ConfigurationError("SLACK_BOT_TOKEN is not set: the Slack bot needs the app's bot token.")
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
-    # Slack's 429s carry Retry-After: wait that long and try again instead of dropping the answer.
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    # Slack's 429s carry Retry-After: wait that long and try again instead of dropping the answer. A 5xx or a
+    # 5xx (Slack has bad minutes too) is tried again with backoff; slack_sdk already retries a dropped
+    # connection once by default (ConnectionErrorRetryHandler).
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=3),
+                                  ServerErrorRetryHandler(max_retry_count=2)])
     return client
 
 
@@ -79,6 +83,75 @@ def whoami(client: WebClient, api_url: str, wait: float) -> str:
             delay = min(delay * 2, 8.0)
 
 
+FAILED_KEY = "hrbot_failed"  # set by the error handler: the listener raised
+
+
+class HRApp(App):
+    """Bolt's App; an event no listener takes is finished at once (Bolt answers it 404 and calls no listener,
+    so nothing else would end its claim)."""
+
+    ledger = None
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        response = super().dispatch(req)
+        claim = req.context.get(CLAIM_KEY)
+        if claim and response.status == 404 and self.ledger is not None:
+            self.ledger.finished(claim)
+        return response
+
+
+class _FinishClaim(ListenerCompletionHandler):
+    """After every listener (answered, ignored or raised): the event's claim ends; a raised one is not retried."""
+
+    def __init__(self, ledger, inner: ListenerCompletionHandler):
+        self.ledger, self.inner = ledger, inner
+
+    def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
+        try:
+            claim = request.context.get(CLAIM_KEY)
+            if claim:
+                self.ledger.finished(claim, failed=bool(request.context.get(FAILED_KEY)))
+        except Exception:  # the database may be down: the lease then runs out and the event is answered again
+            log.exception("could not mark an event answered")
+        finally:
+            self.inner.handle(request=request, response=response)
+
+
+def _finish_claims_when_listeners_finish(app: HRApp, assistant: HRAssistant) -> None:
+    app.ledger = assistant.events
+    # Bolt has no public hook for "a listener finished"; its own @app.error replaces this runner's handlers the
+    # same way. tests/test_event_leases.py fails if a Bolt upgrade moves it.
+    runner = getattr(app, "_listener_runner", None)
+    if runner is None or not hasattr(runner, "listener_completion_handler"):
+        raise RuntimeError("slack-bolt no longer has App._listener_runner.listener_completion_handler")
+    runner.listener_completion_handler = _FinishClaim(assistant.events, runner.listener_completion_handler)
+
+
+def redeliver(bot: "SlackBot", limit: int = 10) -> int:
+    """Answer the events whose lease ran out unanswered (their process died or stopped): each is dispatched
+    through the app again, signed with our own secret, carrying its claim. Returns how many."""
+    import json
+    import time
+
+    from slack_sdk.signature import SignatureVerifier
+
+    due = bot.assistant.events.take_due(limit)
+    secret = bot.assistant.settings.slack_signing_secret
+    for item in due:
+        bot.assistant.events.adopt(item.claim)
+        body = json.dumps(item.body)
+        headers = {"content-type": "application/json"}
+        if secret:
+            timestamp = str(int(time.time()))
+            headers |= {"x-slack-request-timestamp": timestamp,
+                        "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=timestamp,
+                                                                                         body=body)}
+        log.warning("answering event %s again (attempt %d): its first process did not finish it",
+                    item.claim.event_id, item.claim.attempt)
+        bot.app.dispatch(BoltRequest(body=body, headers=headers, context={CLAIM_KEY: item.claim}))
+    return len(due)
+
+
 def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_verification: bool = True,
               connect_wait: float = 60.0) -> SlackBot:
     settings = assistant.settings
@@ -86,7 +159,7 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
     # Before Bolt's App, which calls auth.test itself and would fail with a traceback on a network not up yet.
     bot_user_id = whoami(client, settings.slack_api_url, connect_wait) if token_verification else None
     listeners = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hrbot-listener")
-    app = App(client=client, signing_secret=settings.slack_signing_secret or "",
+    app = HRApp(client=client, signing_secret=settings.slack_signing_secret or "",
               request_verification_enabled=bool(settings.slack_signing_secret),
               token_verification_enabled=token_verification, listener_executor=listeners, logger=BOLT_LOG)
     jobs = SlackJobs(assistant, client)
@@ -94,22 +167,26 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
     services.bot_user_id = bot_user_id
 
     @app.middleware
-    def exactly_once(body: dict, next) -> BoltResponse | None:
-        """Slack retries an event (same event_id, X-Slack-Retry-Num) when it thinks we were slow: answer once."""
+    def exactly_once(body: dict, context, next) -> BoltResponse | None:
+        """Slack retries an event (same event_id, X-Slack-Retry-Num) when it thinks we were slow: answer once.
+        The claim is a lease held until the listener finishes (EventLedger); a redelivery brings its own."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
+        if event_id and context.get(CLAIM_KEY) is None:
             try:
-                first = assistant.claim_event(event_id)
+                claim = assistant.claim_event(event_id, body)
             except DatabaseUnavailable:
-                first = True  # can't check: better a rare duplicate than a lost question
-            if not first:
+                claim = False  # can't check: better a rare duplicate than a lost question
+            if claim is None:
                 log.info("dropping duplicate delivery of %s", event_id)
                 return BoltResponse(status=200, body="")
+            context[CLAIM_KEY] = claim or None
         return next()
 
     @app.error
-    def on_error(error: Exception, body: dict) -> None:
+    def on_error(error: Exception, body: dict, context) -> None:
+        context[FAILED_KEY] = True
         log.error("unhandled error for %s", body.get("type"), exc_info=error)
 
+    _finish_claims_when_listeners_finish(app, assistant)
     register_listeners(app, services)
     return SlackBot(app, services, jobs, assistant, listeners)

@@ -9,6 +9,29 @@ from knowledge.cli.common import runtime_of
 from knowledge.errors import ConfigurationError
 
 
+REDELIVERY_SECONDS = 10.0
+
+
+def _supervise(rt):
+    """The embedded server, kept up while this long-running process lives (None with DATABASE_URL: a managed
+    server has its own supervision, and the pool reconnects to it by itself)."""
+    server = rt.db.server
+    if server is None:
+        return None
+    from knowledge.database.embedded import Supervisor
+
+    supervisor = Supervisor(server)
+    supervisor.start()
+    return supervisor
+
+
+def _supervision(supervisor) -> dict:
+    if supervisor is None:
+        return {}
+    return {"database_restarts": supervisor.restarts, **({"database_error": supervisor.last_error}
+                                                         if supervisor.last_error else {})}
+
+
 @click.command()
 @click.option("--http", "http_mode", is_flag=True, help="Serve the HTTP Events API instead of Socket Mode.")
 @click.option("--port", type=int, default=None, help="Port for --http (default HRBOT_HTTP_PORT, 3000).")
@@ -20,11 +43,12 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
 
     HTTP mode serves POST /slack/events (signature-checked) and GET /healthz.
     """
-    from bot.app import build_bot
+    from bot.app import build_bot, redeliver
     from bot.server import serve_http, serve_socket_mode
 
     rt = runtime_of(ctx)
     settings = rt.settings
+    supervisor = _supervise(rt)
     rt.embeddings  # load the models before the first question, not during it
     if rt.multilingual is not None:
         rt.multilingual.warm()
@@ -34,16 +58,29 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
     every(3600, rt.assistant.complete_vectors, "hrbot-vectors")  # passages stored before the multilingual model
     every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
+    # Events whose process died or stopped before answering them: answered here once their lease ends.
+    redelivery = every(REDELIVERY_SECONDS, lambda: redeliver(bot), "hrbot-redelivery")
     worker = None if no_worker else bot.jobs.start_thread()[1]
 
     def details() -> dict:
         if worker is None:
-            return {"worker": "elsewhere (hrbot worker)"}
-        return {"worker": "running" if worker.running else "restarting", "worker_restarts": worker.restarts}
+            return {"worker": "elsewhere (hrbot worker)", **_supervision(supervisor)}
+        return {"worker": "running" if worker.running else "restarting", "worker_restarts": worker.restarts,
+                **_supervision(supervisor)}
     if http_mode or not settings.slack_app_token:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
-        serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners)
+        handed_back = serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners,
+                   hand_back=rt.assistant.events.hand_back, on_stop=redelivery.set,
+                   drain=settings.drain_seconds)
+        if handed_back:
+            # The unfinished answers belong to another process now: don't let their threads (which Python would
+            # wait for at exit) finish them too, or past the orchestrator's grace period.
+            import logging
+            import os
+
+            logging.shutdown()
+            os._exit(0)
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
         serve_socket_mode(bot.app, settings.slack_app_token)
@@ -61,6 +98,8 @@ def worker(ctx, once) -> None:
     from bot.jobs import SlackJobs
 
     rt = runtime_of(ctx)
+    if not once:
+        _supervise(rt)
     rt.embeddings
     jobs = SlackJobs(rt.assistant, build_client(rt.settings))
     if once:

@@ -5,6 +5,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Callable
@@ -43,8 +44,8 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
         def log_message(self, fmt, *args):
             log.debug("http: " + fmt, *args)
 
-        def _reply(self, status: int, body: str, headers: dict | None = None) -> None:
-            raw = body.encode()
+        def _reply(self, status: int, body: str | bytes, headers: dict | None = None) -> None:
+            raw = body if isinstance(body, bytes) else body.encode()
             self.send_response(status)
             for name, values in (headers or {}).items():
                 for value in values if isinstance(values, list) else [values]:
@@ -134,9 +135,11 @@ DRAIN = 25.0  # seconds to finish answers in progress on SIGTERM (Kubernetes wai
 
 def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool],
                details: Callable[[], dict] | None = None, listeners: ThreadPoolExecutor | None = None,
-               drain: float = DRAIN) -> None:
-    """Serve until SIGTERM or Ctrl-C, then stop taking requests and finish the answers already started:
-    their events were claimed, so Slack's retries of them would be dropped as duplicates."""
+               drain: float = DRAIN, hand_back: Callable[[], int] | None = None,
+               on_stop: Callable[[], None] | None = None) -> int:
+    """Serve until SIGTERM or Ctrl-C, then stop taking requests and finish the answers already started (up to
+    `drain` seconds); hand_back() then returns the claims of any still unfinished, so another replica (or the
+    next start) answers them. Returns how many were handed back."""
     import signal
 
     server = make_http_server(app, host, port, healthy, details=details)
@@ -144,6 +147,8 @@ def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool],
 
     def stop(signum, frame) -> None:
         log.warning("stopping: no new requests; finishing the answers in progress (up to %.0f s)", drain)
+        if on_stop is not None:
+            on_stop()  # e.g. no more redeliveries: this process takes no new work
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -155,8 +160,19 @@ def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool],
         _finish(lambda: server.pool.shutdown(wait=True), drain)  # requests being read and acked
         if listeners is not None:
             _finish(lambda: listeners.shutdown(wait=True), drain)  # answers being written
+        returned = 0
+        if hand_back is not None:
+            try:
+                returned = hand_back()
+                if returned:
+                    log.warning("handed back %d unfinished answers: another replica or the next start answers them",
+                                returned)
+            except Exception as exc:  # the database may be what is failing
+                log.error("could not hand back unfinished answers (%s); they are answered when their lease ends",
+                          exc)
         server.server_close()
         log.warning("stopped")
+    return returned
 
 
 def _finish(wait: Callable[[], None], seconds: float) -> None:

@@ -16,6 +16,7 @@ from knowledge.assistant import Asked, HRAssistant
 
 log = logging.getLogger(__name__)
 EMAIL_TTL = 3600.0
+CLAIM_KEY = "hrbot_claim"  # the request context's knowledge.answering.events.Claim (bot/app.py sets it)
 
 
 @dataclass
@@ -61,6 +62,21 @@ class BotServices:
             history: list[tuple[str, str]] | None = None, for_channel: bool = False) -> Asked:
         return self.assistant.ask(question, self.asker(client, slack_user_id), surface, history=history,
                                   for_channel=for_channel)
+
+    def progress_message(self, client: WebClient, context, channel: str, thread_ts: str) -> str:
+        """The "Looking that up..." message's ts. An event answered again after its first process stopped
+        reuses the one that process posted, so the thread does not keep a placeholder that never resolves."""
+        claim = context.get(CLAIM_KEY) if context is not None else None
+        earlier = claim.placeholder if claim is not None else None
+        if earlier and earlier.get("channel") == channel and earlier.get("ts"):
+            return earlier["ts"]
+        ts = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
+        if claim is not None:
+            try:
+                self.assistant.events.note_placeholder(claim, {"channel": channel, "ts": ts})
+            except Exception:  # only a nicety for a later redelivery
+                log.warning("could not note the progress message of %s", claim.event_id)
+        return ts
 
     def thread_history(self, client: WebClient, channel: str, thread_ts: str | None,
                        current_ts: str | None) -> list[tuple[str, str]]:

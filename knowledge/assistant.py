@@ -16,6 +16,7 @@ from typing import Callable
 from knowledge.answering.answers import Answer, Asker
 from knowledge.answering.chain import NO_RECORD
 from knowledge.answering.conversations import ConversationLog, LoggedQuestion
+from knowledge.answering.events import EventLedger
 from knowledge.errors import DatabaseUnavailable, HRBotError
 from knowledge.runtime import Runtime
 
@@ -61,6 +62,7 @@ class HRAssistant:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.conversations = ConversationLog(runtime.db)
+        self.events = EventLedger(runtime.db)
         # Answering is CPU-bound (the embedding model): about one per core at a time, so queued work waits
         # instead of fighting for the CPU, and the threads that acknowledge requests get scheduled promptly.
         self._gate = BoundedSemaphore(max(2, os.cpu_count() or 2))
@@ -136,9 +138,9 @@ class HRAssistant:
         nothing and the next attempt tries again."""
         return self.conversations.escalate(question_id, slack_user_id, destination, send)
 
-    def claim_event(self, event_id: str) -> bool:
-        """True the first time an event id is seen (exactly-once handling of retried deliveries)."""
-        return self.conversations.claim_event(event_id)
+    def claim_event(self, event_id: str, body: dict):
+        """The lease on a new event (knowledge.answering.events.Claim), or None for a retry or duplicate."""
+        return self.events.claim(event_id, body)
 
     # --- HR admins ----------------------------------------------------------------------------------------------
 

@@ -104,6 +104,10 @@ class Settings:
         "HRBOT_ESCALATION_CHANNEL", None,
         "Channel id where 'Talk to HR' posts questions (the bot must be in it). Default: the profile's "
         "company.escalation_channel.")
+    drain_seconds: float = setting(
+        "HRBOT_DRAIN_SECONDS", 25.0,
+        "On SIGTERM, how long `hrbot serve` keeps finishing the answers in progress before it hands the rest back "
+        "to the other replicas (or the next start); keep it below the orchestrator's grace period (30 s).")
     http_port: int = setting(
         "HRBOT_HTTP_PORT", 3000, "Port for `hrbot serve --http` (the Events API endpoint and /healthz).")
     log_format: str = setting(

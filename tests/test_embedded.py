@@ -138,3 +138,48 @@ def test_a_data_directory_left_by_another_system_user_is_adopted():
         server.cleanup()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_killed_server_is_restarted_and_the_pool_carries_on():
+    """An out-of-memory kill of the postmaster: the supervisor starts it again in the same data directory and the
+    same Database (its pool) works again, with nothing restarted by hand; meanwhile errors are the kind ones."""
+    import signal
+    import shutil
+    import time
+
+    from knowledge.database.embedded import Supervisor
+    from knowledge.errors import DatabaseUnavailable
+
+    root = Path(tempfile.mkdtemp(prefix="hrbot-supervised-"))
+    server = start_embedded_server(root)
+    url = embedded_url(server, "supervised")
+    upgrade(url)
+    db = Database(url, server=server)
+    supervisor = Supervisor(server, interval=0.2)
+    try:
+        with db.connection() as conn:
+            conn.execute("CREATE TABLE kept (x int)")
+            conn.execute("INSERT INTO kept VALUES (1)")
+        supervisor.start()
+        killed = server.postmaster_pid()
+        os.kill(killed, signal.SIGKILL)
+        kinds, started = set(), time.monotonic()
+        while time.monotonic() - started < 60:
+            try:
+                with db.connection(timeout=2) as conn:
+                    if conn.execute("SELECT count(*) FROM kept").fetchone() == (1,):
+                        break
+            except (DatabaseUnavailable, DatabaseCrashed) as exc:  # down: a kind error, never a hang
+                kinds.add(type(exc).__name__)
+            except Exception as exc:  # a pooled connection that died with the server, noticed on first use
+                kinds.add(type(exc).__name__)
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"not back after 60 s: {supervisor.last_error}")
+        assert supervisor.restarts >= 1 and server.postmaster_pid() != killed
+        assert server.running()
+    finally:
+        supervisor.stop()
+        db.close()
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)

@@ -26,7 +26,7 @@ def register(app: App, services: BotServices) -> None:
                                        for e in services.assistant.profile.examples[:4]])
 
     @assistant.user_message
-    def user_message(payload: dict, client: WebClient, set_status: SetStatus, set_title: SetTitle) -> None:
+    def user_message(payload: dict, client: WebClient, set_status: SetStatus, set_title: SetTitle, context) -> None:
         # The Assistant middleware claims every DM message in a thread, files shared there included.
         if handle_file_share(services, payload, client):
             return
@@ -42,6 +42,7 @@ def register(app: App, services: BotServices) -> None:
             except SlackApiError as exc:
                 log.info("could not set the thread title: %s", exc.response.get("error"))
         answer_in_thread(services, client, channel=payload["channel"], thread_ts=thread_ts, user=payload["user"],
-                         question=question, surface="assistant", current_ts=payload["ts"], set_status=set_status)
+                         question=question, surface="assistant", current_ts=payload["ts"], set_status=set_status,
+                         context=context)
 
     app.use(assistant)

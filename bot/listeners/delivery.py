@@ -7,7 +7,7 @@ from typing import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.render import THINKING, answer_blocks, fallback_text
+from bot.render import answer_blocks, fallback_text
 from bot.services import BotServices
 
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -27,7 +27,7 @@ def clean_question(text: str) -> str:
 
 def answer_in_thread(services: BotServices, client: WebClient, *, channel: str, thread_ts: str, user: str,
                      question: str, surface: str, current_ts: str | None,
-                     set_status: Callable[[str], object] | None = None) -> None:
+                     set_status: Callable[[str], object] | None = None, context=None) -> None:
     """The DM and assistant-thread flow: show progress, answer with the thread as context, replace progress."""
     placeholder_ts = None
     status_shown = False
@@ -38,7 +38,7 @@ def answer_in_thread(services: BotServices, client: WebClient, *, channel: str, 
         except SlackApiError:
             status_shown = False  # not an assistant thread: fall back to a placeholder message
     if not status_shown:
-        placeholder_ts = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
+        placeholder_ts = services.progress_message(client, context, channel, thread_ts)
     history = services.thread_history(client, channel, thread_ts if thread_ts != current_ts else None, current_ts)
     asked = services.ask(client, user, question, surface, history=history)
     blocks = answer_blocks(asked.answer, asked.question_id,

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.admin import handle_file_share
 from bot.listeners.delivery import answer_in_thread, clean_question, is_from_a_person
-from bot.render import THINKING, answer_blocks, fallback_text, help_blocks
+from bot.render import answer_blocks, fallback_text, help_blocks
 from bot.services import BotServices
 
 PRIVATE_NOTE = "_The part about your own records was sent only to you._"
@@ -15,7 +15,7 @@ PRIVATE_NOTE = "_The part about your own records was sent only to you._"
 
 def register(app: App, services: BotServices) -> None:
     @app.event("message")
-    def direct_message(event: dict, client: WebClient) -> None:
+    def direct_message(event: dict, client: WebClient, context) -> None:
         if event.get("channel_type") != "im" or not is_from_a_person(event, services.bot_user_id):
             return
         if handle_file_share(services, event, client):
@@ -27,10 +27,11 @@ def register(app: App, services: BotServices) -> None:
             client.chat_postMessage(channel=event["channel"], text="Here is what I can do", blocks=help_blocks(services.assistant.profile.examples))
             return
         answer_in_thread(services, client, channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
-                         user=event["user"], question=question, surface="dm", current_ts=event["ts"])
+                         user=event["user"], question=question, surface="dm", current_ts=event["ts"],
+                         context=context)
 
     @app.event("app_mention")
-    def mention(event: dict, client: WebClient) -> None:
+    def mention(event: dict, client: WebClient, context) -> None:
         if not is_from_a_person(event, services.bot_user_id):
             return
         question = clean_question(event.get("text", ""))
@@ -40,7 +41,7 @@ def register(app: App, services: BotServices) -> None:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text="Here is what I can do",
                                       blocks=help_blocks(services.assistant.profile.examples))
             return
-        placeholder = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
+        placeholder = services.progress_message(client, context, channel, thread_ts)
         history = services.thread_history(client, channel, event.get("thread_ts"), event["ts"])
         full = services.ask(client, user, question, "mention", history=history, for_channel=True)
         if full.public is None or (not full.answer.personal and not full.answer.notice):

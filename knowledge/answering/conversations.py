@@ -1,4 +1,4 @@
-"""The conversation log: questions and answers, feedback, hand-offs to HR, and events already handled."""
+"""The conversation log: questions and answers, feedback, hand-offs to HR (events handled: events.py)."""
 from __future__ import annotations
 
 import json
@@ -8,9 +8,6 @@ from typing import Callable
 from knowledge.answering.answers import Answer
 from knowledge.database.connection import Database
 
-CLAIM_EVENT = """
-INSERT INTO processed_events (event_id) VALUES (%(event_id)s) ON CONFLICT DO NOTHING RETURNING event_id"""
-PRUNE_EVENTS = "DELETE FROM processed_events WHERE received_at < now() - interval '2 days'"
 RECORD_QUESTION = """
 INSERT INTO questions (slack_user_id, employee_id, surface, question, answer, kind, supported, citations, personal)
 VALUES (%(slack_user_id)s, %(employee_id)s, %(surface)s, %(question)s, %(answer)s, %(kind)s, %(supported)s,
@@ -45,15 +42,6 @@ class LoggedQuestion:
 class ConversationLog:
     def __init__(self, db: Database):
         self.db = db
-
-    def claim_event(self, event_id: str) -> bool:
-        """True the first time an event id is seen (by any process); False for retries and duplicates.
-        Runs before Slack's 3-second ack deadline, so it waits for a connection only briefly."""
-        with self.db.connection(timeout=1.0) as conn:
-            first = conn.execute(CLAIM_EVENT, {"event_id": event_id}).fetchone() is not None
-            if first and hash(event_id) % 100 == 0:
-                conn.execute(PRUNE_EVENTS)
-        return first
 
     def record(self, *, question: str, answer: Answer, surface: str, slack_user_id: str | None,
                employee_id: str | None = None) -> int:

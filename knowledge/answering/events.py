@@ -1,0 +1,142 @@
+"""Events handled exactly once, and none lost: a claim is a lease until the event's answer is delivered.
+
+An event is claimed (with its body) when it arrives, so Slack's retries and duplicate deliveries are dropped
+while it is being answered. It is marked answered only when its listener has finished. A claim whose lease runs
+out unanswered (the process was killed, or stopped before it could finish) is taken again by any replica's
+redelivery loop and answered there, up to MAX_ATTEMPTS times; a stopping process hands its unfinished claims
+back at once instead of waiting for the lease. Nothing here knows Slack: the body is an opaque JSON document.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+
+from knowledge.database.connection import Database
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120  # longer than any answer takes; a killed process's events are answered again after it
+MAX_ATTEMPTS = 3
+
+CLAIM = """
+INSERT INTO processed_events (event_id, state, lease_until, claim_token, body)
+VALUES (%(event_id)s, 'answering', now() + make_interval(secs => %(lease)s), %(token)s, %(body)s::jsonb)
+ON CONFLICT DO NOTHING RETURNING event_id"""
+ANSWERED = """
+UPDATE processed_events SET state = %(state)s, lease_until = NULL, body = NULL, placeholder = NULL,
+                            answered_at = now()
+WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering'"""
+HAND_BACK = """
+UPDATE processed_events SET lease_until = now() - interval '1 second'
+WHERE event_id = ANY(%(event_ids)s) AND state = 'answering'"""
+NOTE_PLACEHOLDER = """
+UPDATE processed_events SET placeholder = %(placeholder)s::jsonb
+WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering'"""
+TAKE_DUE = """
+UPDATE processed_events p
+SET lease_until = now() + make_interval(secs => %(lease)s), attempts = p.attempts + 1,
+    claim_token = md5(random()::text || p.event_id || clock_timestamp()::text)
+FROM (SELECT event_id FROM processed_events
+      WHERE state = 'answering' AND lease_until < now() AND attempts < %(max_attempts)s AND body IS NOT NULL
+      ORDER BY received_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) due
+WHERE p.event_id = due.event_id
+RETURNING p.event_id, p.claim_token, p.body, p.placeholder, p.attempts"""
+GIVE_UP = """
+UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL
+WHERE state = 'answering' AND lease_until < now() AND attempts >= %(max_attempts)s
+RETURNING event_id"""
+PENDING = "SELECT count(*) FROM processed_events WHERE state = 'answering'"
+
+
+@dataclass(frozen=True)
+class Claim:
+    event_id: str
+    token: str
+    placeholder: dict | None = None  # where the first attempt showed progress, for the answer to replace
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class Due:
+    claim: Claim
+    body: dict
+
+
+class EventLedger:
+    """processed_events as a ledger of leases. Tracks this process's unfinished claims for hand_back()."""
+
+    def __init__(self, db: Database, lease_seconds: float = LEASE_SECONDS):
+        self.db = db
+        self.lease_seconds = lease_seconds
+        self._held: dict[str, Claim] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, event_id: str, body: dict) -> Claim | None:
+        """The claim on a new event, or None for a duplicate (answered, or being answered by someone).
+        Runs before Slack's 3-second ack deadline, so it waits for a connection only briefly."""
+        token = secrets.token_hex(16)
+        with self.db.connection(timeout=1.0) as conn:
+            first = conn.execute(CLAIM, {"event_id": event_id, "lease": self.lease_seconds, "token": token,
+                                         "body": json.dumps(body)}).fetchone() is not None
+        if not first:
+            return None
+        claim = Claim(event_id, token)
+        self._hold(claim)
+        return claim
+
+    def adopt(self, claim: Claim) -> None:
+        """A claim taken by take_due() and now being answered here."""
+        self._hold(claim)
+
+    def _hold(self, claim: Claim) -> None:
+        with self._lock:
+            self._held[claim.event_id] = claim
+
+    def finished(self, claim: Claim, *, failed: bool = False) -> None:
+        """The event's listener is done: it is answered (or, when the listener raised, given up: a retry could
+        send a second answer after a first one got out)."""
+        with self._lock:
+            self._held.pop(claim.event_id, None)
+        with self.db.connection() as conn:
+            conn.execute(ANSWERED, {"event_id": claim.event_id, "token": claim.token,
+                                    "state": "failed" if failed else "answered"})
+
+    def note_placeholder(self, claim: Claim, placeholder: dict) -> None:
+        with self.db.connection() as conn:
+            conn.execute(NOTE_PLACEHOLDER, {"event_id": claim.event_id, "token": claim.token,
+                                            "placeholder": json.dumps(placeholder)})
+
+    def in_flight(self) -> list[Claim]:
+        with self._lock:
+            return list(self._held.values())
+
+    def hand_back(self) -> int:
+        """Stopping: end this process's unfinished leases now, so another replica (or the next start) answers
+        them instead of waiting out the lease."""
+        held = self.in_flight()
+        if not held:
+            return 0
+        with self.db.connection() as conn:
+            count = conn.execute(HAND_BACK, {"event_ids": [c.event_id for c in held]}).rowcount
+        with self._lock:
+            self._held.clear()
+        return count
+
+    def take_due(self, limit: int = 10) -> list[Due]:
+        """Events whose lease ran out unanswered, now leased to this process; events past MAX_ATTEMPTS are
+        given up (logged) rather than tried for ever."""
+        with self.db.connection() as conn:
+            rows = conn.execute(TAKE_DUE, {"lease": self.lease_seconds, "max_attempts": MAX_ATTEMPTS,
+                                           "limit": limit}).fetchall()
+            abandoned = [r[0] for r in conn.execute(GIVE_UP, {"max_attempts": MAX_ATTEMPTS}).fetchall()]
+        for event_id in abandoned:
+            log.error("event %s was not answered after %d attempts; giving up", event_id, MAX_ATTEMPTS)
+        return [Due(Claim(event_id, token, placeholder, attempts), body)
+                for event_id, token, body, placeholder, attempts in rows]
+
+    def pending(self) -> int:
+        with self.db.connection() as conn:
+            return conn.execute(PENDING).fetchone()[0]
