@@ -67,6 +67,17 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
             return {"worker": "elsewhere (hrbot worker)", **_supervision(supervisor)}
         return {"worker": "running" if worker.running else "restarting", "worker_restarts": worker.restarts,
                 **_supervision(supervisor)}
+    from knowledge.operations.metrics import register_state
+
+    def gauges() -> dict:
+        found = {"hrbot_worker_restarts": ("Restarts of this process's job worker after an outage",
+                                           worker.restarts if worker is not None else 0)}
+        if supervisor is not None:
+            found["hrbot_database_restarts"] = ("Restarts of the embedded database by this process",
+                                                supervisor.restarts)
+        return found
+
+    register_state(rt.db, gauges)
     if http_mode or not settings.slack_app_token:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")

@@ -60,6 +60,10 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
             json_type = {"Content-Type": "application/json"}
             if path == "/healthz":  # liveness: the process serves requests; never waits on anything else
                 return self._reply(200, json.dumps({"status": "ok"}), json_type)
+            if path == "/metrics":  # Prometheus; the database gauges wait at most 1 s for a connection
+                from knowledge.operations.metrics import CONTENT_TYPE, exposition
+
+                return self._reply(200, exposition(), {"Content-Type": CONTENT_TYPE})
             if path != "/readyz":
                 return self._reply(404, "not found")
             # readiness: can it answer now? The database check gets READY_WAIT, then counts as down.
@@ -85,11 +89,16 @@ def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool]
                 return self._reply(413, "too large")
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             headers = {k.lower(): [v] for k, v in self.headers.items()}
+            from knowledge.operations.metrics import SLACK_REQUEST_SECONDS
+
+            started = time.perf_counter()
             try:
                 response = app.dispatch(BoltRequest(body=body, query=parsed.query, headers=headers))
             except Exception:  # a malformed payload must not take the connection down without an answer
                 log.exception("could not handle a request")
+                SLACK_REQUEST_SECONDS.labels(status="500").observe(time.perf_counter() - started)
                 return self._reply(500, "")
+            SLACK_REQUEST_SECONDS.labels(status=str(response.status)).observe(time.perf_counter() - started)
             self._reply(response.status, response.body or "", response.headers)
 
     class Server(HTTPServer):

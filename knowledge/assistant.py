@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from threading import BoundedSemaphore
@@ -86,6 +87,14 @@ class HRAssistant:
             for_channel: bool = False) -> Asked:
         """Answer and log once. Failures become a kind answer; the details go to the log only.
         for_channel: also return the copy others may read, from the same pass."""
+        from knowledge.operations.metrics import observe_answer
+
+        started = time.perf_counter()
+        asked = self._ask(question, asker, surface, history, for_channel)
+        observe_answer(surface, asked.answer.kind, asked.answer.supported, time.perf_counter() - started)
+        return asked
+
+    def _ask(self, question, asker, surface, history, for_channel) -> Asked:
         public = None
         try:
             with self._gate:

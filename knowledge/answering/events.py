@@ -78,7 +78,7 @@ class EventLedger:
         """The claim on a new event, or None for a duplicate (answered, or being answered by someone).
         Runs before Slack's 3-second ack deadline, so it waits for a connection only briefly."""
         token = secrets.token_hex(16)
-        with self.db.connection(timeout=1.0) as conn:
+        with self.db.connection(timeout=0.5) as conn:
             first = conn.execute(CLAIM, {"event_id": event_id, "lease": self.lease_seconds, "token": token,
                                          "body": json.dumps(body)}).fetchone() is not None
         if not first:

@@ -177,11 +177,11 @@ class Database:
             self._binding_key = key
         return self._binding_key
 
-    def explain(self, exc: BaseException) -> BaseException:
+    def explain(self, exc: BaseException, crash_wait: float = 1.0) -> BaseException:
         """The error to raise for exc: a DatabaseCrashed naming the signal and the server log when an embedded
         server process died (not "server closed the connection unexpectedly"), else exc itself."""
         if self.server is not None and isinstance(exc, (psycopg.OperationalError, DatabaseUnavailable)):
-            return self.server.crash_error() or exc
+            return self.server.crash_error(wait=crash_wait) or exc
         return exc
 
     @property
@@ -198,13 +198,16 @@ class Database:
 
     @contextmanager
     def connection(self, timeout: float = 10.0) -> Iterator[psycopg.Connection]:
-        """A pooled connection: commits on success, rolls back on error, and is always returned."""
+        """A pooled connection: commits on success, rolls back on error, and is always returned. A server that
+        goes away (before or during the work) is a DatabaseUnavailable, never a raw driver error; `timeout`
+        also bounds the wait for a crash report."""
         pool = self.pool
+        crash_wait = min(1.0, timeout / 4)
         try:
             conn = pool.getconn(timeout=timeout)
         except (PoolTimeout, psycopg.OperationalError) as exc:
             log.warning("no database connection: %s", exc)
-            error = self.explain(exc)
+            error = self.explain(exc, crash_wait)
             raise (error if error is not exc else DatabaseUnavailable(
                 "The database is not reachable right now.")) from exc
         try:
@@ -214,9 +217,12 @@ class Database:
         except BaseException as exc:
             if not conn.closed and not conn.broken:
                 conn.rollback()
-            error = self.explain(exc)
+            error = self.explain(exc, crash_wait)
             if error is not exc:
                 raise error from exc
+            if isinstance(exc, psycopg.OperationalError) and (conn.closed or conn.broken):
+                log.warning("the database went away mid-transaction: %s", exc)
+                raise DatabaseUnavailable("The database is not reachable right now.") from exc
             raise
         finally:
             pool.putconn(conn)
