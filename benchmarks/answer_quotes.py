@@ -53,6 +53,28 @@ def measure(service: AnswerService, questions, retrieved_k: int) -> dict:
             "missed": [r[2] for r in rows if r[1] and not r[0]]}
 
 
+PERSONAL_SET = Path(__file__).resolve().parents[1] / "knowledge" / "search" / "eval" / "personal.jsonl"
+
+
+def measure_personal(service: AnswerService) -> dict:
+    """Questions the asker's own records answer: does every quote come from a section that explains the
+    figures (the gold sections), or does an unrelated neighbour slip in?"""
+    import json
+
+    rows = []
+    for line in PERSONAL_SET.read_text().splitlines():
+        q = json.loads(line)
+        answer = service.answer(q["question"], Asker(q["asker"]))
+        cited = [c.section or "" for c in answer.citations if c.source == q["source"]] + [
+            "(other document)" for c in answer.citations if c.source != q["source"]]
+        good = [any(g.lower() in s.lower() for g in q["sections"]) for s in cited]
+        rows.append((bool(answer.facts), bool(good) and all(good), any(good), q["question"], q["asker"], cited))
+    n = len(rows)
+    return {"with_facts": sum(r[0] for r in rows), "all_quotes_on_topic": round(sum(r[1] for r in rows) / n, 3),
+            "some_quote_on_topic": round(sum(r[2] for r in rows) / n, 3),
+            "off_topic": [f"{r[3]} ({r[4]}): {r[5]}" for r in rows if not r[1]]}
+
+
 def main() -> None:
     settings = Settings.from_env(environ={}, dotenv_path=None)  # the offline answerer
     sets = {"sample (own; selection weights set on it)": (SAMPLE_DOCS, load_questions(EVAL_SET)),
@@ -73,11 +95,28 @@ def main() -> None:
                 service.scorers = scorers
                 measure(service, questions, service.k)  # fill the sentence cache: the figures below are warm
                 results[name]["by meaning (after)"] = measure(service, questions, service.k)
+            if folder == SAMPLE_DOCS:
+                from knowledge.answering import answers, chain
+
+                rt.load_samples()  # the sample employees' records
+                service = AnswerService(rt.searcher, rt.records, settings, rt.profile)
+                saved = chain.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES
+                chain.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES = (
+                    0.0, answers.SELECTION_MARGIN, 3)
+                before = measure_personal(service)
+                chain.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES = saved
+                results["personal questions (own, 10; weights set on them)"] = {
+                    "questions": 10, "question and its words (before)": before,
+                    "leaning towards the facts (after)": measure_personal(service)}
     path = write_result("answer_quotes", {"sets": results})
     for name, by_way in results.items():
         print(f"{name}: {by_way['questions']} questions with an answer sentence")
         for way, r in by_way.items():
             if way == "questions":
+                continue
+            if "all_quotes_on_topic" in r:
+                print(f"  {way:34} every quote on topic {r['all_quotes_on_topic']:.3f}, some quote on topic "
+                      f"{r['some_quote_on_topic']:.3f} ({r['with_facts']} answered from records)")
                 continue
             print(f"  {way:26} quote holds the answer {r['quote_holds_answer']:.3f} "
                   f"(when retrieval found it: {r['quote_holds_answer_when_in_passages']:.3f}; found in the "

@@ -283,3 +283,13 @@ def test_quote_vectors_are_embedded_ahead_of_the_questions(offline):
     answer = offline.answer("can I work from Spain for a month?", HANNAH, today=JUNE)
     assert "20 working days" in answer.text
     assert {name: len(scorer.vectors) for name, scorer in offline.scorers.items()} == cached
+
+
+def test_a_balance_answer_quotes_the_rule_behind_the_figure_not_its_neighbours(offline):
+    """The facts answer "how much do I have?"; the quotes support them. Judged on the question alone, the
+    nearest sentences were about pay for leave untaken on leaving (issue 10)."""
+    answer = offline.answer("How much annual leave do I have?", HANNAH, today=JUNE)
+    quotes = [line for line in answer.text.splitlines() if line.startswith("> ")]
+    assert 1 <= len(quotes) <= 2
+    assert "untaken on your last day" not in answer.text and "1/260" not in answer.text
+    assert all("entitlement" in (c.section or "").lower() for c in answer.citations), answer.citations

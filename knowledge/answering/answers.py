@@ -189,6 +189,8 @@ def terms(text: str) -> set[str]:
     return {_stem(w) for w in WORD.findall(text) if w.lower() not in STOP}
 
 
+PERSONAL_MAX_SENTENCES = 2
+PERSONAL_MARGIN = 0.05  # with the asker's facts (chosen on our own sample questions, like SELECTION_MARGIN)
 SELECTION_MARGIN = 0.15  # by meaning: quote only sentences this close to the best one (set on our own set)
 LEXICAL_WEIGHT = 0.03    # by meaning: how much each shared rare word adds (set on our own set)
 
@@ -219,15 +221,24 @@ def is_heading(line: str) -> bool:
 
 
 def extractive_answer(question: str, sources: list[Document], facts: list[str], hr_contact: str,
-                      max_sentences: int = 3, similarity: Callable[[list[str]], "np.ndarray"] | None = None
-                      ) -> tuple[str, list[Citation]]:
+                      max_sentences: int | None = None, similarity: Callable[[list[str]], "np.ndarray"] | None = None,
+                      margin: float | None = None) -> tuple[str, list[Citation]]:
     """Quote the sentences of the top passages that answer the question, each with its citation.
 
     With `similarity` (each sentence's cosine with the question, knowledge.answering.selection) sentences are
     chosen by meaning, so a question that shares no word with the rule (a trip of "a month" and a rule
     about "20 working days") or is asked in another language still gets it; shared rare words and the passage's rank
-    only break near-ties, and sentences far below the best one are left out. Without it, by shared words."""
+    only break near-ties, and sentences far below the best one are left out. Without it, by shared words.
+
+    When the asker's facts answer the question, the quotes only support them: at most 2, within a narrower
+    margin of the best (PERSONAL_MARGIN), so "how much leave do I have?" quotes the entitlement rule behind the
+    figure and not its neighbours (pay for leave untaken on leaving)."""
     import math
+
+    if max_sentences is None:
+        max_sentences = PERSONAL_MAX_SENTENCES if facts else 3
+    if margin is None:
+        margin = PERSONAL_MARGIN if facts else SELECTION_MARGIN
 
     query = terms(question)
     rows = []
@@ -261,7 +272,7 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
         candidates.append((score, rank, position, sentence))
     chosen = sorted(candidates, key=lambda c: -c[0])[:max_sentences]
     if meaning is not None and chosen:
-        chosen = [c for c in chosen if c[0] >= chosen[0][0] - SELECTION_MARGIN]
+        chosen = [c for c in chosen if c[0] >= chosen[0][0] - margin]
     chosen.sort(key=lambda c: (c[1], c[2]))
     lines = []
     if facts:

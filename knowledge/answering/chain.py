@@ -185,8 +185,8 @@ class AnswerService:
                 | RunnablePassthrough.assign(search=RunnableLambda(self._search_query, name="search_query"))
                 | RunnablePassthrough.assign(embedding=RunnableLambda(self._embed, name="embed"),
                                              ml_embedding=RunnableLambda(self._embed_ml, name="embed_multilingual"))
-                | RunnablePassthrough.assign(policy=RunnableLambda(self._retrieve_policy, name="retrieve"),
-                                             facts=RunnableLambda(self._retrieve_facts, name="facts"))
+                | RunnablePassthrough.assign(facts=RunnableLambda(self._retrieve_facts, name="facts"))
+                | RunnablePassthrough.assign(policy=RunnableLambda(self._retrieve_policy, name="retrieve"))
                 | RunnableLambda(self._respond, name="answer"))
 
     def _condense_heuristic(self, x) -> str:
@@ -239,8 +239,16 @@ class AnswerService:
     def _retrieve_policy(self, x):
         audiences = [x["country"]] if x["country"] else None
         ml = x["ml_embedding"]
-        docs = self.policy.invoke(x["search"], embedding=x["embedding"]["search"],
-                                  ml_embedding=None if ml is None else ml["search"],
+        embedding = x["embedding"]["search"]
+        if x["facts"] and isinstance(self.searcher.embeddings, ArrayEmbeddings):
+            # A question the asker's own records answer ("how much leave do I have?") wants the policy that
+            # explains those figures (entitlement, carry-over, booking), not its nearest neighbour alone (pay for
+            # leave untaken on leaving): search with the question leaning towards the facts.
+            embedding = _blend(embedding, self.searcher.embeddings, _facts_text(x["facts"]))
+        ml_search = None if ml is None else ml["search"]
+        if x["facts"] and ml_search is not None:
+            ml_search = _blend(ml_search, self.searcher.multilingual, _facts_text(x["facts"]))
+        docs = self.policy.invoke(x["search"], embedding=embedding, ml_embedding=ml_search,
                                   audiences=audiences)
         return own_location_first(docs, x["country"], self.profile)
 
@@ -358,6 +366,11 @@ class AnswerService:
         similarity = None
         if name is not None:
             scorer, query = self.scorers[name], (vectors or {}).get(name, question)
+            if facts:
+                # The asker's own figures already answer "how much do I have"; the policy should explain them
+                # (entitlement, carry-over), so quotes are judged against the question *and* the facts, not the
+                # question alone (whose nearest sentence may be about pay for leave untaken on leaving).
+                query = _blend(query, scorer.model, " ".join(facts))
             similarity = lambda sentences: scorer(query, sentences)
         text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact,
                                             similarity=similarity)
@@ -381,6 +394,23 @@ def _vectors(model, search: str, question: str, with_question: bool) -> dict:
         return {"search": vector, "question": vector if question == search else None}
     both = model.embed_array([search, question])  # one call: barely slower than one text
     return {"search": both[0], "question": both[1]}
+
+
+FACTS_WEIGHT = 0.5  # how far a personal question leans towards its facts (chosen on our own sample questions)
+
+
+def _facts_text(facts) -> str:
+    return " ".join(getattr(d, "page_content", d) for d in facts)
+
+
+def _blend(query, model, facts_text: str) -> np.ndarray:
+    """The question's unit vector leaning towards the facts' (FACTS_WEIGHT): a passage or sentence must suit the
+    question first and explain the asker's figures second."""
+    question = query if isinstance(query, np.ndarray) else model.embed_array([query])[0]
+    facts = model.embed_array([facts_text])[0]
+    both = (question / max(float(np.linalg.norm(question)), 1e-12)
+            + FACTS_WEIGHT * facts / max(float(np.linalg.norm(facts)), 1e-12))
+    return (both / max(float(np.linalg.norm(both)), 1e-12)).astype(np.float32)
 
 
 def _question_vectors(x) -> dict:

