@@ -14,10 +14,12 @@ def db() -> None:
 @db.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Apply pending migrations (infra/migrations, shipped in the package); safe to run repeatedly."""
+    """Apply pending migrations (infra/migrations, shipped in the package) as the owner, and grant the runtime
+    role what it needs; safe to run repeatedly."""
     from knowledge.database.connection import upgrade
 
-    applied = upgrade(runtime_of(ctx).unmigrated_db().url)
+    db = runtime_of(ctx).unmigrated_db()
+    applied = upgrade(db.owner.url, db.runtime_role)
     click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
 
 
@@ -27,5 +29,5 @@ def db_status(ctx: click.Context) -> None:
     """List migrations and whether each is applied."""
     from knowledge.database.connection import migration_status
 
-    for name, applied in migration_status(runtime_of(ctx).unmigrated_db().url):
+    for name, applied in migration_status(runtime_of(ctx).unmigrated_db().owner.url):
         click.echo(f"{'applied' if applied else 'pending':8} {name}")

@@ -31,6 +31,7 @@ THEIR_RECORDS = {
 FORGET_QUESTIONS = """
 DELETE FROM questions WHERE slack_user_id = ANY(%(slack)s) OR employee_id = ANY(%(employees)s)"""
 FORGET_FEEDBACK = "DELETE FROM feedback WHERE slack_user_id = ANY(%(slack)s)"
+FORGET_EVENTS = "DELETE FROM processed_events WHERE body -> 'event' ->> 'user' = ANY(%(slack)s)"  # unanswered DMs
 FORGET_RECORDS = "DELETE FROM employees WHERE employee_id = ANY(%(employees)s)"  # cascades to their rows
 PSEUDONYMISE_AUDIT = """
 UPDATE audit_log SET actor = CASE WHEN lower(actor) = ANY(%(ids)s) THEN %(pseudonym)s ELSE actor END,
@@ -88,6 +89,7 @@ def forget(db: Database, who: str, actor: str) -> dict:
         params = {"employees": employees, "slack": slack}
         feedback = conn.execute(FORGET_FEEDBACK, params).rowcount
         questions = conn.execute(FORGET_QUESTIONS, params).rowcount
+        conn.execute(FORGET_EVENTS, params)
         removed = conn.execute(FORGET_RECORDS, params).rowcount
         ids = sorted({i.lower() for i in (*employees, *slack, *emails)})
         pseudonym = "erased:" + hashlib.sha256("|".join(sorted(ids) or [who]).encode()).hexdigest()[:16]
