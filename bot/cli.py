@@ -61,6 +61,8 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     # Events whose process died or stopped before answering them: answered here once their lease ends.
     redelivery = every(REDELIVERY_SECONDS, lambda: redeliver(bot), "hrbot-redelivery")
     worker = None if no_worker else bot.jobs.start_thread()[1]
+    if not no_worker:
+        every(60, bot.jobs.run_due_sources, "hrbot-sources")  # scheduled sources (issue 11)
 
     def details() -> dict:
         if worker is None:
@@ -120,6 +122,7 @@ def worker(ctx, once) -> None:
 
         every(24 * 3600, rt.assistant.prune, "hrbot-retention")
         every(3600, rt.assistant.complete_vectors, "hrbot-vectors")
+        every(60, jobs.run_due_sources, "hrbot-sources")  # scheduled sources, one run per source at a time
         click.echo("Working on background jobs (Ctrl-C to stop)...")
         jobs.run_forever()
 

@@ -35,6 +35,7 @@ class SlackJobs:
 
     def __init__(self, assistant: HRAssistant, client: WebClient):
         db = assistant.runtime.db
+        self.assistant, self.client = assistant, client
         self.context = {UPLOADS: SlackUploads(assistant, client)}
         self._deferrer = build_job_app(db)
         # The worker's App opens and closes its own connections (a finishing worker would close the
@@ -50,6 +51,18 @@ class SlackJobs:
 
     def run_pending(self) -> None:
         run_pending(self.worker_app, context=self.context)
+
+    def run_due_sources(self) -> list:
+        """The scheduled sources whose time has come (every minute, where the worker runs)."""
+        return self.assistant.run_due_sources(alert=self.source_alert)
+
+    def source_alert(self, source, failures: int, error: str) -> None:
+        """Tell every admin, in a DM, that a source keeps failing (once until it works again)."""
+        text = (f":warning: The source *{source.name}* ({source.kind}) has failed {failures} runs in a row, so "
+                f"its documents are not being updated. Last error: {error}\nCheck it with `hrbot sources list`; "
+                "it is retried with backoff.")
+        for slack_user_id, *_ in self.assistant.runtime.admins.list():
+            self.client.chat_postMessage(channel=slack_user_id, text=text)
 
     def start_thread(self, **kwargs):
         """(thread, WorkerStatus): the worker in this process, restarted after errors."""

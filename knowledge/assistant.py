@@ -18,7 +18,7 @@ from knowledge.answering.answers import Answer, Asker
 from knowledge.answering.chain import NO_RECORD
 from knowledge.answering.conversations import ConversationLog, LoggedQuestion
 from knowledge.answering.events import EventLedger
-from knowledge.errors import DatabaseUnavailable, HRBotError
+from knowledge.errors import DatabaseUnavailable, HRBotError, NotFound
 from knowledge.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,49 @@ class HRAssistant:
         """Hand a question to HR: send runs inside the transaction that records it, so a failed send records
         nothing and the next attempt tries again."""
         return self.conversations.escalate(question_id, slack_user_id, destination, send)
+
+    # --- scheduled sources --------------------------------------------------------------------------------------
+
+    @property
+    def sources(self):
+        from knowledge.sources.store import SourceStore
+
+        return SourceStore(self.runtime.db)
+
+    def run_sources(self, names: list[str] | None = None, alert=None) -> list:
+        """Run the named sources now (all when None)."""
+        from knowledge.sources.runner import run_source
+
+        store = self.sources
+        chosen = [store.get(n) for n in names] if names else store.list()
+        return [run_source(self.runtime.ingestor, store, source, alert) for source in chosen]
+
+    def run_due_sources(self, alert=None) -> list:
+        """The sources whose time has come (the worker's schedule, every minute)."""
+        from knowledge.sources.runner import run_due
+
+        return run_due(self.runtime.ingestor, self.sources, alert)
+
+    def remove_source(self, name: str, keep_documents: bool, actor: str) -> int:
+        """Remove a source; unless keep_documents, retire the documents it brought in. Returns how many."""
+        from knowledge.operations import admin
+        from knowledge.sources.runner import SEEN
+
+        store = self.sources
+        source = store.get(name)
+        retired = 0
+        if not keep_documents:
+            with self.runtime.db.owner.connection() as conn:
+                documents = [row[1] for row in conn.execute(SEEN, {"id": source.source_id})]
+            for document in documents:
+                try:
+                    self.runtime.ingestor.remove(document, actor=source.origin)
+                    retired += 1
+                except NotFound:
+                    pass
+        store.remove(name)
+        admin.record(self.runtime.db, actor, "source_remove", name, retired=retired)
+        return retired
 
     def claim_event(self, event_id: str, body: dict):
         """The lease on a new event (knowledge.answering.events.Claim), or None for a retry or duplicate."""

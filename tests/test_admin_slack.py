@@ -341,3 +341,21 @@ def test_serve_stops_with_one_line_when_slack_cannot_be_reached(runtime):
     settings = replace(runtime.settings, slack_bot_token="xoxb-test", slack_api_url="http://127.0.0.1:9/")
     with pytest.raises(ConfigurationError, match=r"Can't reach Slack's API at http://127.0.0.1:9/"):
         build_bot(Runtime(settings, db=runtime.db, embeddings=runtime.embeddings).assistant, connect_wait=1.0)
+
+
+def test_hr_admin_sources_shows_status_and_stale_ones(bot, fake, runtime, tmp_path):
+    from knowledge.sources.runner import run_source
+    from knowledge.sources.store import SourceStore
+
+    store = SourceStore(runtime.db)
+    bot.post(_command("/hr-admin", "sources", "U0ADMIN", fake, name="none"))
+    assert "No scheduled sources yet" in texts(fake.wait_for("response_url:none"))
+    (tmp_path / "share").mkdir()
+    (tmp_path / "share" / "pets.md").write_bytes(POLICY_V1)
+    run_source(runtime.ingestor, store, store.add("share", "folder", {"path": str(tmp_path / "share")}, 3600))
+    store.add("intranet", "web", {"urls": ["http://127.0.0.1:9/missing"]}, 3600)
+    run_source(runtime.ingestor, store, store.get("intranet"))
+    bot.post(_command("/hr-admin", "sources", "U0ADMIN", fake, name="some"))
+    shown = texts(fake.wait_for("response_url:some"))
+    assert "*share* (folder, every 60 min): last success" in shown and "added 1" in shown
+    assert "*intranet* (web" in shown and "stale" in shown and "cannot be reached" in shown

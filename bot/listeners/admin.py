@@ -19,7 +19,25 @@ USAGE = ("*HR admin commands*\n"
          "- `/hr-admin remove FILE-NAME`: remove a document now\n"
          "- `/hr-admin gaps`: questions from the last 30 days I couldn't answer or that were not helpful\n"
          "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources\n"
-         "- `/hr-admin records`: balances where the HR system and my computation disagree by more than half a day")
+         "- `/hr-admin records`: balances where the HR system and my computation disagree by more than half a day\n"
+         "- `/hr-admin sources`: scheduled sources (folders, web pages): last run, what changed, errors, stale ones")
+
+
+def sources_text(sources) -> str:
+    """Each scheduled source's status for /hr-admin sources (the same facts as `hrbot sources list`)."""
+    from datetime import datetime, timezone
+
+    if not sources:
+        return "No scheduled sources yet. Add one with `hrbot sources add` (see the README, Sources)."
+    now = datetime.now(timezone.utc)
+    lines = ["*Scheduled sources*"]
+    for s in sources:
+        when = s.last_success_at.strftime("%d %b %H:%M UTC") if s.last_success_at else "never"
+        changes = ", ".join(f"{k} {v}" for k, v in (s.last_changes or {}).items() if v) or "nothing changed"
+        flag = " :warning: *stale*" if s.stale(now) else ""
+        lines.append(f"- *{s.name}* ({s.kind}, every {s.every_seconds // 60} min){flag}: last success {when} "
+                     f"({changes})" + (f"; last error ({s.failures} in a row): {s.last_error}" if s.last_error else ""))
+    return "\n".join(lines)
 
 
 def register(app: App, services: BotServices) -> None:
@@ -33,8 +51,8 @@ def register(app: App, services: BotServices) -> None:
             return
         words = (command.get("text") or "").split(maxsplit=1)
         verb = words[0].lower() if words else "help"
-        ack(response_type="ephemeral", text="One moment..." if verb in ("docs", "gaps", "stats", "remove", "records")
-            else USAGE)
+        ack(response_type="ephemeral", text="One moment..."
+            if verb in ("docs", "gaps", "stats", "remove", "records", "sources") else USAGE)
         if verb == "docs":
             documents = assistant.documents()
             respond(response_type="ephemeral", replace_original=True, text=f"{len(documents)} documents",
@@ -51,6 +69,9 @@ def register(app: App, services: BotServices) -> None:
         elif verb == "records":
             respond(response_type="ephemeral", replace_original=True, text="Balance check",
                     blocks=[section(records_text(assistant.balance_check(user)))])
+        elif verb == "sources":
+            respond(response_type="ephemeral", replace_original=True, text="Sources",
+                    blocks=[section(sources_text(assistant.sources.list()))])
 
     def admin_clicked(body: dict, respond: Respond) -> str | None:
         """The clicking user's id if they are an admin now (buttons outlive rights); else tell them why not."""

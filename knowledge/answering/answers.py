@@ -49,6 +49,7 @@ class Answer:
     personal: bool = False        # holds the asker's own data: show it to the asker only
     kind: str = "answer"          # answer | not_found | refused | error
     notice: str | None = None     # e.g. no HR record is linked to this Slack user
+    records_as_of: object | None = None  # when the records the facts come from were last brought in
     timings: dict = field(default_factory=dict)
     employee_id: str | None = None  # whose records were consulted (for the log; never shown to others)
     source_language: str | None = None  # set when the sources quoted are in another language than the question

@@ -17,6 +17,8 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from knowledge.operations import admin
+from knowledge.profile.language import shipped_pack
+from knowledge.sources.freshness import Freshness, when as freshness_when
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                         check_citations, extractive_answer, guard_personal_numbers, not_found_text,
                                         passage_sentences, terms)
@@ -100,8 +102,10 @@ class AnswerService:
     channel copy is wanted) travels in the chain's input:
       condense (no history: the question; else the chat model, falling back to a heuristic)
       -> search query (the asker's country named) -> embed
-      -> in parallel {policy passages (audience-filtered, own country first), the asker's facts}
-      -> respond (unsupported: "I don't know"; else prompt | model | parser with the offline answerer as fallback).
+      -> the asker's facts -> policy passages (audience-filtered, own country first; a personal question leans
+         towards its facts)
+      -> respond (unsupported: "I don't know"; else prompt | model | parser with the offline answerer as fallback)
+      -> notes: the sources' language, how fresh the records are, a source that has not synced on schedule.
     """
 
     def __init__(self, searcher: HybridSearcher, records: RecordsReader, settings: Settings, profile: CompanyProfile,
@@ -112,6 +116,7 @@ class AnswerService:
         self.settings = settings
         self.llm = llm
         self.k = k
+        self.freshness = Freshness(records.db) if getattr(records, "db", None) is not None else None
         self.prompt = ChatPromptTemplate.from_messages([
             ("system", (PROMPTS / "system.txt").read_text()), ("human", (PROMPTS / "user.txt").read_text())])
         self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
@@ -264,6 +269,7 @@ class AnswerService:
         else:
             answer = self.write.invoke({**x, "fact_texts": facts}, config)
             self._note_source_language(answer, x["question"], sources)
+        self._note_freshness(answer, x["question"])
         return answer, (self._for_channel(answer, x["standalone"], sources, _question_vectors(x))
                         if x["for_channel"] else None)
 
@@ -280,6 +286,32 @@ class AnswerService:
             if note:
                 answer.text += f"\n\n_{note}_"
                 answer.source_language = written_in.code
+
+    def _note_freshness(self, answer: Answer, question: str) -> None:
+        """An answer from the asker's records says when they were last brought in; one citing a document whose
+        source has not synced within its schedule says so (issue 11)."""
+        if self.freshness is None:
+            return
+        try:
+            snapshot = self.freshness.snapshot()
+        except Exception:  # freshness is a note, never a reason to fail an answer
+            log.warning("could not read how fresh the knowledge is", exc_info=True)
+            return
+        language = self.profile.language_of(question)
+        english = shipped_pack("en")
+        notes = []
+        if answer.facts and snapshot.records_synced_at is not None:
+            template = language.records_as_of or english.records_as_of
+            notes.append(template.format(when=freshness_when(snapshot.records_synced_at)))
+            answer.records_as_of = snapshot.records_synced_at
+        for source in dict.fromkeys(c.source for c in answer.citations if c.source in snapshot.stale):
+            name, last_ok = snapshot.stale[source]
+            template = language.stale_source or english.stale_source
+            note = template.format(source=name, when=freshness_when(last_ok))
+            if note not in notes:
+                notes.append(note)
+        if notes:
+            answer.text += "\n\n_" + " ".join(notes) + "_"
 
     def _place(self, code: str | None) -> str:
         location = self.profile.location(code)

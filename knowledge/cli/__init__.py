@@ -7,14 +7,14 @@ from typing import Iterable
 
 import click
 
-from knowledge.cli import admin, chat, database, documents, evaluation, people, privacy, profile
+from knowledge.cli import admin, chat, database, documents, evaluation, people, privacy, profile, sources
 from knowledge.errors import HRBotError
 from knowledge.runtime import Runtime
 from knowledge.settings import Settings
 
 COMMANDS = [database.db, documents.ingest, documents.search, documents.docs, documents.remove, documents.reembed,
             documents.sync, people.records, people.ask, evaluation.eval_group, chat.demo, admin.admin_group,
-            admin.audit_cmd, profile.profile_group, privacy.retention_group]
+            admin.audit_cmd, profile.profile_group, privacy.retention_group, sources.sources_group]
 
 
 def _root(ctx: click.Context) -> None:

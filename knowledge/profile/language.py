@@ -38,6 +38,8 @@ class Language:
     topics: dict[str, re.Pattern]
     sources_in: str | None     # "The sources quoted are in {language}."
     names: dict[str, str]      # language code -> its name in this language
+    records_as_of: str | None = None   # "Your records as of {when}."
+    stale_source: str | None = None    # "{source} has not synced since {when}: ..."
 
     def is_personal(self, text: str) -> bool:
         return bool((self.personal and self.personal.search(text))
@@ -93,11 +95,18 @@ def parse_pack(code: str, data: dict) -> Language:
     sources_in = say.get("sources_in")
     if sources_in is not None and (not isinstance(sources_in, str) or "{language}" not in sources_in):
         raise LanguagePackError("say.sources_in must be a text containing {language}")
+    templates = {}
+    for key, needed in (("records_as_of", ("{when}",)), ("stale_source", ("{source}", "{when}"))):
+        value = say.get(key)
+        if value is not None and (not isinstance(value, str) or any(n not in value for n in needed)):
+            raise LanguagePackError(f"say.{key} must be a text containing {' and '.join(needed)}")
+        templates[key] = value
     compiled = {t: _alternation(texts(topics, t, "topics.")) for t in TOPICS}
     return Language(
         code=code, name=data["name"].strip(), words=frozenset(w.lower() for w in texts(data, "words", "")),
         personal=_alternation(texts(personal, "words", "personal."), whole=True), personal_phrases=tuple(phrases),
-        topics={t: p for t, p in compiled.items() if p is not None}, sources_in=sources_in, names=dict(names))
+        topics={t: p for t, p in compiled.items() if p is not None}, sources_in=sources_in, names=dict(names),
+        **templates)
 
 
 def shipped() -> list[str]:

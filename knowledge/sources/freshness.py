@@ -1,0 +1,49 @@
+"""How fresh the knowledge is, for answers: when the employee records were last brought in, and which documents
+come from a source that has not synced within its schedule. Read at most once a minute per process."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+RECORDS_SYNCED = "SELECT max(at) FROM audit_log WHERE action = 'records_import'"
+STALE_DOCUMENTS = """
+SELECT i.document, s.name, s.last_success_at
+FROM sources s JOIN source_items i USING (source_id)
+WHERE s.last_run_at IS NOT NULL
+  AND (s.last_success_at IS NULL OR s.last_success_at < now() - make_interval(secs => 2 * s.every_seconds))"""
+
+
+@dataclass
+class Snapshot:
+    records_synced_at: datetime | None = None
+    stale: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)  # document -> (source, last ok)
+
+
+class Freshness:
+    def __init__(self, db, ttl: float = 60.0):
+        self.db = db
+        self.ttl = ttl
+        self._snapshot: Snapshot | None = None
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            if self._snapshot is None or time.monotonic() - self._read_at > self.ttl:
+                with self.db.connection(timeout=2.0) as conn:
+                    records = conn.execute(RECORDS_SYNCED).fetchone()[0]
+                    stale = {doc: (name, ok) for doc, name, ok in conn.execute(STALE_DOCUMENTS).fetchall()}
+                self._snapshot, self._read_at = Snapshot(records, stale), time.monotonic()
+            return self._snapshot
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._snapshot = None
+
+
+def when(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    return moment.astimezone(timezone.utc).strftime("%d %b %Y %H:%M UTC")

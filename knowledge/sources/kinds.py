@@ -1,0 +1,212 @@
+"""What each kind of source lists and fetches. A kind returns a Listing: the items present at the source now
+(so items missing from it were deleted there) and, for each, its content when it changed since the last run."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from knowledge.errors import ConfigurationError, HRBotError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "hrbot-source/1 (+https://github.com/; scheduled knowledge sync)"
+MAX_RETRY_AFTER = 60.0  # seconds we wait when a server says 429/503 Retry-After; longer fails the run
+RETRIES = 3
+TYPE_SUFFIX = {"text/html": ".html", "application/xhtml+xml": ".html", "application/pdf": ".pdf",
+               "text/markdown": ".md", "text/plain": ".txt",
+               "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx"}
+
+
+class SourceError(HRBotError):
+    """A run cannot go on (unreachable, refused, malformed listing): nothing is removed, the run is retried."""
+
+
+@dataclass
+class Item:
+    key: str                 # stable identity at the source (a path, a URL)
+    document: str            # the document's name in the knowledge base
+    fetch: Callable[["Seen | None"], "Fetched"]
+    url: str | None = None
+
+
+@dataclass
+class Seen:
+    """What the last run recorded of an item."""
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+
+
+@dataclass
+class Fetched:
+    data: bytes | None = None     # None: unchanged since `Seen`
+    name: str | None = None       # file name with the right extension, for the loader
+    etag: str | None = None
+    last_modified: str | None = None
+    gone: bool = False            # deleted at the source (404/410)
+
+    @property
+    def sha256(self) -> str | None:
+        return hashlib.sha256(self.data).hexdigest() if self.data is not None else None
+
+
+@dataclass
+class Listing:
+    items: list[Item] = field(default_factory=list)
+
+
+# --- folder -------------------------------------------------------------------------------------------------
+
+def folder_listing(settings: dict, max_bytes: int) -> Listing:
+    """Every supported file under settings['path'], keyed and named by its path inside the folder."""
+    from knowledge.documents.ingest import scan
+
+    root = Path(settings.get("path", "")).expanduser()
+    if not root.is_dir():
+        raise SourceError(f"The folder {root} does not exist or is not a folder (is the share mounted?).")
+    files, _ = scan([root])
+    listing = Listing()
+    for path in files:
+        relative = path.relative_to(root).as_posix()
+
+        def fetch(seen: Seen | None, path=path) -> Fetched:
+            data = path.read_bytes()
+            if seen and seen.sha256 == hashlib.sha256(data).hexdigest():
+                return Fetched(None, path.name)
+            return Fetched(data, path.name)
+
+        listing.items.append(Item(relative, relative, fetch))
+    return listing
+
+
+# --- web pages ----------------------------------------------------------------------------------------------
+
+def _request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0):
+    """GET with the server's rate limits honoured: 429/503 with Retry-After (up to MAX_RETRY_AFTER) is waited
+    out and tried again. Returns (status, headers, body); 304/404/410 are statuses, not errors."""
+    for attempt in range(RETRIES + 1):
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                body = response.read(max_bytes + 1)
+                if len(body) > max_bytes:
+                    raise SourceError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB "
+                                      "(HRBOT_MAX_UPLOAD_MB); split it or raise the limit.")
+                return response.status, response.headers, body
+        except urllib.error.HTTPError as exc:
+            if exc.code in (304, 404, 410):
+                return exc.code, exc.headers, b""
+            if exc.code in (429, 503) and attempt < RETRIES:
+                wait = _retry_after(exc.headers.get("Retry-After"))
+                if wait is not None and wait <= MAX_RETRY_AFTER:
+                    log.warning("%s answered %d; waiting %.0f s as it asked", url, exc.code, wait)
+                    time.sleep(wait)
+                    continue
+            if exc.code in (401, 403):
+                raise SourceError(f"{url} refused access ({exc.code}): check the source's credentials and that "
+                                  "its account may read this page.") from None
+            raise SourceError(f"{url} answered HTTP {exc.code}.") from None
+        except urllib.error.URLError as exc:
+            raise SourceError(f"{url} cannot be reached ({getattr(exc, 'reason', exc)}).") from None
+        except TimeoutError:
+            raise SourceError(f"{url} did not answer within {timeout:.0f} s.") from None
+    raise SourceError(f"{url} kept answering 429/503 after {RETRIES} waits.")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return 1.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _auth_headers(settings: dict) -> dict:
+    from knowledge.sources.store import resolve_secret
+
+    header = settings.get("auth_header")  # e.g. "env:INTRANET_AUTH" holding "Bearer ..."
+    return {"Authorization": resolve_secret(header)} if header else {}
+
+
+def document_name(url: str, content_type: str | None) -> str:
+    """host/path, with the file extension the loader needs (from the URL or the content type)."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.rstrip("/") or "/index"
+    name = f"{parts.netloc}{path}"
+    if parts.query:
+        name += "_" + hashlib.sha256(parts.query.encode()).hexdigest()[:8]
+    suffix = TYPE_SUFFIX.get((content_type or "").split(";")[0].strip().lower())
+    if PurePosixPath(path).suffix.lower() not in (".html", ".htm", ".pdf", ".md", ".txt", ".docx"):
+        name += suffix or ".html"
+    return name
+
+
+def sitemap_urls(url: str, headers: dict, max_bytes: int, depth: int = 0) -> list[str]:
+    """The page URLs of a sitemap (and of the sitemaps a sitemap index lists, one level down)."""
+    status, _, body = _request(url, headers, max_bytes)
+    if status != 200:
+        raise SourceError(f"The sitemap {url} answered HTTP {status}.")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise SourceError(f"The sitemap {url} is not valid XML ({exc}).") from None
+    tag = root.tag.rsplit("}", 1)[-1]
+    locs = [el.text.strip() for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "loc" and el.text]
+    if tag == "sitemapindex":
+        if depth >= 1:
+            raise SourceError(f"The sitemap {url} nests indexes more than one level deep.")
+        return [page for sub in locs for page in sitemap_urls(sub, headers, max_bytes, depth + 1)]
+    return locs
+
+
+def web_listing(settings: dict, max_bytes: int) -> Listing:
+    """Pages from settings['urls'] and/or settings['sitemap'], fetched with conditional GET (ETag,
+    Last-Modified): an unchanged page costs a 304, a page that is gone (404/410) is retired."""
+    headers = _auth_headers(settings)
+    urls = list(settings.get("urls") or [])
+    if settings.get("sitemap"):
+        urls += sitemap_urls(settings["sitemap"], headers, max_bytes)
+    if not urls:
+        raise ConfigurationError("A web source needs urls or a sitemap.")
+    listing = Listing()
+    for url in dict.fromkeys(urls):
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise SourceError(f"{url} is not an http(s) address.")
+
+        def fetch(seen: Seen | None, url=url) -> Fetched:
+            conditional = {}
+            if seen and seen.etag:
+                conditional["If-None-Match"] = seen.etag
+            if seen and seen.last_modified:
+                conditional["If-Modified-Since"] = seen.last_modified
+            status, response_headers, body = _request(url, {**headers, **conditional}, max_bytes)
+            if status in (404, 410):
+                return Fetched(gone=True)
+            etag, modified = response_headers.get("ETag"), response_headers.get("Last-Modified")
+            if status == 304:
+                return Fetched(None, etag=etag or (seen.etag if seen else None),
+                               last_modified=modified or (seen.last_modified if seen else None))
+            name = document_name(url, response_headers.get("Content-Type"))
+            if seen and seen.sha256 == hashlib.sha256(body).hexdigest():
+                return Fetched(None, PurePosixPath(name).name, etag, modified)  # no validators, same bytes
+            return Fetched(body, PurePosixPath(name).name, etag, modified)
+
+        listing.items.append(Item(url, document_name(url, None), fetch, url=url))
+    return listing
+
+
+KINDS = {"folder": folder_listing, "web": web_listing}

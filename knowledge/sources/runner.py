@@ -1,0 +1,127 @@
+"""One run of one source: list, fetch what changed, ingest it, retire what the source no longer has.
+
+- One run per source at a time across every replica and cron job (an advisory lock; a second one returns
+  "busy" at once).
+- A run that fails (the source unreachable, access refused, a malformed listing, an item that cannot be fetched)
+  removes nothing; documents it had already brought in are whole (each is ingested in its own transaction) and
+  the run is tried again after a backoff. After ALERT_AFTER failures in a row, admins are told (once until it
+  works again).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from knowledge.documents.ingest import Ingestor
+from knowledge.errors import ConfigurationError, HRBotError, NotFound
+from knowledge.sources.kinds import KINDS, Seen, SourceError
+from knowledge.sources.store import Source, SourceStore
+
+log = logging.getLogger(__name__)
+
+ALERT_AFTER = 3
+LOCK = "SELECT pg_try_advisory_lock(hashtext('hrbot.source'), %(id)s::int)"
+UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.source'), %(id)s::int)"
+SEEN = "SELECT item_key, document, etag, last_modified, sha256 FROM source_items WHERE source_id = %(id)s"
+REMEMBER = """
+INSERT INTO source_items (source_id, item_key, document, etag, last_modified, sha256, seen_at)
+VALUES (%(id)s, %(key)s, %(document)s, %(etag)s, %(last_modified)s, %(sha256)s, now())
+ON CONFLICT (source_id, item_key) DO UPDATE
+SET document = excluded.document, etag = excluded.etag, last_modified = excluded.last_modified,
+    sha256 = coalesce(excluded.sha256, source_items.sha256), seen_at = now()"""
+FORGET = "DELETE FROM source_items WHERE source_id = %(id)s AND item_key = %(key)s"
+
+
+@dataclass
+class RunResult:
+    source: str
+    status: str = "ok"                      # ok | failed | busy
+    changes: dict = field(default_factory=lambda: {"added": 0, "replaced": 0, "removed": 0, "unchanged": 0})
+    error: str | None = None
+    failures: int = 0
+
+
+def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
+               alert: Callable[[Source, int, str], None] | None = None) -> RunResult:
+    result = RunResult(source.name)
+    db = ingestor.db  # the owner: runs write documents
+    with db.connection() as lock_conn:
+        if not lock_conn.execute(LOCK, {"id": source.source_id}).fetchone()[0]:
+            result.status = "busy"
+            return result
+        try:
+            _run(ingestor, source, result)
+        except (HRBotError, OSError) as exc:
+            result.status, result.error = "failed", str(exc)
+        except Exception as exc:  # a bug must not stop the schedule; it is logged with its traceback
+            log.exception("source %s: the run failed", source.name)
+            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            lock_conn.execute(UNLOCK, {"id": source.source_id})
+    if result.status == "ok":
+        store.succeeded(source, result.changes)
+        log.info("source %s: %s", source.name, result.changes)
+    else:
+        result.failures = store.failed(source, result.error or "failed")
+        log.warning("source %s failed (%d in a row): %s", source.name, result.failures, result.error)
+        if alert is not None and result.failures >= ALERT_AFTER:
+            try:
+                alert(source, result.failures, result.error or "")
+                store.alerted(source)
+            except Exception:
+                log.exception("could not tell the admins that source %s keeps failing", source.name)
+    return result
+
+
+def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
+    listing_of = KINDS.get(source.kind)
+    if listing_of is None:
+        raise ConfigurationError(f"Unknown source kind {source.kind!r} (known: {', '.join(sorted(KINDS))}).")
+    with ingestor.db.connection() as conn:
+        seen = {row[0]: (row[1], Seen(*row[2:])) for row in conn.execute(SEEN, {"id": source.source_id})}
+    listing = listing_of(source.settings, ingestor.max_bytes)  # a SourceError here: nothing has changed
+    present, gone, errors = set(), [], []
+    for item in listing.items:
+        previous = seen.get(item.key)
+        try:
+            fetched = item.fetch(previous[1] if previous else None)
+        except SourceError as exc:
+            errors.append(str(exc))
+            present.add(item.key)  # not known to be gone: keep it
+            continue
+        if fetched.gone:
+            gone.append(item.key)
+            continue
+        present.add(item.key)
+        if fetched.data is None:
+            result.changes["unchanged"] += 1
+        else:
+            outcome = ingestor.ingest_bytes(fetched.name or item.document, fetched.data, audience=source.audience,
+                                            uploaded_by=source.origin, url=item.url, source=item.document)
+            if outcome.status in ("rejected", "failed"):
+                errors.append(f"{item.document}: {outcome.reason}")
+                continue
+            result.changes[outcome.status if outcome.status in result.changes else "unchanged"] += 1
+        with ingestor.db.connection() as conn:
+            conn.execute(REMEMBER, {"id": source.source_id, "key": item.key, "document": item.document,
+                                    "etag": fetched.etag, "last_modified": fetched.last_modified,
+                                    "sha256": fetched.sha256})
+    if errors:
+        raise SourceError(f"{len(errors)} item(s) could not be brought in, so nothing was removed: "
+                          + "; ".join(errors[:3]))
+    for key, (document, _) in seen.items():
+        if key in present:
+            continue
+        try:
+            ingestor.remove(document, actor=source.origin)
+            result.changes["removed"] += 1
+        except NotFound:
+            pass  # removed by hand meanwhile
+        with ingestor.db.connection() as conn:
+            conn.execute(FORGET, {"id": source.source_id, "key": key})
+
+
+def run_due(ingestor: Ingestor, store: SourceStore, alert=None) -> list[RunResult]:
+    """Every source whose time has come (the worker calls this every minute)."""
+    return [run_source(ingestor, store, source, alert) for source in store.due()]

@@ -1,0 +1,162 @@
+"""Sources and their status in PostgreSQL (migration 0013)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from knowledge.database.connection import Database
+from knowledge.errors import ConfigurationError, NotFound
+from knowledge.operations.admin import audit
+
+EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SECRET_KEYS = ("password", "token", "secret", "api_key", "apikey", "key", "credential", "credentials")
+
+COLUMNS = """source_id, name, kind, settings, audience, every_seconds, next_run_at, last_run_at, last_success_at,
+             last_error, failures, last_changes, created_by"""
+INSERT = f"""
+INSERT INTO sources (name, kind, settings, audience, every_seconds, created_by)
+VALUES (%(name)s, %(kind)s, %(settings)s::jsonb, %(audience)s, %(every)s, %(by)s)
+RETURNING {COLUMNS}"""
+LIST = f"SELECT {COLUMNS} FROM sources ORDER BY name"
+GET = f"SELECT {COLUMNS} FROM sources WHERE name = %(name)s"
+DELETE = "DELETE FROM sources WHERE name = %(name)s RETURNING source_id"
+DUE = f"SELECT {COLUMNS} FROM sources WHERE next_run_at <= now() ORDER BY next_run_at"
+SUCCEEDED = """
+UPDATE sources SET last_run_at = now(), last_success_at = now(), last_error = NULL, failures = 0,
+                   last_changes = %(changes)s::jsonb, alerted_at = NULL,
+                   next_run_at = now() + make_interval(secs => every_seconds)
+WHERE source_id = %(id)s"""
+FAILED = """
+UPDATE sources SET last_run_at = now(), last_error = %(error)s, failures = failures + 1,
+                   next_run_at = now() + make_interval(secs => least(every_seconds, %(backoff)s))
+WHERE source_id = %(id)s RETURNING failures"""
+ALERTED = "UPDATE sources SET alerted_at = now() WHERE source_id = %(id)s"
+
+
+@dataclass(frozen=True)
+class Source:
+    source_id: int
+    name: str
+    kind: str
+    settings: dict
+    audience: str | None
+    every_seconds: int
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+    last_changes: dict | None = None
+    created_by: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """Recorded as the uploader of its documents and the actor in the audit log."""
+        return f"source:{self.name}"
+
+    def stale(self, now: datetime) -> bool:
+        """Overdue: no successful run within twice its schedule (once counts as merely due)."""
+        if self.last_success_at is None:
+            return self.last_run_at is not None
+        return (now - self.last_success_at).total_seconds() > 2 * self.every_seconds
+
+
+def parse_every(text: str) -> int:
+    """'30m', '6h', '1d' -> seconds (at least a minute)."""
+    match = EVERY.match(text or "")
+    if not match:
+        raise ConfigurationError(f"A schedule is a number and a unit, such as 30m, 6h or 1d; got {text!r}.")
+    seconds = int(match.group(1)) * UNITS[match.group(2)]
+    if seconds < 60:
+        raise ConfigurationError("A source runs at most once a minute.")
+    return seconds
+
+
+def check_settings(settings: dict) -> None:
+    """Credentials are references (env:NAME or file:/path), never values stored in the database."""
+    for key, value in settings.items():
+        if any(word in key.lower() for word in SECRET_KEYS) and isinstance(value, str) \
+                and not value.startswith(("env:", "file:")):
+            raise ConfigurationError(
+                f"Setting {key!r} looks like a credential: give it as env:VARIABLE or file:/path/to/secret, "
+                "so it is never stored in the database or shown in a log.")
+
+
+def resolve_secret(reference: str) -> str:
+    """The credential a reference points to, read when a run starts."""
+    import os
+    from pathlib import Path
+
+    if reference.startswith("env:"):
+        value = os.environ.get(reference[4:])
+        if not value:
+            raise ConfigurationError(f"The environment variable {reference[4:]} is not set.")
+        return value
+    if reference.startswith("file:"):
+        try:
+            return Path(reference[5:]).read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"Cannot read the secret file {reference[5:]}: {exc.strerror}.") from None
+    raise ConfigurationError("A credential must be env:VARIABLE or file:/path.")
+
+
+class SourceStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add(self, name: str, kind: str, settings: dict, every_seconds: int, audience: str | None = None,
+            created_by: str | None = None) -> Source:
+        import psycopg
+
+        check_settings(settings)
+        try:
+            with self.db.owner.connection() as conn:
+                row = conn.execute(INSERT, {"name": name, "kind": kind, "settings": json.dumps(settings),
+                                            "audience": audience, "every": every_seconds, "by": created_by}).fetchone()
+                audit(conn, created_by or "unknown", "source_add", name, kind=kind, every_seconds=every_seconds)
+        except psycopg.errors.UniqueViolation:
+            raise ConfigurationError(f"A source named {name!r} exists already.") from None
+        except psycopg.errors.CheckViolation:
+            raise ConfigurationError(
+                "A source name is lower-case letters, digits, '-' and '_' (up to 63), starting with a letter "
+                "or digit.") from None
+        return Source(*row)
+
+    def list(self) -> list[Source]:
+        with self.db.connection() as conn:
+            return [Source(*row) for row in conn.execute(LIST).fetchall()]
+
+    def get(self, name: str) -> Source:
+        with self.db.connection() as conn:
+            row = conn.execute(GET, {"name": name}).fetchone()
+        if row is None:
+            raise NotFound(f"No source is named {name!r} (`hrbot sources list` shows them).")
+        return Source(*row)
+
+    def remove(self, name: str) -> None:
+        with self.db.owner.connection() as conn:
+            if conn.execute(DELETE, {"name": name}).fetchone() is None:
+                raise NotFound(f"No source is named {name!r}.")
+
+    def due(self) -> list[Source]:
+        with self.db.connection() as conn:
+            return [Source(*row) for row in conn.execute(DUE).fetchall()]
+
+    def succeeded(self, source: Source, changes: dict) -> None:
+        with self.db.owner.connection() as conn:
+            conn.execute(SUCCEEDED, {"id": source.source_id, "changes": json.dumps(changes)})
+
+    def failed(self, source: Source, error: str) -> int:
+        """Record a failed run; the next one comes after a backoff (1, 2, 4 ... minutes, at most the schedule).
+        Returns the consecutive failures."""
+        backoff = 60 * 2 ** min(source.failures, 10)
+        with self.db.owner.connection() as conn:
+            return conn.execute(FAILED, {"id": source.source_id, "error": error[:500], "backoff": backoff}
+                                ).fetchone()[0]
+
+    def alerted(self, source: Source) -> None:
+        with self.db.owner.connection() as conn:
+            conn.execute(ALERTED, {"id": source.source_id})
