@@ -53,7 +53,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     if rt.multilingual is not None:
         rt.multilingual.warm()
     bot = build_bot(rt.assistant)
-    from knowledge.operations.jobs import every
+    from knowledge.operations.jobs import every, retry_stalled
 
     every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
     every(3600, rt.assistant.complete_vectors, "hrbot-vectors")  # passages stored before the multilingual model
@@ -63,8 +63,27 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     worker = None if no_worker else bot.jobs.start_thread()[1]
     if not no_worker:
         every(60, bot.jobs.run_due_sources, "hrbot-sources")  # scheduled sources (issue 11)
+        every(60, lambda: retry_stalled(rt.db), "hrbot-stalled-jobs")  # jobs of a worker that died mid-job
+
+    # /readyz says whether Slack's Web API is usable too (checked every minute, not per probe).
+    slack_state = {"slack": "not checked yet"}
+
+    def check_slack() -> None:
+        from bot.app import whoami
+
+        try:
+            whoami(bot.app.client, settings.slack_api_url, 0.0)
+            slack_state["slack"] = "ok"
+        except Exception as exc:
+            slack_state["slack"] = f"unusable: {exc}"[:200]
+
+    every(60, check_slack, "hrbot-slack-check")
+    model_state = {"model": getattr(rt.embeddings, "model_name", "embeddings") + " loaded"}
 
     def details() -> dict:
+        return {**model_state, **slack_state, **_worker_details()}
+
+    def _worker_details() -> dict:
         if worker is None:
             return {"worker": "elsewhere (hrbot worker)", **_supervision(supervisor)}
         return {"worker": "running" if worker.running else "restarting", "worker_restarts": worker.restarts,
@@ -118,11 +137,12 @@ def worker(ctx, once) -> None:
     if once:
         jobs.run_pending()
     else:
-        from knowledge.operations.jobs import every
+        from knowledge.operations.jobs import every, retry_stalled
 
         every(24 * 3600, rt.assistant.prune, "hrbot-retention")
         every(3600, rt.assistant.complete_vectors, "hrbot-vectors")
         every(60, jobs.run_due_sources, "hrbot-sources")  # scheduled sources, one run per source at a time
+        every(60, lambda: retry_stalled(rt.db), "hrbot-stalled-jobs")
         click.echo("Working on background jobs (Ctrl-C to stop)...")
         jobs.run_forever()
 

@@ -27,3 +27,7 @@ class NotFound(HRBotError):
 
 class DatabaseCrashed(DatabaseUnavailable):
     """A process of the embedded database was killed by a signal; the message names it and the server log."""
+
+
+class DiskFull(HRBotError):
+    """The database's disk is full: the transaction was rolled back, nothing was written."""

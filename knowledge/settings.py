@@ -31,6 +31,10 @@ class Settings:
         "HRBOT_OWNER_DATABASE_URL", None,
         "The owning role's URL, for migrations, imports, ingestion and the privacy commands; DATABASE_URL is then "
         "the runtime role's (owns nothing, bound by row-level security). Unset: DATABASE_URL does both.")
+    db_wait_seconds: float = setting(
+        "HRBOT_DB_WAIT_SECONDS", 60.0,
+        "At start, how long to keep retrying (with backoff) a DATABASE_URL server that cannot be reached yet "
+        "before giving up with one line naming the cause.")
     data_dir: str = setting(
         "HRBOT_DATA_DIR", "",
         "Where the embedded database and runtime files live. Default: $XDG_DATA_HOME/hrbot or ~/.local/share/hrbot.")

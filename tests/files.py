@@ -25,6 +25,26 @@ def pdf_bytes(pages: list[list[str]], title: str | None = "Test Policy") -> byte
     return bytes(pdf.output())
 
 
+def styled_pdf_bytes(lines: list[tuple[str, str]], title: str | None = None) -> bytes:
+    """A PDF as people make them, headings shown only by their look: (style, text) with style 'title' (20 pt
+    bold), 'h1' (15 pt bold), 'h2' (12.5 pt bold), 'bold' (bold at body size) or 'body' (10.5 pt)."""
+    from fpdf import FPDF
+
+    fonts = {"title": ("B", 20), "h1": ("B", 15), "h2": ("B", 12.5), "bold": ("B", 10.5), "body": ("", 10.5)}
+    pdf = FPDF(format="A4")
+    if title:
+        pdf.set_title(title)
+    pdf.add_page()
+    for style, text in lines:
+        if style == "page":
+            pdf.add_page()
+            continue
+        weight, size = fonts[style]
+        pdf.set_font("Helvetica", weight, size)
+        pdf.multi_cell(0, size * 0.6, text, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
 def blank_pdf_bytes() -> bytes:
     """A PDF with a drawing but no text, like a scan."""
     from fpdf import FPDF

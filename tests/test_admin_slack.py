@@ -1,5 +1,6 @@
 """HR admins from Slack: uploads through the job queue, records, /hr-admin, removal, gaps, audit."""
 import json
+import time
 
 
 from tests.files import encrypted_pdf_bytes
@@ -359,3 +360,32 @@ def test_hr_admin_sources_shows_status_and_stale_ones(bot, fake, runtime, tmp_pa
     shown = texts(fake.wait_for("response_url:some"))
     assert "*share* (folder, every 60 min): last success" in shown and "added 1" in shown
     assert "*intranet* (web" in shown and "stale" in shown and "cannot be reached" in shown
+
+
+def test_a_job_whose_worker_died_mid_job_is_retried_and_the_document_is_whole(bot, fake, runtime):
+    """As if `hrbot worker` was killed while ingesting: its job stays 'doing' under a worker that no longer beats.
+    retry_stalled() (every minute in each worker) puts it back; the next run ingests the file once, whole."""
+    from knowledge.operations.jobs import retry_stalled
+
+    fake.add_file("F70", "pet-policy.md", POLICY_V1)
+    bot.event({"type": "message", "subtype": "file_share", "channel_type": "im", "channel": "DU0ADMIN",
+               "user": "U0ADMIN", "ts": "1700007000.000100", "text": "", "files": [{"id": "F70", "name": "x"}]})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with runtime.db.connection() as conn:
+            queued = conn.execute("SELECT id FROM procrastinate_jobs WHERE status = 'todo'").fetchall()
+        if queued:
+            break
+        time.sleep(0.05)
+    [(job_id,)] = queued
+    with runtime.db.connection() as conn:  # the dead worker had taken it
+        dead = conn.execute("INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '5 minutes') "
+                            "RETURNING id").fetchone()[0]
+        conn.execute("UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE id = %s", [dead, job_id])
+    assert retry_stalled(runtime.db, seconds=10) == [job_id]
+    assert retry_stalled(runtime.db, seconds=10) == []
+    process_jobs(bot)
+    with runtime.db.connection() as conn:
+        docs = conn.execute("SELECT source, chunk_count, (SELECT count(*) FROM chunks c WHERE c.document_id = d.document_id)"
+                            " FROM documents d WHERE status = 'active'").fetchall()
+    assert len(docs) == 1 and docs[0][0] == "pet-policy.md" and docs[0][1] == docs[0][2] > 0

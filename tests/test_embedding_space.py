@@ -54,14 +54,20 @@ def test_switching_model_needs_reembed(runtime, settings, db, tmp_path, fake_ope
         Runtime(settings, db=db, embeddings=runtime.embeddings).searcher.search("leave", 1)
 
 
-def test_database_down_is_a_kind_error(monkeypatch, capsys, tmp_path):
+def test_database_down_is_a_kind_error_after_retrying(monkeypatch, capsys, tmp_path, caplog):
+    import time
+
     monkeypatch.setenv("DATABASE_URL", "postgresql://hr@127.0.0.1:1/hrbot?connect_timeout=2")
+    monkeypatch.setenv("HRBOT_DB_WAIT_SECONDS", "3")
     monkeypatch.chdir(tmp_path)  # no stray .env
+    started = time.monotonic()
     with pytest.raises(SystemExit) as exit_info:
         main(["docs"])
     assert exit_info.value.code == 1
+    assert 2.5 < time.monotonic() - started < 15  # it waited (a boot order), then gave up
     err = capsys.readouterr().err
-    assert err.startswith("Error: The database is not reachable right now.")
+    assert err.startswith("Error: The database is not reachable (Connection refused) after 3 s.")
+    assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and "127.0.0.1" not in err
 
 

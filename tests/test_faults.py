@@ -94,6 +94,12 @@ def test_the_database_killed_under_a_stream_of_questions(tmp_path):
             while time.monotonic() < back and _get(f"http://127.0.0.1:{port}/readyz") != 200:
                 time.sleep(0.25)
             assert _get(f"http://127.0.0.1:{port}/readyz") == 200  # recovered without a restart of the bot
+            import json
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                ready = json.loads(response.read())
+            assert ready["database"] == "ok" and ready["model"].endswith("loaded")
+            assert ready["slack"] in ("ok", "not checked yet") and ready["database_restarts"] >= 1
             after = _dm(port, 99, "EvFaultAfter")
             fake.wait_for("chat.postMessage", 31, timeout=30)
             deadline = time.monotonic() + 30
@@ -136,3 +142,44 @@ def test_slack_429_and_5xx_bursts_delay_answers_but_lose_none(tmp_path):
             process.wait(timeout=60)
         answers = _answers(fake)
         assert len(answers) == 5, (answers, process.stderr.read())
+
+
+def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(runtime, db, tmp_path):
+    """PostgreSQL out of disk (SQLSTATE 53100, raised here by a trigger as the server would raise it while
+    extending a file): the upload is refused with what to do, the previous version still answers, and a records
+    import is all-or-nothing too."""
+    import psycopg
+    import pytest
+
+    from knowledge.errors import DiskFull
+    from knowledge.people.imports import import_csv
+    from tests.test_records_import import EMPLOYEES
+
+    (tmp_path / "pets.md").write_text("# Pets\n\nDogs may come to the office on Fridays.\n")
+    runtime.ingestor.ingest_paths([tmp_path / "pets.md"])
+    full = ("CREATE FUNCTION hrbot_test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+            "'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$")
+    with psycopg.connect(db.owner.url, autocommit=True) as conn:
+        conn.execute(full)
+        conn.execute("CREATE TRIGGER disk_full BEFORE INSERT ON chunks FOR EACH STATEMENT "
+                     "EXECUTE FUNCTION hrbot_test_disk_full()")
+        conn.execute("CREATE TRIGGER disk_full BEFORE INSERT ON employees FOR EACH STATEMENT "
+                     "EXECUTE FUNCTION hrbot_test_disk_full()")
+    try:
+        (tmp_path / "pets.md").write_text("# Pets\n\nDogs may come to the office on Tuesdays only.\n")
+        [result] = runtime.ingestor.ingest_paths([tmp_path / "pets.md"])
+        assert result.status == "failed" and "disk is full" in result.reason and "HRBOT_DATA_DIR" in result.reason
+        with pytest.raises(DiskFull, match="disk is full"):
+            import_csv(db, EMPLOYEES.encode(), actor="test", name="employees.csv")
+    finally:
+        with psycopg.connect(db.owner.url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER disk_full ON chunks")
+            conn.execute("DROP TRIGGER disk_full ON employees")
+            conn.execute("DROP FUNCTION hrbot_test_disk_full()")
+    with db.connection() as conn:
+        documents = conn.execute("SELECT version, status FROM documents ORDER BY version").fetchall()
+        employees = conn.execute("SELECT count(*) FROM employees").fetchone()[0]
+    assert documents == [(1, "active")]  # the old version answers; no half-made second one
+    assert employees == 0
+    hits = runtime.searcher.search("when can dogs come to the office", 1)
+    assert "Fridays" in hits[0].text

@@ -102,3 +102,32 @@ def test_bad_files_are_rejected_with_a_reason(name, data, reason):
         data = blank_pdf_bytes()
     with pytest.raises(DocumentRejected, match=reason):
         parse(name, data)
+
+
+def test_pdf_headings_come_from_size_and_weight_when_they_are_not_numbered():
+    from tests.files import styled_pdf_bytes
+
+    data = styled_pdf_bytes([
+        ("title", "Employee Handbook"),
+        ("body", "This handbook explains how we work together."),
+        ("h1", "Time off"),
+        ("h2", "Vacation"),
+        ("body", "Everyone receives 28 days of vacation per calendar year, plus public holidays."),
+        ("h2", "Sick days"),
+        ("body", "Call your manager before your shift starts when you are ill."),
+        ("bold", "Doctor's notes"),
+        ("body", "A note is needed from the fourth day of absence onwards."),
+        ("page", ""),
+        ("h1", "Benefits"),
+        ("body", "The dental plan covers two check-ups a year and 50 percent of fillings."),
+    ])
+    doc = parse("handbook.pdf", data)
+    by_text = {b.text: b for b in doc.blocks}
+    assert by_text["Everyone receives 28 days of vacation per calendar year, plus public holidays."].section == (
+        "Time off", "Vacation")
+    assert by_text["Call your manager before your shift starts when you are ill."].section == ("Time off", "Sick days")
+    assert by_text["A note is needed from the fourth day of absence onwards."].section == (
+        "Time off", "Sick days", "Doctor's notes")
+    dental = by_text["The dental plan covers two check-ups a year and 50 percent of fillings."]
+    assert (dental.page, dental.section) == (2, ("Benefits",))
+    assert not any(b.section and b.section[0] == "Employee Handbook" for b in doc.blocks)  # the title, not a section

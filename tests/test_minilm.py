@@ -60,8 +60,9 @@ def test_auto_answers_questions_without_torch_and_loads_it_for_bulk():
     local.embed_query("How much annual leave do I have?")
     local.embed_array(["one", "two"])
     assert local._torch is None
-    local.embed_array([f"passage {i}" for i in range(BULK_TEXTS)])
+    local.embed_bulk(["one passage of a small web page", "and another"])  # storing passages: throughput wins
     assert local._torch is not None
+    assert local.embed_array([f"passage {i}" for i in range(BULK_TEXTS)]).shape == (BULK_TEXTS, 384)
 
 
 def test_a_question_process_never_imports_torch():

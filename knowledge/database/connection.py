@@ -14,12 +14,14 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from knowledge.database import roles
 from knowledge.database.embedded import EmbeddedServer, embedded_url, start_embedded_server
-from knowledge.errors import ConfigurationError, DatabaseUnavailable
+from knowledge.errors import ConfigurationError, DatabaseCrashed, DatabaseUnavailable, DiskFull
 from knowledge.database.job_schema import upgrade_job_queue
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
 
+DISK_FULL = ("The database's disk is full, so nothing was changed. Free some space where the database keeps its "
+             "data (HRBOT_DATA_DIR, or your PostgreSQL server's volume) and try again.")
 MIGRATIONS = "knowledge.migrations"  # infra/migrations, shipped inside the package (pyproject.toml)
 
 CREATE_MIGRATIONS_TABLE = """
@@ -112,6 +114,38 @@ def _configure(search_ef: int):
     return configure
 
 
+def _with_patience(work, db: "Database", wait: float) -> None:
+    """Run work(), retrying with backoff (1 s doubling to 8 s) for up to `wait` seconds while the server cannot be
+    reached: at a boot or a deploy the database may come up after the bot. Then one clear error."""
+    import time
+
+    deadline, delay = time.monotonic() + wait, 1.0
+    while True:
+        try:
+            work()
+            return
+        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+            error = db.explain(exc)
+            remaining = deadline - time.monotonic()
+            if isinstance(error, DatabaseCrashed) or remaining <= 0:
+                if isinstance(error, DatabaseCrashed):
+                    raise error from None
+                raise DatabaseUnavailable(
+                    f"The database is not reachable ({_reason(exc)}) after {wait:.0f} s. Check that PostgreSQL is "
+                    "running and DATABASE_URL is right.") from None
+            log.warning("the database is not reachable yet (%s); trying again in %.0f s", _reason(exc),
+                        min(delay, remaining))
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 8.0)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's cause without the address ("Connection refused", "timeout expired")."""
+    cause = exc.__cause__ or exc
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return text.rsplit("failed: ", 1)[-1].strip() or type(cause).__name__
+
+
 def with_user(url: str, user: str) -> str:
     """The same server and database, another role (the embedded runtime role logs in over the private socket)."""
     return psycopg.conninfo.make_conninfo(url, user=user)
@@ -160,10 +194,8 @@ class Database:
         db = cls(url, search_ef=settings.search_ef, server=server, owner=owner)
         db.runtime_role = runtime_role
         if migrate:
-            try:
-                upgrade(owner_url, runtime_role)
-            except psycopg.OperationalError as exc:
-                raise db.explain(exc) from exc
+            _with_patience(lambda: upgrade(owner_url, runtime_role), db,
+                           settings.db_wait_seconds if server is None else 0.0)
         return db
 
     @property
@@ -220,6 +252,9 @@ class Database:
             error = self.explain(exc, crash_wait)
             if error is not exc:
                 raise error from exc
+            if isinstance(exc, psycopg.errors.DiskFull):
+                log.error("the database's disk is full: %s", exc)
+                raise DiskFull(DISK_FULL) from exc
             if isinstance(exc, psycopg.OperationalError) and (conn.closed or conn.broken):
                 log.warning("the database went away mid-transaction: %s", exc)
                 raise DatabaseUnavailable("The database is not reachable right now.") from exc

@@ -17,12 +17,17 @@ from knowledge.operations import admin
 from knowledge.documents.chunking import chunk_blocks
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import embed_in_batches, ensure_space, model_name_of
-from knowledge.errors import DatabaseUnavailable, DocumentRejected, NotFound
+from knowledge.errors import DatabaseUnavailable, DiskFull, DocumentRejected, NotFound
 from knowledge.documents.loaders import MEDIA_TYPES, parse
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks in this document)
+
+
+DISK_FULL_DOCUMENT = ("The database's disk is full, so nothing was changed; the previous version (if any) still answers. "
+                      "Free some space where the database keeps its data (HRBOT_DATA_DIR, or your PostgreSQL "
+                      "server's volume) and add the file again.")
 
 
 @dataclass
@@ -75,6 +80,8 @@ class Ingestor:
             result = self._ingest(source, data, audience, uploaded_by, url, progress)
         except DocumentRejected as exc:
             result = IngestResult(source, "rejected", reason=str(exc))
+        except DiskFull:
+            result = IngestResult(source, "failed", reason=DISK_FULL_DOCUMENT)
         except psycopg.DatabaseError as exc:
             if isinstance(exc, psycopg.OperationalError):
                 raise DatabaseUnavailable("The database stopped answering; nothing was changed.") from exc

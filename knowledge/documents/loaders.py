@@ -112,7 +112,7 @@ def _parse_pdf(name: str, data: bytes) -> ParsedDocument:
         raise DocumentRejected(
             "The PDF has no extractable text (it is probably a scan). Upload a text-based PDF or run OCR first.")
     title = str(pages[0].metadata.get("title") or "") if pages else ""
-    blocks = _pdf_blocks(texts)
+    blocks = _pdf_blocks(texts, _font_headings(data, len(texts)))
     if not title:
         title = blocks[0].section[0] if blocks and blocks[0].section else ""
     return ParsedDocument(title=title, media_type="application/pdf", pages=len(texts), blocks=blocks)
@@ -137,6 +137,78 @@ def _pdf_pages(data: bytes, name: str, password: str | None) -> list:
         raise DocumentRejected("The PDF could not be read; it looks corrupt. Re-export it and try again.") from exc
 
 
+HEADING_SCALE = 1.12  # a line this much larger than the body text is a heading
+
+
+def _font_headings(data: bytes, page_count: int) -> list[dict[str, int]]:
+    """Headings found by the PDF's own layout, per page: {line text: level}. Most documents people write have no
+    numbered headings; their headings are larger or bold. Sizes and fonts come from pypdf's text visitor; the body
+    size is the commonest one (by characters); sizes above it rank as levels (largest = 1), and a short bold line at
+    body size is one level below them. A numbered heading's level wins where both exist. Best effort: a PDF
+    whose layout cannot be read keeps the numbered headings alone."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            reader.decrypt("")
+        lines_per_page = []
+        for page in reader.pages[:page_count]:
+            pieces: dict[float, list] = {}
+
+            def visit(text, cm, tm, font, size, pieces=pieces):
+                if not text.strip() or not size:
+                    return
+                scale = abs(tm[3] * cm[3]) or 1.0
+                y = round(tm[5] * cm[3] + cm[5], 0)
+                name = str((font or {}).get("/BaseFont", ""))
+                pieces.setdefault(y, []).append((text, size * scale, "bold" in name.lower() or "black" in name.lower()))
+
+            page.extract_text(visitor_text=visit)
+            lines = []
+            for y in sorted(pieces, reverse=True):
+                parts = pieces[y]
+                text = _clean("".join(t for t, _, _ in parts))
+                if text:
+                    chars = sum(len(t) for t, _, _ in parts)
+                    size = sum(sz * len(t) for t, sz, _ in parts) / max(chars, 1)
+                    lines.append((text, round(size, 1), all(b for t, _, b in parts if t.strip())))
+            lines_per_page.append(lines)
+    except Exception as exc:  # layout is a refinement; the text was already read
+        log.info("no layout headings for this PDF: %s", exc)
+        return [{} for _ in range(page_count)]
+    sizes: Counter = Counter()
+    for lines in lines_per_page:
+        for text, size, _ in lines:
+            sizes[size] += len(text)
+    if not sizes:
+        return [{} for _ in range(page_count)]
+    body = sizes.most_common(1)[0][0]
+
+    def candidate(text: str) -> bool:
+        return len(text.split()) <= 12 and not text.endswith((".", ",", ";")) and any(c.isalpha() for c in text)
+
+    larger = sorted({size for lines in lines_per_page for text, size, _ in lines
+                     if size >= body * HEADING_SCALE and candidate(text)}, reverse=True)
+    first = lines_per_page[0][0] if lines_per_page and lines_per_page[0] else None
+    if first and larger and first[1] == larger[0] and sum(1 for ls in lines_per_page for t, sz, _ in ls
+                                                           if sz == larger[0]) == 1:
+        larger = larger[1:]  # the document's title, once, largest of all: the title, not a section
+    level_of = {size: i + 1 for i, size in enumerate(larger)}
+    found = []
+    for lines in lines_per_page:
+        headings = {}
+        for i, (text, size, bold) in enumerate(lines):
+            if not candidate(text):
+                continue
+            if size in level_of:
+                headings[text] = level_of[size]
+            elif bold and abs(size - body) < 0.5 and not (i + 1 < len(lines) and lines[i + 1][2]):
+                headings[text] = len(level_of) + 1
+        found.append(headings)
+    return found
+
+
 def _repeated_lines(pages: list[list[str]]) -> set[str]:
     """Running headers/footers: first or last lines (digits ignored) that recur on at least half of the pages."""
     if len(pages) < 3:
@@ -148,8 +220,9 @@ def _repeated_lines(pages: list[list[str]]) -> set[str]:
     return {line for line, n in seen.items() if n >= max(3, len(pages) // 2)}
 
 
-def _pdf_blocks(texts: list[str]) -> list[Block]:
+def _pdf_blocks(texts: list[str], layout: list[dict[str, int]] | None = None) -> list[Block]:
     pages = [[_clean(line) for line in text.splitlines()] for text in texts]
+    layout = layout or [{} for _ in pages]
     boilerplate = _repeated_lines(pages)
     blocks: list[Block] = []
     section: list[tuple[int, str]] = []  # (level, title)
@@ -169,6 +242,11 @@ def _pdf_blocks(texts: list[str]) -> list[Block]:
                 flush()
                 level = heading.group(1).count(".") + 1
                 section = [(lvl, t) for lvl, t in section if lvl < level] + [(level, heading.group(2).strip())]
+                continue
+            level = layout[page_no - 1].get(line) if page_no - 1 < len(layout) else None
+            if level is not None:  # a heading by its size or weight (most real documents are not numbered)
+                flush()
+                section = [(lvl, t) for lvl, t in section if lvl < level] + [(level, line)]
                 continue
             if BULLET.match(line) or (para and para[-1].endswith((".", ":", "?", "!")) and line[:1].isupper()
                                       and _looks_short(para[-1], lines)):

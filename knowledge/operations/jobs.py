@@ -30,6 +30,29 @@ def run_pending(app: procrastinate.App, queues: list[str] | None = None, context
                    delete_jobs="successful", additional_context=context)
 
 
+STALLED_JOBS = """
+SELECT job.id FROM procrastinate_jobs job
+LEFT JOIN procrastinate_workers w ON w.id = job.worker_id
+WHERE job.status = 'doing'
+  AND (job.worker_id IS NULL OR w.last_heartbeat < now() - make_interval(secs => %(seconds)s))
+ORDER BY job.id FOR UPDATE OF job SKIP LOCKED"""
+RETRY_JOB = "SELECT procrastinate_retry_job_v2(%(id)s, now(), NULL, NULL, NULL)"
+STALLED_AFTER = 60.0  # seconds without a heartbeat from a job's worker (procrastinate beats every 10 s)
+
+
+def retry_stalled(db: Database, seconds: float = STALLED_AFTER) -> list[int]:
+    """Jobs whose worker died mid-job (killed, its machine gone): back to the queue, to be run again from the
+    start (an ingestion is one transaction per document, so nothing of the first attempt is half-written).
+    Any worker process runs this every minute."""
+    with db.connection() as conn:
+        ids = [row[0] for row in conn.execute(STALLED_JOBS, {"seconds": seconds}).fetchall()]
+        for job_id in ids:
+            conn.execute(RETRY_JOB, {"id": job_id})
+    if ids:
+        log.warning("retrying %d jobs whose worker stopped mid-job: %s", len(ids), ids)
+    return ids
+
+
 @dataclass
 class WorkerStatus:
     """How the background worker is doing, for /healthz and the log."""

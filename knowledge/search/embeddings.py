@@ -31,6 +31,11 @@ class ArrayEmbeddings(Embeddings):
         vectors = np.asarray(self._encode(texts), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
+    def embed_bulk(self, texts: list[str]) -> np.ndarray:
+        """Passages being stored (ingestion, re-embedding): a model may run these on its throughput runtime even
+        when the batch is small (a 3-passage web page)."""
+        return self.embed_array(texts)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_array(texts).tolist()
 
@@ -49,7 +54,7 @@ def embed_in_batches(embeddings, texts: list[str], progress=None) -> np.ndarray:
     for start in range(0, len(texts), batch):
         part = texts[start:start + batch]
         if isinstance(embeddings, ArrayEmbeddings):
-            parts.append(embeddings.embed_array(part))
+            parts.append(embeddings.embed_bulk(part))
         else:
             parts.append(np.asarray(embeddings.embed_documents(part), dtype=np.float32))
         if progress:
@@ -120,8 +125,14 @@ class LocalEmbeddings(ArrayEmbeddings):
 
         return find_spec("sentence_transformers") is not None
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        if self._uses_torch(len(texts)):
+    def embed_bulk(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = np.asarray(self._encode(texts, bulk=True), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _encode(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        if self._uses_torch(BULK_TEXTS if bulk else len(texts)):
             return self._torch_model().encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
                 show_progress_bar=False)
