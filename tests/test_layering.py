@@ -40,7 +40,8 @@ def test_knowledge_is_split_into_rooms_by_concern():
     flat = sorted(p.name for p in (ROOT / "knowledge").glob("*.py"))
     assert flat == ["__init__.py", "assistant.py", "errors.py", "runtime.py", "settings.py"]
     rooms = {p.name for p in (ROOT / "knowledge").iterdir() if (p / "__init__.py").exists()}
-    assert rooms == {"answering", "cli", "database", "documents", "operations", "people", "profile", "search"}
+    assert rooms == {"answering", "cli", "database", "documents", "operations", "people", "profile", "search",
+                     "sources"}
 
 
 def test_no_sample_company_in_python_code():
