@@ -74,7 +74,13 @@ class EmulatedServer:
                                  # COMMIT under emulation also lost backends to SIGSEGV (3 attempts in a row in
                                  # one CI run): a throwaway server needs no durable, flushed WAL at commit.
                                  "-c", "synchronous_commit=off", "-c", "fsync=off", "-c", "full_page_writes=off",
-                                 "-c", "max_parallel_workers_per_gather=0"]),
+                                 "-c", "max_parallel_workers_per_gather=0",
+                                 # Fewer processes touching shared memory beside the backend (a CI run on
+                                 # 2026-12-01 lost a backend at COMMIT in 5 attempts in a row): no autovacuum
+                                 # workers, no background writer rounds, no checkpoints, no WAL senders.
+                                 "-c", "autovacuum=off", "-c", "bgwriter_lru_maxpages=0",
+                                 "-c", "checkpoint_timeout=1d", "-c", "max_wal_size=10GB",
+                                 "-c", "wal_level=minimal", "-c", "max_wal_senders=0"]),
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:

@@ -50,7 +50,7 @@ def _exercise_the_product(url: str, embeddings) -> None:
         db.close()
 
 
-ATTEMPTS = 5  # backstop: a backend lost to an emulator fault (any signal but SIGILL) gets a fresh server
+ATTEMPTS = 8  # backstop: a backend lost to an emulator fault (any signal but SIGILL) gets a fresh server
 
 
 def _attempt(model: str, embeddings) -> tuple[list[tuple[int, str]], Exception | None]:

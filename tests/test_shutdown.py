@@ -104,24 +104,9 @@ def test_sigterm_finishes_answers_in_progress(database_url, tmp_path):
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
                "DATABASE_URL": database_url, "HRBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-test",
                "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.base_url}
-        process = subprocess.Popen([str(HRBOT), "serve", "--http", "--host", "127.0.0.1", "--port", str(port),
-                                    "--no-worker"], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   text=True)
+        process = _start(env, port)
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(240):
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.25)
-            for i in range(8):
-                event = {"type": "message", "channel_type": "im", "channel": "DU0SAMPLE", "user": "U0SAMPLE",
-                         "text": f"What is the policy on question {i}?", "ts": f"1700000{i:03d}.000100"}
-                body = event_body(event, f"EvShutdown{i}")
-                request = urllib.request.Request(base + "/slack/events", data=body.encode(), method="POST",
-                                                 headers=sign(SECRET, body))
-                assert urllib.request.urlopen(request, timeout=10).status == 200
+            _send_dms(port, 8, "EvShutdown")
             fake.wait_for("chat.postMessage", 8)
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=60) == 0
