@@ -24,11 +24,13 @@ from knowledge.settings import Settings  # noqa: E402
 EXTERNAL = Path(__file__).resolve().parent / "external"
 # multilingual: "auto" = the product's default (the multilingual vector for questions not in the company's first
 # language), "always" = every question searches with it too, "off" = never.
+# rerank: the sentence re-ranker (questions in the first language) or not.
 VARIANTS = {
-    "default": dict(one_per_section=True, multilingual="auto"),
-    "multilingual-always": dict(one_per_section=True, multilingual="always"),
-    "no-multilingual": dict(one_per_section=True, multilingual="off"),
-    "no-section-slots": dict(one_per_section=False, multilingual="auto"),
+    "default": dict(one_per_section=True, multilingual="auto", rerank=True),
+    "no-rerank": dict(one_per_section=True, multilingual="auto", rerank=False),
+    "multilingual-always": dict(one_per_section=True, multilingual="always", rerank=True),
+    "no-multilingual": dict(one_per_section=True, multilingual="off", rerank=True),
+    "no-section-slots": dict(one_per_section=False, multilingual="auto", rerank=True),
 }
 CUTOFFS = (1, 3, 5, 10)
 
@@ -87,7 +89,9 @@ def main() -> None:
                     searcher = HybridSearcher(
                         rt.db, embeddings, one_per_section=options["one_per_section"],
                         multilingual=None if ml == "off" else rt.multilingual,
-                        multilingual_for=rt.searcher.multilingual_for if ml == "auto" else None)
+                        multilingual_for=rt.searcher.multilingual_for if ml == "auto" else None,
+                        reranker=rt.searcher.reranker if options["rerank"] else None,
+                        rerank_for=rt.searcher.rerank_for)
                     results[name][variant] = measure(searcher, questions, by_answer=name.startswith("external"))
     path = write_result("retrieval_quality", {"sets": results})
     for name, by_variant in results.items():

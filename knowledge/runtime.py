@@ -78,11 +78,24 @@ class Runtime:
 
         from knowledge.search.embeddings import multilingual_mode
 
+        default = self.profile.languages[0]
         wants = None
         if multilingual_mode(self.settings) == "auto":
-            default = self.profile.languages[0]
             wants = lambda question: self.profile.language_of(question) != default  # noqa: E731
-        return HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual, multilingual_for=wants)
+        reranker = None
+        if self.settings.rerank:
+            from knowledge.answering.answers import passage_sentences
+            from knowledge.answering.selection import MeaningScorer, SentenceReranker
+            from knowledge.search.embeddings import ArrayEmbeddings
+
+            if isinstance(self.embeddings, ArrayEmbeddings):
+                reranker = SentenceReranker(
+                    MeaningScorer(self.embeddings),
+                    lambda text, section: [in_context for _, in_context in passage_sentences(text, section)])
+        searcher = HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual, multilingual_for=wants,
+                                  reranker=reranker,
+                                  rerank_for=lambda question: self.profile.language_of(question) == default)
+        return searcher
 
     @cached_property
     def records(self):

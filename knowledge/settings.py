@@ -49,6 +49,10 @@ class Settings:
         "first one search with it; questions in the first language search without it (measured: it adds nothing "
         "there and doubles search time). 'use': always, for every question. 'off': never (English-only "
         "retrieval, about 40% faster ingestion).")
+    rerank: bool = setting(
+        "HRBOT_RERANK", True,
+        "Re-rank search candidates by their best sentence's similarity to the question (questions in the "
+        "company's first language; the local or any in-process model). Off: the fused first-stage order.")
     embed_runtime: str = setting(
         "HRBOT_EMBED_RUNTIME", "auto",
         "How the local model runs: 'auto' (a numpy forward pass for questions and small batches, ready in 0.2 s; "
@@ -174,6 +178,15 @@ class Settings:
 
 def _coerce(f, raw: str):
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if kind.startswith("bool"):
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        from knowledge.errors import ConfigurationError
+
+        raise ConfigurationError(f"{f.metadata['env']} must be on or off, got {raw!r}.")
     try:
         if kind.startswith("int"):
             return int(raw)

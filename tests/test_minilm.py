@@ -96,3 +96,26 @@ def test_questions_in_the_first_language_search_without_the_multilingual_vector(
     assert searcher.multilingual is not None
     assert not searcher.wants_multilingual("How much annual leave do I have?")
     assert searcher.wants_multilingual("Wie viele Urlaubstage habe ich noch?")
+
+
+def test_the_reranker_lifts_the_passage_whose_one_sentence_answers(embeddings):
+    from knowledge.answering.answers import passage_sentences
+    from knowledge.answering.selection import MeaningScorer, SentenceReranker
+
+    reranker = SentenceReranker(MeaningScorer(embeddings),
+                                lambda text, section: [c for _, c in passage_sentences(text, section)])
+    answer = ("Our offices open at 8am. Parking is free for staff. The dental plan pays for implants up to 2,000 "
+              "euros a year. Coffee is on the house.")
+    rows = [(1, 1, "a", "A", None, None, None, "Benefits overview", "Dental care matters to us and our staff.", 0.62),
+            (2, 1, "a", "A", None, None, None, "Office life", answer, 0.55)]
+    question = embeddings.embed_array(["Does the dental plan cover implants?"])[0]
+    ranked = reranker(question, rows, text_at=8, section_at=7, score_at=9)
+    assert [r[0] for r in ranked] == [2, 1]
+    assert SentenceReranker(reranker.scorer, reranker.sentences, weight=0)(question, rows, 8, 7, 9) == rows
+
+
+def test_questions_in_another_language_are_not_reranked(sample_runtime):
+    searcher = sample_runtime.searcher
+    assert searcher.reranker is not None
+    assert searcher.rerank_for("Does our dental plan cover implants?")
+    assert not searcher.rerank_for("Übernimmt die Zahnversicherung Implantate?")

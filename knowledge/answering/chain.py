@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 import re
 import time
 from contextlib import contextmanager
@@ -414,7 +416,9 @@ def sentence_scorers(searcher: HybridSearcher) -> dict[str, MeaningScorer]:
     far as they are there (an embeddings API is not called per sentence); with neither, shared words."""
     scorers = {}
     if isinstance(searcher.embeddings, LocalEmbeddings):
-        scorers["primary"] = MeaningScorer(searcher.embeddings)
+        # The re-ranker's scorer when there is one: one cache of sentence vectors serves both.
+        shared = getattr(getattr(searcher, "reranker", None), "scorer", None)
+        scorers["primary"] = shared if shared is not None else MeaningScorer(searcher.embeddings)
     if searcher.multilingual is not None:
         scorers["multilingual"] = MeaningScorer(searcher.multilingual)
     return scorers
@@ -435,11 +439,31 @@ def _facts_text(facts) -> str:
     return " ".join(getattr(d, "page_content", d) for d in facts)
 
 
+_FACTS_VECTORS: "OrderedDict[tuple[int, str], np.ndarray]" = OrderedDict()
+_FACTS_LOCK = threading.Lock()
+
+
+def _facts_vector(model, facts_text: str) -> np.ndarray:
+    """One answer blends the same facts into its search and its quotes (and the multilingual search): embed
+    them once. A small LRU, as an asker's facts repeat across a conversation."""
+    key = (id(model), facts_text)
+    with _FACTS_LOCK:
+        if key in _FACTS_VECTORS:
+            _FACTS_VECTORS.move_to_end(key)
+            return _FACTS_VECTORS[key]
+    vector = model.embed_array([facts_text])[0]
+    with _FACTS_LOCK:
+        _FACTS_VECTORS[key] = vector
+        while len(_FACTS_VECTORS) > 512:
+            _FACTS_VECTORS.popitem(last=False)
+    return vector
+
+
 def _blend(query, model, facts_text: str) -> np.ndarray:
     """The question's unit vector leaning towards the facts' (FACTS_WEIGHT): a passage or sentence must suit the
     question first and explain the asker's figures second."""
     question = query if isinstance(query, np.ndarray) else model.embed_array([query])[0]
-    facts = model.embed_array([facts_text])[0]
+    facts = _facts_vector(model, facts_text)
     both = (question / max(float(np.linalg.norm(question)), 1e-12)
             + FACTS_WEIGHT * facts / max(float(np.linalg.norm(facts)), 1e-12))
     return (both / max(float(np.linalg.norm(both)), 1e-12)).astype(np.float32)

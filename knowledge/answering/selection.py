@@ -53,3 +53,34 @@ class MeaningScorer:
         query = question if isinstance(question, np.ndarray) else self.model.embed_array([question])[0]
         query = np.asarray(query, dtype=np.float32)
         return self.vectors(sentences) @ (query / max(float(np.linalg.norm(query)), 1e-12))
+
+
+RERANK_WEIGHT = 1.0  # fused score + this x the passage's best sentence similarity (chosen on our own set)
+
+
+class SentenceReranker:
+    """Re-ranks search candidates by their best single sentence's similarity to the question: a passage's own
+    vector averages all its sentences, so the one sentence that answers can be drowned by its neighbours.
+    It uses the same shipped model and the same cached sentence vectors as the offline answerer's quotes (no
+    cross-encoder with its weights in a registry package exists; see docs/benchmarks.md). Only for questions in
+    the passages' language: all-MiniLM-L6-v2 judges other languages' sentences poorly (measured on German)."""
+
+    def __init__(self, scorer: MeaningScorer, sentences, weight: float = RERANK_WEIGHT):
+        self.scorer = scorer
+        self.sentences = sentences  # (text, section) -> sentences to judge, as the answerer splits them
+        self.weight = weight
+
+    def __call__(self, query: np.ndarray, rows: list, text_at: int, section_at: int, score_at: int) -> list:
+        if not rows or not self.weight:
+            return rows
+        judged = [self.sentences(row[text_at], row[section_at] or "") or [row[text_at]] for row in rows]
+        flat = [s for group in judged for s in group]
+        sims = self.scorer(query, flat)
+        rescored, start = [], 0
+        for row, group in zip(rows, judged):
+            best = float(np.max(sims[start:start + len(group)]))
+            start += len(group)
+            row = list(row)
+            row[score_at] = float(row[score_at]) + self.weight * best
+            rescored.append(tuple(row))
+        return sorted(rescored, key=lambda r: -r[score_at])

@@ -155,14 +155,18 @@ class HybridSearcher:
     model (`hrbot reembed` may have switched them from another process since)."""
 
     def __init__(self, db: Database, embeddings, *, one_per_section: bool = True, multilingual=None,
-                 multilingual_for=None):
+                 multilingual_for=None, reranker=None, rerank_for=None):
         """`multilingual_for(question) -> bool`: whether a question searches with the multilingual vector too
-        (None: every question does, when a multilingual model is there)."""
+        (None: every question does, when a multilingual model is there). `reranker(query_vector, rows, text_at,
+        section_at, score_at) -> rows`: a second stage over the candidates, for the questions `rerank_for` admits
+        (None: all)."""
         self.db = db
         self.embeddings = embeddings
         self.one_per_section = one_per_section
         self.multilingual = multilingual
         self.multilingual_for = multilingual_for
+        self.reranker = reranker
+        self.rerank_for = rerank_for
 
     def wants_multilingual(self, question: str) -> bool:
         return self.multilingual is not None and (self.multilingual_for is None or self.multilingual_for(question))
@@ -192,6 +196,8 @@ class HybridSearcher:
                 return []  # nothing ingested yet
             check_space(row, model_name_of(self.embeddings), len(embedding))
             rows = conn.execute(SEARCH, params, binary=True).fetchall()
+        if self.reranker is not None and mode == "hybrid" and (self.rerank_for is None or self.rerank_for(query)):
+            rows = self.reranker(embedding, rows, text_at=8, section_at=7, score_at=9)
         return _diversify(rows, k, self.one_per_section)
 
 
