@@ -63,7 +63,11 @@ class SentenceReranker:
     vector averages all its sentences, so the one sentence that answers can be drowned by its neighbours.
     It uses the same shipped model and the same cached sentence vectors as the offline answerer's quotes (no
     cross-encoder with its weights in a registry package exists; see docs/benchmarks.md). Only for questions in
-    the passages' language: all-MiniLM-L6-v2 judges other languages' sentences poorly (measured on German)."""
+    the passages' language: all-MiniLM-L6-v2 judges other languages' sentences poorly (measured on our
+    translated set).
+
+    The order changes; each candidate keeps its first-stage score, which the answer chain's support threshold
+    and `hrbot search` report (a bonus on that scale would make an unrelated passage look supported)."""
 
     def __init__(self, scorer: MeaningScorer, sentences, weight: float = RERANK_WEIGHT):
         self.scorer = scorer
@@ -76,11 +80,9 @@ class SentenceReranker:
         judged = [self.sentences(row[text_at], row[section_at] or "") or [row[text_at]] for row in rows]
         flat = [s for group in judged for s in group]
         sims = self.scorer(query, flat)
-        rescored, start = [], 0
+        keyed, start = [], 0
         for row, group in zip(rows, judged):
             best = float(np.max(sims[start:start + len(group)]))
             start += len(group)
-            row = list(row)
-            row[score_at] = float(row[score_at]) + self.weight * best
-            rescored.append(tuple(row))
-        return sorted(rescored, key=lambda r: -r[score_at])
+            keyed.append((float(row[score_at]) + self.weight * best, row))
+        return [row for _, row in sorted(keyed, key=lambda pair: -pair[0])]
