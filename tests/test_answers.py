@@ -83,6 +83,17 @@ def test_questions_about_someone_else_are_refused_without_data(offline):
         assert answer.facts == [] and answer.citations == [] and "only look up *your own*" in answer.text
 
 
+def test_what_everyone_gets_is_a_policy_question_not_someone_elses_records():
+    from knowledge.answering.answers import about_someone_else
+
+    for question in ("How many days of annual leave does everyone get?", "Do employees get a pension?",
+                     "Does everyone have to book leave two weeks ahead?"):
+        assert not about_someone_else(question, set(), set()), question
+    for question in ("Has anyone taken leave this week?", "How many days has everyone taken?",
+                     "has my manager taken any sick days", "How much leave does my manager have left?"):
+        assert about_someone_else(question, set(), set()), question
+
+
 def test_nothing_found_says_so_and_offers_hr(offline):
     answer = offline.answer("What's the weather in Paris tomorrow?", HANNAH, today=JUNE)
     assert answer.kind == "not_found" and not answer.supported

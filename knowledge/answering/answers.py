@@ -83,6 +83,8 @@ ROLE_SUBJECT = re.compile(
     r"teammates?|team ?mates?|team|reports?|direct reports?|employees?|staff|ceo|director|lead|others|"
     r"other people|everyone|anyone|someone|somebody)\s+(got|have|had|taken|take|took|booked|book|left|been|get|"
     r"earn|earned|use|used)\b", re.I)
+COLLECTIVE = re.compile(r"(employees?|staff|everyone|anyone|others|other people)$", re.I)
+ENTITLED = {"get", "earn", "have"}
 DATA_REQUEST = re.compile(r"\b(how (much|many|long)|balance|left|remaining|taken|took|booked|record|email|address|"
                           r"show|list|tell me|what (did|does|is|are)|when (is|does|did)|salary|pay|details|days)\b",
                           re.I)
@@ -105,7 +107,11 @@ def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
     company's own words (lower case) that look like names but are not people."""
     own = {n.lower() for n in own_names} | not_names
     asks_for_data = bool(DATA_REQUEST.search(question))
-    if ROLE_SUBJECT.search(question) or (asks_for_data and OTHER_ROLE.search(question)):
+    subject = ROLE_SUBJECT.search(question)
+    if subject and not (COLLECTIVE.match(subject.group(3)) and subject.group(4).lower() in ENTITLED):
+        return True  # "has my manager taken...", "has anyone booked...": someone's records
+    # "does everyone get 30 days?", "do employees earn extra days?": what the policy gives all, not anyone's records
+    if asks_for_data and OTHER_ROLE.search(question):
         return True
     for pattern in (VERB_NAME, POSSESSIVE_NAME, FOR_NAME) if asks_for_data else (VERB_NAME,):
         for match in pattern.finditer(question):
