@@ -96,15 +96,15 @@ def main() -> None:
                 measure(service, questions, service.k)  # fill the sentence cache: the figures below are warm
                 results[name]["by meaning (after)"] = measure(service, questions, service.k)
             if folder == SAMPLE_DOCS:
-                from knowledge.answering import answers, chain
+                from knowledge.answering import answers, selection
 
                 rt.load_samples()  # the sample employees' records
                 service = AnswerService(rt.searcher, rt.records, settings, rt.profile)
-                saved = chain.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES
-                chain.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES = (
+                saved = selection.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES
+                selection.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES = (
                     0.0, answers.SELECTION_MARGIN, 3)
                 before = measure_personal(service)
-                chain.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES = saved
+                selection.FACTS_WEIGHT, answers.PERSONAL_MARGIN, answers.PERSONAL_MAX_SENTENCES = saved
                 results["personal questions (own, 10; weights set on them)"] = {
                     "questions": 10, "question and its words (before)": before,
                     "leaning towards the facts (after)": measure_personal(service)}

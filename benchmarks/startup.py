@@ -1,7 +1,8 @@
 """Process start to first answer: how long an admin's script waits for one `hrbot` command (issue 10 item 6).
 
 Each command runs as a fresh process against a database holding the sample content, 3 times; the median is
-reported. `hrbot docs` needs no model; `search` and `ask` import torch and load the embedding model.
+reported. `hrbot docs` needs no model; `search` and `ask` load the embedding model's numpy runtime (torch is
+loaded only for storing passages); `import torch` alone is measured for comparison.
 
     python benchmarks/startup.py
 """

@@ -21,6 +21,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _env(database_url: str, tmp_path, fake, **extra) -> dict:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
+            "DATABASE_URL": database_url, "HRBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.base_url, **extra}
+
+
 def _start(env: dict, port: int) -> subprocess.Popen:
     process = subprocess.Popen([str(HRBOT), "serve", "--http", "--host", "127.0.0.1", "--port", str(port),
                                 "--no-worker"], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -57,9 +63,7 @@ def test_answers_that_cannot_finish_in_time_are_handed_back_and_answered_once_by
     with FakeSlack(users=USERS) as fake:
         fake.slow_down("chat.update", 8.0)  # no answer can be delivered within the 1 s drain
         port = _free_port()
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
-               "DATABASE_URL": database_url, "HRBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-test",
-               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.base_url, "HRBOT_DRAIN_SECONDS": "1"}
+        env = _env(database_url, tmp_path, fake, HRBOT_DRAIN_SECONDS="1")
         first = _start(env, port)
         try:
             _send_dms(port, 4, "EvHandBack")
@@ -101,9 +105,7 @@ def test_sigterm_finishes_answers_in_progress(database_url, tmp_path):
     with FakeSlack(users=USERS) as fake:
         fake.slow_down("chat.postMessage", 1.5)  # every answer is mid-way (its placeholder) when SIGTERM comes
         port = _free_port()
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
-               "DATABASE_URL": database_url, "HRBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-test",
-               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.base_url}
+        env = _env(database_url, tmp_path, fake)
         process = _start(env, port)
         try:
             _send_dms(port, 8, "EvShutdown")

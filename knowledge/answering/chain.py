@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 import re
 import time
 from contextlib import contextmanager
@@ -19,12 +17,12 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from knowledge.operations import admin
-from knowledge.profile.language import shipped_pack
-from knowledge.sources.freshness import Freshness, when as freshness_when
+from knowledge.answering.notes import note_freshness, note_source_language
+from knowledge.sources.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                         check_citations, extractive_answer, guard_personal_numbers, not_found_text,
                                         passage_sentences, terms)
-from knowledge.answering.selection import MeaningScorer
+from knowledge.answering.selection import MeaningScorer, facts_text, lean_towards
 from knowledge.people.personal import RecordsRetriever
 from knowledge.search.embeddings import ArrayEmbeddings, LocalEmbeddings
 from knowledge.people.records import RecordsReader
@@ -251,10 +249,10 @@ class AnswerService:
             # A question the asker's own records answer ("how much leave do I have?") wants the policy that
             # explains those figures (entitlement, carry-over, booking), not its nearest neighbour alone (pay for
             # leave untaken on leaving): search with the question leaning towards the facts.
-            embedding = _blend(embedding, self.searcher.embeddings, _facts_text(x["facts"]))
+            embedding = lean_towards(embedding, self._facts_vector(self.searcher.embeddings, x["facts"]))
         ml_search = None if ml is None else ml["search"]
         if x["facts"] and ml_search is not None:
-            ml_search = _blend(ml_search, self.searcher.multilingual, _facts_text(x["facts"]))
+            ml_search = lean_towards(ml_search, self._facts_vector(self.searcher.multilingual, x["facts"]))
         docs = self.policy.invoke(x["search"], embedding=embedding, ml_embedding=ml_search,
                                   audiences=audiences)
         return own_location_first(docs, x["country"], self.profile)
@@ -270,50 +268,19 @@ class AnswerService:
                             personal=bool(facts), kind="not_found")
         else:
             answer = self.write.invoke({**x, "fact_texts": facts}, config)
-            self._note_source_language(answer, x["question"], sources)
-        self._note_freshness(answer, x["question"])
+            note_source_language(answer, x["question"], sources, self.profile)
+        note_freshness(answer, x["question"], self.freshness, self.profile)
         return answer, (self._for_channel(answer, x["standalone"], sources, _question_vectors(x))
                         if x["for_channel"] else None)
 
-    def _note_source_language(self, answer: Answer, question: str, sources) -> None:
-        """Say so, in the asker's language, when the passages quoted are in another language than the question."""
-        cited = {c.document_id for c in answer.citations}
-        text = " ".join(d.page_content for d in sources if d.metadata.get("document_id") in cited)
-        if not text:
-            return
-        asked_in = self.profile.language_of(question)
-        written_in = self.profile.language_of(text)
-        if written_in.code != asked_in.code:
-            note = asked_in.note_sources_in(written_in)
-            if note:
-                answer.text += f"\n\n_{note}_"
-                answer.source_language = written_in.code
-
-    def _note_freshness(self, answer: Answer, question: str) -> None:
-        """An answer from the asker's records says when they were last brought in; one citing a document whose
-        source has not synced within its schedule says so (issue 11)."""
-        if self.freshness is None:
-            return
-        try:
-            snapshot = self.freshness.snapshot()
-        except Exception:  # freshness is a note, never a reason to fail an answer
-            log.warning("could not read how fresh the knowledge is", exc_info=True)
-            return
-        language = self.profile.language_of(question)
-        english = shipped_pack("en")
-        notes = []
-        if answer.facts and snapshot.records_synced_at is not None:
-            template = language.records_as_of or english.records_as_of
-            notes.append(template.format(when=freshness_when(snapshot.records_synced_at)))
-            answer.records_as_of = snapshot.records_synced_at
-        for source in dict.fromkeys(c.source for c in answer.citations if c.source in snapshot.stale):
-            name, last_ok = snapshot.stale[source]
-            template = language.stale_source or english.stale_source
-            note = template.format(source=name, when=freshness_when(last_ok))
-            if note not in notes:
-                notes.append(note)
-        if notes:
-            answer.text += "\n\n_" + " ".join(notes) + "_"
+    def _facts_vector(self, model, facts) -> np.ndarray:
+        """The facts' vector in `model`'s space. One answer blends the same facts into its search, its
+        multilingual search and its quotes: the sentence scorers' cache embeds them once."""
+        text = facts_text(facts)
+        for scorer in self.scorers.values():
+            if scorer.model is model:
+                return scorer.vectors([text])[0]
+        return model.embed_array([text])[0]
 
     def _place(self, code: str | None) -> str:
         location = self.profile.location(code)
@@ -404,7 +371,9 @@ class AnswerService:
                 # The asker's own figures already answer "how much do I have"; the policy should explain them
                 # (entitlement, carry-over), so quotes are judged against the question *and* the facts, not the
                 # question alone (whose nearest sentence may be about pay for leave untaken on leaving).
-                query = _blend(query, scorer.model, " ".join(facts))
+                if not isinstance(query, np.ndarray):
+                    query = scorer.model.embed_array([query])[0]
+                query = lean_towards(query, self._facts_vector(scorer.model, facts))
             similarity = lambda sentences: scorer(query, sentences)
         text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact,
                                             similarity=similarity)
@@ -430,43 +399,6 @@ def _vectors(model, search: str, question: str, with_question: bool) -> dict:
         return {"search": vector, "question": vector if question == search else None}
     both = model.embed_array([search, question])  # one call: barely slower than one text
     return {"search": both[0], "question": both[1]}
-
-
-FACTS_WEIGHT = 0.5  # how far a personal question leans towards its facts (chosen on our own sample questions)
-
-
-def _facts_text(facts) -> str:
-    return " ".join(getattr(d, "page_content", d) for d in facts)
-
-
-_FACTS_VECTORS: "OrderedDict[tuple[int, str], np.ndarray]" = OrderedDict()
-_FACTS_LOCK = threading.Lock()
-
-
-def _facts_vector(model, facts_text: str) -> np.ndarray:
-    """One answer blends the same facts into its search and its quotes (and the multilingual search): embed
-    them once. A small LRU, as an asker's facts repeat across a conversation."""
-    key = (id(model), facts_text)
-    with _FACTS_LOCK:
-        if key in _FACTS_VECTORS:
-            _FACTS_VECTORS.move_to_end(key)
-            return _FACTS_VECTORS[key]
-    vector = model.embed_array([facts_text])[0]
-    with _FACTS_LOCK:
-        _FACTS_VECTORS[key] = vector
-        while len(_FACTS_VECTORS) > 512:
-            _FACTS_VECTORS.popitem(last=False)
-    return vector
-
-
-def _blend(query, model, facts_text: str) -> np.ndarray:
-    """The question's unit vector leaning towards the facts' (FACTS_WEIGHT): a passage or sentence must suit the
-    question first and explain the asker's figures second."""
-    question = query if isinstance(query, np.ndarray) else model.embed_array([query])[0]
-    facts = _facts_vector(model, facts_text)
-    both = (question / max(float(np.linalg.norm(question)), 1e-12)
-            + FACTS_WEIGHT * facts / max(float(np.linalg.norm(facts)), 1e-12))
-    return (both / max(float(np.linalg.norm(both)), 1e-12)).astype(np.float32)
 
 
 def _question_vectors(x) -> dict:

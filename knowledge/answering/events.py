@@ -48,7 +48,6 @@ GIVE_UP = """
 UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL
 WHERE state = 'answering' AND lease_until < now() AND attempts >= %(max_attempts)s
 RETURNING event_id"""
-PENDING = "SELECT count(*) FROM processed_events WHERE state = 'answering'"
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,3 @@ class EventLedger:
             log.error("event %s was not answered after %d attempts; giving up", event_id, MAX_ATTEMPTS)
         return [Due(Claim(event_id, token, placeholder, attempts), body)
                 for event_id, token, body, placeholder, attempts in rows]
-
-    def pending(self) -> int:
-        with self.db.connection() as conn:
-            return conn.execute(PENDING).fetchone()[0]
