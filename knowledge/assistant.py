@@ -161,13 +161,13 @@ class HRAssistant:
 
         store = self.sources
         chosen = [store.get(n) for n in names] if names else store.list()
-        return [run_source(self.runtime.ingestor, store, source, alert) for source in chosen]
+        return [run_source(self.runtime.ingestor, store, source, alert, self.runtime.profile) for source in chosen]
 
     def run_due_sources(self, alert=None) -> list:
         """The sources whose time has come (the worker's schedule, every minute)."""
         from knowledge.sources.runner import run_due
 
-        return run_due(self.runtime.ingestor, self.sources, alert)
+        return run_due(self.runtime.ingestor, self.sources, alert, self.runtime.profile)
 
     def remove_source(self, name: str, keep_documents: bool, actor: str) -> int:
         """Remove a source; unless keep_documents, retire the documents it brought in. Returns how many."""

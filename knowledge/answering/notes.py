@@ -45,6 +45,9 @@ def note_freshness(answer: Answer, question: str, freshness, profile: CompanyPro
         template = language.records_as_of or english.records_as_of
         notes.append(template.format(when=when(snapshot.records_synced_at)))
         answer.records_as_of = snapshot.records_synced_at
+    if answer.facts:
+        for name, last_ok in snapshot.stale_records:
+            notes.append((language.stale_source or english.stale_source).format(source=name, when=when(last_ok)))
     for source in dict.fromkeys(c.source for c in answer.citations if c.source in snapshot.stale):
         name, last_ok = snapshot.stale[source]
         note = (language.stale_source or english.stale_source).format(source=name, when=when(last_ok))

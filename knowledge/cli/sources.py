@@ -15,30 +15,45 @@ def sources_group() -> None:
     `hrbot worker` on their schedule; changed items are re-ingested, deleted ones retired."""
 
 
+KINDS = ["folder", "web", "confluence", "notion", "bamboohr", "sql"]
+
+
 @sources_group.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["folder", "web"]), required=True)
+@click.option("--kind", type=click.Choice(KINDS), required=True,
+              help="folder, web: documents; confluence, notion: documents via their APIs; bamboohr, sql: records.")
 @click.option("--path", "folder", default=None, help="folder: the directory to mirror.")
 @click.option("--url", "urls", multiple=True, help="web: a page to keep (repeat for more).")
 @click.option("--sitemap", default=None, help="web: a sitemap.xml (or sitemap index) listing the pages.")
 @click.option("--auth-header", default=None,
               help="web: env:VARIABLE or file:/path holding the Authorization header value (never the value).")
+@click.option("--settings", "settings_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A TOML or JSON file with the kind's settings (see the README, Sources).")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="One setting (repeat); a dotted key fills a table: --set leave_types.Vacation=annual. "
+                   "Credentials as env:VARIABLE or file:/path.")
 @click.option("--every", "every", default="6h", show_default=True, help="How often: 30m, 6h, 1d ...")
 @click.option("--audience", default=None, help="Limit its documents to one location code; default everyone.")
 @click.pass_context
-def sources_add(ctx, name, kind, folder, urls, sitemap, auth_header, every, audience) -> None:
+def sources_add(ctx, name, kind, folder, urls, sitemap, auth_header, settings_file, pairs, every, audience) -> None:
     """Add a source; its first run is due at once (or run it now with `hrbot sources run NAME`)."""
     from knowledge.errors import ConfigurationError
 
+    settings = read_settings(settings_file) if settings_file else {}
+    for pair in pairs:
+        set_dotted(settings, pair)
     if kind == "folder":
-        if not folder:
+        settings.setdefault("path", folder)
+        if not settings["path"]:
             raise ConfigurationError("A folder source needs --path.")
-        settings = {"path": folder}
-    else:
-        if not urls and not sitemap:
-            raise ConfigurationError("A web source needs --url (one or more) or --sitemap.")
-        settings = {"urls": list(urls), **({"sitemap": sitemap} if sitemap else {}),
+    elif kind == "web":
+        settings = {"urls": list(urls), **settings, **({"sitemap": sitemap} if sitemap else {}),
                     **({"auth_header": auth_header} if auth_header else {})}
+        if not settings["urls"] and not settings.get("sitemap"):
+            raise ConfigurationError("A web source needs --url (one or more) or --sitemap.")
+    elif not settings:
+        raise ConfigurationError(f"A {kind} source needs its settings (--settings FILE or --set KEY=VALUE); "
+                                 "the README's Sources section lists them.")
     rt = runtime_of(ctx)
     audience = checked_audience(rt, audience)
     source = rt.assistant.sources.add(name, kind, settings, parse_every(every), audience, cli_actor())
@@ -96,6 +111,44 @@ def sources_run(ctx, names) -> None:
             click.echo(f"{r.source}: " + ", ".join(f"{k} {v}" for k, v in r.changes.items()))
     if failed:
         ctx.exit(1)
+
+
+def read_settings(path: str) -> dict:
+    """A kind's settings from a TOML or JSON file (TOML for multi-line SQL queries)."""
+    import json
+    import tomllib
+    from pathlib import Path
+
+    from knowledge.errors import ConfigurationError
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return json.loads(text) if path.endswith(".json") else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {exc}") from None
+
+
+def set_dotted(settings: dict, pair: str) -> None:
+    """KEY=VALUE into settings; a dotted key nests (leave_types.Vacation=annual); a value that is JSON (true,
+    30, ["a","b"]) is taken as JSON, anything else as text."""
+    import json
+
+    from knowledge.errors import ConfigurationError
+
+    key, sep, value = pair.partition("=")
+    if not sep or not key.strip():
+        raise ConfigurationError(f"--set takes KEY=VALUE; got {pair!r}.")
+    *parents, last = key.strip().split(".", 1) if key.split(".")[0] in NESTED else [key.strip()]
+    target = settings
+    for part in parents:
+        target = target.setdefault(part, {})
+    try:
+        target[last] = json.loads(value)
+    except ValueError:
+        target[last] = value
+
+
+NESTED = {"leave_types", "locations", "queries", "employment_types"}  # tables whose keys may hold dots or spaces
 
 
 def _when(moment) -> str:

@@ -39,14 +39,15 @@ INSERT INTO employees (employee_id, slack_user_id, email, name, country, departm
 VALUES (%(employee_id)s, %(slack_user_id)s, %(email)s, %(name)s, %(country)s, %(department)s,
         %(employment_type)s, %(fte)s, %(hire_date)s, %(end_date)s, %(manager_id)s)
 ON CONFLICT (employee_id) DO UPDATE SET
-    slack_user_id = excluded.slack_user_id, email = excluded.email, name = excluded.name,
-    country = excluded.country, department = excluded.department, employment_type = excluded.employment_type,
+    slack_user_id = coalesce(excluded.slack_user_id, employees.slack_user_id),  -- a source may not know it
+    email = excluded.email, name = excluded.name, country = excluded.country, department = excluded.department, employment_type = excluded.employment_type,
     fte = excluded.fte, hire_date = excluded.hire_date, end_date = excluded.end_date,
     manager_id = excluded.manager_id, updated_at = now()
 WHERE (employees.slack_user_id, employees.email, employees.name, employees.country, employees.department,
        employees.employment_type, employees.fte, employees.hire_date, employees.end_date, employees.manager_id)
       IS DISTINCT FROM
-      (excluded.slack_user_id, excluded.email, excluded.name, excluded.country, excluded.department,
+      (coalesce(excluded.slack_user_id, employees.slack_user_id), excluded.email, excluded.name, excluded.country,
+       excluded.department,
        excluded.employment_type, excluded.fte, excluded.hire_date, excluded.end_date, excluded.manager_id)""",
     "entitlements": """
 INSERT INTO leave_entitlements (employee_id, leave_type, year, base_days, carried_over)
@@ -86,11 +87,11 @@ LOCATION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 class RecordsRejected(HRBotError):
     """A CSV failed validation; nothing was written. `errors` lists 'line N: problem' strings."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, errors: list[str], subject: str = "The file"):
         self.errors = errors
         shown = "\n".join(f"  {e}" for e in errors[:50])
         more = f"\n  ...and {len(errors) - 50} more" if len(errors) > 50 else ""
-        super().__init__(f"The file was not imported; nothing was changed. Fix these and try again:\n{shown}{more}")
+        super().__init__(f"{subject} was not imported; nothing was changed. Fix these and try again:\n{shown}{more}")
 
 
 @dataclass
@@ -115,12 +116,12 @@ def _date(value: str, column: str, errors: list[str], line: int, required: bool 
     value = (value or "").strip()
     if not value:
         if required:
-            errors.append(f"line {line}: {column} is empty")
+            errors.append(f"{line}: {column} is empty")
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors.append(f"line {line}: {column} {value!r} is not a date (use YYYY-MM-DD)")
+        errors.append(f"{line}: {column} {value!r} is not a date (use YYYY-MM-DD)")
         return None
 
 
@@ -134,24 +135,24 @@ def _number(value: str, column: str, errors: list[str], line: int, required: boo
     value = (value or "").strip()
     if not value:
         if required:
-            errors.append(f"line {line}: {column} is empty")
+            errors.append(f"{line}: {column} is empty")
         return None
     try:
         number = Decimal(value)
     except InvalidOperation:
-        errors.append(f"line {line}: {column} {value!r} is not a number")
+        errors.append(f"{line}: {column} {value!r} is not a number")
         return None
     if not number.is_finite():
-        errors.append(f"line {line}: {column} {value!r} is not a number")
+        errors.append(f"{line}: {column} {value!r} is not a number")
         return None
     if number < 0:
-        errors.append(f"line {line}: {column} must not be negative (got {value})")
+        errors.append(f"{line}: {column} must not be negative (got {value})")
         return None
     if number != number.quantize(Decimal(1).scaleb(-places)):
-        errors.append(f"line {line}: {column} {value} has more than {places} decimal places")
+        errors.append(f"{line}: {column} {value} has more than {places} decimal places")
         return None
     if most is not None and number > most:
-        errors.append(f"line {line}: {column} {value} is more than {most:f}")
+        errors.append(f"{line}: {column} {value} is more than {most:f}")
         return None
     return number
 
@@ -181,9 +182,7 @@ def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
         raise RecordsRejected(["line 1: the file is empty"]) from None
     kind = detect_kind(header)
     columns = [h.strip().lower() for h in header]
-    rows, errors, seen = [], [], {}
-    file_employees = set()
-    raw_rows = []
+    errors, raw_rows = [], []
     try:
         for line, values in enumerate(reader, start=2):
             if not any(v.strip() for v in values):
@@ -191,9 +190,22 @@ def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
             if len(values) != len(columns):
                 errors.append(f"line {line}: expected {len(columns)} values, found {len(values)}")
                 continue
-            raw_rows.append((line, dict(zip(columns, (v.strip() for v in values)))))
+            raw_rows.append((f"line {line}", dict(zip(columns, (v.strip() for v in values)))))
     except csv.Error as exc:
         errors.append(f"line {reader.line_num}: malformed CSV ({exc})")
+    rows, problems = validate_rows(kind, raw_rows, known_employees, leave_types, locations, identities)
+    errors += problems
+    if not raw_rows and not errors:
+        errors.append("line 2: the file has a header but no rows")
+    return kind, rows, errors
+
+
+def validate_rows(kind: str, raw_rows: list[tuple[str, dict]], known_employees: set[str], leave_types: set[str],
+                  locations: set[str] | None = None, identities: dict | None = None) -> tuple[list[dict], list[str]]:
+    """The checks every way records come in shares (a CSV file, an HR system's API, a SQL query): each raw row is
+    (where it came from, e.g. "line 7" or "employee 4021", {column: text}). Returns (valid rows, errors)."""
+    rows, errors, seen = [], [], {}
+    file_employees = set()
     if kind == "employees":
         file_employees = {raw.get("employee_id", "") for _, raw in raw_rows}
     employees = known_employees | file_employees
@@ -203,15 +215,13 @@ def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
             continue
         key = _key(kind, row)
         if key in seen:
-            errors.append(f"line {line}: duplicate of line {seen[key]} ({', '.join(map(str, key))})")
+            errors.append(f"{line}: duplicate of {seen[key]} ({', '.join(map(str, key))})")
             continue
         seen[key] = line
         rows.append(row)
     if kind == "employees":
         _check_identities(rows, lines_of=seen, identities=identities or {}, errors=errors)
-    if not raw_rows and not errors:
-        errors.append("line 2: the file has a header but no rows")
-    return kind, rows, errors
+    return rows, errors
 
 
 def _check_identities(rows: list[dict], lines_of: dict, identities: dict, errors: list[str]) -> None:
@@ -226,7 +236,7 @@ def _check_identities(rows: list[dict], lines_of: dict, identities: dict, errors
             owner = claimed.get((kind, value))
             if owner is not None and owner != row["employee_id"]:
                 what = "slack_user_id" if kind == "slack" else "email"
-                errors.append(f"line {line}: {what} {value!r} already belongs to employee {owner}")
+                errors.append(f"{line}: {what} {value!r} already belongs to employee {owner}")
             else:
                 claimed[(kind, value)] = row["employee_id"]
 
@@ -244,10 +254,10 @@ def _key(kind: str, row: dict) -> tuple:
 def _location(raw: dict, line: int, errors: list[str], locations: set[str] | None) -> str:
     code = (raw.get("country") or "").strip().upper()
     if not LOCATION_CODE.match(code):
-        errors.append(f"line {line}: country {raw.get('country')!r} must be a location code: two letters, "
+        errors.append(f"{line}: country {raw.get('country')!r} must be a location code: two letters, "
                       "optionally with a region (see the company profile's locations)")
     elif locations is not None and code not in locations:
-        errors.append(f"line {line}: country {code!r} is not a location in the company profile (its locations: "
+        errors.append(f"{line}: country {code!r} is not a location in the company profile (its locations: "
                       f"{', '.join(sorted(locations))})")
     return code
 
@@ -258,45 +268,45 @@ def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dic
     if kind == "employees":
         for column in ("employee_id", "email", "name"):
             if not raw.get(column):
-                errors.append(f"line {line}: {column} is empty")
+                errors.append(f"{line}: {column} is empty")
         row.update(employee_id=raw.get("employee_id"), email=raw.get("email"), name=raw.get("name"),
                    slack_user_id=raw.get("slack_user_id") or None, department=raw.get("department") or None,
                    manager_id=raw.get("manager_id") or None)
         if row["email"] and "@" not in row["email"]:
-            errors.append(f"line {line}: email {row['email']!r} is not an email address")
+            errors.append(f"{line}: email {row['email']!r} is not an email address")
         row["country"] = _location(raw, line, errors, locations)
         row["employment_type"] = raw.get("employment_type") or "permanent"
         if row["employment_type"] not in EMPLOYMENT_TYPES:
-            errors.append(f"line {line}: employment_type {row['employment_type']!r} must be one of "
+            errors.append(f"{line}: employment_type {row['employment_type']!r} must be one of "
                           + ", ".join(sorted(EMPLOYMENT_TYPES)))
         fte = _number(raw.get("fte") or "1", "fte", errors, line, places=3, most=None)
         if fte is not None and not (0 < fte <= 1):
-            errors.append(f"line {line}: fte must be above 0 and at most 1 (got {fte})")
+            errors.append(f"{line}: fte must be above 0 and at most 1 (got {fte})")
         row["fte"] = fte
         row["hire_date"] = _date(raw.get("hire_date"), "hire_date", errors, line)
         row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line, required=False)
         if row["hire_date"] and row["end_date"] and row["end_date"] < row["hire_date"]:
-            errors.append(f"line {line}: end_date is before hire_date")
+            errors.append(f"{line}: end_date is before hire_date")
         if row["manager_id"] and row["manager_id"] not in employees:
-            errors.append(f"line {line}: manager_id {row['manager_id']!r} is not a known employee")
+            errors.append(f"{line}: manager_id {row['manager_id']!r} is not a known employee")
     elif kind == "public_holidays":
         row["country"] = _location(raw, line, errors, locations)
         row["date"] = _date(raw.get("date"), "date", errors, line)
         row["name"] = raw.get("name")
         if not row["name"]:
-            errors.append(f"line {line}: name is empty")
+            errors.append(f"{line}: name is empty")
     else:
         row["employee_id"] = raw.get("employee_id")
         if row["employee_id"] not in employees:
-            errors.append(f"line {line}: unknown employee {row['employee_id']!r} (import employees first)")
+            errors.append(f"{line}: unknown employee {row['employee_id']!r} (import employees first)")
         row["leave_type"] = (raw.get("leave_type") or "").lower()
         if row["leave_type"] not in leave_types:
-            errors.append(f"line {line}: unknown leave type {raw.get('leave_type')!r}; use one of "
+            errors.append(f"{line}: unknown leave type {raw.get('leave_type')!r}; use one of "
                           + ", ".join(sorted(leave_types)))
         if kind in ("entitlements", "balances"):
             year = (raw.get("year") or "").strip()
             if not (year.isdigit() and 2000 <= int(year) <= 2100):
-                errors.append(f"line {line}: year {year!r} is not a year")
+                errors.append(f"{line}: year {year!r} is not a year")
             row["year"] = int(year) if year.isdigit() else None
         if kind == "balances":
             row["balance"] = _signed(raw.get("balance"), "balance", errors, line)
@@ -307,21 +317,21 @@ def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dic
         else:
             row["request_id"] = raw.get("request_id")
             if not row["request_id"]:
-                errors.append(f"line {line}: request_id is empty")
+                errors.append(f"{line}: request_id is empty")
             row["start_date"] = _date(raw.get("start_date"), "start_date", errors, line)
             row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line)
             if row["start_date"] and row["end_date"] and row["end_date"] < row["start_date"]:
-                errors.append(f"line {line}: end_date {row['end_date']} is before start_date {row['start_date']}")
+                errors.append(f"{line}: end_date {row['end_date']} is before start_date {row['start_date']}")
             row["days"] = _number(raw.get("days"), "days", errors, line)
             if row["days"] is not None and row["days"] == 0:
-                errors.append(f"line {line}: days must be more than 0")
+                errors.append(f"{line}: days must be more than 0")
             if (row["days"] and row["start_date"] and row["end_date"]
                     and row["days"] > (row["end_date"] - row["start_date"]).days + 1):
-                errors.append(f"line {line}: {row['days']} days do not fit between {row['start_date']} "
+                errors.append(f"{line}: {row['days']} days do not fit between {row['start_date']} "
                               f"and {row['end_date']}")
             row["status"] = (raw.get("status") or "").lower()
             if row["status"] not in STATUSES:
-                errors.append(f"line {line}: status {raw.get('status')!r} must be one of "
+                errors.append(f"{line}: status {raw.get('status')!r} must be one of "
                               + ", ".join(sorted(STATUSES)))
     return row if len(errors) == before else None
 
@@ -355,14 +365,36 @@ def import_many(db: Database, files: list[tuple[str | None, bytes]], actor: str 
     """Several exports as one: validated together in dependency order (employees first, so a leave file may
     name people from an employees file of the same run), then written in one transaction. Any error in any
     file means nothing at all is written; the errors name their file and line."""
+    def parse(name, data, known, leave_types, locations, identities):
+        try:
+            return parse_csv(data, known, leave_types, locations, identities)
+        except RecordsRejected as exc:
+            return None, [], exc.errors
+
+    return _import(db, [(name, data) for name, data in sorted(files, key=_order)], parse, actor, profile)
+
+
+def import_tables(db: Database, tables: list[tuple[str, str, list[tuple[str, dict]]]], actor: str,
+                  profile=None) -> list[ImportResult]:
+    """Records that arrive as rows rather than files (an HR system's API, a SQL query): (name, kind, raw rows)
+    with the CSV columns as keys. The same checks as a CSV import, the same all-or-nothing write."""
+    def parse(name, item, known, leave_types, locations, identities):
+        kind, raw_rows = item
+        return (kind, *validate_rows(kind, raw_rows, known, leave_types, locations, identities))
+
+    ordered = sorted(tables, key=lambda t: IMPORT_ORDER.index(t[1]))
+    try:
+        return _import(db, [(name, (kind, rows)) for name, kind, rows in ordered], parse, actor, profile)
+    except RecordsRejected as exc:
+        raise RecordsRejected(exc.errors, subject="The records") from None
+
+
+def _import(db: Database, items: list[tuple], parse, actor: str, profile) -> list[ImportResult]:
     known, leave_types, locations, identities = _context(db, profile)
     parsed, errors = [], []
-    for name, data in sorted(files, key=_order):
-        try:
-            kind, rows, problems = parse_csv(data, known, leave_types, locations, identities)
-        except RecordsRejected as exc:
-            kind, rows, problems = None, [], exc.errors
-        prefix = f"{name}: " if name and len(files) > 1 else ""
+    for name, item in items:
+        kind, rows, problems = parse(name, item, known, leave_types, locations, identities)
+        prefix = f"{name}: " if name and len(items) > 1 else ""
         errors += [prefix + p for p in problems]
         if kind == "employees":
             known |= {r["employee_id"] for r in rows}

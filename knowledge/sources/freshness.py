@@ -7,18 +7,26 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from knowledge.sources.records import RECORD_KINDS
+
 RECORDS_SYNCED = "SELECT max(at) FROM audit_log WHERE action = 'records_import'"
 STALE_DOCUMENTS = """
 SELECT i.document, s.name, s.last_success_at
 FROM sources s JOIN source_items i USING (source_id)
 WHERE s.last_run_at IS NOT NULL
   AND (s.last_success_at IS NULL OR s.last_success_at < now() - make_interval(secs => 2 * s.every_seconds))"""
+STALE_RECORDS = """
+SELECT s.name, s.last_success_at FROM sources s
+WHERE s.kind = ANY(%(kinds)s) AND s.last_run_at IS NOT NULL
+  AND (s.last_success_at IS NULL OR s.last_success_at < now() - make_interval(secs => 2 * s.every_seconds))
+ORDER BY s.name"""
 
 
 @dataclass
 class Snapshot:
     records_synced_at: datetime | None = None
     stale: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)  # document -> (source, last ok)
+    stale_records: list[tuple[str, datetime | None]] = field(default_factory=list)  # (records source, last ok)
 
 
 class Freshness:
@@ -35,7 +43,9 @@ class Freshness:
                 with self.db.connection(timeout=2.0) as conn:
                     records = conn.execute(RECORDS_SYNCED).fetchone()[0]
                     stale = {doc: (name, ok) for doc, name, ok in conn.execute(STALE_DOCUMENTS).fetchall()}
-                self._snapshot, self._read_at = Snapshot(records, stale), time.monotonic()
+                    records_stale = conn.execute(STALE_RECORDS, {"kinds": list(RECORD_KINDS)}).fetchall()
+                self._snapshot = Snapshot(records, stale, [tuple(row) for row in records_stale])
+                self._read_at = time.monotonic()
             return self._snapshot
 
     def invalidate(self) -> None:

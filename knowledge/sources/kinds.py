@@ -89,11 +89,12 @@ def folder_listing(settings: dict, max_bytes: int) -> Listing:
 
 # --- web pages ----------------------------------------------------------------------------------------------
 
-def _request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0):
-    """GET with the server's rate limits honoured: 429/503 with Retry-After (up to MAX_RETRY_AFTER) is waited
-    out and tried again. Returns (status, headers, body); 304/404/410 are statuses, not errors."""
+def _request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, data: bytes | None = None):
+    """GET (POST with data) with the server's rate limits honoured: 429/503 with Retry-After (up to
+    MAX_RETRY_AFTER) is waited out and tried again. Returns (status, headers, body); 304/404/410 are statuses,
+    not errors."""
     for attempt in range(RETRIES + 1):
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
+        request = urllib.request.Request(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 body = response.read(max_bytes + 1)

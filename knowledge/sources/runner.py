@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 from knowledge.documents.ingest import Ingestor
 from knowledge.errors import ConfigurationError, HRBotError, NotFound
 from knowledge.sources.kinds import KINDS, Seen, SourceError
+from knowledge.sources.records import RECORD_KINDS
 from knowledge.sources.store import Source, SourceStore
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,8 @@ class RunResult:
 
 
 def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
-               alert: Callable[[Source, int, str], None] | None = None) -> RunResult:
+               alert: Callable[[Source, int, str], None] | None = None, profile=None) -> RunResult:
+    """profile: the company profile, which records sources validate against (locations, leave types)."""
     result = RunResult(source.name)
     db = ingestor.db  # the owner: runs write documents
     with db.connection() as lock_conn:
@@ -51,7 +54,10 @@ def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
             result.status = "busy"
             return result
         try:
-            _run(ingestor, source, result)
+            if source.kind in RECORD_KINDS:
+                _run_records(ingestor.db, source, result, profile)
+            else:
+                _run(ingestor, source, result)
         except (HRBotError, OSError) as exc:
             result.status, result.error = "failed", str(exc)
         except Exception as exc:  # a bug must not stop the schedule; it is logged with its traceback
@@ -77,7 +83,8 @@ def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
 def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
     listing_of = KINDS.get(source.kind)
     if listing_of is None:
-        raise ConfigurationError(f"Unknown source kind {source.kind!r} (known: {', '.join(sorted(KINDS))}).")
+        known = ", ".join(sorted({*KINDS, *RECORD_KINDS}))
+        raise ConfigurationError(f"Unknown source kind {source.kind!r} (known: {known}).")
     with ingestor.db.connection() as conn:
         seen = {row[0]: (row[1], Seen(*row[2:])) for row in conn.execute(SEEN, {"id": source.source_id})}
     listing = listing_of(source.settings, ingestor.max_bytes)  # a SourceError here: nothing has changed
@@ -122,6 +129,23 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
             conn.execute(FORGET, {"id": source.source_id, "key": key})
 
 
-def run_due(ingestor: Ingestor, store: SourceStore, alert=None) -> list[RunResult]:
+def _run_records(db, source: Source, result: RunResult, profile) -> None:
+    """Pull every record, then write them with the CSV import's checks in one transaction: a row that fails
+    them fails the run and nothing is written. Only rows that differ are written (and counted as changed)."""
+    from knowledge.people.imports import import_tables
+
+    pull = RECORD_KINDS[source.kind](source.settings, profile, date.today())
+    if not pull.tables:
+        raise SourceError("The source returned no records at all; nothing was changed (check its settings).")
+    written = import_tables(db, pull.tables, actor=source.origin, profile=profile)
+    result.changes = {"rows": sum(r.rows for r in written), "changed": sum(r.changed for r in written),
+                      **{f"{r.kind} changed": r.changed for r in written},
+                      **({"skipped": sum(pull.skipped.values())} if pull.skipped else {})}
+    if pull.skipped:
+        log.info("source %s skipped: %s", source.name, pull.skipped)
+        result.changes["skipped because"] = "; ".join(f"{n} {reason}" for reason, n in pull.skipped.items())
+
+
+def run_due(ingestor: Ingestor, store: SourceStore, alert=None, profile=None) -> list[RunResult]:
     """Every source whose time has come (the worker calls this every minute)."""
-    return [run_source(ingestor, store, source, alert) for source in store.due()]
+    return [run_source(ingestor, store, source, alert, profile) for source in store.due()]

@@ -12,7 +12,7 @@ from knowledge.operations.admin import audit
 
 EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-SECRET_KEYS = ("password", "token", "secret", "api_key", "apikey", "key", "credential", "credentials")
+SECRET_KEYS = ("password", "token", "secret", "api_key", "apikey", "key", "credential", "credentials", "dsn")
 
 COLUMNS = """source_id, name, kind, settings, audience, every_seconds, next_run_at, last_run_at, last_success_at,
              last_error, failures, last_changes, created_by"""

@@ -1,0 +1,261 @@
+"""Records sources: employees, leave requests and the balances the HR system computes, pulled on a schedule from
+an HR system's API (BambooHR) or from read-only SQL queries against the company's own database.
+
+A pull turns what the source holds into rows with the CSV import's columns; the runner writes them with the
+import's checks, all or nothing (knowledge.people.imports.import_tables). What the source has that this product
+cannot hold (a time-off type the company did not map, a request of zero days) is counted as skipped, by reason,
+so the admin sees it in the source's status instead of a run that never succeeds.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from knowledge.errors import ConfigurationError
+from knowledge.people.imports import KINDS as COLUMNS
+from knowledge.sources.kinds import SourceError, _request
+from knowledge.sources.store import resolve_secret
+
+log = logging.getLogger(__name__)
+
+MAX_RESPONSE = 256 * 1024 * 1024  # a 5,000-person report is a few MB; this only stops a runaway answer
+
+
+@dataclass
+class Pull:
+    tables: list[tuple[str, str, list[tuple[str, dict]]]] = field(default_factory=list)  # (name, kind, rows)
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> how many
+
+    def add(self, name: str, kind: str, rows: list[tuple[str, dict]]) -> None:
+        if rows:
+            self.tables.append((name, kind, rows))
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def locations_matcher(profile, overrides: dict | None):
+    """A location name or code at the source -> the profile's location code: the source's own mapping first
+    (settings["locations"]), then the profile's codes, names and aliases, case-insensitive. Unknown values are
+    passed through, so validation names them."""
+    table = {}
+    if profile is not None:
+        for code, location in profile.locations.items():
+            for word in (code, location.name, *location.aliases):
+                table[word.strip().lower()] = code
+    for name, code in (overrides or {}).items():
+        table[str(name).strip().lower()] = str(code).strip().upper()
+
+    def match(*values: str | None) -> str:
+        for value in values:
+            if value and value.strip().lower() in table:
+                return table[value.strip().lower()]
+        return next((v for v in values if v), "")
+
+    return match
+
+
+# --- BambooHR ------------------------------------------------------------------------------------------------
+
+EMPLOYEE_FIELDS = ["id", "firstName", "lastName", "displayName", "workEmail", "department", "location", "country",
+                   "employmentHistoryStatus", "hireDate", "terminationDate", "supervisorEId", "status"]
+STATUSES = {"approved": "approved", "requested": "pending", "denied": "rejected", "canceled": "cancelled",
+            "cancelled": "cancelled", "superceded": "cancelled", "superseded": "cancelled"}
+EMPLOYMENT = {"contractor": "contractor", "contract": "contractor", "freelance": "contractor",
+              "fixed term": "fixed_term", "fixed-term": "fixed_term", "temporary": "fixed_term"}
+NO_DATE = {"", "0000-00-00"}
+
+
+class BambooHR:
+    """The parts of BambooHR's REST API a sync needs (https://documentation.bamboohr.com/reference): a custom
+    report of every employee, time-off requests in a window, and each current employee's balances from the
+    time-off calculator. HTTP Basic with the API key as the user name; 429/503 Retry-After is waited out."""
+
+    def __init__(self, settings: dict):
+        company = settings.get("company")
+        if not company:
+            raise ConfigurationError("A bamboohr source needs company (the subdomain: acme for acme.bamboohr.com).")
+        if not settings.get("api_key"):
+            raise ConfigurationError("A bamboohr source needs api_key as env:VARIABLE or file:/path.")
+        base = settings.get("base_url", "https://api.bamboohr.com").rstrip("/")
+        self.root = f"{base}/api/gateway.php/{urllib.parse.quote(company)}/v1"
+        token = base64.b64encode(f"{resolve_secret(settings['api_key'])}:x".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+
+    def _json(self, path: str, query: dict | None = None, body: dict | None = None):
+        url = f"{self.root}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {**self.headers, **({"Content-Type": "application/json"} if data else {})}
+        status, _, raw = _request(url, headers, MAX_RESPONSE, data=data)
+        if status != 200:
+            raise SourceError(f"BambooHR answered HTTP {status} for {path}.")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise SourceError(f"BambooHR's answer for {path} is not JSON (is base_url right?).") from None
+
+    def employees(self, extra_fields: list[str]) -> list[dict]:
+        report = self._json("/reports/custom", {"format": "JSON", "onlyCurrent": "false"},
+                            {"fields": EMPLOYEE_FIELDS + extra_fields})
+        return report.get("employees") or []
+
+    def requests(self, start: date, end: date) -> list[dict]:
+        return self._json("/time_off/requests/", {"start": start.isoformat(), "end": end.isoformat()}) or []
+
+    def balances(self, employee_id: str, on: date) -> list[dict]:
+        return self._json(f"/employees/{urllib.parse.quote(employee_id)}/time_off/calculator",
+                          {"end": on.isoformat()}) or []
+
+
+def _days(amount, unit: str | None, hours_per_day: Decimal) -> str:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, TypeError):
+        return str(amount)
+    if (unit or "days").lower().startswith("hour"):
+        value = value / hours_per_day
+    return f"{value.quantize(Decimal('0.01')).normalize():f}"
+
+
+def _bamboo_date(value) -> str:
+    return "" if (value or "") in NO_DATE else str(value)
+
+
+def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
+    """Settings: company, api_key (env:/file:), leave_types {"Vacation": "annual", ...} (BambooHR's time-off
+    type names or ids onto the company's leave types), optional locations {"Head office": "XX"}, slack_field
+    and fte_field (custom fields holding a Slack user id / an FTE), hours_per_day (8), base_url."""
+    api = BambooHR(settings)
+    leave_types = {str(k).strip().lower(): v for k, v in (settings.get("leave_types") or {}).items()}
+    if not leave_types:
+        raise ConfigurationError('A bamboohr source needs leave_types, e.g. {"Vacation": "annual"}: which of '
+                                 "BambooHR's time-off types answer which leave questions.")
+    hours_per_day = Decimal(str(settings.get("hours_per_day", 8)))
+    location_of = locations_matcher(profile, settings.get("locations"))
+    extra = [f for f in (settings.get("slack_field"), settings.get("fte_field")) if f]
+    pull = Pull()
+
+    employees, current = [], []
+    for person in api.employees(extra):
+        employee_id = str(person.get("id") or "")
+        name = person.get("displayName") or " ".join(
+            p for p in (person.get("firstName"), person.get("lastName")) if p)
+        status = (person.get("employmentHistoryStatus") or "").strip().lower()
+        row = {"employee_id": employee_id, "email": person.get("workEmail") or "", "name": name or "",
+               "country": location_of(person.get("location"), person.get("country")),
+               "department": person.get("department") or "",
+               "employment_type": EMPLOYMENT.get(status, "permanent"),
+               "fte": str(person.get(settings["fte_field"]) or "") if settings.get("fte_field") else "",
+               "slack_user_id": str(person.get(settings["slack_field"]) or "") if settings.get("slack_field") else "",
+               "hire_date": _bamboo_date(person.get("hireDate")),
+               "end_date": _bamboo_date(person.get("terminationDate")),
+               "manager_id": str(person.get("supervisorEId") or "")}
+        employees.append((f"employee {employee_id}", row))
+        if (person.get("status") or "Active").lower() == "active":
+            current.append(employee_id)
+    pull.add("employees", "employees", employees)
+
+    start, end = date(today.year - 1, 1, 1), date(today.year + 1, 12, 31)
+    requests = []
+    for request in api.requests(start, end):
+        kind = request.get("type") or {}
+        leave_type = leave_types.get(str(kind.get("name", "")).lower()) or leave_types.get(str(kind.get("id", "")))
+        if leave_type is None:
+            pull.skip(f"time-off type {kind.get('name')!r} not mapped")
+            continue
+        amount = request.get("amount") or {}
+        days = _days(amount.get("amount"), amount.get("unit"), hours_per_day)
+        if days in ("0", "0.00"):
+            pull.skip("requests of 0 days")
+            continue
+        raw_status = str((request.get("status") or {}).get("status", "")).lower()
+        requests.append((f"time-off request {request.get('id')}", {
+            "request_id": f"bamboohr-{request.get('id')}", "employee_id": str(request.get("employeeId") or ""),
+            "leave_type": leave_type, "start_date": request.get("start") or "", "end_date": request.get("end") or "",
+            "days": days, "status": STATUSES.get(raw_status, raw_status)}))
+    pull.add("time-off requests", "leave", requests)
+
+    balances = []
+    for employee_id in current:
+        for line in api.balances(employee_id, today):
+            leave_type = leave_types.get(str(line.get("name", "")).lower()) or \
+                leave_types.get(str(line.get("timeOffType", "")))
+            if leave_type is None:
+                continue  # counted once per request above; a balance of an unmapped type is simply not ours
+            on = _bamboo_date(line.get("end")) or today.isoformat()
+            balances.append((f"balance of employee {employee_id} ({line.get('name')})", {
+                "employee_id": employee_id, "leave_type": leave_type, "year": on[:4],
+                "balance": _days(line.get("balance"), line.get("units"), hours_per_day), "as_of": on}))
+    pull.add("balances", "balances", balances)
+    return pull
+
+
+# --- SQL ------------------------------------------------------------------------------------------------------
+
+def sql_pull(settings: dict, profile, today: date) -> Pull:
+    """Settings: dsn (env:/file: reference to a PostgreSQL URL; the account should only be able to read) and
+    queries {kind: "SELECT ..."} for any of employees, entitlements, balances, leave, public_holidays, whose
+    result columns are named as in the CSV import. Each runs in a read-only transaction with a time limit;
+    optional locations maps the database's location values onto the profile's codes."""
+    import psycopg
+
+    dsn = settings.get("dsn")
+    if not isinstance(dsn, str) or not dsn.startswith(("env:", "file:")):
+        raise ConfigurationError("A sql source needs dsn as env:VARIABLE or file:/path (a connection URL holds a "
+                                 "password, so it is never stored in the database).")
+    queries = settings.get("queries") or {}
+    unknown = set(queries) - set(COLUMNS)
+    if not queries or unknown:
+        raise ConfigurationError(f"A sql source needs queries for some of {', '.join(COLUMNS)}"
+                                 + (f" (not {', '.join(sorted(unknown))})" if unknown else "") + ".")
+    location_of = locations_matcher(profile, settings.get("locations"))
+    timeout_ms = int(float(settings.get("timeout_seconds", 120)) * 1000)
+    pull = Pull()
+    try:
+        with psycopg.connect(resolve_secret(dsn), connect_timeout=10, autocommit=False,
+                             options=f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}") as conn:
+            conn.read_only = True
+            for kind, query in queries.items():
+                pull.add(kind, kind, _query_rows(conn, kind, query, location_of))
+            conn.rollback()
+    except psycopg.OperationalError as exc:
+        raise SourceError(f"The records database cannot be reached: {str(exc).strip().splitlines()[0]}") from None
+    except psycopg.Error as exc:
+        detail = exc.diag.message_primary or str(exc).strip().splitlines()[0]
+        raise SourceError(f"A records query failed: {detail}") from None
+    return pull
+
+
+def _query_rows(conn, kind: str, query: str, location_of) -> list[tuple[str, dict]]:
+    with conn.cursor() as cur:
+        cur.execute(query)
+        columns = [c.name.lower() for c in cur.description or []]
+        extra = set(columns) - set(COLUMNS[kind])
+        if extra:
+            raise SourceError(f"The {kind} query returns columns the import does not know: {', '.join(sorted(extra))}"
+                              f" (name them with AS as one of {', '.join(COLUMNS[kind])}).")
+        rows = []
+        for number, values in enumerate(cur, start=1):
+            row = {c: _text(v) for c, v in zip(columns, values)}
+            if "country" in row:
+                row["country"] = location_of(row["country"])
+            rows.append((f"{kind} row {number}", row))
+        return rows
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return str(value)
+
+
+RECORD_KINDS = {"bamboohr": bamboohr_pull, "sql": sql_pull}
