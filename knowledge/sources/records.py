@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,7 @@ from knowledge.sources.store import resolve_secret
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE = 256 * 1024 * 1024  # a 5,000-person report is a few MB; this only stops a runaway answer
+CONCURRENCY = 4  # BambooHR computes balances one employee per call; a few at a time, Retry-After honoured
 
 
 @dataclass
@@ -129,7 +131,9 @@ def _bamboo_date(value) -> str:
 def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
     """Settings: company, api_key (env:/file:), leave_types {"Vacation": "annual", ...} (BambooHR's time-off
     type names or ids onto the company's leave types), optional locations {"Head office": "XX"}, slack_field
-    and fte_field (custom fields holding a Slack user id / an FTE), hours_per_day (8), base_url."""
+    and fte_field (custom fields holding a Slack user id / an FTE), hours_per_day (8), concurrency (4), base_url.
+    BambooHR offers no modified-since for balances (they accrue daily), so each run reads everything and writes
+    only the rows that differ."""
     api = BambooHR(settings)
     leave_types = {str(k).strip().lower(): v for k, v in (settings.get("leave_types") or {}).items()}
     if not leave_types:
@@ -181,16 +185,18 @@ def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
     pull.add("time-off requests", "leave", requests)
 
     balances = []
-    for employee_id in current:
-        for line in api.balances(employee_id, today):
-            leave_type = leave_types.get(str(line.get("name", "")).lower()) or \
-                leave_types.get(str(line.get("timeOffType", "")))
-            if leave_type is None:
-                continue  # counted once per request above; a balance of an unmapped type is simply not ours
-            on = _bamboo_date(line.get("end")) or today.isoformat()
-            balances.append((f"balance of employee {employee_id} ({line.get('name')})", {
-                "employee_id": employee_id, "leave_type": leave_type, "year": on[:4],
-                "balance": _days(line.get("balance"), line.get("units"), hours_per_day), "as_of": on}))
+    with ThreadPoolExecutor(max_workers=int(settings.get("concurrency", CONCURRENCY))) as pool:
+        answers = pool.map(lambda employee_id: api.balances(employee_id, today), current)
+        for employee_id, lines in zip(current, answers):
+            for line in lines:
+                leave_type = leave_types.get(str(line.get("name", "")).lower()) or \
+                    leave_types.get(str(line.get("timeOffType", "")))
+                if leave_type is None:
+                    continue  # a balance of a type the company did not map is simply not ours
+                on = _bamboo_date(line.get("end")) or today.isoformat()
+                balances.append((f"balance of employee {employee_id} ({line.get('name')})", {
+                    "employee_id": employee_id, "leave_type": leave_type, "year": on[:4],
+                    "balance": _days(line.get("balance"), line.get("units"), hours_per_day), "as_of": on}))
     pull.add("balances", "balances", balances)
     return pull
 
