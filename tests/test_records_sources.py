@@ -90,6 +90,28 @@ def test_a_second_sync_writes_only_what_changed(runtime, store, bamboo):
     third = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
     assert (third.changes["changed"], third.changes["balances changed"], third.changes["leave changed"]) == (2, 1, 1)
     assert rows(runtime.db, "SELECT balance FROM leave_balances WHERE employee_id = '101'") == [(12.5,)]
+    bamboo.requests = [r for r in bamboo.requests if r["id"] != "9001"]  # deleted in the HR system
+    fourth = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
+    assert fourth.changes["leave removed"] == 1
+    assert [r[0] for r in rows(runtime.db, "SELECT request_id FROM leave_records ORDER BY 1")] == [
+        "bamboohr-9002", "bamboohr-9004", "bamboohr-9006"]
+
+
+def test_a_source_removes_only_the_requests_it_brought_in(runtime, store, bamboo):
+    from knowledge.people.imports import import_csv
+
+    import_csv(runtime.db, b"employee_id,email,name,country,hire_date\n101,ada@x.example,Ada,GB,2020-01-06\n",
+               actor="test")
+    import_csv(runtime.db, b"request_id,employee_id,leave_type,start_date,end_date,days,status\n"
+                           b"R77,101,annual,2026-06-01,2026-06-01,1,approved\n", actor="test")
+    run_source(runtime.ingestor, store, store.add("hr", "bamboohr", bamboo_settings(bamboo), 3600),
+               profile=runtime.profile)
+    bamboo.requests = []  # an empty answer is not taken as "everything was deleted"
+    bamboo.time_off("9010", "101", "Vacation", "2026-09-01", "2026-09-01", "1")
+    again = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
+    assert again.changes["leave removed"] == 3
+    assert [r[0] for r in rows(runtime.db, "SELECT request_id FROM leave_records ORDER BY 1")] == [
+        "R77", "bamboohr-9010"]
 
 
 def test_one_bad_record_fails_the_run_with_its_name_and_writes_nothing(runtime, store, bamboo):

@@ -20,7 +20,7 @@ USAGE = ("*HR admin commands*\n"
          "- `/hr-admin gaps`: questions from the last 30 days I couldn't answer or that were not helpful\n"
          "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources\n"
          "- `/hr-admin records`: balances where the HR system and my computation disagree by more than half a day\n"
-         "- `/hr-admin sources`: scheduled sources (folders, web pages): last run, what changed, errors, stale ones")
+         "- `/hr-admin sources`: scheduled sources (documents and records): last run, what changed, errors, stale ones")
 
 
 def sources_text(sources) -> str:

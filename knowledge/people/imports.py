@@ -57,15 +57,17 @@ ON CONFLICT (employee_id, leave_type, year) DO UPDATE SET
 WHERE (leave_entitlements.base_days, leave_entitlements.carried_over)
       IS DISTINCT FROM (excluded.base_days, excluded.carried_over)""",
     "leave": """
-INSERT INTO leave_records (request_id, employee_id, leave_type, start_date, end_date, days, status)
-VALUES (%(request_id)s, %(employee_id)s, %(leave_type)s, %(start_date)s, %(end_date)s, %(days)s, %(status)s)
+INSERT INTO leave_records (request_id, employee_id, leave_type, start_date, end_date, days, status, source_id)
+VALUES (%(request_id)s, %(employee_id)s, %(leave_type)s, %(start_date)s, %(end_date)s, %(days)s, %(status)s,
+        %(source_id)s)
 ON CONFLICT (request_id) DO UPDATE SET
     employee_id = excluded.employee_id, leave_type = excluded.leave_type, start_date = excluded.start_date,
-    end_date = excluded.end_date, days = excluded.days, status = excluded.status
+    end_date = excluded.end_date, days = excluded.days, status = excluded.status,
+    source_id = coalesce(excluded.source_id, leave_records.source_id)
 WHERE (leave_records.employee_id, leave_records.leave_type, leave_records.start_date, leave_records.end_date,
-       leave_records.days, leave_records.status)
+       leave_records.days, leave_records.status, leave_records.source_id)
       IS DISTINCT FROM (excluded.employee_id, excluded.leave_type, excluded.start_date, excluded.end_date,
-                        excluded.days, excluded.status)""",
+                        excluded.days, excluded.status, coalesce(excluded.source_id, leave_records.source_id))""",
     "balances": """
 INSERT INTO leave_balances (employee_id, leave_type, year, balance, as_of)
 VALUES (%(employee_id)s, %(leave_type)s, %(year)s, %(balance)s, %(as_of)s)
@@ -75,6 +77,10 @@ WHERE (leave_balances.balance, leave_balances.as_of) IS DISTINCT FROM (excluded.
 INSERT INTO public_holidays (country, day, name) VALUES (%(country)s, %(date)s, %(name)s)
 ON CONFLICT (country, day) DO UPDATE SET name = excluded.name WHERE public_holidays.name <> excluded.name""",
 }
+RETIRE_LEAVE = """
+DELETE FROM leave_records
+WHERE source_id = %(source_id)s AND NOT (request_id = ANY(%(listed)s))
+  AND start_date <= %(until)s AND end_date >= %(since)s"""
 KNOWN_EMPLOYEES = "SELECT employee_id FROM employees"
 IDENTITIES = "SELECT employee_id, slack_user_id, email FROM employees"
 LEAVE_TYPES = "SELECT leave_type FROM leave_types"
@@ -100,6 +106,7 @@ class ImportResult:
     rows: int
     changed: int
     name: str | None = None
+    removed: int = 0  # leave requests a records source no longer lists
 
 
 def detect_kind(header: list[str]) -> str:
@@ -374,8 +381,17 @@ def import_many(db: Database, files: list[tuple[str | None, bytes]], actor: str 
     return _import(db, [(name, data) for name, data in sorted(files, key=_order)], parse, actor, profile)
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The source that brings leave requests in: those it brought in before, starting or ending inside the
+    window it listed (since..until), and no longer listed, were deleted there and are deleted here too."""
+    source_id: int
+    since: date = date.min
+    until: date = date.max
+
+
 def import_tables(db: Database, tables: list[tuple[str, str, list[tuple[str, dict]]]], actor: str,
-                  profile=None) -> list[ImportResult]:
+                  profile=None, owner: Owner | None = None) -> list[ImportResult]:
     """Records that arrive as rows rather than files (an HR system's API, a SQL query): (name, kind, raw rows)
     with the CSV columns as keys. The same checks as a CSV import, the same all-or-nothing write."""
     def parse(name, item, known, leave_types, locations, identities):
@@ -384,12 +400,12 @@ def import_tables(db: Database, tables: list[tuple[str, str, list[tuple[str, dic
 
     ordered = sorted(tables, key=lambda t: IMPORT_ORDER.index(t[1]))
     try:
-        return _import(db, [(name, (kind, rows)) for name, kind, rows in ordered], parse, actor, profile)
+        return _import(db, [(name, (kind, rows)) for name, kind, rows in ordered], parse, actor, profile, owner)
     except RecordsRejected as exc:
         raise RecordsRejected(exc.errors, subject="The records") from None
 
 
-def _import(db: Database, items: list[tuple], parse, actor: str, profile) -> list[ImportResult]:
+def _import(db: Database, items: list[tuple], parse, actor: str, profile, owner=None) -> list[ImportResult]:
     known, leave_types, locations, identities = _context(db, profile)
     parsed, errors = [], []
     for name, item in items:
@@ -406,7 +422,7 @@ def _import(db: Database, items: list[tuple], parse, actor: str, profile) -> lis
     if errors:
         raise RecordsRejected(errors)
     try:
-        return _write(db, parsed, actor, profile)
+        return _write(db, parsed, actor, profile, owner)
     except (psycopg.IntegrityError, psycopg.DataError) as exc:  # what validation missed: still the admin's to fix
         detail = exc.diag.message_detail or exc.diag.message_primary or str(exc)
         raise RecordsRejected([f"the database refused a row: {detail}"]) from None
@@ -420,7 +436,7 @@ def _order(item: tuple[str | None, bytes]) -> int:
         return len(IMPORT_ORDER)  # reported when parsed
 
 
-def _write(db: Database, parsed: list[tuple], actor: str, profile) -> list[ImportResult]:
+def _write(db: Database, parsed: list[tuple], actor: str, profile, owner=None) -> list[ImportResult]:
     results = []
     with db.owner.connection() as conn:
         with conn.cursor() as cur:
@@ -428,12 +444,17 @@ def _write(db: Database, parsed: list[tuple], actor: str, profile) -> list[Impor
                 for leave_type, label in profile.leave_types.items():
                     cur.execute(UPSERT_LEAVE_TYPE, {"leave_type": leave_type, "label": label})
             for name, kind, rows in parsed:
-                changed = 0
+                changed = removed = 0
                 for row in rows:
-                    cur.execute(UPSERT[kind], row)
+                    cur.execute(UPSERT[kind], {**row, "source_id": owner.source_id if owner else None})
                     changed += cur.rowcount
-                audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed)
-                results.append(ImportResult(kind, len(rows), changed, name))
+                if kind == "leave" and owner is not None:
+                    cur.execute(RETIRE_LEAVE, {"source_id": owner.source_id, "since": owner.since,
+                                               "until": owner.until, "listed": [r["request_id"] for r in rows]})
+                    removed = cur.rowcount
+                audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed,
+                      **({"removed": removed} if removed else {}))
+                results.append(ImportResult(kind, len(rows), changed, name, removed))
     return results
 
 

@@ -32,6 +32,7 @@ CONCURRENCY = 4  # BambooHR computes balances one employee per call; a few at a 
 class Pull:
     tables: list[tuple[str, str, list[tuple[str, dict]]]] = field(default_factory=list)  # (name, kind, rows)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> how many
+    window: tuple[date, date] = (date.min, date.max)  # the leave requests listed: those overlapping it
 
     def add(self, name: str, kind: str, rows: list[tuple[str, dict]]) -> None:
         if rows:
@@ -165,6 +166,7 @@ def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
     pull.add("employees", "employees", employees)
 
     start, end = date(today.year - 1, 1, 1), date(today.year + 1, 12, 31)
+    pull.window = (start, end)
     requests = []
     for request in api.requests(start, end):
         kind = request.get("type") or {}

@@ -131,15 +131,19 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
 
 def _run_records(db, source: Source, result: RunResult, profile) -> None:
     """Pull every record, then write them with the CSV import's checks in one transaction: a row that fails
-    them fails the run and nothing is written. Only rows that differ are written (and counted as changed)."""
-    from knowledge.people.imports import import_tables
+    them fails the run and nothing is written. Only rows that differ are written (and counted as changed); leave
+    requests this source brought in and no longer lists are deleted in the same transaction."""
+    from knowledge.people.imports import Owner, import_tables
 
     pull = RECORD_KINDS[source.kind](source.settings, profile, date.today())
     if not pull.tables:
         raise SourceError("The source returned no records at all; nothing was changed (check its settings).")
-    written = import_tables(db, pull.tables, actor=source.origin, profile=profile)
+    written = import_tables(db, pull.tables, actor=source.origin, profile=profile,
+                            owner=Owner(source.source_id, *pull.window))
+    removed = sum(r.removed for r in written)
     result.changes = {"rows": sum(r.rows for r in written), "changed": sum(r.changed for r in written),
                       **{f"{r.kind} changed": r.changed for r in written},
+                      **({"leave removed": removed} if removed else {}),
                       **({"skipped": sum(pull.skipped.values())} if pull.skipped else {})}
     if pull.skipped:
         log.info("source %s skipped: %s", source.name, pull.skipped)
