@@ -107,6 +107,9 @@ def test_a_source_removes_only_the_requests_it_brought_in(runtime, store, bamboo
     run_source(runtime.ingestor, store, store.add("hr", "bamboohr", bamboo_settings(bamboo), 3600),
                profile=runtime.profile)
     bamboo.requests = []  # an empty answer is not taken as "everything was deleted"
+    empty = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
+    assert empty.status == "ok" and "leave removed" not in empty.changes
+    assert rows(runtime.db, "SELECT count(*) FROM leave_records") == [(4,)]
     bamboo.time_off("9010", "101", "Vacation", "2026-09-01", "2026-09-01", "1")
     again = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
     assert again.changes["leave removed"] == 3
