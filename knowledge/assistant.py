@@ -155,13 +155,19 @@ class HRAssistant:
 
         return SourceStore(self.runtime.db)
 
-    def run_sources(self, names: list[str] | None = None, alert=None) -> list:
-        """Run the named sources now (all when None)."""
+    def run_sources(self, names: list[str] | None = None, alert=None, actor: str | None = None) -> list:
+        """Run the named sources now (all when None); an admin's run is in the audit log under their name."""
+        from knowledge.operations import admin
         from knowledge.sources.runner import run_source
 
         store = self.sources
         chosen = [store.get(n) for n in names] if names else store.list()
-        return [run_source(self.runtime.ingestor, store, source, alert, self.runtime.profile) for source in chosen]
+        results = []
+        for source in chosen:
+            results.append(run_source(self.runtime.ingestor, store, source, alert, self.runtime.profile))
+            if actor:
+                admin.record(self.runtime.db, actor, "source_run", source.name, status=results[-1].status)
+        return results
 
     def run_due_sources(self, alert=None) -> list:
         """The sources whose time has come (the worker's schedule, every minute)."""

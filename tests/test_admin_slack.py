@@ -360,6 +360,14 @@ def test_hr_admin_sources_shows_status_and_stale_ones(bot, fake, runtime, tmp_pa
     shown = texts(fake.wait_for("response_url:some"))
     assert "*share* (folder, every 60 min): last success" in shown and "added 1" in shown
     assert "*intranet* (web" in shown and "stale" in shown and "cannot be reached" in shown
+    (tmp_path / "share" / "travel.md").write_bytes(b"# Travel\n\nBook trains over flights under 500 km.\n")
+    bot.post(_command("/hr-admin", "sources run share", "U0ADMIN", fake, name="run"))
+    assert "*share* ran: added 1, unchanged 1." in texts(fake.wait_for("response_url:run"))
+    bot.post(_command("/hr-admin", "sources run nosuch", "U0ADMIN", fake, name="nosuch"))
+    assert "No source is named 'nosuch'" in texts(fake.wait_for("response_url:nosuch"))
+    with runtime.db.owner.connection() as conn:
+        assert conn.execute("SELECT actor, target FROM audit_log WHERE action = 'source_run'").fetchall() == [
+            ("U0ADMIN", "share")]
 
 
 def test_a_job_whose_worker_died_mid_job_is_retried_and_the_document_is_whole(bot, fake, runtime):

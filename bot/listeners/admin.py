@@ -20,7 +20,8 @@ USAGE = ("*HR admin commands*\n"
          "- `/hr-admin gaps`: questions from the last 30 days I couldn't answer or that were not helpful\n"
          "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources\n"
          "- `/hr-admin records`: balances where the HR system and my computation disagree by more than half a day\n"
-         "- `/hr-admin sources`: scheduled sources (documents and records): last run, what changed, errors, stale ones")
+         "- `/hr-admin sources`: scheduled sources (documents and records): last run, what changed, errors, stale ones\n"
+         "- `/hr-admin sources run NAME`: run one now and say what changed")
 
 
 def sources_text(sources) -> str:
@@ -38,6 +39,24 @@ def sources_text(sources) -> str:
         lines.append(f"- *{s.name}* ({s.kind}, every {s.every_seconds // 60} min){flag}: last success {when} "
                      f"({changes})" + (f"; last error ({s.failures} in a row): {s.last_error}" if s.last_error else ""))
     return "\n".join(lines)
+
+
+def _run_source(services: BotServices, name: str, user: str) -> str:
+    """`/hr-admin sources run NAME`: the run, now, in this admin's name; what changed or why it failed."""
+    from knowledge.errors import NotFound
+
+    if not name:
+        return "Which source? `/hr-admin sources run NAME` (`/hr-admin sources` lists them)."
+    try:
+        [result] = services.assistant.run_sources([name], actor=user)
+    except NotFound as exc:
+        return str(exc)
+    if result.status == "busy":
+        return f"*{name}* is running already (another replica or its schedule); try `/hr-admin sources` shortly."
+    if result.status == "failed":
+        return f":warning: *{name}* failed ({result.failures} in a row): {result.error}"
+    changes = ", ".join(f"{k} {v}" for k, v in result.changes.items() if v) or "nothing changed"
+    return f"*{name}* ran: {changes}."
 
 
 def register(app: App, services: BotServices) -> None:
@@ -69,6 +88,9 @@ def register(app: App, services: BotServices) -> None:
         elif verb == "records":
             respond(response_type="ephemeral", replace_original=True, text="Balance check",
                     blocks=[section(records_text(assistant.balance_check(user)))])
+        elif verb == "sources" and len(words) > 1 and words[1].split()[0].lower() == "run":
+            name = words[1].split()[1] if len(words[1].split()) > 1 else ""
+            respond(response_type="ephemeral", replace_original=True, text=_run_source(services, name, user))
         elif verb == "sources":
             respond(response_type="ephemeral", replace_original=True, text="Sources",
                     blocks=[section(sources_text(assistant.sources.list()))])

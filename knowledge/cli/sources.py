@@ -99,7 +99,7 @@ def sources_remove(ctx, name, keep_documents) -> None:
 @click.pass_context
 def sources_run(ctx, names) -> None:
     """Run sources now (all of them when none is named). Exit status 1 if any run failed."""
-    results = runtime_of(ctx).assistant.run_sources(list(names) or None)
+    results = runtime_of(ctx).assistant.run_sources(list(names) or None, actor=cli_actor())
     failed = False
     for r in results:
         if r.status == "busy":
