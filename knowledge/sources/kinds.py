@@ -61,6 +61,7 @@ class Fetched:
 @dataclass
 class Listing:
     items: list[Item] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # items left out on purpose, each "NAME is too large (...)"
 
 
 # --- folder -------------------------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def folder_listing(settings: dict, max_bytes: int) -> Listing:
 
 # --- web pages ----------------------------------------------------------------------------------------------
 
-def _request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, data: bytes | None = None):
+def request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, data: bytes | None = None):
     """GET (POST with data) with the server's rate limits honoured: 429/503 with Retry-After (up to
     MAX_RETRY_AFTER) is waited out and tried again. Returns (status, headers, body); 304/404/410 are statuses,
     not errors."""
@@ -106,7 +107,7 @@ def _request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, dat
             if exc.code in (304, 404, 410):
                 return exc.code, exc.headers, b""
             if exc.code in (429, 503) and attempt < RETRIES:
-                wait = _retry_after(exc.headers.get("Retry-After"))
+                wait = retry_after(exc.headers.get("Retry-After"))
                 if wait is not None and wait <= MAX_RETRY_AFTER:
                     log.warning("%s answered %d; waiting %.0f s as it asked", url, exc.code, wait)
                     time.sleep(wait)
@@ -122,7 +123,7 @@ def _request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, dat
     raise SourceError(f"{url} kept answering 429/503 after {RETRIES} waits.")
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
     if not value:
         return 1.0
     try:
@@ -158,7 +159,7 @@ def document_name(url: str, content_type: str | None) -> str:
 
 def sitemap_urls(url: str, headers: dict, max_bytes: int, depth: int = 0) -> list[str]:
     """The page URLs of a sitemap (and of the sitemaps a sitemap index lists, one level down)."""
-    status, _, body = _request(url, headers, max_bytes)
+    status, _, body = request(url, headers, max_bytes)
     if status != 200:
         raise SourceError(f"The sitemap {url} answered HTTP {status}.")
     try:
@@ -194,7 +195,7 @@ def web_listing(settings: dict, max_bytes: int) -> Listing:
                 conditional["If-None-Match"] = seen.etag
             if seen and seen.last_modified:
                 conditional["If-Modified-Since"] = seen.last_modified
-            status, response_headers, body = _request(url, {**headers, **conditional}, max_bytes)
+            status, response_headers, body = request(url, {**headers, **conditional}, max_bytes)
             if status in (404, 410):
                 return Fetched(gone=True)
             etag, modified = response_headers.get("ETag"), response_headers.get("Last-Modified")
@@ -210,4 +211,32 @@ def web_listing(settings: dict, max_bytes: int) -> Listing:
     return listing
 
 
-KINDS = {"folder": folder_listing, "web": web_listing}
+# --- settings helpers the kinds share -------------------------------------------------------------------------
+
+def as_list(value) -> list[str]:
+    """A list setting given as a list or, from the command line, as comma-separated text."""
+    if not value:
+        return []
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def as_bool(value) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "yes", "1", "on")
+
+
+# --- the registry: the API kinds import their client library only when such a source runs ---------------------
+
+def confluence(settings: dict, max_bytes: int) -> Listing:
+    from knowledge.sources.confluence import confluence_listing
+
+    return confluence_listing(settings, max_bytes)
+
+
+def notion(settings: dict, max_bytes: int) -> Listing:
+    from knowledge.sources.notion import notion_listing
+
+    return notion_listing(settings, max_bytes)
+
+
+KINDS = {"folder": folder_listing, "web": web_listing, "confluence": confluence, "notion": notion}

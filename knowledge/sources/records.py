@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from knowledge.errors import ConfigurationError
 from knowledge.people.imports import KINDS as COLUMNS
-from knowledge.sources.kinds import SourceError, _request
+from knowledge.sources.kinds import SourceError, request
 from knowledge.sources.store import resolve_secret
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class BambooHR:
         url = f"{self.root}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = {**self.headers, **({"Content-Type": "application/json"} if data else {})}
-        status, _, raw = _request(url, headers, MAX_RESPONSE, data=data)
+        status, _, raw = request(url, headers, MAX_RESPONSE, data=data)
         if status != 200:
             raise SourceError(f"BambooHR answered HTTP {status} for {path}.")
         try:

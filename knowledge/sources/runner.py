@@ -88,11 +88,13 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
     with ingestor.db.connection() as conn:
         seen = {row[0]: (row[1], Seen(*row[2:])) for row in conn.execute(SEEN, {"id": source.source_id})}
     listing = listing_of(source.settings, ingestor.max_bytes)  # a SourceError here: nothing has changed
-    present, gone, errors = set(), [], []
+    present, gone, errors, old_names = set(), [], [], []
     for item in listing.items:
         previous = seen.get(item.key)
+        renamed = previous is not None and previous[0] != item.document  # renamed or moved at the source
         try:
-            fetched = item.fetch(previous[1] if previous else None)
+            # a renamed item is read whole: it must exist under its new name even when its content is unchanged
+            fetched = item.fetch(previous[1] if previous and not renamed else None)
         except SourceError as exc:
             errors.append(str(exc))
             present.add(item.key)  # not known to be gone: keep it
@@ -109,24 +111,40 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
             if outcome.status in ("rejected", "failed"):
                 errors.append(f"{item.document}: {outcome.reason}")
                 continue
-            result.changes[outcome.status if outcome.status in result.changes else "unchanged"] += 1
+            status = "replaced" if renamed and outcome.status == "added" else outcome.status
+            result.changes[status if status in result.changes else "unchanged"] += 1
+            if renamed:
+                old_names.append(previous[0])
         with ingestor.db.connection() as conn:
             conn.execute(REMEMBER, {"id": source.source_id, "key": item.key, "document": item.document,
                                     "etag": fetched.etag, "last_modified": fetched.last_modified,
                                     "sha256": fetched.sha256})
+    named = {item.document for item in listing.items if item.key in present}  # the names that stay
+    for document in old_names:  # completes a rename (now recorded under the new name), even if other items failed
+        if document not in named:
+            _retire(ingestor, source, document)
     if errors:
         raise SourceError(f"{len(errors)} item(s) could not be brought in, so nothing was removed: "
                           + "; ".join(errors[:3]))
     for key, (document, _) in seen.items():
         if key in present:
             continue
-        try:
-            ingestor.remove(document, actor=source.origin)
+        if document not in named and _retire(ingestor, source, document):  # in named: another item's name now
             result.changes["removed"] += 1
-        except NotFound:
-            pass  # removed by hand meanwhile
         with ingestor.db.connection() as conn:
             conn.execute(FORGET, {"id": source.source_id, "key": key})
+    if listing.skipped:
+        log.info("source %s skipped: %s", source.name, listing.skipped)
+        result.changes["skipped"] = len(listing.skipped)
+        result.changes["skipped because"] = "; ".join(listing.skipped[:3])
+
+
+def _retire(ingestor: Ingestor, source: Source, document: str) -> bool:
+    try:
+        ingestor.remove(document, actor=source.origin)
+        return True
+    except NotFound:
+        return False  # removed by hand meanwhile
 
 
 def _run_records(db, source: Source, result: RunResult, profile) -> None:
