@@ -1,4 +1,4 @@
-"""Chunking: text blocks -> retrieval-sized chunks that respect headings and sentences and know their pages."""
+"""Chunking: text blocks -> retrieval-sized chunks that respect headings, sentences and tables and know their pages."""
 from __future__ import annotations
 
 import re
@@ -29,6 +29,8 @@ class _Unit:
     page: int | None
     words: int
     joins_previous: bool = False  # a paragraph continued from the previous page
+    table: int | None = None      # the table this row (or its column names) belongs to, numbered in its section
+    names: bool = False           # a table's column names: they head every chunk that holds its rows
 
 
 def split_sentences(text: str) -> list[str]:
@@ -38,18 +40,84 @@ def split_sentences(text: str) -> list[str]:
 def _units(blocks: list[Block]) -> list[_Unit]:
     units: list[_Unit] = []
     previous: Block | None = None
+    tables = 0
     for block in blocks:
-        continued = (previous is not None and previous.page is not None and block.page != previous.page
-                     and not previous.text.rstrip().endswith((".", ":", "!", "?")) and block.text[:1].islower())
-        pieces = [block.text] if len(block.text.split()) <= MAX_WORDS else split_sentences(block.text)
-        for i, piece in enumerate(pieces):
-            words = piece.split()
-            for start in range(0, len(words), MAX_WORDS):  # a single over-long "sentence" (a table, a list)
-                part = " ".join(words[start:start + MAX_WORDS])
-                units.append(_Unit(part, block.page, len(words[start:start + MAX_WORDS]),
-                                   joins_previous=(continued and i == 0 and start == 0) or i > 0 or start > 0))
+        if block.table:
+            # a table going on over a page break arrives as one block per page, under the same column names
+            if not (previous is not None and previous.table and block.header and previous.header == block.header):
+                tables += 1
+                if block.header:
+                    units.append(_Unit(block.header, block.page, len(block.header.split()), table=tables, names=True))
+            for row in block.rows:
+                units.extend(_word_windows(row, block.page, False, table=tables))
+        else:
+            continued = (previous is not None and not previous.table and previous.page is not None
+                         and block.page != previous.page
+                         and not previous.text.rstrip().endswith((".", ":", "!", "?")) and block.text[:1].islower())
+            pieces = [block.text] if len(block.text.split()) <= MAX_WORDS else split_sentences(block.text)
+            for i, piece in enumerate(pieces):
+                units.extend(_word_windows(piece, block.page, (continued and i == 0) or i > 0))
         previous = block
     return units
+
+
+def _word_windows(text: str, page: int | None, joins_previous: bool, table: int | None = None) -> list[_Unit]:
+    """A sentence or table row as one unit, or several of MAX_WORDS words when it is longer than a chunk."""
+    words = text.split()
+    return [_Unit(" ".join(words[start:start + MAX_WORDS]), page, len(words[start:start + MAX_WORDS]),
+                  joins_previous=joins_previous or start > 0, table=table)
+            for start in range(0, len(words), MAX_WORDS)]
+
+
+def _pieces(units: list[_Unit]) -> list[list[_Unit]]:
+    """What packing never cuts inside: a sentence alone, or a whole table (its names and all its rows)."""
+    pieces: list[list[_Unit]] = []
+    for unit in units:
+        if unit.table is not None and pieces and pieces[-1][0].table == unit.table:
+            pieces[-1].append(unit)
+        else:
+            pieces.append([unit])
+    return pieces
+
+
+def _words(units: list[_Unit]) -> int:
+    return sum(u.words for u in units)
+
+
+def _pack(units: list[_Unit]) -> list[list[_Unit]]:
+    """Pack whole sentences into chunks of at most MAX_WORDS words. A table stays whole in one chunk when it fits
+    one; a longer one is cut between rows, each part headed by the column names."""
+    chunks: list[list[_Unit]] = []
+    current: list[_Unit] = []
+
+    def close(before: _Unit) -> list[_Unit]:
+        chunks.append(current)
+        # carry the last sentence over so a fact split at the boundary is whole in one chunk (sentences only)
+        tail = current[-1]
+        return [tail] if tail.words <= 40 and tail.table is None and before.table is None else []
+
+    for piece in _pieces(units):
+        if piece[0].table is None or _words(piece) <= MAX_WORDS:  # a sentence, or a table that fits in a chunk
+            if current and _words(current) + _words(piece) > MAX_WORDS:
+                current = close(piece[0])
+            current = current + piece
+            continue
+        names = [u for u in piece[:1] if u.names]
+        rows = piece[len(names):]
+        if current and _words(current) + _words(names) + rows[0].words > MAX_WORDS:
+            current = close(piece[0])
+        current = current + names
+        for row in rows:
+            if _words(current) + row.words > MAX_WORDS and any(u.table == row.table and not u.names for u in current):
+                chunks.append(current)
+                current = list(names)
+            current.append(row)
+    if current:
+        if chunks and _words(current) < MIN_WORDS and _words(chunks[-1]) + _words(current) <= MAX_WORDS + MIN_WORDS:
+            chunks[-1].extend(u for u in current if not any(u is kept for kept in chunks[-1]))  # not twice
+        else:
+            chunks.append(current)
+    return chunks
 
 
 def _render(units: list[_Unit]) -> str:
@@ -60,7 +128,7 @@ def _render(units: list[_Unit]) -> str:
 
 
 def chunk_blocks(blocks: list[Block]) -> list[Chunk]:
-    """Group blocks by section, then pack whole sentences into chunks of at most MAX_WORDS words."""
+    """Group blocks by section, then pack each section's sentences and tables into chunks (_pack)."""
     groups: list[tuple[tuple[str, ...], list[Block]]] = []
     for block in blocks:
         if groups and groups[-1][0] == block.section:
@@ -68,32 +136,12 @@ def chunk_blocks(blocks: list[Block]) -> list[Chunk]:
         else:
             groups.append((block.section, [block]))
 
-    packed: list[tuple[str, list[_Unit]]] = []
-    for section, section_blocks in groups:
-        section_name = SECTION_SEPARATOR.join(section)
-        current: list[_Unit] = []
-        count = 0
-        section_chunks: list[list[_Unit]] = []
-        for unit in _units(section_blocks):
-            if current and count + unit.words > MAX_WORDS:
-                section_chunks.append(current)
-                # carry the last sentence over so a fact split at the boundary is whole in one chunk
-                tail = current[-1]
-                current, count = ([tail], tail.words) if tail.words <= 40 else ([], 0)
-            current.append(unit)
-            count += unit.words
-        if current:
-            if (section_chunks and count < MIN_WORDS
-                    and sum(u.words for u in section_chunks[-1]) + count <= MAX_WORDS + MIN_WORDS):
-                section_chunks[-1].extend(u for u in current if u is not section_chunks[-1][-1])
-            else:
-                section_chunks.append(current)
-        packed.extend((section_name, units) for units in section_chunks)
-
+    packed = [(SECTION_SEPARATOR.join(section), units)
+              for section, section_blocks in groups for units in _pack(_units(section_blocks))]
     chunks: list[Chunk] = []
     for ordinal, (section_name, units) in enumerate(packed):
         pages: Counter = Counter()
-        for unit in units:
+        for unit in [u for u in units if not u.names] or units:  # repeated column names sit on no page of their own
             if unit.page is not None:
                 pages[unit.page] += unit.words
         page = min(pages, key=lambda p: (-pages[p], p)) if pages else None

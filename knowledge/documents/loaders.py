@@ -1,5 +1,6 @@
-"""Document loaders: bytes of a PDF, DOCX, Markdown, HTML or text file -> title and text blocks with page and
-heading path. The only module that touches langchain-community (for PDF pages), so it can be replaced."""
+"""Document loaders: bytes of a PDF, DOCX, Markdown, HTML or text file -> title and blocks (paragraphs, list items,
+whole tables) with page and heading path. The only module that touches langchain-community (for PDF pages), so it
+can be replaced."""
 from __future__ import annotations
 
 import io
@@ -7,9 +8,12 @@ import logging
 import re
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from pathlib import PurePath
 
+from knowledge.documents.pdf_layout import COLUMN_TOLERANCE, PdfTable, font_headings, is_column_name, pdf_runs, pdf_tables
+from knowledge.documents.text import BULLET, clean, join_lines
 from knowledge.errors import DocumentRejected
 
 log = logging.getLogger(__name__)
@@ -28,11 +32,34 @@ SUPPORTED = ", ".join(sorted({ext.upper().lstrip(".") for ext in MEDIA_TYPES if 
 
 @dataclass(frozen=True)
 class Block:
-    """A paragraph, list item or table row, with where it sits: page (1-based or None) and heading path."""
+    """A paragraph, list item or table, with where it sits: page (1-based or None) and heading path. A table is
+    one block (table_block): its column names on the first line (`header`), then one line per row with each cell
+    named by its column, so chunking can keep it whole or cut it between rows."""
 
     text: str
     page: int | None
     section: tuple[str, ...] = ()
+    table: bool = False
+    header: str = ""  # a table's column names ("Service, Covered, Limit"); empty for a table without them
+
+    @property
+    def rows(self) -> list[str]:
+        lines = self.text.split("\n") if self.table else []
+        return lines[1:] if self.header else lines
+
+
+def table_block(rows: list[list[str]], header: list[str] | None, page: int | None,
+                section: tuple[str, ...]) -> Block:
+    """A table as one block. With column names, each row reads "Service: Implants | Covered: 50%", so a row quoted
+    or retrieved alone keeps its meaning; the names line is comma-joined so it reads as a heading, not a row."""
+    if header and not rows:  # a lone row of names is a row
+        rows, header = [header], None
+    names = [clean(name) for name in header or []]
+    lines = [" | ".join(f"{name}: {cell}" if name else cell
+                        for name, cell in zip_longest(names, row, fillvalue="") if cell) for row in rows]
+    heading = ", ".join(name for name in names if name)
+    return Block("\n".join(([heading] if heading else []) + [line for line in lines if line]), page, section,
+                 table=True, header=heading)
 
 
 @dataclass
@@ -67,17 +94,13 @@ def parse(name: str, data: bytes) -> ParsedDocument:
     doc.blocks = [b for b in doc.blocks if b.text.strip()]
     if not doc.blocks:
         raise DocumentRejected("No text could be found in the file.")
-    doc.title = _clean(doc.title) or _title_from_name(name)
+    doc.title = clean(doc.title) or _title_from_name(name)
     return doc
 
 
 def _title_from_name(name: str) -> str:
     stem = PurePath(name).stem.replace("_", " ").replace("-", " ").strip()
     return stem[:1].upper() + stem[1:] if stem else name
-
-
-def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
 
 
 def _decode(data: bytes) -> str:
@@ -92,7 +115,6 @@ def _decode(data: bytes) -> str:
 # --- PDF -------------------------------------------------------------------------------------------------
 
 PDF_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,90})$")
-BULLET = re.compile(r"^\s*(?:[-*\u2022\u25cf\u25aa]|\(?[a-z0-9]{1,2}[.)])\s+")
 
 
 def _parse_pdf(name: str, data: bytes) -> ParsedDocument:
@@ -112,7 +134,10 @@ def _parse_pdf(name: str, data: bytes) -> ParsedDocument:
         raise DocumentRejected(
             "The PDF has no extractable text (it is probably a scan). Upload a text-based PDF or run OCR first.")
     title = str(pages[0].metadata.get("title") or "") if pages else ""
-    blocks = _pdf_blocks(texts, _font_headings(data, len(texts)))
+    try:
+        blocks = _pdf_blocks(texts, font_headings(data, len(texts)), pdf_tables(data, texts))
+    finally:
+        pdf_runs.cache_clear()  # the runs were only kept for this parse
     if not title:
         title = blocks[0].section[0] if blocks and blocks[0].section else ""
     return ParsedDocument(title=title, media_type="application/pdf", pages=len(texts), blocks=blocks)
@@ -137,77 +162,7 @@ def _pdf_pages(data: bytes, name: str, password: str | None) -> list:
         raise DocumentRejected("The PDF could not be read; it looks corrupt. Re-export it and try again.") from exc
 
 
-HEADING_SCALE = 1.12  # a line this much larger than the body text is a heading
-
-
-def _font_headings(data: bytes, page_count: int) -> list[dict[str, int]]:
-    """Headings found by the PDF's own layout, per page: {line text: level}. Most documents people write have no
-    numbered headings; their headings are larger or bold. Sizes and fonts come from pypdf's text visitor; the body
-    size is the commonest one (by characters); sizes above it rank as levels (largest = 1), and a short bold line at
-    body size is one level below them. A numbered heading's level wins where both exist. Best effort: a PDF
-    whose layout cannot be read keeps the numbered headings alone."""
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            reader.decrypt("")
-        lines_per_page = []
-        for page in reader.pages[:page_count]:
-            pieces: dict[float, list] = {}
-
-            def visit(text, cm, tm, font, size, pieces=pieces):
-                if not text.strip() or not size:
-                    return
-                scale = abs(tm[3] * cm[3]) or 1.0
-                y = round(tm[5] * cm[3] + cm[5], 0)
-                name = str((font or {}).get("/BaseFont", ""))
-                pieces.setdefault(y, []).append((text, size * scale, "bold" in name.lower() or "black" in name.lower()))
-
-            page.extract_text(visitor_text=visit)
-            lines = []
-            for y in sorted(pieces, reverse=True):
-                parts = pieces[y]
-                text = _clean("".join(t for t, _, _ in parts))
-                if text:
-                    chars = sum(len(t) for t, _, _ in parts)
-                    size = sum(sz * len(t) for t, sz, _ in parts) / max(chars, 1)
-                    lines.append((text, round(size, 1), all(b for t, _, b in parts if t.strip())))
-            lines_per_page.append(lines)
-    except Exception as exc:  # layout is a refinement; the text was already read
-        log.info("no layout headings for this PDF: %s", exc)
-        return [{} for _ in range(page_count)]
-    sizes: Counter = Counter()
-    for lines in lines_per_page:
-        for text, size, _ in lines:
-            sizes[size] += len(text)
-    if not sizes:
-        return [{} for _ in range(page_count)]
-    body = sizes.most_common(1)[0][0]
-
-    def candidate(text: str) -> bool:
-        return len(text.split()) <= 12 and not text.endswith((".", ",", ";")) and any(c.isalpha() for c in text)
-
-    larger = sorted({size for lines in lines_per_page for text, size, _ in lines
-                     if size >= body * HEADING_SCALE and candidate(text)}, reverse=True)
-    first = lines_per_page[0][0] if lines_per_page and lines_per_page[0] else None
-    if first and larger and first[1] == larger[0] and sum(1 for ls in lines_per_page for t, sz, _ in ls
-                                                           if sz == larger[0]) == 1:
-        larger = larger[1:]  # the document's title, once, largest of all: the title, not a section
-    level_of = {size: i + 1 for i, size in enumerate(larger)}
-    found = []
-    for lines in lines_per_page:
-        headings = {}
-        for i, (text, size, bold) in enumerate(lines):
-            if not candidate(text):
-                continue
-            if size in level_of:
-                headings[text] = level_of[size]
-            elif bold and abs(size - body) < 0.5 and not (i + 1 < len(lines) and lines[i + 1][2]):
-                headings[text] = len(level_of) + 1
-        found.append(headings)
-    return found
-
+# --- PDF layout: where pypdf's text visitor says each run of text is drawn, in which size and weight ---------
 
 def _repeated_lines(pages: list[list[str]]) -> set[str]:
     """Running headers/footers: first or last lines (digits ignored) that recur on at least half of the pages."""
@@ -220,55 +175,83 @@ def _repeated_lines(pages: list[list[str]]) -> set[str]:
     return {line for line, n in seen.items() if n >= max(3, len(pages) // 2)}
 
 
-def _pdf_blocks(texts: list[str], layout: list[dict[str, int]] | None = None) -> list[Block]:
-    pages = [[_clean(line) for line in text.splitlines()] for text in texts]
+def _pdf_blocks(texts: list[str], layout: list[dict[str, int]] | None = None,
+                tables: list[list[PdfTable]] | None = None) -> list[Block]:
+    pages = [[clean(line) for line in text.splitlines()] for text in texts]
     layout = layout or [{} for _ in pages]
+    tables = tables or [[] for _ in pages]
     boilerplate = _repeated_lines(pages)
     blocks: list[Block] = []
     section: list[tuple[int, str]] = []  # (level, title)
-    for page_no, lines in enumerate(pages, start=1):
+    open_table: PdfTable | None = None  # the table that ended the page before: it may go on at the top of this one
+    for page_no, (text, lines) in enumerate(zip(texts, pages), start=1):
         para: list[str] = []
+        at_top = True  # nothing read on this page yet but running headers
 
         def flush():
             if para:
-                blocks.append(Block(_join_lines(para), page_no, tuple(t for _, t in section)))
+                blocks.append(Block(join_lines(para), page_no, tuple(t for _, t in section)))
                 para.clear()
 
-        for line in lines:
-            if not line or re.sub(r"\d+", "#", line) in boilerplate:
-                continue
-            heading = PDF_HEADING.match(line)
-            if heading and not line.endswith((".", ",", ";")) and len(line.split()) <= 12:
-                flush()
-                level = heading.group(1).count(".") + 1
-                section = [(lvl, t) for lvl, t in section if lvl < level] + [(level, heading.group(2).strip())]
-                continue
-            level = layout[page_no - 1].get(line) if page_no - 1 < len(layout) else None
-            if level is not None:  # a heading by its size or weight (most real documents are not numbered)
-                flush()
-                section = [(lvl, t) for lvl, t in section if lvl < level] + [(level, line)]
-                continue
-            if BULLET.match(line) or (para and para[-1].endswith((".", ":", "?", "!")) and line[:1].isupper()
-                                      and _looks_short(para[-1], lines)):
-                flush()
-            para.append(line)
+        for item in _page_items(text, tables[page_no - 1]):
+            if isinstance(item, PdfTable):
+                table = _continued(item, open_table if at_top else None) or (item if item.named else None)
+                if table is not None:
+                    flush()
+                    blocks.append(table_block([list(row) for row in table.rows[1:]], list(table.rows[0]), page_no,
+                                              tuple(t for _, t in section)))
+                    open_table, at_top = table, False
+                    continue
+                item_lines = [clean(line) for line in text[item.start:item.end].splitlines()]  # read as text
+            else:
+                item_lines = [item]
+            for line in item_lines:
+                if not line or re.sub(r"\d+", "#", line) in boilerplate:
+                    continue
+                open_table, at_top = None, False
+                heading = PDF_HEADING.match(line)
+                if heading and not line.endswith((".", ",", ";")) and len(line.split()) <= 12:
+                    flush()
+                    level = heading.group(1).count(".") + 1
+                    section = [(lvl, t) for lvl, t in section if lvl < level] + [(level, heading.group(2).strip())]
+                    continue
+                level = layout[page_no - 1].get(line) if page_no - 1 < len(layout) else None
+                if level is not None:  # a heading by its size or weight (most real documents are not numbered)
+                    flush()
+                    section = [(lvl, t) for lvl, t in section if lvl < level] + [(level, line)]
+                    continue
+                if BULLET.match(line) or (para and para[-1].endswith((".", ":", "?", "!")) and line[:1].isupper()
+                                          and _looks_short(para[-1], lines)):
+                    flush()
+                para.append(line)
         flush()
     return blocks
+
+
+def _page_items(text: str, tables: list[PdfTable]) -> list[str | PdfTable]:
+    """A page's lines, each table in its place."""
+    items: list[str | PdfTable] = []
+    at = 0
+    for table in sorted(tables, key=lambda t: t.start):
+        items += [clean(line) for line in text[at:table.start].splitlines()]
+        items.append(table)
+        at = table.end
+    return items + [clean(line) for line in text[at:].splitlines()]
+
+
+def _continued(table: PdfTable, previous: PdfTable | None) -> PdfTable | None:
+    """A table at the top of a page in the columns of the one that ended the page before is the rest of it: its
+    rows go under the earlier names (a repeated names row is left out)."""
+    if (previous is None or len(table.columns) != len(previous.columns)
+            or any(abs(a - b) > COLUMN_TOLERANCE for a, b in zip(table.columns, previous.columns))):
+        return None
+    rows = table.rows[1:] if table.rows[0] == previous.rows[0] else table.rows
+    return replace(table, rows=previous.rows[:1] + rows, named=True)
 
 
 def _looks_short(line: str, lines: list[str]) -> bool:
     widest = max((len(x) for x in lines), default=0)
     return len(line) < 0.8 * widest
-
-
-def _join_lines(lines: list[str]) -> str:
-    out = ""
-    for line in lines:
-        if out.endswith("-") and line[:1].islower():
-            out += line  # a word broken across lines
-        else:
-            out = f"{out} {line}" if out else line
-    return out
 
 
 # --- DOCX ------------------------------------------------------------------------------------------------
@@ -291,7 +274,7 @@ def _parse_docx(name: str, data: bytes) -> ParsedDocument:
     blocks: list[Block] = []
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
-            text = _clean(item.text)
+            text = clean(item.text)
             style = (item.style.name if item.style is not None else "") or ""
             if not text:
                 continue
@@ -304,15 +287,20 @@ def _parse_docx(name: str, data: bytes) -> ParsedDocument:
                 continue
             blocks.append(Block(text, None, tuple(t for _, t in section)))
         elif isinstance(item, Table):
-            for row in item.rows:
-                cells = []
-                for cell in row.cells:
-                    value = _clean(cell.text)
-                    if value and (not cells or cells[-1] != value):  # merged cells repeat their text
-                        cells.append(value)
-                if cells:
-                    blocks.append(Block(" | ".join(cells), None, tuple(t for _, t in section)))
+            rows = [_docx_cells(row) for row in item.rows]
+            named = len(rows) >= 2 and all(is_column_name(name) for name in rows[0])
+            blocks.append(table_block(rows[1:] if named else rows, rows[0] if named else None, None,
+                                      tuple(t for _, t in section)))
     return ParsedDocument(title=title, media_type=MEDIA_TYPES[".docx"], pages=None, blocks=blocks)
+
+
+def _docx_cells(row) -> list[str]:
+    """A row's cells in their columns; a merged cell (python-docx repeats it in every column it spans) once."""
+    cells, previous = [], None
+    for cell in row.cells:
+        cells.append("" if previous is not None and cell._tc is previous._tc else clean(cell.text))
+        previous = cell
+    return cells
 
 
 def _heading_level(style: str) -> int:
@@ -340,12 +328,20 @@ def _parse_markdown(name: str, data: bytes) -> ParsedDocument:
     section: list[tuple[int, str]] = []
     blocks: list[Block] = []
     para: list[str] = []
+    table: list[list[str]] = []
+    named = False  # the table's first row is followed by the |---| row: it names the columns
     in_fence = False
 
     def flush():
+        nonlocal named
         if para:
-            blocks.append(Block(_md_inline(_clean(" ".join(para))), None, tuple(t for _, t in section)))
+            blocks.append(Block(_md_inline(clean(" ".join(para))), None, tuple(t for _, t in section)))
             para.clear()
+        if table:
+            blocks.append(table_block(table[1:] if named else list(table), table[0] if named else None, None,
+                                      tuple(t for _, t in section)))
+            table.clear()
+            named = False
 
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -363,16 +359,14 @@ def _parse_markdown(name: str, data: bytes) -> ParsedDocument:
         elif not line.strip() or re.match(r"^\s*(-{3,}|\*{3,}|_{3,})\s*$", line):
             flush()
         elif re.match(r"^\s*\|?\s*:?-{3,}", line):
-            continue  # table separator row
+            named = len(table) == 1  # the table separator row
         elif line.lstrip().startswith("|"):
-            flush()
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            para.append(" | ".join(c for c in cells if c))
-            flush()
-        elif BULLET.match(line):
-            flush()
-            para.append(line.strip())
+            if para:
+                flush()
+            table.append([_md_inline(clean(c)) for c in line.strip().strip("|").split("|")])
         else:
+            if table or BULLET.match(line):
+                flush()
             para.append(line.strip())
     flush()
     return ParsedDocument(title=_md_inline(title), media_type="text/markdown", pages=None, blocks=blocks)
@@ -380,14 +374,14 @@ def _parse_markdown(name: str, data: bytes) -> ParsedDocument:
 
 def _parse_text(name: str, data: bytes) -> ParsedDocument:
     text = _decode(data)
-    blocks = [Block(_clean(p), None, ()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    blocks = [Block(clean(p), None, ()) for p in re.split(r"\n\s*\n", text) if p.strip()]
     return ParsedDocument(title="", media_type="text/plain", pages=None, blocks=blocks)
 
 
 # --- HTML ------------------------------------------------------------------------------------------------
 
 HTML_SKIP = ["script", "style", "nav", "footer", "header", "aside", "noscript", "form", "template", "svg"]
-HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "dt", "dd", "blockquote", "pre", "caption"]
+HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "table", "dt", "dd", "blockquote", "pre"]
 
 
 def _parse_html(name: str, data: bytes) -> ParsedDocument:
@@ -397,20 +391,19 @@ def _parse_html(name: str, data: bytes) -> ParsedDocument:
     for tag in soup.find_all(HTML_SKIP):
         tag.decompose()
     h1s = soup.find_all("h1")
-    title = _clean(soup.title.get_text()) if soup.title else ""
+    title = clean(soup.title.get_text()) if soup.title else ""
     if len(h1s) == 1:
-        title = _clean(h1s[0].get_text()) or title
+        title = clean(h1s[0].get_text()) or title
     root = soup.find("main") or soup.find("article") or soup.body or soup
     section: list[tuple[int, str]] = []
     blocks: list[Block] = []
     for tag in root.find_all(HTML_BLOCKS):
-        if tag.find_parent(HTML_BLOCKS) is not None and tag.name not in ("tr",):
-            continue  # nested: its text is part of the enclosing block
-        if tag.name == "tr":
-            cells = [_clean(c.get_text(" ")) for c in tag.find_all(["th", "td"])]
-            text = " | ".join(c for c in cells if c)
-        else:
-            text = _clean(tag.get_text(" "))
+        if tag.find_parent("table") is not None or (tag.name != "table" and tag.find_parent(HTML_BLOCKS) is not None):
+            continue  # nested: its text is part of the enclosing block or table cell
+        if tag.name == "table":
+            blocks.extend(_html_table(tag, tuple(t for _, t in section)))
+            continue
+        text = clean(tag.get_text(" "))
         if not text:
             continue
         if tag.name[0] == "h" and tag.name[1:].isdigit():
@@ -422,7 +415,19 @@ def _parse_html(name: str, data: bytes) -> ParsedDocument:
             continue
         blocks.append(Block(text, None, tuple(t for _, t in section)))
     if not blocks:  # a page of bare text without block tags
-        text = _clean(root.get_text(" "))
+        text = clean(root.get_text(" "))
         if text:
             blocks.append(Block(text, None, ()))
     return ParsedDocument(title=title, media_type="text/html", pages=None, blocks=blocks)
+
+
+def _html_table(table, section: tuple[str, ...]) -> list[Block]:
+    """The caption as a block of its own, then the table; its first row names the columns when it is all <th>
+    (or sits in <thead>)."""
+    caption = clean(table.caption.get_text(" ")) if table.caption else ""
+    trs = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
+    rows = [[clean(cell.get_text(" ")) for cell in tr.find_all(["th", "td"], recursive=False)] for tr in trs]
+    named = len(trs) >= 2 and (trs[0].find_parent("thead") is not None
+                               or all(cell.name == "th" for cell in trs[0].find_all(["th", "td"], recursive=False)))
+    blocks = [Block(caption, None, section)] if caption else []
+    return blocks + [table_block(rows[1:] if named else rows, rows[0] if named else None, None, section)]
