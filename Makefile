@@ -26,6 +26,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest_throughput.py
 	$(BIN)/python benchmarks/ask_latency.py
 	$(BIN)/python benchmarks/slack_load.py
+	$(BIN)/python benchmarks/pdf_tables.py
+	$(BIN)/python benchmarks/records_sync.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
