@@ -72,6 +72,21 @@ def doctor(ctx, slack) -> None:
 
         return f"bot user {whoami(build_client(rt.settings), rt.settings.slack_api_url, 5.0)}"
 
+    def sources():
+        from datetime import datetime, timezone
+
+        from knowledge.sources.store import problems
+
+        listed = rt.assistant.sources.list()
+        found = [problem for source in listed for problem in problems(source)]
+        if found:
+            raise RuntimeError("; ".join(found))
+        now = datetime.now(timezone.utc)
+        stale = [s.name for s in listed if s.stale(now)]
+        return (f"{len(listed)} scheduled, credentials resolve"
+                + (f"; stale: {', '.join(stale)} (`hrbot sources list` says why)" if stale else "")
+                if listed else "none scheduled")
+
     def disk():
         path = rt.settings.data_path
         path.mkdir(parents=True, exist_ok=True)
@@ -88,6 +103,7 @@ def doctor(ctx, slack) -> None:
     checks.append(_check("chat model", chat))
     if slack:
         checks.append(_check("Slack", slack_auth))
+    checks.append(_check("sources", sources))
     checks.append(_check("disk", disk))
     if not all(checks):
         click.echo("Something needs attention (see FAIL above).")

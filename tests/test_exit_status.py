@@ -61,6 +61,7 @@ def test_doctor_checks_the_installation(tmp_path, database_url):
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         create_runtime_role(conn)
+        conn.execute("TRUNCATE sources CASCADE")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))},
            "DATABASE_URL": with_user(database_url, RUNTIME_ROLE), "HRBOT_OWNER_DATABASE_URL": database_url,
            "HRBOT_DATA_DIR": str(tmp_path)}
@@ -68,12 +69,18 @@ def test_doctor_checks_the_installation(tmp_path, database_url):
                          stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stdout + run.stderr
     for line in ("ok    company profile:", "ok    database: PostgreSQL 18", "pgvector 0.8", "ok    embedding model:",
-                 "384 dimensions", "ok    Slack: no SLACK_BOT_TOKEN", "ok    disk:", "All good."):
+                 "384 dimensions", "ok    Slack: no SLACK_BOT_TOKEN", "ok    sources: none scheduled", "ok    disk:",
+                 "All good."):
         assert line in run.stdout, run.stdout
+    with psycopg.connect(database_url, autocommit=True) as conn:  # a source whose secret this machine lacks
+        conn.execute("""INSERT INTO sources (name, kind, settings, every_seconds) VALUES
+                        ('wiki', 'confluence', '{"token": "env:HRBOT_TEST_NO_SUCH_TOKEN"}', 3600)""")
     broken = subprocess.run([str(HRBOT), "doctor"], capture_output=True, text=True, timeout=300,
                             stdin=subprocess.DEVNULL, env={**env, "SLACK_BOT_TOKEN": "xoxb-x",
                                                             "SLACK_API_URL": "http://127.0.0.1:9/"})
     assert broken.returncode == 1 and "FAIL  Slack: ConfigurationError: Can't reach Slack's API" in broken.stdout
+    assert ("FAIL  sources: RuntimeError: wiki: token: The environment variable HRBOT_TEST_NO_SUCH_TOKEN is not set"
+            in broken.stdout), broken.stdout
     assert "ok    database role: runtime role hrbot_app owns nothing" in run.stdout, run.stdout
     as_superuser = subprocess.run([str(HRBOT), "doctor", "--no-slack"], capture_output=True, text=True, timeout=300,
                                   stdin=subprocess.DEVNULL, env={**env, "DATABASE_URL": database_url,

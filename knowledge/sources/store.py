@@ -103,6 +103,34 @@ def resolve_secret(reference: str) -> str:
     raise ConfigurationError("A credential must be env:VARIABLE or file:/path.")
 
 
+LIBRARIES = {"confluence": "atlassian", "notion": "notion_client"}  # kinds that need a client library
+
+
+def problems(source: "Source") -> list[str]:
+    """What would stop a source's next run before it reaches the service: a credential reference that does not
+    resolve here, a client library that is not installed (for `hrbot doctor`)."""
+    import importlib.util
+
+    found = []
+    for key, reference in _references(source.settings):
+        try:
+            resolve_secret(reference)
+        except ConfigurationError as exc:
+            found.append(f"{source.name}: {key}: {exc}")
+    library = LIBRARIES.get(source.kind)
+    if library and importlib.util.find_spec(library) is None:
+        found.append(f"{source.name}: the {library} package is not installed")
+    return found
+
+
+def _references(settings: dict, prefix: str = ""):
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            yield from _references(value, f"{prefix}{key}.")
+        elif isinstance(value, str) and value.startswith(("env:", "file:")):
+            yield f"{prefix}{key}", value
+
+
 class SourceStore:
     def __init__(self, db: Database):
         self.db = db
