@@ -181,29 +181,9 @@ CUTOFFS = (1, 5)
 
 
 def render(items: list[tuple[str, object]], out: Path, bold_names: bool = True, table_size: float = 10.5) -> None:
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
+    from tests.files import layout_pdf
 
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    for kind, value in items:
-        if kind in ("title", "h"):
-            pdf.set_font("Helvetica", "B", 18 if kind == "title" else 14)
-            pdf.multi_cell(0, 9, value, new_x="LMARGIN", new_y="NEXT")
-        elif kind == "p":
-            pdf.set_font("Helvetica", "", 10.5)
-            pdf.multi_cell(0, 5.5, value, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(2)
-        else:
-            pdf.set_font("Helvetica", "", table_size)
-            style = FontFace(emphasis="BOLD" if bold_names else "")
-            with pdf.table(headings_style=style) as table:  # the names are repeated on a new page
-                for cells in value:
-                    row = table.row()
-                    for cell in cells:
-                        row.cell(cell)
-            pdf.ln(3)
-    out.write_bytes(bytes(pdf.output()))
+    out.write_bytes(layout_pdf(items, bold_names=bold_names, table_size=table_size, leading=5.5, after_table=3))
 
 
 def _norm(text: str) -> str:

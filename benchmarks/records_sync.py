@@ -54,7 +54,7 @@ def main() -> None:
     try:
         rt = Runtime(Settings.from_env(environ={}, dotenv_path=None), db=db)
         fill(hr, args.employees, sorted(rt.profile.locations), rng)
-        results["requests"], results["balances"] = len(hr.requests), sum(map(len, hr.balances.values()))
+        results["requests"], results["balances"] = len(hr.time_off_requests), sum(map(len, hr.balances.values()))
         store = SourceStore(db)
         store.add("hr", "bamboohr", {"company": "acme", "api_key": "env:BENCH_BAMBOO_KEY", "base_url": hr.base_url,
                                      "leave_types": TYPES}, 3600)
@@ -63,12 +63,12 @@ def main() -> None:
             for employee in rng.sample(sorted(hr.employees, key=int), change):
                 hr.balance(employee, "Vacation", str(rng.randint(31, 40)))
                 hr.time_off(f"{employee}-new", employee, "Vacation", "2026-11-02", "2026-11-03", "2")
-            calls = len(hr.calls)
+            calls = len(hr.asked)
             started = time.perf_counter()
             result = run_source(rt.ingestor, store, store.get("hr"), profile=rt.profile)
             seconds = time.perf_counter() - started
             results[name] = {"seconds": round(seconds, 1), "changes": result.changes, "status": result.status,
-                             "http_calls": len(hr.calls) - calls, "error": result.error,
+                             "http_calls": len(hr.asked) - calls, "error": result.error,
                              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
             print(f"{name:16} {seconds:7.1f} s  {result.status} {result.changes}  "
                   f"{results[name]['http_calls']} calls  peak RSS {results[name]['peak_rss_mb']} MB")

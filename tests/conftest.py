@@ -115,6 +115,14 @@ def sample_runtime(pg_server, settings, embeddings):
 
 
 @pytest.fixture
+def store(runtime):
+    """The scheduled sources of the test database."""
+    from knowledge.sources.store import SourceStore
+
+    return SourceStore(runtime.db)
+
+
+@pytest.fixture
 def invoke(runtime):
     """Run an `hrbot` command in-process against the test database; returns click's Result."""
     from bot.cli import cli  # the console script's group: the core commands and the Slack ones

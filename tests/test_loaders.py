@@ -3,7 +3,7 @@ import pytest
 
 from knowledge.errors import DocumentRejected
 from knowledge.documents.loaders import parse
-from tests.files import blank_pdf_bytes, docx_bytes, encrypted_pdf_bytes, pdf_bytes
+from tests.files import blank_pdf_bytes, docx_bytes, encrypted_pdf_bytes, layout_pdf, pdf_bytes
 
 
 def test_pdf_keeps_one_based_pages_and_numbered_headings():
@@ -155,35 +155,6 @@ DENTAL_ROWS = ["Service: Check-ups and X-rays | Covered: 100% | Annual limit: No
                "Service: Emergency treatment | Covered: 100% | Annual limit: 300 per call-out"]
 INTRO = "The dental plan pays a share of the cost of treatment, up to a limit for each kind of treatment."
 OUTRO = "Claims are made in the provider's app within 90 days of the treatment."
-
-
-def layout_pdf(items: list[tuple[str, object]], repeat_names: bool = True, bold_names: bool = True) -> bytes:
-    """A PDF laid out the way word processors export one: ("title", text) 18 pt bold, ("h", text) a 14 pt bold
-    heading, ("p", text) a 10.5 pt paragraph, ("table", rows) a bordered table whose first row names the columns
-    (bold, and repeated at the top of a new page, unless told otherwise)."""
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
-
-    pdf = FPDF(format="A4")
-    pdf.add_page()
-    for kind, value in items:
-        if kind in ("title", "h"):
-            pdf.set_font("Helvetica", "B", 18 if kind == "title" else 14)
-            pdf.multi_cell(0, 9, value, new_x="LMARGIN", new_y="NEXT")
-        elif kind == "p":
-            pdf.set_font("Helvetica", "", 10.5)
-            pdf.multi_cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(2)
-        else:
-            pdf.set_font("Helvetica", "", 10.5)
-            with pdf.table(repeat_headings=1 if repeat_names else 0,
-                           headings_style=FontFace(emphasis="BOLD" if bold_names else "")) as table:
-                for cells in value:
-                    row = table.row()
-                    for cell in cells:
-                        row.cell(cell)
-            pdf.ln(2)
-    return bytes(pdf.output())
 
 
 @pytest.mark.parametrize("bold_names", [True, False], ids=["bold names", "plain names"])

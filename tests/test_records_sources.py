@@ -36,11 +36,6 @@ def bamboo(monkeypatch):
     hr.close()
 
 
-@pytest.fixture
-def store(runtime):
-    return SourceStore(runtime.db)
-
-
 def bamboo_settings(hr, **more):
     return {"company": "acme", "api_key": "env:BAMBOO_KEY", "base_url": hr.base_url,
             "leave_types": {"Vacation": "annual", "79": "sick"}, "locations": {"Berlin office": "DE"},
@@ -68,7 +63,7 @@ def test_an_hr_system_sync_maps_people_leave_and_balances_and_reports_what_it_sk
         ("bamboohr-9004", "102", "annual", 5, "cancelled")]
     assert rows(runtime.db, "SELECT employee_id, leave_type, balance FROM leave_balances ORDER BY 1, 2") == [
         ("101", "annual", 17.5), ("102", "annual", 20), ("102", "sick", 5)]
-    assert "/api/gateway.php/acme/v1/employees/103/time_off/calculator" not in " ".join(bamboo.calls)  # left
+    assert "/api/gateway.php/acme/v1/employees/103/time_off/calculator" not in " ".join(bamboo.asked)  # left
     assert result.changes["rows"] == 9 and result.changes["changed"] == 9
     assert result.changes["skipped"] == 2
     assert "1 time-off type 'Jury Duty' not mapped" in result.changes["skipped because"]
@@ -90,7 +85,7 @@ def test_a_second_sync_writes_only_what_changed(runtime, store, bamboo):
     third = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
     assert (third.changes["changed"], third.changes["balances changed"], third.changes["leave changed"]) == (2, 1, 1)
     assert rows(runtime.db, "SELECT balance FROM leave_balances WHERE employee_id = '101'") == [(12.5,)]
-    bamboo.requests = [r for r in bamboo.requests if r["id"] != "9001"]  # deleted in the HR system
+    bamboo.time_off_requests = [r for r in bamboo.time_off_requests if r["id"] != "9001"]  # deleted in the HR system
     fourth = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
     assert fourth.changes["leave removed"] == 1
     assert [r[0] for r in rows(runtime.db, "SELECT request_id FROM leave_records ORDER BY 1")] == [
@@ -106,7 +101,7 @@ def test_a_source_removes_only_the_requests_it_brought_in(runtime, store, bamboo
                            b"R77,101,annual,2026-06-01,2026-06-01,1,approved\n", actor="test")
     run_source(runtime.ingestor, store, store.add("hr", "bamboohr", bamboo_settings(bamboo), 3600),
                profile=runtime.profile)
-    bamboo.requests = []  # an empty answer is not taken as "everything was deleted"
+    bamboo.time_off_requests = []  # an empty answer is not taken as "everything was deleted"
     empty = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
     assert empty.status == "ok" and "leave removed" not in empty.changes
     assert rows(runtime.db, "SELECT count(*) FROM leave_records") == [(4,)]
@@ -140,7 +135,7 @@ def test_rate_limits_are_waited_out_and_refusals_fail_kindly_without_the_key(run
     bamboo.throttle.add("/api/gateway.php/acme/v1/time_off/requests/")
     source = store.add("hr", "bamboohr", bamboo_settings(bamboo), 3600)
     assert run_source(runtime.ingestor, store, source, profile=runtime.profile).status == "ok"
-    assert bamboo.calls.count("GET /api/gateway.php/acme/v1/time_off/requests/") == 2
+    assert bamboo.asked.count("GET /api/gateway.php/acme/v1/time_off/requests/") == 2
     bamboo.forbid = True
     refused = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
     assert refused.status == "failed" and "refused access (403)" in refused.error and "credentials" in refused.error

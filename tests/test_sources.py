@@ -1,19 +1,18 @@
 """Scheduled sources against real local servers: a web site with ETags, sitemaps, deletions, rate limits and
 refusals, and a folder; one run per source at a time; a failing run removes nothing (issue 11)."""
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from knowledge.errors import ConfigurationError
 from knowledge.sources.runner import LOCK, UNLOCK, run_source
-from knowledge.sources.store import SourceStore, parse_every
+from knowledge.sources.store import parse_every
+from tests.fakes.http import FakeService
 
 PAGE = "<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>"
 
 
-class FakeSite:
+class FakeSite(FakeService):
     """Pages with ETags (304 on If-None-Match), a sitemap, and knobs: delete a page, 429 once, refuse all."""
 
     def __init__(self):
@@ -22,55 +21,34 @@ class FakeSite:
             "/dental": ("Dental plan", "The dental plan covers implants up to 2,000 euros a year."),
         }
         self.versions = {path: 1 for path in self.pages}
-        self.requests: list[tuple[str, dict]] = []
         self.throttle_once: set[str] = set()
         self.refuse = False
         self.need_auth: str | None = None
-        site = self
+        super().__init__()
+        self.base = self.base_url
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                site.requests.append((self.path, dict(self.headers)))
-                if site.refuse or (site.need_auth and self.headers.get("Authorization") != site.need_auth):
-                    return self._send(403, b"forbidden")
-                if self.path in site.throttle_once:
-                    site.throttle_once.discard(self.path)
-                    return self._send(429, b"slow down", {"Retry-After": "1"})
-                if self.path == "/sitemap.xml":
-                    urls = "".join(f"<url><loc>{site.base}{p}</loc></url>" for p in site.pages)
-                    return self._send(200, f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/'
-                                           f'sitemap/0.9">{urls}</urlset>'.encode(), {"Content-Type": "application/xml"})
-                if self.path not in site.pages:
-                    return self._send(404, b"gone")
-                etag = f'"{self.path}-v{site.versions[self.path]}"'
-                if self.headers.get("If-None-Match") == etag:
-                    return self._send(304, b"", {"ETag": etag})
-                title, body = site.pages[self.path]
-                return self._send(200, PAGE.format(title=title, body=body).encode(),
-                                  {"Content-Type": "text/html; charset=utf-8", "ETag": etag})
-
-            def _send(self, status, body, headers=None):
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, call):
+        if self.refuse or (self.need_auth and call.headers.get("Authorization") != self.need_auth):
+            return 403, b"forbidden", None
+        if call.path in self.throttle_once:
+            self.throttle_once.discard(call.path)
+            return 429, b"slow down", {"Retry-After": "1"}
+        if call.path == "/sitemap.xml":
+            urls = "".join(f"<url><loc>{self.base}{p}</loc></url>" for p in self.pages)
+            return 200, (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}'
+                         "</urlset>").encode(), {"Content-Type": "application/xml"}
+        if call.path not in self.pages:
+            return 404, b"gone", None
+        etag = f'"{call.path}-v{self.versions[call.path]}"'
+        if call.headers.get("If-None-Match") == etag:
+            return 304, b"", {"ETag": etag}
+        title, body = self.pages[call.path]
+        return 200, PAGE.format(title=title, body=body).encode(), {"Content-Type": "text/html; charset=utf-8",
+                                                                    "ETag": etag}
 
     def change(self, path, body):
         self.pages[path] = (self.pages[path][0], body)
         self.versions[path] += 1
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -78,11 +56,6 @@ def site():
     s = FakeSite()
     yield s
     s.close()
-
-
-@pytest.fixture
-def store(runtime):
-    return SourceStore(runtime.db)
 
 
 def _active(runtime) -> dict:
@@ -99,10 +72,10 @@ def test_a_sitemap_source_is_incremental_and_follows_deletions(runtime, store, s
     hits = runtime.searcher.search("does dental cover implants", 3)
     assert hits and hits[0].source == f"{host}/dental.html" and hits[0].url == site.base + "/dental"
 
-    site.requests.clear()
+    site.calls.clear()
     again = run_source(runtime.ingestor, store, store.get("intranet"))
     assert again.changes == {"added": 0, "replaced": 0, "removed": 0, "unchanged": 2}
-    assert all(h.get("If-None-Match") for p, h in site.requests if p != "/sitemap.xml")  # conditional GETs
+    assert all(c.headers.get("If-None-Match") for c in site.calls if c.path != "/sitemap.xml")  # conditional GETs
 
     site.change("/leave", "Employees receive 32 days of annual leave each year.")
     del site.pages["/dental"]  # gone from the sitemap and the site
@@ -204,7 +177,7 @@ def test_admins_are_told_in_slack_when_a_source_keeps_failing(runtime, store, si
     harness = SlackHarness(runtime, fake)
     try:
         site.refuse = True
-        source = store.add("intranet", "web", {"sitemap": site.base + "/sitemap.xml"}, 3600)
+        store.add("intranet", "web", {"sitemap": site.base + "/sitemap.xml"}, 3600)
         for _ in range(3):
             run_source(runtime.ingestor, store, store.get("intranet"), alert=harness.bot.jobs.source_alert)
         [told] = [c for c in fake.calls_to("chat.postMessage") if c.args.get("channel") == "U0ADMIN"]

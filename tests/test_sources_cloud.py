@@ -11,10 +11,10 @@ import pytest
 from knowledge.sources.confluence import confluence_listing
 from knowledge.sources.kinds import KINDS
 from knowledge.sources.runner import run_source
-from knowledge.sources.store import SourceStore
 from tests.fakes.confluence_api import DOCX, FakeConfluence
 from tests.fakes.notion_api import FakeNotion, block, table
 from tests.files import docx_bytes, pdf_bytes
+from tests.test_sources import _active
 
 
 HR_PAGES = {
@@ -24,16 +24,6 @@ HR_PAGES = {
     "Travel expenses": "<p>Book trains in standard class; flights need your manager's approval first.</p>",
     "Remote work": "<p>You may work from home up to three days a week.</p>",
 }
-
-
-@pytest.fixture
-def store(runtime):
-    return SourceStore(runtime.db)
-
-
-def _active(runtime) -> dict:
-    with runtime.db.connection() as conn:
-        return dict(conn.execute("SELECT source, version FROM documents WHERE status = 'active'").fetchall())
 
 
 def _sources(hits) -> list[str]:

@@ -8,11 +8,10 @@ Knobs: `page_size` (the cap), `throttle` (the next N requests get 429 Retry-Afte
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlparse
+from urllib.parse import quote, unquote, urlencode
+
+from tests.fakes.http import Call, FakeService
 
 CONTEXT = "/wiki"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -39,61 +38,23 @@ class Attachment:
     listed_size: int | None = None  # what the listing says; the real size when None
 
 
-@dataclass
-class Request:
-    path: str
-    query: dict
-    headers: dict
+class FakeConfluence(FakeService):
+    content_type = "application/json;charset=UTF-8"
 
-
-class FakeConfluence:
     def __init__(self, user: str = "bot@example.com", token: str = "atl-token-0a1b2c3d", page_size: int = 2):
         self.user, self.token, self.bearer = user, token, None  # bearer: a Data Center PAT accepted instead
         self.page_size = page_size
         self.spaces = {"HR": "People", "OPS": "Operations"}
         self.pages: dict[str, Page] = {}
         self.attachments: dict[str, Attachment] = {}
-        self.requests: list[Request] = []
         self.throttle = 0
         self.fail: dict[str, int] = {}
         self._ids = 100
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                url = urlparse(self.path)
-                query = dict(parse_qsl(url.query))
-                with fake._lock:
-                    fake.requests.append(Request(url.path, query, dict(self.headers)))
-                    status, payload, headers = fake._answer(url.path, query, self.headers.get("Authorization"))
-                body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                kind = "application/octet-stream" if isinstance(payload, bytes) else "application/json;charset=UTF-8"
-                self.send_header("Content-Type", kind)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{CONTEXT}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{self.base_url}{CONTEXT}"
 
     # --- content -------------------------------------------------------------------------------------------
     def add_page(self, space: str, title: str, body: str, labels: list[str] | None = None) -> Page:
@@ -126,6 +87,9 @@ class FakeConfluence:
         return [r.path for r in self.requests if r.path.startswith(f"{CONTEXT}/download/")]
 
     # --- the API -------------------------------------------------------------------------------------------
+    def answer(self, call: Call):
+        return self._answer(call.path, call.query, call.headers.get("Authorization"))
+
     def _answer(self, path: str, query: dict, authorization: str | None):
         if not self._authorized(authorization):
             return 401, {"statusCode": 401, "message": "Client must be authenticated to access this resource."}, {}

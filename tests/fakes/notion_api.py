@@ -7,13 +7,11 @@ Knobs: `page_size` (the most results per answer), `throttle` (the next N request
 Retry-After: 1), `fail` (a path fragment -> HTTP status), and the content (edit, rename, trash, unshare)."""
 from __future__ import annotations
 
-import json
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlparse
+
+from tests.fakes.http import Call, FakeService
 
 CODES = {400: "validation_error", 401: "unauthorized", 403: "restricted_resource", 404: "object_not_found",
          429: "rate_limited"}
@@ -51,69 +49,19 @@ class Page:
     in_search: bool = True     # search is not guaranteed to list everything
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict
-    body: dict | None
-    headers: dict
-
-
-class FakeNotion:
+class FakeNotion(FakeService):
     def __init__(self, token: str = "ntn_fake_secret_1234", page_size: int = 2):
         self.token = token
         self.page_size = page_size
         self.pages: dict[str, Page] = {}
-        self.requests: list[Request] = []
         self.throttle = 0
         self.fail: dict[str, int] = {}
         self.epoch = datetime.now(timezone.utc) - timedelta(days=1)  # pages were last edited well before a run
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                self._handle("GET")
-
-            def do_POST(self):
-                self._handle("POST")
-
-            def _handle(self, method):
-                url = urlparse(self.path)
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = json.loads(raw) if raw else None
-                with fake._lock:
-                    fake.requests.append(Request(method, url.path, dict(parse_qsl(url.query)), body,
-                                                 dict(self.headers)))
-                    status, payload, headers = fake._answer(method, url.path, dict(parse_qsl(url.query)), body,
-                                                            self.headers)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.base_url
 
     # --- content -------------------------------------------------------------------------------------------
     def add_page(self, title: str, blocks: list[dict], parent: Page | None = None) -> Page:
@@ -130,6 +78,9 @@ class FakeNotion:
         return [r.path for r in self.requests if r.path.startswith("/v1/blocks/")]
 
     # --- the API -------------------------------------------------------------------------------------------
+    def answer(self, call: Call):
+        return self._answer(call.method, call.path, call.query, call.body, call.headers)
+
     def _answer(self, method, path, query, body, headers):
         if headers.get("Authorization") != f"Bearer {self.token}":
             return _error(401, "API token is invalid.")
