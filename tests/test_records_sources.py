@@ -241,3 +241,15 @@ def test_the_cli_adds_and_runs_a_records_source_from_settings(invoke, runtime, b
     assert SourceStore(runtime.db).get("hrdb").settings["queries"]["employees"].strip() == "SELECT 1"
     with pytest.raises(ConfigurationError, match="needs its settings"):
         invoke("sources", "add", "empty", "--kind", "bamboohr")
+
+
+def test_with_records_but_no_policy_yet_a_balance_question_gets_the_records(runtime, store, bamboo):
+    """A company that connected its HR system before uploading its leave policy: the figure from the records
+    (with its arithmetic) is the answer, unsupported by a document, so it shows among the gaps for HR."""
+    run_source(runtime.ingestor, store, store.add("hr", "bamboohr", bamboo_settings(bamboo), 3600),
+               profile=runtime.profile)
+    mine = runtime.answers.answer("How much annual leave do I have?", Asker("U0AAA"))
+    assert mine.kind == "answer" and not mine.supported and not mine.citations
+    assert "17.5 days available according to the HR system" in mine.text and "Your records as of" in mine.text
+    policy = runtime.answers.answer("Does the dental plan cover implants?", Asker("U0AAA"))
+    assert policy.kind == "not_found" and "I don't know" in policy.text

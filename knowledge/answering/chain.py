@@ -263,7 +263,7 @@ class AnswerService:
     def _respond(self, x, config) -> tuple[Answer, Answer | None]:
         sources, facts = x["policy"], [d.page_content for d in x["facts"]]
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
-        if not sources or (best < SUPPORT_THRESHOLD and not facts):
+        if not facts and (not sources or best < SUPPORT_THRESHOLD):
             answer = Answer(not_found_text(self.settings.hr_contact), facts=facts, supported=False,
                             personal=bool(facts), kind="not_found")
         else:
