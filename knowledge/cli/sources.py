@@ -11,8 +11,9 @@ from knowledge.sources.store import parse_every
 
 @click.group("sources")
 def sources_group() -> None:
-    """Scheduled sources: folders and web pages (a list of URLs or a sitemap), synced by `hrbot serve` or
-    `hrbot worker` on their schedule; changed items are re-ingested, deleted ones retired."""
+    """Scheduled sources of documents (folders, web pages, Confluence, Notion) and of employee records (BambooHR,
+    a SQL query), synced by `hrbot serve` or `hrbot worker` on their schedule; changed documents are re-ingested
+    and deleted ones retired, records are written with the CSV import's checks, all or nothing."""
 
 
 KINDS = ["folder", "web", "confluence", "notion", "bamboohr", "sql"]
@@ -79,7 +80,7 @@ def sources_list(ctx, as_json) -> None:
     for s in sources:
         changes = ", ".join(f"{k} {v}" for k, v in (s.last_changes or {}).items()) or "no run yet"
         status = "STALE " if s.stale(now) else ""
-        click.echo(f"{s.name:20} {s.kind:7} every {s.every_seconds // 60} min  {status}"
+        click.echo(f"{s.name:20} {s.kind:10} every {s.every_seconds // 60} min  {status}"
                    f"last success {_when(s.last_success_at)}  ({changes})"
                    + (f"\n{'':20} last error ({s.failures} in a row): {s.last_error}" if s.last_error else ""))
 

@@ -1,5 +1,8 @@
-"""Scheduled sources (issue 11): documents pulled from where they live, on a schedule, incrementally.
+"""Scheduled sources (issue 11): documents and employee records pulled from where they live, on a schedule,
+incrementally.
 
-store.py keeps the sources and their status; kinds.py says what each kind of source lists and fetches (a
-folder, web pages); runner.py runs one source (one run per source at a time across replicas, all-or-nothing
-removals, backoff after failures)."""
+store.py keeps the sources and their status; kinds.py says what each document kind lists and fetches (a folder,
+web pages; Confluence and Notion in confluence.py and notion.py, through their client libraries); records.py
+pulls records (BambooHR, SQL) as rows for the CSV import's checks; runner.py runs one source (one run per source
+at a time across replicas, all-or-nothing removals and writes, backoff after failures); freshness.py tells
+answers how fresh their knowledge is."""
