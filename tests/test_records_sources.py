@@ -225,6 +225,14 @@ def test_a_sql_source_reads_columns_named_as_the_import_and_never_writes(runtime
         store.add("plain", "sql", {"dsn": "postgresql://hr_reader:pw@db/hr", "queries": QUERIES}, 3600)
 
 
+def test_a_records_database_that_is_down_fails_the_run_kindly(runtime, store, monkeypatch):
+    monkeypatch.setenv("HR_DB_URL", "postgresql://reader:reader-pw-7@127.0.0.1:9/hr?connect_timeout=2")
+    down = run_source(runtime.ingestor, store, store.add("hrdb", "sql", {"dsn": "env:HR_DB_URL", "queries": QUERIES},
+                                                         3600), profile=runtime.profile)
+    assert down.status == "failed" and down.error.startswith("The records database cannot be reached")
+    assert "reader-pw-7" not in down.error and store.get("hrdb").failures == 1
+
+
 def test_the_cli_adds_and_runs_a_records_source_from_settings(invoke, runtime, bamboo, tmp_path):
     added = invoke("sources", "add", "hr", "--kind", "bamboohr", "--set", "company=acme",
                    "--set", "api_key=env:BAMBOO_KEY", "--set", f"base_url={bamboo.base_url}",

@@ -207,3 +207,13 @@ def test_answers_say_when_a_source_is_stale_and_when_records_were_synced(runtime
     assert "share has not synced since" in stale.text and "out of date" in stale.text
     mine = runtime.answers.answer("How much annual leave do I have?", Asker("U0AAA"))
     assert mine.facts and "Your records as of" in mine.text and mine.records_as_of is not None
+
+
+def test_a_source_missing_what_its_kind_needs_is_refused_when_added(store):
+    with pytest.raises(ConfigurationError, match="A notion source needs root_pages or search"):
+        store.add("wiki", "notion", {"token": "env:NOTION_TOKEN"}, 3600)
+    with pytest.raises(ConfigurationError, match="A bamboohr source needs company, leave_types"):
+        store.add("hr", "bamboohr", {"api_key": "env:BAMBOO_KEY"}, 3600)
+    with pytest.raises(ConfigurationError, match="Unknown source kind 'gdrive'"):
+        store.add("drive", "gdrive", {"folder": "x"}, 3600)
+    assert store.list() == []

@@ -85,6 +85,28 @@ def check_settings(settings: dict) -> None:
                 "so it is never stored in the database or shown in a log.")
 
 
+# What each kind cannot run without (a tuple: one of them); checked when a source is added, so a typo is told at
+# once rather than at its first run. Credentials are not resolved here: the machine adding a source may not hold
+# them (`hrbot doctor` checks that where the runs happen).
+NEEDS = {
+    "folder": [("path",)],
+    "web": [("urls", "sitemap")],
+    "confluence": [("url",), ("space", "spaces"), ("token",)],
+    "notion": [("token",), ("root_pages", "search")],
+    "bamboohr": [("company",), ("api_key",), ("leave_types",)],
+    "sql": [("dsn",), ("queries",)],
+}
+
+
+def check_kind(kind: str, settings: dict) -> None:
+    if kind not in NEEDS:
+        raise ConfigurationError(f"Unknown source kind {kind!r} (known: {', '.join(sorted(NEEDS))}).")
+    missing = [" or ".join(keys) for keys in NEEDS[kind] if not any(settings.get(key) for key in keys)]
+    if missing:
+        raise ConfigurationError(f"A {kind} source needs {', '.join(missing)} (the README's Sources section lists "
+                                 "every setting).")
+
+
 def resolve_secret(reference: str) -> str:
     """The credential a reference points to, read when a run starts."""
     import os
@@ -139,6 +161,7 @@ class SourceStore:
             created_by: str | None = None) -> Source:
         import psycopg
 
+        check_kind(kind, settings)
         check_settings(settings)
         try:
             with self.db.owner.connection() as conn:
