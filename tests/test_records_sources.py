@@ -261,3 +261,25 @@ def test_with_records_but_no_policy_yet_a_balance_question_gets_the_records(runt
     assert "17.5 days available according to the HR system" in mine.text and "Your records as of" in mine.text
     policy = runtime.answers.answer("Does the dental plan cover implants?", Asker("U0AAA"))
     assert policy.kind == "not_found" and "I don't know" in policy.text
+
+
+def test_a_person_erased_on_request_is_not_brought_back_by_the_next_sync(runtime, store, bamboo):
+    from knowledge.operations.privacy import forget
+    from knowledge.people.imports import import_csv
+
+    source = store.add("hr", "bamboohr", bamboo_settings(bamboo), 3600)
+    run_source(runtime.ingestor, store, source, profile=runtime.profile)
+    forget(runtime.db, "bruno@x.example", actor="test")           # a leaver's erasure request
+    again = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
+    assert again.status == "ok", again.error
+    assert "rows of people erased on request" in again.changes["skipped because"]
+    assert [r[0] for r in rows(runtime.db, "SELECT employee_id FROM employees ORDER BY 1")] == ["101", "103"]
+    assert rows(runtime.db, "SELECT count(*) FROM leave_records WHERE employee_id = '102'") == [(0,)]
+    remembered = str(rows(runtime.db, "SELECT id_hash FROM erased_people"))
+    assert "bruno" not in remembered and "102" not in remembered  # one-way hashes only
+    # HR imports the person again by hand (rehired): a deliberate act that lifts the erasure
+    import_csv(runtime.db, b"employee_id,email,name,country,hire_date\n102,bruno@x.example,Bruno Kraus,DE,2027-01-04\n",
+               actor="U0ADMIN", profile=runtime.profile)
+    back = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
+    assert "skipped because" not in back.changes or "erased" not in back.changes["skipped because"]
+    assert rows(runtime.db, "SELECT count(*) FROM leave_records WHERE employee_id = '102'") == [(2,)]

@@ -78,10 +78,33 @@ def export(db: Database, who: str, actor: str) -> dict:
     return _plain(data)
 
 
+REMEMBER_ERASED = "INSERT INTO erased_people (id_hash) VALUES (%(hash)s) ON CONFLICT DO NOTHING"
+ERASED = "SELECT id_hash FROM erased_people"
+LIFT_ERASED = "DELETE FROM erased_people WHERE id_hash = ANY(%(hashes)s)"
+
+
+def id_hash(value: str) -> str:
+    """The one-way form an erased person's identifier is remembered in."""
+    import hashlib
+
+    return hashlib.sha256(f"hrbot-erased:{value.strip().lower()}".encode()).hexdigest()
+
+
+def erased(conn) -> set[str]:
+    """The hashes of every erased person's identifiers (scheduled records sources skip their rows)."""
+    return {row[0] for row in conn.execute(ERASED)}
+
+
+def lift_erasure(conn, identifiers) -> int:
+    """A person imported again by hand: the erasure no longer keeps them out."""
+    return conn.execute(LIFT_ERASED, {"hashes": [id_hash(i) for i in identifiers if i]}).rowcount
+
+
 def forget(db: Database, who: str, actor: str) -> dict:
-    """Erase one person: their HR records (an import from the HR system would bring them back, so erase them
-    there too), questions, answers and ratings, in one transaction. The audit log must keep what happened, so
-    its entries about them keep a one-way hash in place of their ids."""
+    """Erase one person: their HR records, questions, answers and ratings, in one transaction. The audit log must
+    keep what happened, so its entries about them keep a one-way hash in place of their ids. Scheduled records
+    sources remember the erasure (hashes of the ids) and do not bring the person back; a CSV import of them by
+    hand does."""
     import hashlib
 
     with db.owner.connection() as conn:
@@ -94,6 +117,8 @@ def forget(db: Database, who: str, actor: str) -> dict:
         ids = sorted({i.lower() for i in (*employees, *slack, *emails)})
         pseudonym = "erased:" + hashlib.sha256("|".join(sorted(ids) or [who]).encode()).hexdigest()[:16]
         pseudonymised = conn.execute(PSEUDONYMISE_AUDIT, {"ids": ids, "pseudonym": pseudonym}).rowcount if ids else 0
+        for identifier in ids:
+            conn.execute(REMEMBER_ERASED, {"hash": id_hash(identifier)})
         audit(conn, actor, "records_forget", pseudonym, questions=questions, feedback=feedback, employees=removed,
               audit_entries=pseudonymised)
     return {"questions": questions, "feedback": feedback, "employee_records": removed, "pseudonym": pseudonym,

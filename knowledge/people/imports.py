@@ -14,6 +14,7 @@ import psycopg
 from knowledge.database.connection import Database
 from knowledge.errors import HRBotError
 from knowledge.operations.admin import audit
+from knowledge.operations.privacy import lift_erasure
 KINDS = {
     "employees": ["employee_id", "slack_user_id", "email", "name", "country", "department", "employment_type",
                   "fte", "hire_date", "end_date", "manager_id"],
@@ -448,6 +449,8 @@ def _write(db: Database, parsed: list[tuple], actor: str, profile, owner=None) -
                 for row in rows:
                     cur.execute(UPSERT[kind], {**row, "source_id": owner.source_id if owner else None})
                     changed += cur.rowcount
+                if kind == "employees" and owner is None:  # imported by hand: an erasure no longer keeps them out
+                    lift_erasure(conn, [i for r in rows for i in (r["employee_id"], r["email"], r["slack_user_id"])])
                 if kind == "leave" and owner is not None:
                     cur.execute(RETIRE_LEAVE, {"source_id": owner.source_id, "since": owner.since,
                                                "until": owner.until, "listed": [r["request_id"] for r in rows]})

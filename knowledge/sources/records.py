@@ -25,6 +25,7 @@ from knowledge.sources.store import resolve_secret
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE = 256 * 1024 * 1024  # a 5,000-person report is a few MB; this only stops a runaway answer
+ERASED_BY = ("employee_id", "email", "slack_user_id")  # the columns an erased person is recognised by
 CONCURRENCY = 4  # BambooHR computes balances one employee per call; a few at a time, Retry-After honoured
 
 
@@ -40,6 +41,22 @@ class Pull:
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def without_erased(self, hashes: set[str]) -> None:
+        """Leave out every row of a person erased on request (`hrbot records forget`): the source still lists
+        them, but this product must not hold them again."""
+        from knowledge.operations.privacy import id_hash
+
+        if not hashes:
+            return
+        kept = []
+        for name, kind, rows in self.tables:
+            mine = [(where, row) for where, row in rows if not any(
+                id_hash(row[column]) in hashes for column in ERASED_BY if row.get(column))]
+            for _ in range(len(rows) - len(mine)):
+                self.skip("rows of people erased on request")
+            kept.append((name, kind, mine))
+        self.tables = [table for table in kept if table[2]]
 
 
 def locations_matcher(profile, overrides: dict | None):

@@ -153,7 +153,11 @@ def _run_records(db, source: Source, result: RunResult, profile) -> None:
     requests this source brought in and no longer lists are deleted in the same transaction."""
     from knowledge.people.imports import Owner, import_tables
 
+    from knowledge.operations.privacy import erased
+
     pull = RECORD_KINDS[source.kind](source.settings, profile, date.today())
+    with db.owner.connection() as conn:
+        pull.without_erased(erased(conn))
     if not pull.tables:
         raise SourceError("The source returned no records at all; nothing was changed (check its settings).")
     written = import_tables(db, pull.tables, actor=source.origin, profile=profile,
