@@ -1,13 +1,12 @@
-"""Employee records in: HR-system CSV exports (employees, entitlements, balances, leave, public holidays)
-validated with line numbers and written all-or-nothing, one file or several in one transaction."""
+"""Employee records in: HR-system CSV exports (employees, entitlements, balances, leave, public holidays) and the
+rows of a records source, checked by knowledge.people.validation and written all-or-nothing, one file or several
+in one transaction; only rows that differ are written."""
 from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 import psycopg
 
@@ -15,23 +14,10 @@ from knowledge.database.connection import Database
 from knowledge.errors import HRBotError
 from knowledge.operations.admin import audit
 from knowledge.operations.privacy import lift_erasure
-KINDS = {
-    "employees": ["employee_id", "slack_user_id", "email", "name", "country", "department", "employment_type",
-                  "fte", "hire_date", "end_date", "manager_id"],
-    "entitlements": ["employee_id", "leave_type", "year", "base_days", "carried_over"],
-    "balances": ["employee_id", "leave_type", "year", "balance", "as_of"],
-    "leave": ["request_id", "employee_id", "leave_type", "start_date", "end_date", "days", "status"],
-    "public_holidays": ["country", "date", "name"],
-}
-REQUIRED = {  # checked in this order: a balances header also has every column entitlements require
-    "employees": {"employee_id", "email", "name", "country", "hire_date"},
-    "balances": {"employee_id", "leave_type", "year", "balance", "as_of"},
-    "entitlements": {"employee_id", "leave_type", "year"},
-    "leave": {"request_id", "employee_id", "leave_type", "start_date", "end_date", "days", "status"},
-    "public_holidays": {"country", "date", "name"},
-}
-STATUSES = {"approved", "pending", "cancelled", "rejected"}
-EMPLOYMENT_TYPES = {"permanent", "fixed_term", "contractor"}
+from knowledge.people.validation import KINDS, RecordsRejected, detect_kind, parse_csv, validate_rows
+
+__all__ = ["KINDS", "RecordsRejected", "ImportResult", "FileImport", "Owner", "import_csv", "import_many",
+           "import_tables", "import_files"]
 
 UPSERT = {
     "employees": """
@@ -41,9 +27,9 @@ VALUES (%(employee_id)s, %(slack_user_id)s, %(email)s, %(name)s, %(country)s, %(
         %(employment_type)s, %(fte)s, %(hire_date)s, %(end_date)s, %(manager_id)s)
 ON CONFLICT (employee_id) DO UPDATE SET
     slack_user_id = coalesce(excluded.slack_user_id, employees.slack_user_id),  -- a source may not know it
-    email = excluded.email, name = excluded.name, country = excluded.country, department = excluded.department, employment_type = excluded.employment_type,
-    fte = excluded.fte, hire_date = excluded.hire_date, end_date = excluded.end_date,
-    manager_id = excluded.manager_id, updated_at = now()
+    email = excluded.email, name = excluded.name, country = excluded.country, department = excluded.department,
+    employment_type = excluded.employment_type, fte = excluded.fte, hire_date = excluded.hire_date,
+    end_date = excluded.end_date, manager_id = excluded.manager_id, updated_at = now()
 WHERE (employees.slack_user_id, employees.email, employees.name, employees.country, employees.department,
        employees.employment_type, employees.fte, employees.hire_date, employees.end_date, employees.manager_id)
       IS DISTINCT FROM
@@ -88,19 +74,6 @@ LEAVE_TYPES = "SELECT leave_type FROM leave_types"
 UPSERT_LEAVE_TYPE = """
 INSERT INTO leave_types (leave_type, label) VALUES (%(leave_type)s, %(label)s)
 ON CONFLICT (leave_type) DO UPDATE SET label = excluded.label WHERE leave_types.label <> excluded.label"""
-LOCATION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
-
-
-class RecordsRejected(HRBotError):
-    """A CSV failed validation; nothing was written. `errors` lists 'line N: problem' strings."""
-
-    def __init__(self, errors: list[str], subject: str = "The file"):
-        self.errors = errors
-        shown = "\n".join(f"  {e}" for e in errors[:50])
-        more = f"\n  ...and {len(errors) - 50} more" if len(errors) > 50 else ""
-        super().__init__(f"{subject} was not imported; nothing was changed. Fix these and try again:\n{shown}{more}")
-
-
 @dataclass
 class ImportResult:
     kind: str
@@ -108,240 +81,6 @@ class ImportResult:
     changed: int
     name: str | None = None
     removed: int = 0  # leave requests a records source no longer lists
-
-
-def detect_kind(header: list[str]) -> str:
-    columns = {h.strip().lower() for h in header}
-    for kind, required in REQUIRED.items():
-        if required <= columns:
-            return kind
-    raise RecordsRejected([
-        "line 1: the header does not match any import format. Expected the columns of one of: "
-        + "; ".join(f"{kind}: {', '.join(cols)}" for kind, cols in KINDS.items())])
-
-
-def _date(value: str, column: str, errors: list[str], line: int, required: bool = True) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        if required:
-            errors.append(f"{line}: {column} is empty")
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.append(f"{line}: {column} {value!r} is not a date (use YYYY-MM-DD)")
-        return None
-
-
-MOST_DAYS = Decimal(366)
-
-
-def _number(value: str, column: str, errors: list[str], line: int, required: bool = True, places: int = 2,
-            most: Decimal | None = MOST_DAYS) -> Decimal | None:
-    """A non-negative number with at most `places` decimals and at most `most`: what the database would
-    otherwise round away (0.0001 days) or refuse with a traceback (1e6 days) is reported with its line."""
-    value = (value or "").strip()
-    if not value:
-        if required:
-            errors.append(f"{line}: {column} is empty")
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        errors.append(f"{line}: {column} {value!r} is not a number")
-        return None
-    if not number.is_finite():
-        errors.append(f"{line}: {column} {value!r} is not a number")
-        return None
-    if number < 0:
-        errors.append(f"{line}: {column} must not be negative (got {value})")
-        return None
-    if number != number.quantize(Decimal(1).scaleb(-places)):
-        errors.append(f"{line}: {column} {value} has more than {places} decimal places")
-        return None
-    if most is not None and number > most:
-        errors.append(f"{line}: {column} {value} is more than {most:f}")
-        return None
-    return number
-
-
-def _signed(value: str, column: str, errors: list[str], line: int) -> Decimal | None:
-    """A number of days that may be negative (a balance borrowed ahead), to two decimals."""
-    text = (value or "").strip()
-    negative = text.startswith("-")
-    number = _number(text[1:] if negative else text, column, errors, line, most=Decimal(1000))
-    if number is None:
-        return None
-    return -number if negative else number
-
-
-def parse_csv(data: bytes, known_employees: set[str], leave_types: set[str],
-              locations: set[str] | None = None, identities: dict | None = None) -> tuple[str, list[dict], list[str]]:
-    """Validate a CSV export. Returns (kind, rows, errors); line numbers count the header as line 1.
-    locations: the company profile's location codes (None: any well-formed code)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RecordsRejected(["line 1: the file is not UTF-8 text (save it as CSV UTF-8)"]) from None
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        raise RecordsRejected(["line 1: the file is empty"]) from None
-    kind = detect_kind(header)
-    columns = [h.strip().lower() for h in header]
-    errors, raw_rows = [], []
-    try:
-        for line, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(columns):
-                errors.append(f"line {line}: expected {len(columns)} values, found {len(values)}")
-                continue
-            raw_rows.append((f"line {line}", dict(zip(columns, (v.strip() for v in values)))))
-    except csv.Error as exc:
-        errors.append(f"line {reader.line_num}: malformed CSV ({exc})")
-    rows, problems = validate_rows(kind, raw_rows, known_employees, leave_types, locations, identities)
-    errors += problems
-    if not raw_rows and not errors:
-        errors.append("line 2: the file has a header but no rows")
-    return kind, rows, errors
-
-
-def validate_rows(kind: str, raw_rows: list[tuple[str, dict]], known_employees: set[str], leave_types: set[str],
-                  locations: set[str] | None = None, identities: dict | None = None) -> tuple[list[dict], list[str]]:
-    """The checks every way records come in shares (a CSV file, an HR system's API, a SQL query): each raw row is
-    (where it came from, e.g. "line 7" or "employee 4021", {column: text}). Returns (valid rows, errors)."""
-    rows, errors, seen = [], [], {}
-    file_employees = set()
-    if kind == "employees":
-        file_employees = {raw.get("employee_id", "") for _, raw in raw_rows}
-    employees = known_employees | file_employees
-    for line, raw in raw_rows:
-        row = _validate(kind, raw, line, errors, employees, leave_types, locations)
-        if row is None:
-            continue
-        key = _key(kind, row)
-        if key in seen:
-            errors.append(f"{line}: duplicate of {seen[key]} ({', '.join(map(str, key))})")
-            continue
-        seen[key] = line
-        rows.append(row)
-    if kind == "employees":
-        _check_identities(rows, lines_of=seen, identities=identities or {}, errors=errors)
-    return rows, errors
-
-
-def _check_identities(rows: list[dict], lines_of: dict, identities: dict, errors: list[str]) -> None:
-    """A Slack id or a work email (whatever its case) belongs to one employee: a clash with another row or
-    with an employee already stored would link two people to one account."""
-    claimed = dict(identities)  # ("slack" | "email", value) -> employee id
-    for row in rows:
-        line = lines_of[_key("employees", row)]
-        for kind, value in (("slack", row["slack_user_id"]), ("email", (row["email"] or "").lower())):
-            if not value:
-                continue
-            owner = claimed.get((kind, value))
-            if owner is not None and owner != row["employee_id"]:
-                what = "slack_user_id" if kind == "slack" else "email"
-                errors.append(f"{line}: {what} {value!r} already belongs to employee {owner}")
-            else:
-                claimed[(kind, value)] = row["employee_id"]
-
-
-def _key(kind: str, row: dict) -> tuple:
-    return {
-        "employees": lambda r: (r["employee_id"],),
-        "entitlements": lambda r: (r["employee_id"], r["leave_type"], r["year"]),
-        "balances": lambda r: (r["employee_id"], r["leave_type"], r["year"]),
-        "leave": lambda r: (r["request_id"],),
-        "public_holidays": lambda r: (r["country"], r["date"]),
-    }[kind](row)
-
-
-def _location(raw: dict, line: int, errors: list[str], locations: set[str] | None) -> str:
-    code = (raw.get("country") or "").strip().upper()
-    if not LOCATION_CODE.match(code):
-        errors.append(f"{line}: country {raw.get('country')!r} must be a location code: two letters, "
-                      "optionally with a region (see the company profile's locations)")
-    elif locations is not None and code not in locations:
-        errors.append(f"{line}: country {code!r} is not a location in the company profile (its locations: "
-                      f"{', '.join(sorted(locations))})")
-    return code
-
-
-def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dict | None:
-    before = len(errors)
-    row: dict = {}
-    if kind == "employees":
-        for column in ("employee_id", "email", "name"):
-            if not raw.get(column):
-                errors.append(f"{line}: {column} is empty")
-        row.update(employee_id=raw.get("employee_id"), email=raw.get("email"), name=raw.get("name"),
-                   slack_user_id=raw.get("slack_user_id") or None, department=raw.get("department") or None,
-                   manager_id=raw.get("manager_id") or None)
-        if row["email"] and "@" not in row["email"]:
-            errors.append(f"{line}: email {row['email']!r} is not an email address")
-        row["country"] = _location(raw, line, errors, locations)
-        row["employment_type"] = raw.get("employment_type") or "permanent"
-        if row["employment_type"] not in EMPLOYMENT_TYPES:
-            errors.append(f"{line}: employment_type {row['employment_type']!r} must be one of "
-                          + ", ".join(sorted(EMPLOYMENT_TYPES)))
-        fte = _number(raw.get("fte") or "1", "fte", errors, line, places=3, most=None)
-        if fte is not None and not (0 < fte <= 1):
-            errors.append(f"{line}: fte must be above 0 and at most 1 (got {fte})")
-        row["fte"] = fte
-        row["hire_date"] = _date(raw.get("hire_date"), "hire_date", errors, line)
-        row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line, required=False)
-        if row["hire_date"] and row["end_date"] and row["end_date"] < row["hire_date"]:
-            errors.append(f"{line}: end_date is before hire_date")
-        if row["manager_id"] and row["manager_id"] not in employees:
-            errors.append(f"{line}: manager_id {row['manager_id']!r} is not a known employee")
-    elif kind == "public_holidays":
-        row["country"] = _location(raw, line, errors, locations)
-        row["date"] = _date(raw.get("date"), "date", errors, line)
-        row["name"] = raw.get("name")
-        if not row["name"]:
-            errors.append(f"{line}: name is empty")
-    else:
-        row["employee_id"] = raw.get("employee_id")
-        if row["employee_id"] not in employees:
-            errors.append(f"{line}: unknown employee {row['employee_id']!r} (import employees first)")
-        row["leave_type"] = (raw.get("leave_type") or "").lower()
-        if row["leave_type"] not in leave_types:
-            errors.append(f"{line}: unknown leave type {raw.get('leave_type')!r}; use one of "
-                          + ", ".join(sorted(leave_types)))
-        if kind in ("entitlements", "balances"):
-            year = (raw.get("year") or "").strip()
-            if not (year.isdigit() and 2000 <= int(year) <= 2100):
-                errors.append(f"{line}: year {year!r} is not a year")
-            row["year"] = int(year) if year.isdigit() else None
-        if kind == "balances":
-            row["balance"] = _signed(raw.get("balance"), "balance", errors, line)
-            row["as_of"] = _date(raw.get("as_of"), "as_of", errors, line)
-        elif kind == "entitlements":
-            row["base_days"] = _number(raw.get("base_days"), "base_days", errors, line, required=False)
-            row["carried_over"] = _number(raw.get("carried_over") or "0", "carried_over", errors, line)
-        else:
-            row["request_id"] = raw.get("request_id")
-            if not row["request_id"]:
-                errors.append(f"{line}: request_id is empty")
-            row["start_date"] = _date(raw.get("start_date"), "start_date", errors, line)
-            row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line)
-            if row["start_date"] and row["end_date"] and row["end_date"] < row["start_date"]:
-                errors.append(f"{line}: end_date {row['end_date']} is before start_date {row['start_date']}")
-            row["days"] = _number(raw.get("days"), "days", errors, line)
-            if row["days"] is not None and row["days"] == 0:
-                errors.append(f"{line}: days must be more than 0")
-            if (row["days"] and row["start_date"] and row["end_date"]
-                    and row["days"] > (row["end_date"] - row["start_date"]).days + 1):
-                errors.append(f"{line}: {row['days']} days do not fit between {row['start_date']} "
-                              f"and {row['end_date']}")
-            row["status"] = (raw.get("status") or "").lower()
-            if row["status"] not in STATUSES:
-                errors.append(f"{line}: status {raw.get('status')!r} must be one of "
-                              + ", ".join(sorted(STATUSES)))
-    return row if len(errors) == before else None
 
 
 def _context(db: Database, profile) -> tuple[set[str], set[str], set[str] | None, dict]:

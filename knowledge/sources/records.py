@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from knowledge.errors import ConfigurationError
-from knowledge.people.imports import KINDS as COLUMNS
+from knowledge.people.validation import KINDS as COLUMNS
 from knowledge.sources.kinds import SourceError, request
 from knowledge.sources.store import resolve_secret
 
@@ -158,66 +158,74 @@ def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
         raise ConfigurationError('A bamboohr source needs leave_types, e.g. {"Vacation": "annual"}: which of '
                                  "BambooHR's time-off types answer which leave questions.")
     hours_per_day = Decimal(str(settings.get("hours_per_day", 8)))
-    location_of = locations_matcher(profile, settings.get("locations"))
-    extra = [f for f in (settings.get("slack_field"), settings.get("fte_field")) if f]
-    pull = Pull()
+    pull = Pull(window=(date(today.year - 1, 1, 1), date(today.year + 1, 12, 31)))
+    employees, current = _bamboo_employees(api, settings, locations_matcher(profile, settings.get("locations")))
+    pull.add("employees", "employees", employees)
+    pull.add("time-off requests", "leave", _bamboo_time_off(api, pull, leave_types, hours_per_day))
+    pull.add("balances", "balances", _bamboo_balances(api, current, leave_types, hours_per_day, today,
+                                                      int(settings.get("concurrency", CONCURRENCY))))
+    return pull
 
-    employees, current = [], []
-    for person in api.employees(extra):
+
+def _bamboo_employees(api: BambooHR, settings: dict, location_of) -> tuple[list[tuple[str, dict]], list[str]]:
+    """Every employee as an employees row, terminated people included; and the ids of the current ones."""
+    fte_field, slack_field = settings.get("fte_field"), settings.get("slack_field")
+    rows, current = [], []
+    for person in api.employees([f for f in (slack_field, fte_field) if f]):
         employee_id = str(person.get("id") or "")
-        name = person.get("displayName") or " ".join(
-            p for p in (person.get("firstName"), person.get("lastName")) if p)
+        name = person.get("displayName") or " ".join(p for p in (person.get("firstName"), person.get("lastName")) if p)
         status = (person.get("employmentHistoryStatus") or "").strip().lower()
-        row = {"employee_id": employee_id, "email": person.get("workEmail") or "", "name": name or "",
-               "country": location_of(person.get("location"), person.get("country")),
-               "department": person.get("department") or "",
-               "employment_type": EMPLOYMENT.get(status, "permanent"),
-               "fte": str(person.get(settings["fte_field"]) or "") if settings.get("fte_field") else "",
-               "slack_user_id": str(person.get(settings["slack_field"]) or "") if settings.get("slack_field") else "",
-               "hire_date": _bamboo_date(person.get("hireDate")),
-               "end_date": _bamboo_date(person.get("terminationDate")),
-               "manager_id": str(person.get("supervisorEId") or "")}
-        employees.append((f"employee {employee_id}", row))
+        rows.append((f"employee {employee_id}", {
+            "employee_id": employee_id, "email": person.get("workEmail") or "", "name": name or "",
+            "country": location_of(person.get("location"), person.get("country")),
+            "department": person.get("department") or "", "employment_type": EMPLOYMENT.get(status, "permanent"),
+            "fte": str(person.get(fte_field) or "") if fte_field else "",
+            "slack_user_id": str(person.get(slack_field) or "") if slack_field else "",
+            "hire_date": _bamboo_date(person.get("hireDate")), "end_date": _bamboo_date(person.get("terminationDate")),
+            "manager_id": str(person.get("supervisorEId") or "")}))
         if (person.get("status") or "Active").lower() == "active":
             current.append(employee_id)
-    pull.add("employees", "employees", employees)
+    return rows, current
 
-    start, end = date(today.year - 1, 1, 1), date(today.year + 1, 12, 31)
-    pull.window = (start, end)
-    requests = []
-    for request in api.requests(start, end):
-        kind = request.get("type") or {}
+
+def _bamboo_time_off(api: BambooHR, pull: Pull, leave_types: dict, hours_per_day: Decimal) -> list:
+    """The time-off requests of the pull's window as leave rows; unmapped types and 0-day requests skipped."""
+    rows = []
+    for asked in api.requests(*pull.window):
+        kind = asked.get("type") or {}
         leave_type = leave_types.get(str(kind.get("name", "")).lower()) or leave_types.get(str(kind.get("id", "")))
         if leave_type is None:
             pull.skip(f"time-off type {kind.get('name')!r} not mapped")
             continue
-        amount = request.get("amount") or {}
+        amount = asked.get("amount") or {}
         days = _days(amount.get("amount"), amount.get("unit"), hours_per_day)
         if days in ("0", "0.00"):
             pull.skip("requests of 0 days")
             continue
-        raw_status = str((request.get("status") or {}).get("status", "")).lower()
-        requests.append((f"time-off request {request.get('id')}", {
-            "request_id": f"bamboohr-{request.get('id')}", "employee_id": str(request.get("employeeId") or ""),
-            "leave_type": leave_type, "start_date": request.get("start") or "", "end_date": request.get("end") or "",
-            "days": days, "status": STATUSES.get(raw_status, raw_status)}))
-    pull.add("time-off requests", "leave", requests)
+        status = str((asked.get("status") or {}).get("status", "")).lower()
+        rows.append((f"time-off request {asked.get('id')}", {
+            "request_id": f"bamboohr-{asked.get('id')}", "employee_id": str(asked.get("employeeId") or ""),
+            "leave_type": leave_type, "start_date": asked.get("start") or "", "end_date": asked.get("end") or "",
+            "days": days, "status": STATUSES.get(status, status)}))
+    return rows
 
-    balances = []
-    with ThreadPoolExecutor(max_workers=int(settings.get("concurrency", CONCURRENCY))) as pool:
-        answers = pool.map(lambda employee_id: api.balances(employee_id, today), current)
-        for employee_id, lines in zip(current, answers):
+
+def _bamboo_balances(api: BambooHR, current: list[str], leave_types: dict, hours_per_day: Decimal, today: date,
+                     concurrency: int) -> list:
+    """Each current employee's balances from BambooHR's calculator (one call each, a few at a time)."""
+    rows = []
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for employee_id, lines in zip(current, pool.map(lambda who: api.balances(who, today), current)):
             for line in lines:
                 leave_type = leave_types.get(str(line.get("name", "")).lower()) or \
                     leave_types.get(str(line.get("timeOffType", "")))
                 if leave_type is None:
                     continue  # a balance of a type the company did not map is simply not ours
                 on = _bamboo_date(line.get("end")) or today.isoformat()
-                balances.append((f"balance of employee {employee_id} ({line.get('name')})", {
+                rows.append((f"balance of employee {employee_id} ({line.get('name')})", {
                     "employee_id": employee_id, "leave_type": leave_type, "year": on[:4],
                     "balance": _days(line.get("balance"), line.get("units"), hours_per_day), "as_of": on}))
-    pull.add("balances", "balances", balances)
-    return pull
+    return rows
 
 
 # --- SQL ------------------------------------------------------------------------------------------------------
