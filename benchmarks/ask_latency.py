@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import benchmark_database, stop_database, percentile, summary_ms, write_result  # noqa: E402
 from knowledge.answering.answers import Asker  # noqa: E402
-from knowledge.answering.chain import sentence_scorers  # noqa: E402
+from knowledge.answering.quoting import sentence_scorers  # noqa: E402
 from knowledge.database.connection import Database  # noqa: E402
 from knowledge.search.evaluation import load_questions  # noqa: E402
 from knowledge.runtime import SAMPLE_RECORDS, Runtime  # noqa: E402

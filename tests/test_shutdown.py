@@ -52,6 +52,22 @@ def _send_dms(port: int, count: int, prefix: str) -> None:
         assert urllib.request.urlopen(request, timeout=10).status == 200
 
 
+def _dms_then_sigterm(env: dict, fake, count: int, prefix: str) -> str:
+    """Start `hrbot serve`, send `count` DMs, SIGTERM it once their placeholders are up; it must exit 0.
+    Returns its stderr."""
+    port = _free_port()
+    process = _start(env, port)
+    try:
+        _send_dms(port, count, prefix)
+        fake.wait_for("chat.postMessage", count)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.stderr.read()
+
+
 def test_answers_that_cannot_finish_in_time_are_handed_back_and_answered_once_by_the_next_process(
         database_url, tmp_path):
     import psycopg
@@ -62,18 +78,8 @@ def test_answers_that_cannot_finish_in_time_are_handed_back_and_answered_once_by
         conn.execute("DELETE FROM processed_events WHERE event_id LIKE 'EvHandBack%'")
     with FakeSlack(users=USERS) as fake:
         fake.slow_down("chat.update", 8.0)  # no answer can be delivered within the 1 s drain
-        port = _free_port()
         env = _env(database_url, tmp_path, fake, HRBOT_DRAIN_SECONDS="1")
-        first = _start(env, port)
-        try:
-            _send_dms(port, 4, "EvHandBack")
-            fake.wait_for("chat.postMessage", 4)
-            first.send_signal(signal.SIGTERM)
-            assert first.wait(timeout=60) == 0
-        finally:
-            if first.poll() is None:
-                first.kill()
-        stderr = first.stderr.read()
+        stderr = _dms_then_sigterm(env, fake, 4, "EvHandBack")
         assert "handed back" in stderr, stderr
         with psycopg.connect(database_url) as conn:
             states = conn.execute("SELECT state, count(*) FROM processed_events WHERE event_id LIKE 'EvHandBack%' "
@@ -104,17 +110,6 @@ def test_sigterm_finishes_answers_in_progress(database_url, tmp_path):
 
     with FakeSlack(users=USERS) as fake:
         fake.slow_down("chat.postMessage", 1.5)  # every answer is mid-way (its placeholder) when SIGTERM comes
-        port = _free_port()
-        env = _env(database_url, tmp_path, fake)
-        process = _start(env, port)
-        try:
-            _send_dms(port, 8, "EvShutdown")
-            fake.wait_for("chat.postMessage", 8)
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-        stderr = process.stderr.read()
+        stderr = _dms_then_sigterm(_env(database_url, tmp_path, fake), fake, 8, "EvShutdown")
         assert "finishing the answers in progress" in stderr, stderr
         assert len(fake.calls_to("chat.update")) == 8, stderr

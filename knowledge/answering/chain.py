@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from contextlib import contextmanager
 from dataclasses import replace
@@ -20,11 +19,12 @@ from knowledge.operations import admin
 from knowledge.answering.notes import note_freshness, note_source_language
 from knowledge.sources.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
-                                        check_citations, extractive_answer, guard_personal_numbers, not_found_text,
-                                        passage_sentences, terms)
-from knowledge.answering.selection import MeaningScorer, facts_text, lean_towards
+                                        check_citations, guard_personal_numbers, not_found_text)
+from knowledge.answering.followups import read_with_previous
+from knowledge.answering.quoting import Quoter
+from knowledge.answering.selection import lean_towards
 from knowledge.people.personal import RecordsRetriever
-from knowledge.search.embeddings import ArrayEmbeddings, LocalEmbeddings
+from knowledge.search.embeddings import ArrayEmbeddings
 from knowledge.people.records import RecordsReader
 from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
 from knowledge.profile.model import CompanyProfile
@@ -37,15 +37,6 @@ NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered fr
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
 QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
-WARM_PASSAGES = """
-SELECT c.text, c.section FROM chunks c JOIN documents d USING (document_id)
-WHERE d.status = 'active' ORDER BY d.document_id DESC, c.ordinal LIMIT %(limit)s"""
-FOLLOW_UP = re.compile(r"^(and|but|also|what about|how about|what if|same|ok|so|then)\b", re.I)
-REFERS_BACK = re.compile(r"\b(it|that|this|those|them|there|these)\b", re.I)
-CONNECTORS = {"and", "but", "also", "about", "same", "ok", "so", "then", "else", "instead", "though", "please"}
-# Words that narrow a question to a group or a time rather than opening a topic (stems, as terms() makes them).
-QUALIFIERS = {"part", "time", "timer", "full", "contractor", "manager", "intern", "new", "starter", "joiner", "staff",
-              "employee", "people", "person", "year", "next", "last", "week", "month", "someone", "everyone"}
 
 
 def build_chat_model(settings: Settings):
@@ -121,7 +112,7 @@ class AnswerService:
             ("system", (PROMPTS / "system.txt").read_text()), ("human", (PROMPTS / "user.txt").read_text())])
         self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
         self.policy = PolicyRetriever(searcher=searcher, k=k)
-        self.scorers = sentence_scorers(searcher)
+        self.quoter = Quoter(searcher, profile, settings.hr_contact)
         self.chain = self._build_chain()
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
@@ -195,34 +186,9 @@ class AnswerService:
                 | RunnableLambda(self._respond, name="answer"))
 
     def _condense_heuristic(self, x) -> str:
-        """Without a model: a question pointing back ("does it cover implants?") or a fragment that only changes
-        the place or the group ("and in Spain?", "what about part-timers?") is read with the previous question;
-        anything that brings a topic of its own ("and what about when I have a baby?") stands alone."""
         if x.get("error") is not None:  # the model is optional for this step
             log.warning("condensing with the chat model failed: %s", x["error"])
-        question, history = x["question"], x["history"]
-        previous = next((text for role, text in reversed(history) if role == "user"), "")
-        if not previous:
-            return question
-        if len(question.split()) <= 8 and REFERS_BACK.search(question):
-            return f"{previous} {question}"
-        if FOLLOW_UP.search(question):
-            new = terms(question) - terms(previous) - CONNECTORS - QUALIFIERS - self.profile.vocabulary
-            if not new:
-                return self._moved(previous, question) or f"{previous} {question}"
-        return question
-
-    def _moved(self, previous: str, question: str) -> str | None:
-        """"and in <another place>?" after a question about one place: the previous question, asked about the new one
-        (searching for both places would find the old one's rules as readily as the new one's)."""
-        now, before = self.profile.mentioned(question), self.profile.mentioned(previous)
-        if not now or not before or now & before:
-            return None
-        place = self.profile.location(sorted(now)[0]).name
-        moved = previous
-        for code in before:
-            moved = self.profile.location(code).pattern.sub(place, moved)
-        return moved
+        return read_with_previous(x["question"], x["history"], self.profile)
 
     def _search_query(self, x) -> str:
         # Policies differ by location: name the asker's in the search unless the question names one.
@@ -249,10 +215,10 @@ class AnswerService:
             # A question the asker's own records answer ("how much leave do I have?") wants the policy that
             # explains those figures (entitlement, carry-over, booking), not its nearest neighbour alone (pay for
             # leave untaken on leaving): search with the question leaning towards the facts.
-            embedding = lean_towards(embedding, self._facts_vector(self.searcher.embeddings, x["facts"]))
+            embedding = lean_towards(embedding, self.quoter.facts_vector(self.searcher.embeddings, x["facts"]))
         ml_search = None if ml is None else ml["search"]
         if x["facts"] and ml_search is not None:
-            ml_search = lean_towards(ml_search, self._facts_vector(self.searcher.multilingual, x["facts"]))
+            ml_search = lean_towards(ml_search, self.quoter.facts_vector(self.searcher.multilingual, x["facts"]))
         docs = self.policy.invoke(x["search"], embedding=embedding, ml_embedding=ml_search,
                                   audiences=audiences)
         return own_location_first(docs, x["country"], self.profile)
@@ -272,15 +238,6 @@ class AnswerService:
         note_freshness(answer, x["question"], self.freshness, self.profile)
         return answer, (self._for_channel(answer, x["standalone"], sources, _question_vectors(x))
                         if x["for_channel"] else None)
-
-    def _facts_vector(self, model, facts) -> np.ndarray:
-        """The facts' vector in `model`'s space. One answer blends the same facts into its search, its
-        multilingual search and its quotes: the sentence scorers' cache embeds them once."""
-        text = facts_text(facts)
-        for scorer in self.scorers.values():
-            if scorer.model is model:
-                return scorer.vectors([text])[0]
-        return model.embed_array([text])[0]
 
     def _place(self, code: str | None) -> str:
         location = self.profile.location(code)
@@ -315,7 +272,7 @@ class AnswerService:
     def _offline_step(self, x) -> Answer:
         # quotes are chosen for the question itself: the location added to the search query would favour every
         # sentence that names the place
-        return self._offline(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]), _question_vectors(x))
+        return self.quoter.quote(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]), _question_vectors(x))
 
     def _model_down(self, x) -> Answer:
         log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))
@@ -324,30 +281,16 @@ class AnswerService:
         return answer
 
     def warm_quotes(self, limit: int = 20_000) -> int:
-        """Embed the sentences of the newest passages (at most `limit`) ahead of the questions, so the first answer
-        that quotes them does not wait for it (`hrbot serve` does this at start and hourly). Returns how many."""
-        if not self.scorers:
-            return 0
-        with self.searcher.db.connection() as conn:
-            rows = conn.execute(WARM_PASSAGES, {"limit": limit}).fetchall()
-        texts = list(dict.fromkeys(judged for text, section in rows
-                                   for _, judged in passage_sentences(text, section)))[:limit]
-        for scorer in self.scorers.values():
-            for start in range(0, len(texts), 256):
-                scorer.vectors(texts[start:start + 256])
-        log.info("embedded %d sentences of %d passages for quoting", len(texts), len(rows))
-        return len(texts)
+        """Embed the newest passages' sentences ahead of the questions (`hrbot serve`: at start and hourly)."""
+        return self.quoter.warm(limit)
 
-    def _scorer_for(self, question: str, sources) -> str | None:
-        """Which scorer quotes: the primary model when it is local and the question is in the passages' language
-        (all-MiniLM-L6-v2 separates English sentences far better), else the multilingual one."""
-        if "multilingual" not in self.scorers:
-            return "primary" if "primary" in self.scorers else None
-        if "primary" in self.scorers and sources:
-            passages = " ".join(d.page_content for d in sources[:2])
-            if self.profile.language_of(question) == self.profile.language_of(passages):
-                return "primary"
-        return "multilingual"
+    @property
+    def scorers(self) -> dict:
+        return self.quoter.scorers
+
+    @scorers.setter
+    def scorers(self, scorers: dict) -> None:
+        self.quoter.scorers = scorers
 
     def _for_channel(self, answer: Answer, question, sources, vectors=None) -> Answer:
         """The answer others may read. Without the asker's records it is the answer itself; with them, the
@@ -357,41 +300,10 @@ class AnswerService:
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
         if not sources or best < SUPPORT_THRESHOLD:
             return Answer(not_found_text(self.settings.hr_contact), supported=False, kind="not_found")
-        public = self._offline(question, sources, [], False, vectors)
+        public = self.quoter.quote(question, sources, [], False, vectors)
         if self.llm is not None:  # a model is configured: the offline note would not be true
             public.text = public.text.replace(OFFLINE_NOTE, QUOTED_NOTE)
         return public
-
-    def _offline(self, question, sources, facts, has_personal, vectors: dict | None = None) -> Answer:
-        name = self._scorer_for(question, sources)
-        similarity = None
-        if name is not None:
-            scorer, query = self.scorers[name], (vectors or {}).get(name, question)
-            if facts:
-                # The asker's own figures already answer "how much do I have"; the policy should explain them
-                # (entitlement, carry-over), so quotes are judged against the question *and* the facts, not the
-                # question alone (whose nearest sentence may be about pay for leave untaken on leaving).
-                if not isinstance(query, np.ndarray):
-                    query = scorer.model.embed_array([query])[0]
-                query = lean_towards(query, self._facts_vector(scorer.model, facts))
-            similarity = lambda sentences: scorer(query, sentences)
-        text, citations = extractive_answer(question, sources, facts, self.settings.hr_contact,
-                                            similarity=similarity)
-        return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
-
-
-def sentence_scorers(searcher: HybridSearcher) -> dict[str, MeaningScorer]:
-    """What the offline answerer chooses its quotes with: the local primary model and the multilingual one, as
-    far as they are there (an embeddings API is not called per sentence); with neither, shared words."""
-    scorers = {}
-    if isinstance(searcher.embeddings, LocalEmbeddings):
-        # The re-ranker's scorer when there is one: one cache of sentence vectors serves both.
-        shared = getattr(getattr(searcher, "reranker", None), "scorer", None)
-        scorers["primary"] = shared if shared is not None else MeaningScorer(searcher.embeddings)
-    if searcher.multilingual is not None:
-        scorers["multilingual"] = MeaningScorer(searcher.multilingual)
-    return scorers
-
 
 def _vectors(model, search: str, question: str, with_question: bool) -> dict:
     if not with_question or question == search or not isinstance(model, ArrayEmbeddings):

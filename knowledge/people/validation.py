@@ -50,11 +50,17 @@ def detect_kind(header: list[str]) -> str:
         + "; ".join(f"{kind}: {', '.join(cols)}" for kind, cols in KINDS.items())])
 
 
-def _date(value: str, column: str, errors: list[str], line: int, required: bool = True) -> date | None:
+def _given(value: str | None, column: str, errors: list[str], line: str, required: bool) -> str | None:
+    """The value without surrounding space, or None when empty (an error when the column is required)."""
     value = (value or "").strip()
-    if not value:
-        if required:
-            errors.append(f"{line}: {column} is empty")
+    if not value and required:
+        errors.append(f"{line}: {column} is empty")
+    return value or None
+
+
+def _date(value: str, column: str, errors: list[str], line: str, required: bool = True) -> date | None:
+    value = _given(value, column, errors, line, required)
+    if value is None:
         return None
     try:
         return date.fromisoformat(value)
@@ -66,14 +72,12 @@ def _date(value: str, column: str, errors: list[str], line: int, required: bool 
 MOST_DAYS = Decimal(366)
 
 
-def _number(value: str, column: str, errors: list[str], line: int, required: bool = True, places: int = 2,
+def _number(value: str, column: str, errors: list[str], line: str, required: bool = True, places: int = 2,
             most: Decimal | None = MOST_DAYS) -> Decimal | None:
     """A non-negative number with at most `places` decimals and at most `most`: what the database would
     otherwise round away (0.0001 days) or refuse with a traceback (1e6 days) is reported with its line."""
-    value = (value or "").strip()
-    if not value:
-        if required:
-            errors.append(f"{line}: {column} is empty")
+    value = _given(value, column, errors, line, required)
+    if value is None:
         return None
     try:
         number = Decimal(value)
@@ -95,7 +99,7 @@ def _number(value: str, column: str, errors: list[str], line: int, required: boo
     return number
 
 
-def _signed(value: str, column: str, errors: list[str], line: int) -> Decimal | None:
+def _signed(value: str, column: str, errors: list[str], line: str) -> Decimal | None:
     """A number of days that may be negative (a balance borrowed ahead), to two decimals."""
     text = (value or "").strip()
     negative = text.startswith("-")
@@ -189,7 +193,7 @@ def _key(kind: str, row: dict) -> tuple:
     }[kind](row)
 
 
-def _location(raw: dict, line: int, errors: list[str], locations: set[str] | None) -> str:
+def _location(raw: dict, line: str, errors: list[str], locations: set[str] | None) -> str:
     code = (raw.get("country") or "").strip().upper()
     if not LOCATION_CODE.match(code):
         errors.append(f"{line}: country {raw.get('country')!r} must be a location code: two letters, "
