@@ -49,6 +49,19 @@ class BindingKey:
         digest = hashlib.sha256(self._outer + hashlib.sha256(self._inner + message).digest()).hexdigest()
         return f"{issued}:{digest}"
 
+    def _hmac(self, message: bytes) -> bytes:
+        return hashlib.sha256(self._outer + hashlib.sha256(self._inner + message).digest()).digest()
+
+    def mac(self, purpose: str, data: bytes) -> bytes:
+        """A MAC for one purpose (sealing stored events, hashing colleagues' names, ...): HMAC-SHA256 under a
+        subkey derived from the binding key for that purpose, so no purpose's MAC is valid for another and none
+        is a binding proof (those sign "id:pid:issued", two colons; subkeys are derived from "hrbot-subkey:NAME",
+        whose purpose names have no colon)."""
+        if ":" in purpose:
+            raise ValueError("a MAC purpose has no colon")
+        subkey = self._hmac(f"hrbot-subkey:{purpose}".encode())
+        return hmac.new(subkey, data, hashlib.sha256).digest()
+
 
 def pads(key: bytes) -> tuple[bytes, bytes]:
     """HMAC's inner and outer keys for `key` (RFC 2104): stored instead of the key so SQL needs only sha256()."""
