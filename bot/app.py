@@ -59,8 +59,8 @@ def build_client(settings) -> WebClient:
     return client
 
 
-def whoami(client: WebClient, api_url: str, wait: float) -> str:
-    """The bot's user id (auth.test). A network that is not up yet is waited for (a boot, a blip), with
+def whoami(client: WebClient, api_url: str, wait: float, *, with_team: bool = False):
+    """The bot's user id (auth.test), and with_team its workspace's id too. A network that is not up yet is waited for (a boot, a blip), with
     backoff, for up to `wait` seconds; a refused token or a Slack that stays unreachable is one clear error."""
     import time
 
@@ -69,7 +69,8 @@ def whoami(client: WebClient, api_url: str, wait: float) -> str:
     deadline, delay = time.monotonic() + wait, 0.5
     while True:
         try:
-            return client.auth_test()["user_id"]
+            found = client.auth_test()
+            return (found["user_id"], found.get("team_id")) if with_team else found["user_id"]
         except SlackApiError as exc:
             error = exc.response.get("error")
             raise ConfigurationError(f"Slack refused the bot token ({error}): check SLACK_BOT_TOKEN.") from None
@@ -157,7 +158,8 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
     settings = assistant.settings
     client = client or build_client(settings)
     # Before Bolt's App, which calls auth.test itself and would fail with a traceback on a network not up yet.
-    bot_user_id = whoami(client, settings.slack_api_url, connect_wait) if token_verification else None
+    bot_user_id, team_id = (whoami(client, settings.slack_api_url, connect_wait, with_team=True)
+                            if token_verification else (None, None))
     listeners = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hrbot-listener")
     app = HRApp(client=client, signing_secret=settings.slack_signing_secret or "",
               request_verification_enabled=bool(settings.slack_signing_secret),
@@ -165,6 +167,7 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
     jobs = SlackJobs(assistant, client)
     services = BotServices(assistant=assistant, defer_upload=jobs.defer_upload)
     services.bot_user_id = bot_user_id
+    services.team_id = team_id
 
     @app.middleware
     def exactly_once(body: dict, context, next) -> BoltResponse | None:

@@ -2,8 +2,16 @@
 
 The task only carries ids; the objects it needs (the façade and a Web API client) reach it through the
 worker's context, so `hrbot worker` builds those and nothing else (no Bolt app, no `auth.test`).
+
+The runtime database role can insert jobs, and the worker acts with the bot token and the owner's rights, so a
+job's arguments carry a seal (an HMAC under a subkey of the binding key, which that role cannot read): a job
+forged with SQL ("ingest this file as if an admin shared it") is refused, not run.
 """
 from __future__ import annotations
+
+import hmac
+import json
+import logging
 
 import procrastinate
 from slack_sdk import WebClient
@@ -16,6 +24,12 @@ NAMESPACE = "hrbot"
 INGEST_SLACK_FILE = f"{NAMESPACE}:ingest_slack_file"
 OLD_NAMES = ["hrbot.ingest_slack_file"]  # jobs queued by earlier releases still run
 UPLOADS = "slack_uploads"                # the key of the SlackUploads in the worker's context
+SEAL_PURPOSE = "slack-upload-job"
+log = logging.getLogger(__name__)
+
+
+def job_seal(key, **args) -> str:
+    return key.mac(SEAL_PURPOSE, json.dumps(args, sort_keys=True).encode()).hex()
 
 
 def blueprint() -> procrastinate.Blueprint:
@@ -24,8 +38,15 @@ def blueprint() -> procrastinate.Blueprint:
 
     @tasks.task(name="ingest_slack_file", queue=INGEST_QUEUE, pass_context=True)
     def ingest_slack_file(context: procrastinate.JobContext, file_id: str, user: str, channel: str,
-                          thread_ts: str) -> None:
-        context.additional_context[UPLOADS].ingest(file_id, user, channel, thread_ts)
+                          thread_ts: str, seal: str = "") -> None:
+        uploads = context.additional_context[UPLOADS]
+        expected = job_seal(uploads.assistant.runtime.db.binding_key, file_id=file_id, user=user, channel=channel,
+                            thread_ts=thread_ts)
+        if not hmac.compare_digest(seal, expected):
+            log.error("SECURITY: job %s (a Slack file for %s) carries no valid seal: it was not queued by the bot "
+                      "(or before a key rotation); refused", context.job.id, user)
+            return
+        uploads.ingest(file_id, user, channel, thread_ts)
 
     return tasks
 
@@ -46,8 +67,9 @@ class SlackJobs:
             self.worker_app.add_task_alias(self.worker_app.tasks[INGEST_SLACK_FILE], old)
 
     def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str) -> int:
+        args = {"file_id": file_id, "user": user, "channel": channel, "thread_ts": thread_ts}
         return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
-            file_id=file_id, user=user, channel=channel, thread_ts=thread_ts)
+            **args, seal=job_seal(self.assistant.runtime.db.binding_key, **args))
 
     def run_pending(self) -> None:
         run_pending(self.worker_app, context=self.context)

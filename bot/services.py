@@ -24,6 +24,7 @@ class BotServices:
     assistant: HRAssistant
     defer_upload: Callable[..., object]  # (file_id, user, channel, thread_ts): queue an admin's file for ingestion
     bot_user_id: str | None = None
+    team_id: str | None = None  # the bot's own workspace (auth.test): only its full members bind by email
     _emails: dict = field(default_factory=dict)
     _lock: Lock = field(default_factory=Lock)
 
@@ -39,24 +40,39 @@ class BotServices:
 
     def asker(self, client: WebClient, slack_user_id: str) -> Asker:
         """The verified Slack user; their work email (users.info, cached) is fetched only if no record has
-        their Slack id."""
+        their Slack id, and binds them to an employee only if nobody is bound to that employee yet."""
         return Asker(slack_user_id, email_lookup=lambda: self.email(client, slack_user_id))
 
     def email(self, client: WebClient, slack_user_id: str) -> str | None:
+        """The work email of a full member of the bot's own workspace, or None: guests, Slack Connect users of
+        other organisations, bots, deactivated and unconfirmed accounts never bind to an employee by email (their
+        profile email is not the company's word that the address is theirs)."""
         now = time.monotonic()
         with self._lock:
             cached = self._emails.get(slack_user_id)
             if cached and cached[1] > now:
                 return cached[0]
         try:
-            profile = client.users_info(user=slack_user_id)["user"].get("profile", {})
-            email = profile.get("email")
+            user = client.users_info(user=slack_user_id)["user"]
+            email = user.get("profile", {}).get("email") if self.may_bind_by_email(user) else None
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", slack_user_id, exc.response.get("error"))
             email = None
         with self._lock:
             self._emails[slack_user_id] = (email, now + EMAIL_TTL)
         return email
+
+    def may_bind_by_email(self, user: dict) -> bool:
+        if any(user.get(flag) for flag in ("is_bot", "deleted", "is_restricted", "is_ultra_restricted",
+                                           "is_stranger", "is_app_user")):
+            log.info("%s is not a full member of this workspace: no binding by email", user.get("id"))
+            return False
+        if user.get("is_email_confirmed") is False:
+            return False
+        if self.team_id and user.get("team_id") and user["team_id"] != self.team_id:
+            log.info("%s belongs to another workspace (%s): no binding by email", user.get("id"), user["team_id"])
+            return False
+        return True
 
     def ask(self, client: WebClient, slack_user_id: str, question: str, surface: str,
             history: list[tuple[str, str]] | None = None, for_channel: bool = False) -> Asked:

@@ -125,7 +125,7 @@ class HRAssistant:
         from knowledge.people.personal import personal_facts
 
         records_reader = self.runtime.records
-        employee_id = records_reader.resolve(asker.slack_user_id, asker.email or asker.email_lookup)
+        employee_id = records_reader.resolve(asker.slack_user_id, asker.email, asker.email_lookup)
         records = records_reader.load(employee_id) if employee_id else None
         facts: list[str] = []
         if records is not None:
@@ -298,6 +298,19 @@ class HRAssistant:
         return stats(self.runtime.db, days)
 
     # --- people's data --------------------------------------------------------------------------------------------
+
+    def bindings(self, who: str | None, actor: str) -> list[tuple[str, str, str, str | None]]:
+        """Which Slack account each employee (or the one `who` names) is bound to; the read is audited."""
+        from knowledge.operations import admin
+
+        found = self.runtime.records.bindings(who)
+        admin.record(self.runtime.db.require_owner("list Slack bindings"), actor, "read_bindings", who,
+                     rows=len(found))
+        return found
+
+    def unbind(self, employee_id: str, actor: str) -> str | None:
+        """Reset one employee's Slack binding; the Slack id that was bound, or None."""
+        return self.runtime.records.unbind(employee_id, actor)
 
     def export_person(self, who: str, actor: str) -> dict:
         from knowledge.operations.privacy import export

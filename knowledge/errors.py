@@ -31,3 +31,7 @@ class DatabaseCrashed(DatabaseUnavailable):
 
 class DiskFull(HRBotError):
     """The database's disk is full: the transaction was rolled back, nothing was written."""
+
+
+class NotPermitted(HRBotError):
+    """This process's database role may not do that (a runtime-only replica asked for owner work)."""

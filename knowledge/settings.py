@@ -31,6 +31,17 @@ class Settings:
         "HRBOT_OWNER_DATABASE_URL", None,
         "The owning role's URL, for migrations, imports, ingestion and the privacy commands; DATABASE_URL is then "
         "the runtime role's (owns nothing, bound by row-level security). Unset: DATABASE_URL does both.")
+    binding_key: str | None = setting(
+        "HRBOT_BINDING_KEY", None,
+        "The secret that binds a database transaction to one employee and seals what the runtime role stores "
+        "(at least 32 characters: `openssl rand -hex 32`). Give the same one to `hrbot db upgrade` and to every "
+        "replica; a bot replica then needs only the runtime role's DATABASE_URL. Unset: the owner keeps a random "
+        "key in the database and the process reads it with the owner's URL. Changing it rotates the key.")
+    runtime_only: bool = setting(
+        "HRBOT_RUNTIME_ONLY", False,
+        "This process has only the runtime role's DATABASE_URL (a bot replica): it applies no migrations and does "
+        "no owner work (imports, ingestion, admins, sources, retention), which a process with the owner's URL "
+        "(`hrbot worker`, the migration step) does. Needs HRBOT_BINDING_KEY.")
     db_wait_seconds: float = setting(
         "HRBOT_DB_WAIT_SECONDS", 60.0,
         "At start, how long to keep retrying (with backoff) a DATABASE_URL server that cannot be reached yet "

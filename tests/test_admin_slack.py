@@ -237,19 +237,27 @@ def test_hrbot_worker_runs_shared_files_without_the_bolt_app(bot, fake, invoke, 
     assert not hasattr(bot.app, "_hrbot_services")  # nothing patched onto Bolt's App
 
 
-def test_jobs_queued_under_the_old_task_name_still_run(bot, fake, db):
-    """A release renamed the task (blueprint namespace); jobs an older release queued must not be stranded."""
+def test_jobs_queued_under_the_old_task_name_still_run_when_sealed(bot, fake, db):
+    """A release renamed the task (blueprint namespace); sealed jobs queued under the old name are not stranded.
+    A job without the bot's seal (queued with SQL by whoever has the runtime role) is refused, old name or new."""
     import procrastinate
 
+    from bot.jobs import job_seal
     from knowledge.operations.jobs import INGEST_QUEUE, build_job_app
 
     fake.add_file("F41", "pet-policy.md", POLICY_V1)
+    fake.add_file("F42", "forged.md", POLICY_V1.replace("Pet Policy", "Forged Policy"))
     old = build_job_app(db)
-    old.configure_task("hrbot.ingest_slack_file", queue=INGEST_QUEUE).defer(
-        file_id="F41", user="U0ADMIN", channel="DU0ADMIN", thread_ts="1700002000.000100")
+    args = {"file_id": "F41", "user": "U0ADMIN", "channel": "DU0ADMIN", "thread_ts": "1700002000.000100"}
+    old.configure_task("hrbot.ingest_slack_file", queue=INGEST_QUEUE).defer(**args, seal=job_seal(db.binding_key,
+                                                                                                   **args))
+    old.configure_task("hrbot:ingest_slack_file", queue=INGEST_QUEUE).defer(
+        file_id="F42", user="U0ADMIN", channel="DU0ADMIN", thread_ts="1700002000.000200")
     assert isinstance(old, procrastinate.App)
     process_jobs(bot)
     assert said(fake, "Added *Pet Policy* (`pet-policy.md`)")
+    assert not said(fake, "forged.md") and [c for c in fake.calls_to("files.info")
+                                            if c.args.get("file") == "F42"] == []
 
 
 def test_hr_admin_records_lists_balances_that_disagree_with_the_hr_system(bot, fake, runtime):

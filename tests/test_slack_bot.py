@@ -21,7 +21,8 @@ def bot(sample_runtime, fake):
 
 
 def logged(db, sql, params=None):
-    with db.connection() as conn:
+    """What was stored, read as the owner (the runtime role may not read logged answers)."""
+    with db.owner.connection() as conn:
         return conn.execute(sql, params).fetchall()
 
 
@@ -276,10 +277,13 @@ def test_slack_rate_limit_is_retried_after_retry_after(bot, fake):
     assert "implants" in texts([calls[1]])
 
 
-def test_unknown_user_is_linked_by_email_or_told_kindly(bot, fake):
+def test_a_look_alike_account_gets_no_records_and_an_unknown_user_is_told_kindly(bot, fake):
+    """U0NEWBIE's profile email is Hannah's in another letter case, but Hannah's record is bound to U0SAMPLE: a
+    bound Slack id always wins, so the second account gets nothing of hers (issue 21 item 3)."""
     bot.dm("U0NEWBIE", "How much annual leave do I have?", ts="1700000800.000100")
     [update] = fake.wait_for("chat.update")
-    assert fake.calls_to("users.info") and "days available" in texts([update])
+    assert fake.calls_to("users.info") and "days available" not in texts([update])
+    assert "No HR record is linked to your Slack account" in texts([update])
     bot.dm("U0STRANGER", "How much annual leave do I have?", ts="1700000801.000100")
     update = fake.wait_for("chat.update", 2)[-1]
     assert "No HR record is linked to your Slack account" in texts([update])

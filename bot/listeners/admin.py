@@ -1,6 +1,8 @@
 """HR admins in Slack: file uploads in DMs, /hr-admin (docs, remove, gaps, stats), audience and removal buttons."""
 from __future__ import annotations
 
+import re
+
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
@@ -21,7 +23,9 @@ USAGE = ("*HR admin commands*\n"
          "- `/hr-admin stats`: questions per day, share answered, helpful rate, top sources\n"
          "- `/hr-admin records`: balances where the HR system and my computation disagree by more than half a day\n"
          "- `/hr-admin sources`: scheduled sources (documents and records): last run, what changed, errors, stale ones\n"
-         "- `/hr-admin sources run NAME`: run one now and say what changed")
+         "- `/hr-admin sources run NAME`: run one now and say what changed\n"
+         "- `/hr-admin bindings [EMPLOYEE-ID|@user|email]`: which Slack account each employee is bound to\n"
+         "- `/hr-admin unbind EMPLOYEE-ID`: reset a wrong binding (their next message binds again by email)")
 
 
 def sources_text(sources) -> str:
@@ -59,6 +63,46 @@ def _run_source(services: BotServices, name: str, user: str) -> str:
     return f"*{name}* ran: {changes}."
 
 
+SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def _user(slack_user_id: str) -> str:
+    """A user mention only for a well-formed Slack id; anything else (records are data) shown inert."""
+    return f"<@{slack_user_id}>" if SLACK_ID.match(slack_user_id or "") else f"`{plain(slack_user_id)}`"
+
+
+MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+EMAIL_LINK = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
+
+
+def _bindings(services: BotServices, verb: str, argument: str, user: str) -> str:
+    """`/hr-admin bindings [who]` and `/hr-admin unbind EMPLOYEE-ID`: see and reset Slack bindings."""
+    from knowledge.errors import HRBotError
+
+    who = argument
+    for pattern in (MENTION, EMAIL_LINK):  # Slack sends "@user" as <@U123|name> and emails as <mailto:...>
+        found = pattern.match(argument)
+        if found:
+            who = found.group(1)
+    try:
+        if verb == "unbind":
+            if not who:
+                return "Whose binding? `/hr-admin unbind EMPLOYEE-ID` (`/hr-admin bindings` lists them)."
+            previous = services.assistant.unbind(who, user)
+            return (f"`{plain(who)}` is no longer bound to {_user(previous)}; their next message binds again by email."
+                    if previous else f"`{plain(who)}` was not bound to a Slack account.")
+        rows = services.assistant.bindings(who or None, user)
+    except HRBotError as exc:
+        return plain(str(exc))
+    if not rows:
+        return "No employee matches." if who else "No employee records yet."
+    lines = ["*Slack bindings*"] + [f"- `{plain(e)}` {plain(name)} ({plain(email)}): "
+                                    + (_user(slack) if slack else "_not bound_") for e, name, email, slack in rows[:40]]
+    if len(rows) > 40:
+        lines.append(f"...and {len(rows) - 40} more: `hrbot records bindings` lists all.")
+    return "\n".join(lines)
+
+
 def register(app: App, services: BotServices) -> None:
     assistant = services.assistant
 
@@ -71,7 +115,7 @@ def register(app: App, services: BotServices) -> None:
         words = (command.get("text") or "").split(maxsplit=1)
         verb = words[0].lower() if words else "help"
         ack(response_type="ephemeral", text="One moment..."
-            if verb in ("docs", "gaps", "stats", "remove", "records", "sources") else USAGE)
+            if verb in ("docs", "gaps", "stats", "remove", "records", "sources", "bindings", "unbind") else USAGE)
         if verb == "docs":
             documents = assistant.documents()
             respond(response_type="ephemeral", replace_original=True, text=f"{len(documents)} documents",
@@ -94,6 +138,9 @@ def register(app: App, services: BotServices) -> None:
         elif verb == "sources":
             respond(response_type="ephemeral", replace_original=True, text="Sources",
                     blocks=[section(sources_text(assistant.sources.list()))])
+        elif verb in ("bindings", "unbind"):
+            argument = words[1].strip() if len(words) > 1 else ""
+            respond(response_type="ephemeral", replace_original=True, text=_bindings(services, verb, argument, user))
 
     def admin_clicked(body: dict, respond: Respond) -> str | None:
         """The clicking user's id if they are an admin now (buttons outlive rights); else tell them why not."""

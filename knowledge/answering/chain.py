@@ -133,7 +133,7 @@ class AnswerService:
         today = today or date.today()
         question = " ".join(question.split())
         with _timed(timings, "records"):
-            employee_id = self.records.resolve(asker.slack_user_id, asker.email or asker.email_lookup)
+            employee_id = self.records.resolve(asker.slack_user_id, asker.email, asker.email_lookup)
             personal = self.records.load(employee_id) if employee_id else None
         own_ids = {x for x in (employee_id, asker.slack_user_id, asker.email) if x}
         own_names = set(personal.employee.name.split()) if personal else set()

@@ -13,8 +13,10 @@ INSERT INTO questions (slack_user_id, employee_id, surface, question, answer, ki
 VALUES (%(slack_user_id)s, %(employee_id)s, %(surface)s, %(question)s, %(answer)s, %(kind)s, %(supported)s,
         %(citations)s, %(personal)s)
 RETURNING question_id"""
+# Not the answer: the runtime role cannot read logged answers (one may hold the asker's balance), and nothing
+# that reads a logged question needs it.
 GET_QUESTION = """
-SELECT question_id, slack_user_id, surface, question, answer, supported, citations, created_at
+SELECT question_id, slack_user_id, surface, question, supported, citations, created_at
 FROM questions WHERE question_id = %(question_id)s"""
 RECORD_FEEDBACK = """
 INSERT INTO feedback (question_id, slack_user_id, helpful, comment)
@@ -33,7 +35,6 @@ class LoggedQuestion:
     slack_user_id: str | None
     surface: str
     question: str
-    answer: str
     supported: bool
     citations: list
     created_at: object

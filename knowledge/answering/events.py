@@ -5,9 +5,14 @@ while it is being answered. It is marked answered only when its listener has fin
 out unanswered (the process was killed, or stopped before it could finish) is taken again by any replica's
 redelivery loop and answered there, up to MAX_ATTEMPTS times; a stopping process hands its unfinished claims
 back at once instead of waiting for the lease. Nothing here knows Slack: the body is an opaque JSON document.
+
+The runtime database role can write this table, so a body is trusted only with its seal: an HMAC over the event
+id and the body, made with a subkey of the binding key, which that role cannot read (docs/security.md). A row
+forged or altered with SQL (another user's DM, someone else's channel) fails the seal and is never answered.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import secrets
@@ -22,8 +27,8 @@ LEASE_SECONDS = 120  # longer than any answer takes; a killed process's events a
 MAX_ATTEMPTS = 3
 
 CLAIM = """
-INSERT INTO processed_events (event_id, state, lease_until, claim_token, body)
-VALUES (%(event_id)s, 'answering', now() + make_interval(secs => %(lease)s), %(token)s, %(body)s::jsonb)
+INSERT INTO processed_events (event_id, state, lease_until, claim_token, body, seal)
+VALUES (%(event_id)s, 'answering', now() + make_interval(secs => %(lease)s), %(token)s, %(body)s::jsonb, %(seal)s)
 ON CONFLICT DO NOTHING RETURNING event_id"""
 ANSWERED = """
 UPDATE processed_events SET state = %(state)s, lease_until = NULL, body = NULL, placeholder = NULL,
@@ -31,7 +36,7 @@ UPDATE processed_events SET state = %(state)s, lease_until = NULL, body = NULL, 
 WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering'"""
 HAND_BACK = """
 UPDATE processed_events SET lease_until = now() - interval '1 second'
-WHERE event_id = ANY(%(event_ids)s) AND state = 'answering'"""
+WHERE state = 'answering' AND (event_id, claim_token) IN (SELECT * FROM unnest(%(event_ids)s::text[], %(tokens)s::text[]))"""
 NOTE_PLACEHOLDER = """
 UPDATE processed_events SET placeholder = %(placeholder)s::jsonb
 WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering'"""
@@ -43,7 +48,10 @@ FROM (SELECT event_id FROM processed_events
       WHERE state = 'answering' AND lease_until < now() AND attempts < %(max_attempts)s AND body IS NOT NULL
       ORDER BY received_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) due
 WHERE p.event_id = due.event_id
-RETURNING p.event_id, p.claim_token, p.body, p.placeholder, p.attempts"""
+RETURNING p.event_id, p.claim_token, p.body, p.placeholder, p.attempts, p.seal"""
+REFUSE_FORGED = """
+UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL
+WHERE event_id = %(event_id)s AND claim_token = %(token)s"""
 GIVE_UP = """
 UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL
 WHERE state = 'answering' AND lease_until < now() AND attempts >= %(max_attempts)s
@@ -64,6 +72,18 @@ class Due:
     body: dict
 
 
+SEAL_PURPOSE = "event-body"
+
+
+def canonical(body: dict) -> bytes:
+    """The body as the seal covers it: the same bytes whether it comes from Slack or back from jsonb."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def seal(key, event_id: str, body: dict) -> bytes:
+    return key.mac(SEAL_PURPOSE, event_id.encode() + b"\n" + canonical(body))
+
+
 class EventLedger:
     """processed_events as a ledger of leases. Tracks this process's unfinished claims for hand_back()."""
 
@@ -77,9 +97,10 @@ class EventLedger:
         """The claim on a new event, or None for a duplicate (answered, or being answered by someone).
         Runs before Slack's 3-second ack deadline, so it waits for a connection only briefly."""
         token = secrets.token_hex(16)
+        sealed = seal(self.db.load_binding_key(timeout=0.5), event_id, body)
         with self.db.connection(timeout=0.5) as conn:
             first = conn.execute(CLAIM, {"event_id": event_id, "lease": self.lease_seconds, "token": token,
-                                         "body": json.dumps(body)}).fetchone() is not None
+                                         "body": json.dumps(body), "seal": sealed}).fetchone() is not None
         if not first:
             return None
         claim = Claim(event_id, token)
@@ -118,8 +139,9 @@ class EventLedger:
         held = self.in_flight()
         if not held:
             return 0
-        with self.db.connection() as conn:
-            count = conn.execute(HAND_BACK, {"event_ids": [c.event_id for c in held]}).rowcount
+        with self.db.connection() as conn:  # only leases this process still holds (another may have taken one)
+            count = conn.execute(HAND_BACK, {"event_ids": [c.event_id for c in held],
+                                             "tokens": [c.token for c in held]}).rowcount
         with self._lock:
             self._held.clear()
         return count
@@ -133,5 +155,14 @@ class EventLedger:
             abandoned = [r[0] for r in conn.execute(GIVE_UP, {"max_attempts": MAX_ATTEMPTS}).fetchall()]
         for event_id in abandoned:
             log.error("event %s was not answered after %d attempts; giving up", event_id, MAX_ATTEMPTS)
-        return [Due(Claim(event_id, token, placeholder, attempts), body)
-                for event_id, token, body, placeholder, attempts in rows]
+        due = []
+        key = self.db.binding_key
+        for event_id, token, body, placeholder, attempts, stored_seal in rows:
+            if stored_seal is None or not hmac.compare_digest(bytes(stored_seal), seal(key, event_id, body)):
+                log.error("SECURITY: the stored body of event %s has no valid seal (written or altered outside "
+                          "the bot, or sealed with a rotated key); it is not answered", event_id)
+                with self.db.connection() as conn:
+                    conn.execute(REFUSE_FORGED, {"event_id": event_id, "token": token})
+                continue
+            due.append(Due(Claim(event_id, token, placeholder, attempts), body))
+        return due

@@ -18,8 +18,15 @@ def db_upgrade(ctx: click.Context) -> None:
     role what it needs; safe to run repeatedly."""
     from knowledge.database.connection import upgrade
 
-    db = runtime_of(ctx).unmigrated_db()
-    applied = upgrade(db.owner.url, db.runtime_role)
+    from knowledge.database.roles import BindingKey
+    from knowledge.errors import ConfigurationError
+
+    rt = runtime_of(ctx)
+    if rt.settings.runtime_only:
+        raise ConfigurationError("`hrbot db upgrade` needs the owner's URL; this process is HRBOT_RUNTIME_ONLY.")
+    db = rt.unmigrated_db()
+    key = BindingKey.from_secret(rt.settings.binding_key) if rt.settings.binding_key else None
+    applied = upgrade(db.owner.url, db.runtime_role, key)
     click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
 
 

@@ -33,6 +33,31 @@ records.add_command(records_export)
 records.add_command(records_forget)
 
 
+@records.command("bindings")
+@click.argument("who", required=False)
+@click.pass_context
+def records_bindings(ctx, who) -> None:
+    """Which Slack account each employee is bound to (WHO: an employee id, a Slack id or an email; all if none).
+
+    A Slack id from the records always identifies the employee. An employee with none is bound on their first
+    message by the work email of their Slack profile (full members of the workspace only), once."""
+    rows = runtime_of(ctx).assistant.bindings(who, cli_actor())
+    for employee_id, name, email, slack in rows:
+        click.echo(f"{employee_id:12} {slack or '(not bound)':14} {email}  {name}")
+    if not rows:
+        click.echo("No employee matches." if who else "No employee records yet.")
+
+
+@records.command("unbind")
+@click.argument("employee_id")
+@click.pass_context
+def records_unbind(ctx, employee_id) -> None:
+    """Reset an employee's Slack binding (a wrong account was bound): their next message binds again by email."""
+    previous = runtime_of(ctx).assistant.unbind(employee_id, cli_actor())
+    click.echo(f"{employee_id} is no longer bound to {previous}." if previous else
+               f"{employee_id} was not bound to a Slack account.")
+
+
 @records.command("check")
 @click.pass_context
 def records_check(ctx) -> None:

@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from knowledge.database import roles
 from knowledge.database.embedded import EmbeddedServer, embedded_url, start_embedded_server
-from knowledge.errors import ConfigurationError, DatabaseCrashed, DatabaseUnavailable, DiskFull
+from knowledge.errors import ConfigurationError, DatabaseCrashed, DatabaseUnavailable, DiskFull, NotPermitted
 from knowledge.database.job_schema import upgrade_job_queue
 from knowledge.settings import Settings
 
@@ -46,10 +46,11 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
         ) from exc
 
 
-def upgrade(url: str, runtime_role: str | None = None) -> list[str]:
+def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.BindingKey | None" = None) -> list[str]:
     """Apply pending migrations in file-name order, each in its own transaction, as the owner (url). Then make
-    sure the records binding key exists and, given a runtime role, grant it what it needs (again after every
-    upgrade, so new tables are covered). Returns the names applied."""
+    sure the records binding key exists (the operator's, given as binding_key, replaces another: a rotation) and,
+    given a runtime role, grant it what it needs (again after every upgrade, so new tables are covered). Returns
+    the names applied."""
     applied_now: list[str] = []
     with connect(url, autocommit=True) as conn:
         conn.execute(MIGRATION_LOCK)
@@ -71,12 +72,38 @@ def upgrade(url: str, runtime_role: str | None = None) -> list[str]:
                 with conn.transaction():
                     applied_now += [f"job queue: {name}" for name in upgrade_job_queue(conn)]
             with conn.transaction():
-                roles.ensure_binding_key(conn)
+                if roles.ensure_binding_key(conn, binding_key):
+                    log.info("the records binding key is new (first start or rotation)")
+                    on_key_change(conn)
                 if runtime_role:
                     roles.grant_runtime(conn, runtime_role)
         finally:
             conn.execute(MIGRATION_UNLOCK)
     return applied_now
+
+
+def on_key_change(conn: psycopg.Connection) -> None:
+    """A new binding key: what was sealed or digested with the old one is made again or dropped. Unanswered
+    events sealed with the old key could not be told from forged ones, so their bodies are dropped (Slack
+    resends nothing; the asker is not answered twice either)."""
+    conn.execute("UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL "
+                 "WHERE state = 'answering' AND seal IS NOT NULL")
+    for hook in KEY_CHANGE_HOOKS:
+        hook(conn)
+
+
+KEY_CHANGE_HOOKS: list = []  # (owner connection) -> None: digests made with the key, rebuilt on a new key
+
+
+def pending_migrations(url: str) -> list[str]:
+    """Migrations not applied yet, read with any role that may read schema_migrations (a runtime-only replica
+    checks this instead of migrating)."""
+    with connect(url, autocommit=True) as conn:
+        try:
+            done = {row[0] for row in conn.execute(APPLIED_MIGRATIONS)}
+        except psycopg.errors.UndefinedTable:
+            done = set()
+    return [m.name for m in migration_files() if m.name not in done]
 
 
 def migration_status(url: str) -> list[tuple[str, bool]]:
@@ -155,6 +182,24 @@ def user_of(url: str) -> str | None:
     return psycopg.conninfo.conninfo_to_dict(url).get("user")
 
 
+RUNTIME_ONLY = ("This bot replica runs with the runtime database role only, which cannot {what}. Do it with `hrbot` "
+                "where the owner's database URL is configured (the worker or the migration host).")
+
+
+class _RefusedOwner:
+    """A runtime-only replica's owner: any owner work (an import, an ingestion, a source run) is one kind refusal
+    instead of a permission error from PostgreSQL."""
+
+    url = None
+    owner_access = False
+
+    def connection(self, timeout: float = 10.0):
+        raise NotPermitted(RUNTIME_ONLY.format(what="change the knowledge base, the records or the settings"))
+
+    def close(self) -> None:
+        pass
+
+
 class Database:
     """Owns the server handle (embedded or external URL) and one connection pool.
 
@@ -172,6 +217,7 @@ class Database:
         self.owner = owner or self
         self.runtime_role: str | None = None
         self._binding_key: roles.BindingKey | None = None
+        self.owner_access = True  # False in a runtime-only replica: owner work is refused kindly (require_owner)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> "Database":
@@ -190,19 +236,59 @@ class Database:
             if not runtime_role:
                 raise ConfigurationError("DATABASE_URL must name its user when HRBOT_OWNER_DATABASE_URL is set "
                                          "(it is the runtime role the owner grants to).")
+        if settings.runtime_only and server is not None:
+            raise ConfigurationError("HRBOT_RUNTIME_ONLY needs DATABASE_URL (the runtime role's): the embedded server "
+                                     "is started by the process that owns it.")
+        if settings.runtime_only and settings.owner_database_url:
+            raise ConfigurationError("HRBOT_RUNTIME_ONLY is for a process without the owner's URL: unset "
+                                     "HRBOT_OWNER_DATABASE_URL or HRBOT_RUNTIME_ONLY.")
+        given_key = roles.BindingKey.from_secret(settings.binding_key) if settings.binding_key else None
+        if settings.runtime_only and given_key is None:
+            raise ConfigurationError("HRBOT_RUNTIME_ONLY needs HRBOT_BINDING_KEY, the same key `hrbot db upgrade` "
+                                     "was given: the runtime role cannot read the key from the database.")
         owner = cls(owner_url, search_ef=settings.search_ef, server=server, pool_size=2) if owner_url != url else None
         db = cls(url, search_ef=settings.search_ef, server=server, owner=owner)
         db.runtime_role = runtime_role
-        if migrate:
-            _with_patience(lambda: upgrade(owner_url, runtime_role), db,
-                           settings.db_wait_seconds if server is None else 0.0)
+        db._binding_key = given_key
+        wait = settings.db_wait_seconds if server is None else 0.0
+        if settings.runtime_only:
+            db.owner_access = False
+            db.owner = _RefusedOwner()
+            if migrate:
+                _with_patience(lambda: db.check_replica(), db, wait)
+        elif migrate:
+            _with_patience(lambda: upgrade(owner_url, runtime_role, given_key), db, wait)
         return db
+
+    def check_replica(self) -> None:
+        """A runtime-only replica's start: the schema must be migrated and the database must check bindings with
+        this replica's key; either failure is one line saying what to run."""
+        pending = pending_migrations(self.url)
+        if pending:
+            raise ConfigurationError(f"The database is {len(pending)} migration(s) behind ({pending[-1]}): run "
+                                     "`hrbot db upgrade` with the owner's URL (the migration step) first.")
+        with connect(self.url) as conn:
+            if not roles.key_matches(conn, self.binding_key):
+                raise ConfigurationError("HRBOT_BINDING_KEY is not the key the database checks bindings with: give "
+                                         "`hrbot db upgrade` and every replica the same key.")
+
+    def require_owner(self, what: str) -> "Database":
+        """The owner's Database, or a kind refusal in a runtime-only replica (which must not have the rights)."""
+        if not self.owner_access:
+            raise NotPermitted(RUNTIME_ONLY.format(what=what))
+        return self.owner
 
     @property
     def binding_key(self) -> roles.BindingKey:
-        """The key records bindings are signed with, read once over the owner connection."""
+        """The key records bindings are signed with: HRBOT_BINDING_KEY when given, else read once over the owner
+        connection."""
+        return self.load_binding_key()
+
+    def load_binding_key(self, timeout: float = 10.0) -> roles.BindingKey:
+        """binding_key, waiting at most `timeout` for the owner's connection the first time (a Slack ack cannot
+        wait long)."""
         if self._binding_key is None:
-            with self.owner.connection() as conn:
+            with self.owner.connection(timeout=timeout) as conn:
                 key = roles.read_binding_key(conn)
             if key is None:
                 raise DatabaseUnavailable("The database has no records key yet: run `hrbot db upgrade` as the owner.")

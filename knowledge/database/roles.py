@@ -27,14 +27,32 @@ RUNTIME_ROLE = "hrbot_app"  # the embedded server's runtime login role
 RECORDS_ROLE = "hrbot_records"  # the role the records path reads as (migration 0002)
 PERSONAL_TABLES = ("employees", "leave_entitlements", "leave_records", "leave_balances")
 OWNER_ONLY_TABLES = ("hrbot_secrets", "erased_people")
-READ_ONLY_TABLES = ("schema_migrations",)
+# What the answer path needs, table by table; a table not listed here is read-only to the runtime role (the
+# owner writes documents, sources, admins, records). docs/security.md explains each line; tests/test_security_sql.py
+# checks that nothing more is granted.
+RUNTIME_WRITES = {
+    "processed_events": ("INSERT", "UPDATE", "DELETE"),  # claims and leases; bodies sealed (events.py)
+    "feedback": ("INSERT", "UPDATE"),
+    "escalations": ("INSERT",),
+    "audit_log": ("INSERT",),                            # append-only: no UPDATE, no DELETE
+    "questions": ("INSERT",),                            # and no reading of logged answers (below)
+}
+# Job queue (procrastinate): deferring, and the in-process worker's own bookkeeping.
+RUNTIME_QUEUE_PREFIX = "procrastinate_"
+# Columns the runtime role may not read: a logged answer can hold the asker's balance.
+HIDDEN_COLUMNS = {"questions": ("answer",)}
 BINDING_KEY = "records"
+SLACK_BINDING_KEY = "slack-binding"  # the subkey hrbot_bind_slack_user() checks (migration 0016)
+KEY_ROWS = (BINDING_KEY, SLACK_BINDING_KEY)
 _BLOCK = 64  # SHA-256's block size: the stored keys are the HMAC key XOR ipad / opad, one block each
 
 READ_KEY = "SELECT inner_key, outer_key FROM hrbot_secrets WHERE name = %(name)s"
 STORE_KEY = """
 INSERT INTO hrbot_secrets (name, inner_key, outer_key) VALUES (%(name)s, %(inner)s, %(outer)s)
-ON CONFLICT (name) DO NOTHING"""
+ON CONFLICT (name) DO UPDATE SET inner_key = excluded.inner_key, outer_key = excluded.outer_key, created_at = now()
+WHERE (hrbot_secrets.inner_key, hrbot_secrets.outer_key) IS DISTINCT FROM (excluded.inner_key, excluded.outer_key)
+RETURNING name"""
+MIN_KEY_BYTES = 32
 
 
 class BindingKey:
@@ -49,6 +67,31 @@ class BindingKey:
         digest = hashlib.sha256(self._outer + hashlib.sha256(self._inner + message).digest()).hexdigest()
         return f"{issued}:{digest}"
 
+    @classmethod
+    def from_secret(cls, secret: str | bytes) -> "BindingKey":
+        """The key an operator gives (HRBOT_BINDING_KEY): any string of at least 32 bytes, e.g. `openssl rand
+        -hex 32`. Every replica and the migration step must be given the same one."""
+        raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+        if len(raw.strip()) < MIN_KEY_BYTES:
+            from knowledge.errors import ConfigurationError
+
+            raise ConfigurationError(f"HRBOT_BINDING_KEY must be at least {MIN_KEY_BYTES} characters "
+                                     "(for example the output of `openssl rand -hex 32`).")
+        return cls(*pads(raw.strip()))
+
+    @property
+    def pads(self) -> tuple[bytes, bytes]:
+        return self._inner, self._outer
+
+    def subkey_pads(self, purpose: str) -> tuple[bytes, bytes]:
+        """The HMAC pads of the subkey for `purpose`, for SQL that checks MACs of that purpose."""
+        return pads(self._subkey(purpose))
+
+    def _subkey(self, purpose: str) -> bytes:
+        if ":" in purpose:
+            raise ValueError("a MAC purpose has no colon")
+        return self._hmac(f"hrbot-subkey:{purpose}".encode())
+
     def _hmac(self, message: bytes) -> bytes:
         return hashlib.sha256(self._outer + hashlib.sha256(self._inner + message).digest()).digest()
 
@@ -57,10 +100,7 @@ class BindingKey:
         subkey derived from the binding key for that purpose, so no purpose's MAC is valid for another and none
         is a binding proof (those sign "id:pid:issued", two colons; subkeys are derived from "hrbot-subkey:NAME",
         whose purpose names have no colon)."""
-        if ":" in purpose:
-            raise ValueError("a MAC purpose has no colon")
-        subkey = self._hmac(f"hrbot-subkey:{purpose}".encode())
-        return hmac.new(subkey, data, hashlib.sha256).digest()
+        return hmac.new(self._subkey(purpose), data, hashlib.sha256).digest()
 
 
 def pads(key: bytes) -> tuple[bytes, bytes]:
@@ -77,15 +117,35 @@ def verify_pads(key: bytes, message: bytes, inner: bytes, outer: bytes) -> bool:
     return hmac.compare_digest(expected, got)
 
 
-def ensure_binding_key(conn: psycopg.Connection) -> None:
-    """Create the binding key once (as the owner); a key that exists is kept (every replica shares it)."""
-    inner, outer = pads(secrets.token_bytes(32))
-    conn.execute(STORE_KEY, {"name": BINDING_KEY, "inner": inner, "outer": outer})
+def ensure_binding_key(conn: psycopg.Connection, given: BindingKey | None = None) -> bool:
+    """As the owner: store the operator's key (HRBOT_BINDING_KEY) when one is given, replacing another; else
+    keep the stored one, or make a random one when there is none (a single process that is also the owner, such
+    as the embedded default). The subkeys SQL checks are stored beside it. True when the key changed (a first
+    start, a rotation): whatever was derived from the old key must be made again."""
+    key = given or read_binding_key(conn) or BindingKey(*pads(secrets.token_bytes(32)))
+    changed = False
+    for name, (inner, outer) in ((BINDING_KEY, key.pads), (SLACK_BINDING_KEY, key.subkey_pads(SLACK_BINDING_KEY))):
+        changed |= conn.execute(STORE_KEY, {"name": name, "inner": inner, "outer": outer}).fetchone() is not None
+    return changed
 
 
 def read_binding_key(conn: psycopg.Connection) -> BindingKey | None:
     row = conn.execute(READ_KEY, {"name": BINDING_KEY}).fetchone()
     return BindingKey(*row) if row else None
+
+
+CHECK_KEY = """
+SELECT set_config('hrbot.employee_id', %(probe)s, true), set_config('hrbot.binding', %(binding)s, true)"""
+
+
+def key_matches(conn: psycopg.Connection, key: BindingKey) -> bool:
+    """Whether the database checks bindings with this key: a binding for a made-up id, checked by hrbot_asker()
+    as the records role. Works for the runtime role, which cannot read the key itself."""
+    probe = "hrbot-key-check"
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(RECORDS_ROLE)))
+        conn.execute(CHECK_KEY, {"probe": probe, "binding": key.proof(probe, conn.info.backend_pid)})
+        return conn.execute("SELECT hrbot_asker()").fetchone()[0] == probe
 
 
 def create_runtime_role(conn: psycopg.Connection, role: str = RUNTIME_ROLE) -> None:
@@ -96,23 +156,40 @@ def create_runtime_role(conn: psycopg.Connection, role: str = RUNTIME_ROLE) -> N
             sql.Identifier(role)))
 
 
+def runtime_privileges(table: str) -> tuple[str, ...]:
+    """What the runtime role may do on one table: only what answering and Slack need (RUNTIME_WRITES), reading
+    everything else that is not personal or secret."""
+    if table in PERSONAL_TABLES or table in OWNER_ONLY_TABLES:
+        return ()
+    if table.startswith(RUNTIME_QUEUE_PREFIX):
+        return ("SELECT", "INSERT", "UPDATE", "DELETE")
+    return ("SELECT",) + RUNTIME_WRITES.get(table, ())
+
+
 def grant_runtime(conn: psycopg.Connection, role: str) -> None:
-    """What the runtime role may do, granted again after every upgrade so new tables are covered: read and write
-    the operational and knowledge tables, read the migrations list, read personal tables only as hrbot_records
-    (bound by policy), nothing on the secrets; use sequences and the job queue's functions."""
+    """What the runtime role may do, set again after every upgrade so new tables are covered (and rights an
+    older version granted are taken back): runtime_privileges() per table, personal tables only through
+    hrbot_records (bound by policy), nothing on the secrets, no logged answer; sequences and functions."""
     who = sql.Identifier(role)
     tables = [name for (name,) in conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").fetchall()]
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who))
+    conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM {}").format(who))
     conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(RECORDS_ROLE), who))
     for table in tables:
         name = sql.Identifier(table)
-        if table in PERSONAL_TABLES or table in OWNER_ONLY_TABLES:
-            conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(name, who))
-        elif table in READ_ONLY_TABLES:
-            conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(name, who))
-        else:
-            conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(name, who))
+        conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(name, who))
+        rights = runtime_privileges(table)
+        hidden = HIDDEN_COLUMNS.get(table)
+        if hidden and "SELECT" in rights:
+            columns = [c for (c,) in conn.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+                "AND NOT attisdropped ORDER BY attnum", [table]).fetchall() if c not in hidden]
+            conn.execute(sql.SQL("GRANT SELECT ({}) ON {} TO {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)), name, who))
+            rights = tuple(r for r in rights if r != "SELECT")
+        if rights:
+            conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(", ").join(map(sql.SQL, rights)), name, who))
     conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(who))
     conn.execute(sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {}").format(who))
 

@@ -39,14 +39,14 @@ class Admins:
             return conn.execute(IS_ADMIN, {"slack_user_id": slack_user_id}).fetchone() is not None
 
     def add(self, slack_user_id: str, added_by: str) -> bool:
-        with self.db.connection() as conn:
+        with self.db.require_owner("change who is an HR admin").connection() as conn:
             added = conn.execute(ADD_ADMIN, {"slack_user_id": slack_user_id, "added_by": added_by}).fetchone()
             if added:
                 audit(conn, added_by, "admin_add", slack_user_id)
         return added is not None
 
     def remove(self, slack_user_id: str, removed_by: str) -> bool:
-        with self.db.connection() as conn:
+        with self.db.require_owner("change who is an HR admin").connection() as conn:
             removed = conn.execute(REMOVE_ADMIN, {"slack_user_id": slack_user_id}).fetchone()
             if removed:
                 audit(conn, removed_by, "admin_remove", slack_user_id)

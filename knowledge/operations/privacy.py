@@ -40,7 +40,8 @@ WHERE lower(actor) = ANY(%(ids)s) OR lower(target) = ANY(%(ids)s)"""
 
 
 def prune(db: Database, personal_answer_days: int, retention_days: int) -> dict:
-    with db.connection() as conn:
+    """As the owner: the runtime role may neither read logged answers nor delete from the log."""
+    with db.require_owner("apply the question log's retention").connection() as conn:
         redacted = conn.execute(REDACT_PERSONAL, {"redacted": REDACTED, "days": personal_answer_days}).rowcount
         deleted = conn.execute(DELETE_OLD, {"days": retention_days}).rowcount
         conn.execute(DELETE_OLD_EVENTS, {"days": min(retention_days, 2)})

@@ -2,6 +2,7 @@
 security (the import side is knowledge.people.imports)."""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +19,21 @@ RECORDS_ROLE = "hrbot_records"
 # --- Reading one person's records ---------------------------------------------------------------------------
 
 EMPLOYEE_FOR_SLACK_USER = "SELECT hrbot_employee_for_slack_user(%(slack_user_id)s)"
-EMPLOYEE_FOR_EMAIL = "SELECT hrbot_employee_for_email(%(email)s)"
+# Binds a Slack account to the employee with this work email, only while nobody is bound to them, and only with the
+# application's proof; audited as slack_bind (infra/migrations/0016_security.sql).
+BIND_SLACK_USER = "SELECT hrbot_bind_slack_user(%(slack_user_id)s, %(email)s, %(issued)s, %(proof)s)"
+SLACK_BINDING = "slack-binding"
+# The operator's lookup (`hrbot ask --as U... --email ...`): read as the owner, binds nobody.
+EMPLOYEE_FOR_EMAIL = "SELECT employee_id FROM employees WHERE lower(email) = lower(%(email)s)"
+BINDINGS = """
+SELECT employee_id, name, email, slack_user_id FROM employees
+WHERE %(who)s::text IS NULL OR employee_id = %(who)s OR slack_user_id = %(who)s OR lower(email) = lower(%(who)s)
+ORDER BY employee_id LIMIT %(limit)s"""
+UNBIND = """
+WITH old AS (SELECT employee_id, slack_user_id FROM employees
+             WHERE employee_id = %(employee_id)s AND slack_user_id IS NOT NULL FOR UPDATE)
+UPDATE employees e SET slack_user_id = NULL FROM old WHERE e.employee_id = old.employee_id
+RETURNING old.slack_user_id"""
 # The asker and the proof that the application (which holds the binding key) named them: without a valid proof
 # the policies show no row, whatever hrbot.employee_id says (infra/migrations/0011_least_privilege.sql).
 BIND_ASKER = """
@@ -55,22 +70,54 @@ class RecordsReader:
             conn.execute(psycopg.sql.SQL("SET LOCAL ROLE {}").format(psycopg.sql.Identifier(RECORDS_ROLE)))
             yield conn
 
-    def resolve(self, slack_user_id: str | None, email: str | Callable[[], str | None] | None = None) -> str | None:
-        """The employee id for a verified Slack user: the stored Slack id first, then the profile's work email
-        (which may be a callable, called only if needed and outside any transaction)."""
+    def resolve(self, slack_user_id: str | None, email: str | None = None,
+                slack_email: Callable[[], str | None] | None = None) -> str | None:
+        """The employee id of the asker. A Slack id bound to an employee always wins. Otherwise:
+        - slack_email (the work email of a verified, full member's Slack profile; called only if needed, outside
+          any transaction) binds this Slack id to the employee with that email, only if that employee has no Slack
+          id yet: a second account with the same email, in any letter case, gets nothing;
+        - email (given by an operator on the command line) is looked up as the owner and binds nobody."""
         if slack_user_id:
             with self._as_records_role() as conn:
                 row = conn.execute(EMPLOYEE_FOR_SLACK_USER, {"slack_user_id": slack_user_id}).fetchone()
             if row and row[0]:
                 return row[0]
-        if callable(email):
-            email = email()
+        if slack_user_id and slack_email is not None:
+            found = slack_email()
+            if found:
+                return self._bind(slack_user_id, found.strip())
+            return None
         if email:
-            with self._as_records_role() as conn:
+            with self.db.require_owner("look an employee up by email").connection() as conn:
                 row = conn.execute(EMPLOYEE_FOR_EMAIL, {"email": email.strip()}).fetchone()
-            if row and row[0]:
-                return row[0]
+            return row[0] if row else None
         return None
+
+    def _bind(self, slack_user_id: str, email: str) -> str | None:
+        issued = int(time.time())
+        message = f"{slack_user_id}\n{email}\n{issued}".encode()
+        proof = self.db.binding_key.mac(SLACK_BINDING, message).hex()
+        with self._as_records_role() as conn:
+            row = conn.execute(BIND_SLACK_USER, {"slack_user_id": slack_user_id, "email": email, "issued": issued,
+                                                 "proof": proof}).fetchone()
+        return row[0] if row and row[0] else None
+
+    def bindings(self, who: str | None = None, limit: int = 200) -> list[tuple[str, str, str, str | None]]:
+        """(employee id, name, email, Slack id) of the employees `who` names (an id, a Slack id, an email), or of
+        everyone: what an admin checks before resetting a binding. Read as the owner."""
+        with self.db.require_owner("list Slack bindings").connection() as conn:
+            return [tuple(r) for r in conn.execute(BINDINGS, {"who": who, "limit": limit}).fetchall()]
+
+    def unbind(self, employee_id: str, actor: str) -> str | None:
+        """Reset an employee's Slack binding (a wrong account was bound): their next DM binds again by email. The
+        Slack id that was bound, or None if none was. Audited."""
+        from knowledge.operations.admin import audit
+
+        with self.db.require_owner("reset a Slack binding").connection() as conn:
+            row = conn.execute(UNBIND, {"employee_id": employee_id}).fetchone()
+            if row:
+                audit(conn, actor, "slack_unbind", employee_id, slack_user_id=row[0])
+        return row[0] if row else None
 
     def bind(self, conn: psycopg.Connection, employee_id: str) -> None:
         """Bind this transaction to one employee: the policies then show that employee's rows and no others."""

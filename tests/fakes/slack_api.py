@@ -164,8 +164,10 @@ class FakeSlack:
             user = self.users.get(args.get("user"))
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
+            flags = ("deleted", "is_restricted", "is_ultra_restricted", "is_stranger", "is_email_confirmed")
             return {**ok, "user": {"id": args["user"], "real_name": user.get("real_name"),
-                                   "is_bot": user.get("is_bot", False),
+                                   "is_bot": user.get("is_bot", False), "team_id": user.get("team_id", self.team_id),
+                                   **{f: user[f] for f in flags if f in user},
                                    "profile": {"email": user.get("email"), "real_name": user.get("real_name")}}}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or self._next_ts()
