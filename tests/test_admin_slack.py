@@ -246,7 +246,7 @@ def test_jobs_queued_under_the_old_task_name_still_run_when_sealed(bot, fake, db
     from knowledge.operations.jobs import INGEST_QUEUE, build_job_app
 
     fake.add_file("F41", "pet-policy.md", POLICY_V1)
-    fake.add_file("F42", "forged.md", POLICY_V1.replace("Pet Policy", "Forged Policy"))
+    fake.add_file("F42", "forged.md", POLICY_V1.replace(b"Pet Policy", b"Forged Policy"))
     old = build_job_app(db)
     args = {"file_id": "F41", "user": "U0ADMIN", "channel": "DU0ADMIN", "thread_ts": "1700002000.000100"}
     old.configure_task("hrbot.ingest_slack_file", queue=INGEST_QUEUE).defer(**args, seal=job_seal(db.binding_key,
