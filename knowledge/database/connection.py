@@ -33,6 +33,7 @@ MIGRATION_LOCK = "SELECT pg_advisory_lock(hashtext('hrbot.migrations'))"
 MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.migrations'))"
 APPLIED_MIGRATIONS = "SELECT name FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (name) VALUES (%(name)s)"
+COLLEAGUE_NAMES = "0017_colleague_names.sql"  # filled from the employees once the binding key exists
 
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
@@ -72,6 +73,10 @@ def upgrade(url: str, runtime_role: str | None = None) -> list[str]:
                     applied_now += [f"job queue: {name}" for name in upgrade_job_queue(conn)]
             with conn.transaction():
                 roles.ensure_binding_key(conn)
+                if COLLEAGUE_NAMES in applied_now:  # a new table: the digests of the records already held
+                    from knowledge.people.colleagues import refresh_colleague_names
+
+                    refresh_colleague_names(conn, roles.read_binding_key(conn))
                 if runtime_role:
                     roles.grant_runtime(conn, runtime_role)
         finally:

@@ -27,7 +27,9 @@ RUNTIME_ROLE = "hrbot_app"  # the embedded server's runtime login role
 RECORDS_ROLE = "hrbot_records"  # the role the records path reads as (migration 0002)
 PERSONAL_TABLES = ("employees", "leave_entitlements", "leave_records", "leave_balances")
 OWNER_ONLY_TABLES = ("hrbot_secrets", "erased_people")
-READ_ONLY_TABLES = ("schema_migrations",)
+# colleague_names: the guard reads the digests; writing them is the owner's (a runtime role that could delete them
+# would switch off the recognition of colleagues' names)
+READ_ONLY_TABLES = ("schema_migrations", "colleague_names")
 BINDING_KEY = "records"
 _BLOCK = 64  # SHA-256's block size: the stored keys are the HMAC key XOR ipad / opad, one block each
 
