@@ -55,8 +55,11 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     bot = build_bot(rt.assistant)
     from knowledge.operations.jobs import every, retry_stalled
 
-    every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
-    every(3600, rt.assistant.complete_vectors, "hrbot-vectors")  # passages stored before the multilingual model
+    if not rt.db.owner_access:  # a runtime-only replica: owner work (jobs, retention, sources) runs in `hrbot worker`
+        no_worker = True
+    else:
+        every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
+        every(3600, rt.assistant.complete_vectors, "hrbot-vectors")  # passages stored before the multilingual model
     every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
     # Events whose process died or stopped before answering them: answered here once their lease ends.
     redelivery = every(REDELIVERY_SECONDS, lambda: redeliver(bot), "hrbot-redelivery")

@@ -54,10 +54,28 @@ def test_every_command_they_run_exists_with_those_options(where, args):
 def test_the_settings_they_set_are_real_settings():
     used = set(re.findall(r"\bENV (\w+)=", DOCKERFILE)) | set(re.findall(r"^\s+(\w+)=", DOCKERFILE, re.M))
     used |= set(COMPOSE["x-hrbot"]["environment"])
+    for service in COMPOSE["services"].values():
+        used |= set(service.get("environment") or {})
     for _, _, container in containers():
         used |= {e["name"] for e in container.get("env", [])}
     hrbot_vars = {v for v in used if v.startswith(("HRBOT_", "SLACK_", "OPENAI_", "DATABASE_"))}
     assert hrbot_vars and hrbot_vars <= SETTINGS, hrbot_vars - SETTINGS
+
+
+def test_the_process_facing_slack_has_only_the_runtime_role():
+    """A leaked bot replica gives the runtime role and the key, never the owner (docs/security.md)."""
+    bot = COMPOSE["services"]["bot"]["environment"]
+    assert "HRBOT_OWNER_DATABASE_URL" not in bot and "HRBOT_OWNER_DATABASE_URL" not in COMPOSE["x-hrbot"]["environment"]
+    assert bot["HRBOT_RUNTIME_ONLY"] == "on"
+    for name in ("migrate", "worker"):
+        assert "HRBOT_OWNER_DATABASE_URL" in COMPOSE["services"][name]["environment"]
+    for doc, _, container in containers():
+        secrets = {ref["secretRef"]["name"] for ref in container.get("envFrom", [])}
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        if doc["metadata"]["name"] == "hrbot":
+            assert secrets == {"hrbot-runtime"} and env["HRBOT_RUNTIME_ONLY"] == "on"
+        else:
+            assert secrets == {"hrbot-runtime", "hrbot-owner"}
 
 
 def test_probes_grace_periods_and_image_hygiene():

@@ -256,12 +256,22 @@ def test_the_key_can_be_given_and_a_replica_with_another_key_is_refused(pg_serve
     from knowledge.errors import ConfigurationError
     from tests.conftest import _fresh_database
 
+    from knowledge.settings import Settings
+
     owner_url = _fresh_database(pg_server, "hrbot_key_given", RUNTIME_ROLE)
     given = BindingKey.from_secret("k" * 64)
     upgrade(owner_url, RUNTIME_ROLE, given)
-    replica = Database(with_user(owner_url, RUNTIME_ROLE), server=pg_server)
-    replica._binding_key = given
-    replica.owner_access = False
+    runtime_url = with_user(owner_url, RUNTIME_ROLE)
+    settings = Settings.from_env(environ={"DATABASE_URL": runtime_url, "HRBOT_RUNTIME_ONLY": "on",
+                                          "HRBOT_BINDING_KEY": "k" * 64}, dotenv_path=None)
+    replica = Database.open(settings)  # checks the schema and the key, migrates nothing
+    assert replica.owner_access is False
+    with pytest.raises(ConfigurationError, match="HRBOT_BINDING_KEY is not the key"):
+        Database.open(Settings.from_env(environ={"DATABASE_URL": runtime_url, "HRBOT_RUNTIME_ONLY": "on",
+                                                 "HRBOT_BINDING_KEY": "z" * 64}, dotenv_path=None))
+    with pytest.raises(ConfigurationError, match="needs HRBOT_BINDING_KEY"):
+        Database.open(Settings.from_env(environ={"DATABASE_URL": runtime_url, "HRBOT_RUNTIME_ONLY": "on"},
+                                        dotenv_path=None))
     try:
         replica.check_replica()
         with replica.connection() as conn:

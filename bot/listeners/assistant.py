@@ -32,7 +32,7 @@ def register(app: App, services: BotServices) -> None:
             return
         if payload.get("subtype") or payload.get("bot_id"):
             return
-        question = clean_question(payload.get("text", ""))
+        question = clean_question(payload.get("text", ""), {services.bot_user_id, payload.get("user")})
         if not question:
             return
         thread_ts = payload.get("thread_ts") or payload["ts"]

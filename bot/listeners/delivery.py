@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from bot.render import answer_blocks, fallback_text
 from bot.services import BotServices
 
-MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "message_replied", "channel_join",
                     "channel_leave", "thread_broadcast", "ekm_access_denied"}
 
@@ -21,8 +21,12 @@ def is_from_a_person(event: dict, bot_user_id: str | None) -> bool:
             and event.get("user") is not None and event.get("user") != bot_user_id)
 
 
-def clean_question(text: str) -> str:
-    return " ".join(MENTION.sub(" ", text or "").split())
+def clean_question(text: str, addressing: set[str | None] | frozenset = frozenset()) -> str:
+    """The question without the mentions that only address someone: the bot's own ("@HR bot how much leave do I
+    have?") and the asker's of themself. Any other mention stays as Slack wrote it (<@U0BOB>), so the "someone
+    else" guard sees it: stripped, "how much leave does <@U0BOB> have left?" would read "how much leave does
+    have left?" and be answered with the asker's own balance, as if it were Bob's."""
+    return " ".join(MENTION.sub(lambda m: " " if m.group(1) in addressing else m.group(0), text or "").split())
 
 
 def answer_in_thread(services: BotServices, client: WebClient, *, channel: str, thread_ts: str, user: str,

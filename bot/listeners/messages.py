@@ -6,7 +6,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.listeners.admin import handle_file_share
-from bot.listeners.delivery import answer_in_thread, clean_question, is_from_a_person
+from bot.listeners.delivery import MENTION, answer_in_thread, clean_question, is_from_a_person
 from bot.render import answer_blocks, fallback_text, help_blocks
 from bot.services import BotServices
 
@@ -20,7 +20,7 @@ def register(app: App, services: BotServices) -> None:
             return
         if handle_file_share(services, event, client):
             return
-        question = clean_question(event.get("text", ""))
+        question = clean_question(event.get("text", ""), {services.bot_user_id, event["user"]})
         if not question:
             return
         if question.lower() in ("help", "hi", "hello", "?"):
@@ -34,8 +34,8 @@ def register(app: App, services: BotServices) -> None:
     def mention(event: dict, client: WebClient, context) -> None:
         if not is_from_a_person(event, services.bot_user_id):
             return
-        question = clean_question(event.get("text", ""))
         channel, user = event["channel"], event["user"]
+        question = clean_question(event.get("text", ""), {_bot_id(services, context, event), user})
         thread_ts = event.get("thread_ts") or event["ts"]
         if not question:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text="Here is what I can do",
@@ -56,3 +56,13 @@ def register(app: App, services: BotServices) -> None:
                                                 note=PRIVATE_NOTE if full.answer.personal else None))
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=fallback_text(full.answer),
                                   blocks=answer_blocks(full.answer, full.question_id))
+
+
+def _bot_id(services: BotServices, context, event: dict) -> str | None:
+    """This bot's user id, whose mention addresses it. Unknown only without token verification (development):
+    then the event's first mention, which Slack sends app_mention for, is taken for it."""
+    known = services.bot_user_id or (context.get("bot_user_id") if context is not None else None)
+    if known:
+        return known
+    first = MENTION.search(event.get("text") or "")
+    return first.group(1) if first else None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 from langchain_core.documents import Document
 
 from knowledge.documents.chunking import split_sentences
+from knowledge.people.colleagues import PARTICLES, name_variants, phrases
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,13 +66,40 @@ class Answer:
 
 # --- Questions about someone else ---------------------------------------------------------------------------
 
-# Capitalised words that are not people's names in any company; the company's own (its name, locations and their
-# aliases, products such as insurers) come from the company profile.
-NOT_NAMES = {"i", "hr", "eu", "us", "slack", "christmas", "easter", "monday", "tuesday", "wednesday", "thursday",
-             "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july",
-             "august", "september", "october", "november", "december", "the", "our", "my", "it", "this", "that",
-             "we", "you", "anyone", "someone", "everyone", "there", "what", "who", "how", "when", "where", "why",
-             "which", "mat", "kit"}
+# Capitalised words that are not people's names in any company: grammar, the calendar, policy and workplace words
+# ("Annual Leave Policy", "Christmas Eve", "Client Services" are not people). The company's own (its name,
+# locations and their aliases, products such as insurers) come from the company profile.
+NOT_NAMES = frozenset("""
+i i'm i've me my mine we our us you your he she they them their his her it its this that these those the a an and
+or but if so also please thanks thank hi hello hey dear what what's whats who whom whose how how's when where why
+which is are was were be been do does did has have had can could will would shall should may might must am any
+anyone anybody someone somebody everyone everybody all every each some there here not no yes ok okay tell show
+give list compare check find get let need want ask regarding about for from with in on at to of by per after
+before during until since next last new year years month months week weeks day days today tomorrow yesterday
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december christmas easter eve boxing good bank whit whitsun pentecost ascension corpus
+christi reformation unity labour labor thanksgiving independence ramadan eid diwali hanukkah
+leave annual sick sickness pay paid unpaid holiday holidays vacation parental maternity paternity adoption shared
+compassionate bereavement jury duty study sabbatical carers emergency dependants toil overtime time off remote
+hybrid work working home office travel expenses expense benefits benefit pension dental health insurance medical
+private policy policies handbook guide faq rules allowance entitlement balance bonus salary payroll notice
+probation contract part full fixed term permanent flexible statutory company team department manager managers
+staff employee employees hr eu slack people data science engineering finance sales client services leadership
+operations marketing legal support training learning development wellbeing cycle scheme car gym eye test form
+code mat kit
+""".split())
+# Capital first letters of the Latin alphabets (re has no \p{Lu}): "Élodie", "Łukasz", "Øyvind".
+_UPPER = "".join(chr(c) for c in range(0x41, 0x250) if chr(c).isupper())
+_NOT_A_NAME = "|".join(sorted((re.escape(w) for w in NOT_NAMES), key=len, reverse=True))
+# A capitalised word that may be part of a name: not a word above, not an acronym ("HR", "PTO", "UK").
+CAP = rf"(?!(?i:{_NOT_A_NAME})(?![\w'’-]))(?![{_UPPER}]{{2,}}\b)[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
+# What joins a surname to a name; the articles der/den/des count only after van/von/de ("van der
+# Berg"): alone they are German articles ("Tag der Deutschen Einheit" is a holiday, not a person).
+JOINING = (r"(?i:(?:van|von|de)(?:\s+(?:der|den|de|la|le|les|los|las))?|da|di|del|della|du|dos|das|le|la|bin|binti|"
+           r"ibn|bint|al|el|ten|ter|zu|zum|zur)")
+# A name of one to five capitalised words, particles between them: "Priya", "Mary Jane Watson", "Sanne van der Berg"
+NAME = rf"{CAP}(?:\s+(?:{JOINING}\s+)?{CAP}){{0,4}}"
+
 OTHER_ROLE = re.compile(
     r"\b(my |our |the )?(manager|boss|colleague|co-?worker|teammate|team ?mate|team|report|direct report|"
     r"partner|wife|husband|employee|staff member|ceo|cto|cfo|director|lead|everyone|anyone|somebody|someone|"
@@ -88,41 +116,83 @@ ENTITLED = {"get", "earn", "have"}
 DATA_REQUEST = re.compile(r"\b(how (much|many|long)|balance|left|remaining|taken|took|booked|record|email|address|"
                           r"show|list|tell me|what (did|does|is|are)|when (is|does|did)|salary|pay|details|days)\b",
                           re.I)
-VERB_NAME = re.compile(r"\b(?:does|did|has|is|was|will|can|should)\s+([A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?\s+"
-                       r"(?:have|has|get|take|took|got|left|remaining|off|on|booked|been|earn)", re.I)
-POSSESSIVE_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s|s')\s+(?:\w+\s+){0,2}(leave|balance|holidays?|vacation|salary|"
-                             r"pay|records?|entitlement|allowance|absences?|sick|email|manager|details)\b")
-FOR_NAME = re.compile(r"\b(?:for|of|about)\s+([A-Z][a-z]+)(?:\s+[A-Z][a-z]+)?\s*\??$")
-EMPLOYEE_ID = re.compile(r"\b[A-Z]{1,3}\d{3,}\b")  # an HR system id such as A123 or HR10234
+PERSON_DATA = re.compile(r"\b(leave|balance|holidays?|vacation|days? off|sick|absences?|salary|pay|records?|"
+                         r"entitlement|allowance|email|address|hire date|details|booked|taken|left|remaining)\b", re.I)
+PERSON_VERB = r"(?i:have|has|get|take|took|got|left|remaining|off|on|book|booked|been|earn|use|used)"
+VERB_NAME = re.compile(rf"\b(?i:does|did|has|is|was|will|can|should)\s+({NAME})\s+{PERSON_VERB}\b")
+POSSESSIVE = r"(?:['’]s|(?<=s)['’])"
+POSSESSIVE_NAME = re.compile(rf"\b({NAME}){POSSESSIVE}\s+(?:\w+\s+){{0,2}}(?i:leave|balance|holidays?|vacation|"
+                             r"salary|pay|records?|entitlement|allowance|absences?|sick|email|manager|details)\b")
+FOR_NAME = re.compile(rf"\b(?i:for|of|about)\s+({NAME})\s*\??$")
+# Anywhere in a question that asks for data: a name with a particle ("Sanne de Vries"), or three capitalised words
+# or more that are no policy, calendar or company words ("Mary Jane Watson").
+PARTICLE_NAME = re.compile(rf"\b({CAP}(?:\s+{CAP})*\s+{JOINING}\s+{CAP}(?:\s+{CAP})*)(?![\w'’-])")
+LONG_NAME = re.compile(rf"\b({CAP}(?:\s+{CAP}){{2,4}})(?![\w'’-])")
+# An HR system id such as E123 or HR10234. The same shape is a tax form (SA302), a standard (ISO9001) or a plan
+# code, so the shape alone refuses only where a person stands: "employee E123", "id E123", "E123's leave", "does
+# E123 have", "(leave) for E123". Anywhere else it is refused only if it is a colleague's id (the digests).
+EMPLOYEE_ID = r"[A-Z]{1,3}\d{3,}"
+ID_AS_PERSON = re.compile(
+    rf"\b(?i:employee|staff|personnel|payroll|worker|colleague|user|id|number|no\.?)\s*(?i:id|number|no\.?)?"
+    rf"\s*[:#]?\s*({EMPLOYEE_ID})\b|\b({EMPLOYEE_ID}){POSSESSIVE}|"
+    rf"\b(?i:does|did|has|is|was|will|can|should)\s+({EMPLOYEE_ID})\s+{PERSON_VERB}\b")
+ID_FOR = re.compile(rf"\b(?i:for|of|about)\s+({EMPLOYEE_ID})\s*\??$")
+# What may be an id of any scheme, looked up in the digests: letters and digits mixed (E002, emp-17), or five digits
+ID_TOKEN = re.compile(r"(?<![\w@.-])(?:(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[^\W_][\w-]{1,23}|\d{5,24})(?![\w@-])")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 SLACK_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
+# The one refusal, whatever made it: a colleague's name found in the records, a name-like phrase, a role, an id.
+# The same text either way, so a refusal never tells whether someone works here.
 REFUSAL = ("I can only look up *your own* HR records, so I can't share anything about another person. "
            "If you need someone else's leave or details, ask them or their manager, or contact {hr_contact}.")
 
 
 def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
-                       not_names: frozenset[str] = frozenset()) -> bool:
-    """True when the question asks for another person's records (names, ids, emails, roles). not_names: the
-    company's own words (lower case) that look like names but are not people."""
-    own = {n.lower() for n in own_names} | not_names
+                       not_names: frozenset[str] = frozenset(),
+                       colleagues: Callable[[set[str], set[str]], bool] | None = None) -> bool:
+    """True when the question asks for another person's records (names, ids, emails, Slack mentions, roles).
+
+    own_names: the asker's name and its words; own_ids: their employee id, Slack id and emails; not_names: the
+    company's own words (lower case) that look like names but are not people. colleagues(phrases, ids), if given,
+    says whether any of the question's word runs (normalised, the asker's own name variants left out) is a
+    colleague's name or any id-like token a colleague's id (knowledge.people.colleagues.Colleagues.named): it
+    recognises names the patterns below cannot ("how much leave has sanne van der berg left"), and answers yes
+    or no only. Names the patterns take for names are refused whether or not anyone has them, with the same
+    refusal, so asking about a name does not tell whether it is a colleague's where the patterns see one."""
+    own_words = {w.lower() for n in own_names for w in n.split()}
+    own_phrases = {v for n in own_names for v in name_variants(n)}
+    skip = NOT_NAMES | not_names
     asks_for_data = bool(DATA_REQUEST.search(question))
+
+    def is_name(phrase: str) -> bool:
+        words = [w.lower() for w in re.split(r"\s+", phrase) if w.lower() not in PARTICLES]
+        return bool(words) and not any(w in skip for w in words) and not all(w in own_words for w in words)
+
     subject = ROLE_SUBJECT.search(question)
     if subject and not (COLLECTIVE.match(subject.group(3)) and subject.group(4).lower() in ENTITLED):
         return True  # "has my manager taken...", "has anyone booked...": someone's records
     # "does everyone get 30 days?", "do employees earn extra days?": what the policy gives all, not anyone's records
     if asks_for_data and OTHER_ROLE.search(question):
         return True
-    for pattern in (VERB_NAME, POSSESSIVE_NAME, FOR_NAME) if asks_for_data else (VERB_NAME,):
-        for match in pattern.finditer(question):
-            name = match.group(1)
-            if name.lower() not in NOT_NAMES and name.lower() not in own and name[0].isupper():
-                return True
-    ids = {m.group(0) for m in EMPLOYEE_ID.finditer(question)} | {m.group(1) for m in SLACK_MENTION.finditer(question)}
-    if ids - own_ids:
+    patterns = (VERB_NAME, POSSESSIVE_NAME, FOR_NAME, PARTICLE_NAME, LONG_NAME) if asks_for_data else (VERB_NAME,)
+    if any(is_name(m.group(1)) for pattern in patterns for m in pattern.finditer(question)):
         return True
+    shaped = {i for m in ID_AS_PERSON.finditer(question) for i in m.groups() if i}
+    if PERSON_DATA.search(question):
+        shaped |= {m.group(1) for m in ID_FOR.finditer(question)}
+    if {i.lower() for i in shaped} - {i.lower() for i in own_ids}:
+        return True
+    if {m.group(1) for m in SLACK_MENTION.finditer(question)} - own_ids:
+        return True  # "<@U0BOB>": the bot strips its own mention and the asker's only
     emails = {m.group(0).lower() for m in EMAIL.finditer(question)}
-    return bool(emails - {i.lower() for i in own_ids})
+    if emails - {i.lower() for i in own_ids}:
+        return True
+    if colleagues is None:
+        return False
+    text = SLACK_MENTION.sub(" ", question)
+    tokens = {m.group(0) for m in ID_TOKEN.finditer(text)}
+    return colleagues(phrases(text) - own_phrases, {t for t in tokens if t.lower() not in {i.lower() for i in own_ids}})
 
 
 # --- Citations ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOL
 from knowledge.answering.followups import read_with_previous
 from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import lean_towards
+from knowledge.people.colleagues import Colleagues
 from knowledge.people.personal import RecordsRetriever
 from knowledge.search.embeddings import ArrayEmbeddings
 from knowledge.people.records import RecordsReader
@@ -108,6 +109,8 @@ class AnswerService:
         self.llm = llm
         self.k = k
         self.freshness = Freshness(records.db) if getattr(records, "db", None) is not None else None
+        # colleagues' names as keyed digests, for the "someone else" guard (knowledge.people.colleagues)
+        self.colleagues = Colleagues(records.db) if getattr(records, "db", None) is not None else None
         self.prompt = ChatPromptTemplate.from_messages([
             ("system", (PROMPTS / "system.txt").read_text()), ("human", (PROMPTS / "user.txt").read_text())])
         self.condense_prompt = ChatPromptTemplate.from_messages([("human", (PROMPTS / "condense.txt").read_text())])
@@ -136,7 +139,7 @@ class AnswerService:
             employee_id = self.records.resolve(asker.slack_user_id, asker.email, asker.email_lookup)
             personal = self.records.load(employee_id) if employee_id else None
         own_ids = {x for x in (employee_id, asker.slack_user_id, asker.email) if x}
-        own_names = set(personal.employee.name.split()) if personal else set()
+        own_names = {personal.employee.name, *personal.employee.name.split()} if personal else set()
         if personal:
             own_ids.add(personal.employee.email)
         if personal is not None:
@@ -145,7 +148,8 @@ class AnswerService:
                 admin.record(self.records.db, operator, "read_records", employee_id, as_user=reader)
             else:
                 admin.record(self.records.db, reader, "read_records", employee_id)
-        if about_someone_else(question, own_names, own_ids, self.profile.vocabulary):
+        if about_someone_else(question, own_names, own_ids, self.profile.vocabulary,
+                              self.colleagues.named if self.colleagues is not None else None):
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                              timings=_finish(timings, started))
             return refusal, replace(refusal) if for_channel else None

@@ -33,6 +33,7 @@ MIGRATION_LOCK = "SELECT pg_advisory_lock(hashtext('hrbot.migrations'))"
 MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.migrations'))"
 APPLIED_MIGRATIONS = "SELECT name FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (name) VALUES (%(name)s)"
+COLLEAGUE_NAMES = "0017_colleague_names.sql"  # filled from the employees once the binding key exists
 
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
@@ -72,9 +73,14 @@ def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.Bindi
                 with conn.transaction():
                     applied_now += [f"job queue: {name}" for name in upgrade_job_queue(conn)]
             with conn.transaction():
-                if roles.ensure_binding_key(conn, binding_key):
+                key_changed = roles.ensure_binding_key(conn, binding_key)
+                if key_changed:
                     log.info("the records binding key is new (first start or rotation)")
                     on_key_change(conn)
+                if key_changed or COLLEAGUE_NAMES in applied_now:  # digests made with the key, made again
+                    from knowledge.people.colleagues import refresh_colleague_names
+
+                    refresh_colleague_names(conn, roles.read_binding_key(conn))
                 if runtime_role:
                     roles.grant_runtime(conn, runtime_role)
         finally:
@@ -88,11 +94,6 @@ def on_key_change(conn: psycopg.Connection) -> None:
     resends nothing; the asker is not answered twice either)."""
     conn.execute("UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL "
                  "WHERE state = 'answering' AND seal IS NOT NULL")
-    for hook in KEY_CHANGE_HOOKS:
-        hook(conn)
-
-
-KEY_CHANGE_HOOKS: list = []  # (owner connection) -> None: digests made with the key, rebuilt on a new key
 
 
 def pending_migrations(url: str) -> list[str]:

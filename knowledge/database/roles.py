@@ -41,6 +41,8 @@ RUNTIME_WRITES = {
 RUNTIME_QUEUE_PREFIX = "procrastinate_"
 # Columns the runtime role may not read: a logged answer can hold the asker's balance.
 HIDDEN_COLUMNS = {"questions": ("answer",)}
+# colleague_names (the guard's digests) is read-only like every table not listed: a runtime role that could delete
+# them would switch off the recognition of colleagues' names.
 BINDING_KEY = "records"
 SLACK_BINDING_KEY = "slack-binding"  # the subkey hrbot_bind_slack_user() checks (migration 0016)
 KEY_ROWS = (BINDING_KEY, SLACK_BINDING_KEY)

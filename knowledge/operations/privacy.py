@@ -108,6 +108,9 @@ def forget(db: Database, who: str, actor: str) -> dict:
     hand does."""
     import hashlib
 
+    from knowledge.people.colleagues import refresh_colleague_names
+
+    key = db.binding_key
     with db.owner.connection() as conn:
         employees, slack, emails = _identify(conn, who)
         params = {"employees": employees, "slack": slack}
@@ -115,6 +118,8 @@ def forget(db: Database, who: str, actor: str) -> dict:
         questions = conn.execute(FORGET_QUESTIONS, params).rowcount
         conn.execute(FORGET_EVENTS, params)
         removed = conn.execute(FORGET_RECORDS, params).rowcount
+        if removed:  # their name must stop being recognised as a colleague's, with the records gone
+            refresh_colleague_names(conn, key)
         ids = sorted({i.lower() for i in (*employees, *slack, *emails)})
         pseudonym = "erased:" + hashlib.sha256("|".join(sorted(ids) or [who]).encode()).hexdigest()[:16]
         pseudonymised = conn.execute(PSEUDONYMISE_AUDIT, {"ids": ids, "pseudonym": pseudonym}).rowcount if ids else 0

@@ -14,6 +14,7 @@ from knowledge.database.connection import Database
 from knowledge.errors import HRBotError
 from knowledge.operations.admin import audit
 from knowledge.operations.privacy import lift_erasure
+from knowledge.people.colleagues import refresh_colleague_names
 from knowledge.people.validation import KINDS, RecordsRejected, detect_kind, parse_csv, validate_rows
 
 __all__ = ["KINDS", "RecordsRejected", "ImportResult", "FileImport", "Owner", "import_csv", "import_many",
@@ -177,7 +178,11 @@ def _order(item: tuple[str | None, bytes]) -> int:
 
 
 def _write(db: Database, parsed: list[tuple], actor: str, profile, owner=None) -> list[ImportResult]:
+    """The one place records are committed (a CSV, several, a records source's rows): with them, in the same
+    transaction, the colleagues' name digests the "someone else" guard looks names up in, so the guard never
+    lags behind the records and a failed import changes neither."""
     results = []
+    key = db.binding_key  # read before the transaction: the owner's pool may hold only two connections
     with db.owner.connection() as conn:
         with conn.cursor() as cur:
             if profile is not None:
@@ -197,6 +202,8 @@ def _write(db: Database, parsed: list[tuple], actor: str, profile, owner=None) -
                 audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed,
                       **({"removed": removed} if removed else {}))
                 results.append(ImportResult(kind, len(rows), changed, name, removed))
+            if any(kind == "employees" for _, kind, _ in parsed):
+                refresh_colleague_names(conn, key)
     return results
 
 
