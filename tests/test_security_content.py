@@ -1,0 +1,128 @@
+"""Markup, links and credentials from content (a security issue; an attacker's probe found each of these):
+
+- a document heading reached the Sources line unescaped, so `<!channel> ... <https://evil|https://good>` pinged
+  the channel and showed a disguised link, with and without a chat model;
+- a sitemap's `<loc>` went raw into citation links, and pages on any host it listed were fetched;
+- a web source's Authorization header went to another host the sitemap listed, and across redirects.
+"""
+import json
+import re
+
+from bot.render import safe_link, source_line
+from knowledge.answering.answers import Citation
+from tests.fakes.openai_server import FakeOpenAI
+from tests.slack_helpers import SlackHarness
+
+HOSTILE = "<!channel> Urgent <https://evil.example|https://people.company.example/book>"
+BOOKING = (f"# Booking leave\n\n## {HOSTILE}\n\n"
+           "Book annual leave in the HR portal at least two weeks before the first day off.\n").encode()
+SLACK_LINK = re.compile(r"<([^<>|]+)\|([^<>]*)>")
+
+
+NOT_SHOWN = {"value", "action_id", "block_id", "callback_id", "private_metadata"}  # payloads Slack sends back
+
+
+def displayed(blocks) -> str:
+    """Every string Slack shows from blocks (button values are payloads sent back on a click, not shown)."""
+    strings = []
+
+    def walk(value):
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if k not in NOT_SHOWN:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(blocks)
+    return "\n".join(strings)
+
+
+def shown_in(message) -> str:
+    """What a Slack message shows: its blocks and its fallback text."""
+    return displayed(message.args.get("blocks") or []) + "\n" + (message.args.get("text") or "")
+
+
+def assert_inert(shown: str) -> None:
+    """No ping, no link to the attacker, and no link whose label is an address other than its target."""
+    assert "<!channel>" not in shown and "<!here>" not in shown
+    assert "<https://evil.example" not in shown
+    for target, label in SLACK_LINK.findall(shown):
+        assert "evil.example" not in target
+        assert not re.match(r"https?://", label) or label == target, (target, label)
+
+
+# --- the answer path -----------------------------------------------------------------------------------------
+
+def test_a_hostile_heading_is_inert_in_the_sources_line_without_a_model(bot, fake, runtime):
+    runtime.ingestor.ingest_bytes("booking.md", BOOKING, uploaded_by="test")
+    bot.dm("U0SAMPLE", "How far ahead do I book annual leave in the HR portal?", ts="1700009500.000100")
+    [update] = fake.wait_for("chat.update")
+    shown = shown_in(update)
+    assert "*Sources*" in shown and "Booking leave" in shown  # the Sources line was rendered
+    assert_inert(shown)
+    assert "&lt;!channel&gt; Urgent" in shown  # the heading is shown, as text
+
+
+def test_a_hostile_heading_is_inert_in_the_sources_line_with_a_chat_model(runtime, fake):
+    runtime.ingestor.ingest_bytes("booking.md", BOOKING, uploaded_by="test")
+    with FakeOpenAI() as llm:
+        harness = SlackHarness(runtime, fake, openai_base_url=llm.base_url)
+        try:
+            harness.dm("U0SAMPLE", "How far ahead do I book annual leave in the HR portal?", ts="1700009600.000100")
+            [update] = fake.wait_for("chat.update")
+        finally:
+            harness.close()
+        assert llm.chat_requests  # the answer came from the chat model
+    shown = shown_in(update)
+    assert "*Sources*" in shown and "No AI model is configured" not in shown
+    assert_inert(shown)
+    assert "&lt;!channel&gt; Urgent" in shown
+
+
+def test_links_are_built_only_from_checked_http_addresses():
+    assert safe_link("https://people.company.example/book?a=1&b=2", "Book <now>|here") == \
+        "<https://people.company.example/book?a=1&amp;b=2|Book &lt;now&gt;/here>"
+    for bad in ("javascript:alert(1)", "https://evil.example|https://good.example", "https://x.example/<!channel>",
+                "https://x.example/a b", "https://x.example/\nb", "ftp://x.example/f", "https:///nohost",
+                "https://good.example@evil.example/", "//evil.example/x", ""):
+        shown = safe_link(bad, "Leave policy")
+        assert not SLACK_LINK.search(shown) and "<" not in shown and ">" not in shown.replace("&gt;", ""), bad
+        assert shown.startswith("Leave policy"), bad
+    assert safe_link(None, "<!here>") == "&lt;!here&gt;"
+    hostile = Citation(1, "x.md", "Leave <!here>", 2, f"Policies > {HOSTILE}", 7, url="javascript:alert(1)//|x>")
+    line = source_line(hostile)
+    assert_inert(line)
+    assert "<javascript:" not in line and "&lt;!channel&gt;" in line and "p. 2" in line
+
+
+# --- admin surfaces -------------------------------------------------------------------------------------------
+
+def test_admin_views_echo_names_and_errors_inert():
+    from datetime import datetime, timezone
+
+    from bot.render import documents_blocks, home_view, upload_summary_blocks
+    from knowledge.assistant import HomeSummary
+
+    rendered = [
+        documents_blocks([{"title": HOSTILE, "source": HOSTILE, "version": 1, "audience": HOSTILE,
+                           "chunk_count": 3, "uploaded_by": HOSTILE, "created_at": datetime.now(timezone.utc)}]),
+        upload_summary_blocks(HOSTILE, type("R", (), {"status": "rejected", "reason": HOSTILE})(), []),
+        home_view(HomeSummary([HOSTILE], None, None), (HOSTILE,)),
+    ]
+    for blocks in rendered:
+        assert_inert(displayed(blocks))
+
+
+def test_hr_admin_sources_shows_a_hostile_name_and_error_inert(runtime, store):
+    from bot.listeners.admin import sources_text
+
+    store.add("intranet", "web", {"urls": ["https://intranet.example/leave"]}, 3600)
+    store.failed(store.get("intranet"), f"{HOSTILE} refused access (403)")
+    with runtime.db.owner.connection() as conn:
+        conn.execute("UPDATE sources SET last_changes = %s::jsonb",
+                     (json.dumps({"skipped": 1, "skipped because": HOSTILE}),))
+    assert_inert(sources_text(store.list()))
