@@ -7,9 +7,15 @@
 """
 import json
 import re
+from xml.sax.saxutils import escape
+
+import pytest
 
 from bot.render import safe_link, source_line
 from knowledge.answering.answers import Citation
+from knowledge.sources.kinds import SourceError, request
+from knowledge.sources.runner import run_source
+from tests.fakes.http import FakeService
 from tests.fakes.openai_server import FakeOpenAI
 from tests.slack_helpers import SlackHarness
 
@@ -126,3 +132,113 @@ def test_hr_admin_sources_shows_a_hostile_name_and_error_inert(runtime, store):
         conn.execute("UPDATE sources SET last_changes = %s::jsonb",
                      (json.dumps({"skipped": 1, "skipped because": HOSTILE}),))
     assert_inert(sources_text(store.list()))
+
+
+# --- sitemaps and credentials ---------------------------------------------------------------------------------
+
+class Site(FakeService):
+    """A page behind a token, a sitemap that lists whatever `locs` holds, and redirects in `moved`."""
+
+    def __init__(self, token: str | None = None):
+        self.token = token
+        self.locs: list[str] = []
+        self.moved: dict[str, str] = {}
+        super().__init__()
+
+    def answer(self, call):
+        if call.path in self.moved:
+            return 302, b"", {"Location": self.moved[call.path]}
+        if self.token and call.headers.get("Authorization") != self.token:
+            return 403, b"forbidden", None
+        if call.path == "/sitemap.xml":
+            urls = "".join(f"<url><loc>{escape(loc)}</loc></url>" for loc in self.locs)
+            return 200, (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}'
+                         "</urlset>").encode(), {"Content-Type": "application/xml"}
+        title = call.path.strip("/").title()
+        return 200, (f"<html><head><title>{title}</title></head><body><h1>{title}</h1><p>The {title} rule: staff "
+                     "book annual leave two weeks ahead.</p></body></html>").encode(), {"Content-Type": "text/html"}
+
+
+@pytest.fixture
+def sites():
+    home, other = Site(token="Bearer s3cret"), Site()
+    yield home, other
+    home.close()
+    other.close()
+
+
+def _received_token(site: Site) -> list[str]:
+    return [c.path for c in site.calls if c.headers.get("Authorization")]
+
+
+def test_a_sitemap_loc_on_another_origin_or_not_http_is_skipped_with_a_reason(runtime, store, sites, monkeypatch,
+                                                                              invoke):
+    home, other = sites
+    home.locs = [home.base_url + "/leave", "javascript:alert(document.cookie)", other.base_url + "/phish",
+                 home.base_url + "/evil|<!channel>"]
+    monkeypatch.setenv("INTRANET_AUTH", "Bearer s3cret")
+    source = store.add("intranet", "web", {"sitemap": home.base_url + "/sitemap.xml",
+                                           "auth_header": "env:INTRANET_AUTH"}, 3600)
+    result = run_source(runtime.ingestor, store, source)
+    assert result.status == "ok", result.error
+    assert result.changes["added"] == 1 and result.changes["skipped"] == 3
+    assert other.calls == []  # never asked, so never given the token
+    with runtime.db.connection() as conn:
+        urls = [r[0] for r in conn.execute("SELECT url FROM documents WHERE status = 'active'").fetchall()]
+    assert urls == [home.base_url + "/leave"]
+    listed = invoke("sources", "list").output
+    assert "another origin" in listed and "not an http(s) address" in listed
+
+
+def test_a_sitemap_page_on_another_origin_is_never_given_the_token(runtime, store, sites, monkeypatch):
+    home, other = sites
+    home.locs = [home.base_url + "/leave", other.base_url + "/phish"]
+    monkeypatch.setenv("INTRANET_AUTH", "Bearer s3cret")
+    source = store.add("intranet", "web", {"sitemap": home.base_url + "/sitemap.xml",
+                                           "auth_header": "env:INTRANET_AUTH"}, 3600)
+    result = run_source(runtime.ingestor, store, source)
+    assert result.status == "ok" and result.changes["added"] == 1
+    assert other.calls == []
+    assert "another origin" in store.get("intranet").last_changes["skipped because"]
+
+
+def test_a_sitemap_index_on_another_origin_is_not_fetched_with_credentials(runtime, store, sites, monkeypatch):
+    home, other = sites
+    home.locs, other.locs = [home.base_url + "/leave"], [other.base_url + "/phish"]
+    index = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             + "".join(f"<sitemap><loc>{site.base_url}/sitemap.xml</loc></sitemap>" for site in (home, other))
+             + "</sitemapindex>").encode()
+    answer = home.answer
+    home.answer = lambda call: (200, index, {"Content-Type": "application/xml"}) \
+        if call.path == "/index.xml" and call.headers.get("Authorization") else answer(call)
+    monkeypatch.setenv("INTRANET_AUTH", "Bearer s3cret")
+    source = store.add("intranet", "web", {"sitemap": home.base_url + "/index.xml",
+                                           "auth_header": "env:INTRANET_AUTH"}, 3600)
+    result = run_source(runtime.ingestor, store, source)
+    assert result.status == "ok" and result.changes["added"] == 1 and result.changes["skipped"] == 1
+    assert other.calls == []
+    assert "another origin" in result.changes["skipped because"]
+
+
+def test_credentials_never_follow_a_redirect_to_another_origin(runtime, store, sites, monkeypatch):
+    home, other = sites
+    home.moved = {"/leave": other.base_url + "/leave", "/local": "/leave-here"}
+    monkeypatch.setenv("INTRANET_AUTH", "Bearer s3cret")
+    source = store.add("intranet", "web", {"urls": [home.base_url + "/leave", home.base_url + "/local"],
+                                           "auth_header": "env:INTRANET_AUTH"}, 3600)
+    run_source(runtime.ingestor, store, source)
+    assert [c.path for c in other.calls] == ["/leave"]  # the redirect was followed ...
+    assert _received_token(other) == []                # ... without the token
+    assert "/leave-here" in _received_token(home)      # a redirect within the origin keeps it
+
+
+def test_the_shared_request_helper_drops_credentials_on_a_cross_origin_redirect(sites):
+    """BambooHR's client (records.py) fetches through kinds.request, so this covers it as well."""
+    home, other = sites
+    home.moved = {"/api": other.base_url + "/api"}
+    request(home.base_url + "/api", {"Authorization": "Basic c2VjcmV0Ong=", "X-Api-Key": "k"}, 1 << 20)
+    [call] = other.calls
+    assert call.headers.get("Authorization") is None and call.headers.get("X-Api-Key") is None
+    home.moved = {"/api": "ftp://127.0.0.1/api"}
+    with pytest.raises(SourceError, match="not http"):
+        request(home.base_url + "/api", {"Authorization": "Basic c2VjcmV0Ong="}, 1 << 20)
