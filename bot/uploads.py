@@ -14,14 +14,16 @@ from slack_sdk.errors import SlackApiError
 from bot.render import plain, upload_summary_blocks
 from knowledge.assistant import HRAssistant
 from knowledge.errors import DatabaseUnavailable, HRBotError
+from knowledge.sources.kinds import OPENER
 
 log = logging.getLogger(__name__)
 
 
 def download(client: WebClient, url: str, limit: int) -> bytes:
-    """Slack file URLs need the bot token; read at most limit + 1 bytes so an oversized file is refused."""
+    """Slack file URLs need the bot token; read at most limit + 1 bytes so an oversized file is refused. The
+    token goes to the file's origin only: a redirect elsewhere is followed without it (CredentialsStayHome)."""
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with OPENER.open(request, timeout=60) as response:
         return response.read(limit + 1)
 
 
@@ -89,7 +91,7 @@ class SlackUploads:
             return
         try:
             data = download(self.client, info["url_private_download"], limit)
-        except (urllib.error.URLError, OSError, KeyError) as exc:
+        except (urllib.error.URLError, OSError, KeyError, HRBotError) as exc:  # HRBotError: a refused redirect
             log.warning("download of %s failed: %s", file_id, exc)
             say(f"I couldn't download `{plain(name)}` from Slack. Please share it again.")
             return

@@ -242,3 +242,39 @@ def test_the_shared_request_helper_drops_credentials_on_a_cross_origin_redirect(
     home.moved = {"/api": "ftp://127.0.0.1/api"}
     with pytest.raises(SourceError, match="not http"):
         request(home.base_url + "/api", {"Authorization": "Basic c2VjcmV0Ong="}, 1 << 20)
+
+
+def test_bamboohr_credentials_do_not_follow_a_redirect_to_another_origin(sites, monkeypatch):
+    from datetime import date
+
+    from knowledge.sources.records import BambooHR
+
+    home, other = sites
+    home.moved = {"/api/gateway.php/acme/v1/time_off/requests/": other.base_url + "/collect"}
+    monkeypatch.setenv("BAMBOO_KEY", "k3y")
+    api = BambooHR({"company": "acme", "api_key": "env:BAMBOO_KEY", "base_url": home.base_url})
+    with pytest.raises(SourceError, match="not JSON"):  # the other server answers a page, not BambooHR's JSON
+        api.requests(date(2026, 1, 1), date(2026, 12, 31))
+    assert [c.path for c in other.calls] == ["/collect"] and _received_token(other) == []
+
+
+def test_the_slack_bot_token_does_not_follow_a_file_download_to_another_origin(sites):
+    from types import SimpleNamespace
+
+    from bot.uploads import download
+
+    home, other = sites
+    home.token = "Bearer xoxb-test"
+    home.moved = {"/files-pri/T1-F1/download/leave.pdf": other.base_url + "/leave.pdf"}
+    download(SimpleNamespace(token="xoxb-test"), home.base_url + "/files-pri/T1-F1/download/leave.pdf", 1 << 20)
+    assert [c.path for c in other.calls] == ["/leave.pdf"] and _received_token(other) == []
+
+
+def test_a_confluence_web_link_stays_on_the_site():
+    from knowledge.sources.confluence import Api
+
+    api = Api(None, "https://wiki.corp.example")
+    assert api.web_link({"_links": {"webui": "/spaces/HR/pages/1/Leave"}}) == \
+        "https://wiki.corp.example/spaces/HR/pages/1/Leave"
+    for webui in (".evil.example/login", "@evil.example/", "//evil.example/x", None):
+        assert api.web_link({"_links": {"webui": webui}}) is None, webui
