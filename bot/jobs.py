@@ -16,6 +16,7 @@ import logging
 import procrastinate
 from slack_sdk import WebClient
 
+from bot.render import plain
 from bot.uploads import SlackUploads
 from knowledge.assistant import HRAssistant
 from knowledge.operations.jobs import INGEST_QUEUE, build_job_app, run_pending, start_worker_thread
@@ -79,10 +80,11 @@ class SlackJobs:
         return self.assistant.run_due_sources(alert=self.source_alert)
 
     def source_alert(self, source, failures: int, error: str) -> None:
-        """Tell every admin, in a DM, that a source keeps failing (once until it works again)."""
-        text = (f":warning: The source *{source.name}* ({source.kind}) has failed {failures} runs in a row, so "
-                f"its documents are not being updated. Last error: {error}\nCheck it with `hrbot sources list`; "
-                "it is retried with backoff.")
+        """Tell every admin, in a DM, that a source keeps failing (once until it works again). The error echoes
+        what the source served (addresses, item names), so it is escaped like any content."""
+        text = (f":warning: The source *{plain(source.name)}* ({plain(source.kind)}) has failed {failures} runs in a "
+                f"row, so its documents are not being updated. Last error: {plain(error)}\nCheck it with "
+                "`hrbot sources list`; it is retried with backoff.")
         for slack_user_id, *_ in self.assistant.runtime.admins.list():
             self.client.chat_postMessage(channel=slack_user_id, text=text)
 

@@ -3,6 +3,7 @@ Slack's limits, and the action ids its buttons carry."""
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 from knowledge.answering.answers import Answer
 from knowledge.assistant import HomeSummary
@@ -24,14 +25,57 @@ THINKING = "Looking that up..."
 
 SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)\|([^>]*)>")
 QUOTE_PREFIX = re.compile(r"^(> )")
+SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+NOT_IN_A_LINK = re.compile(r"[\s\x00-\x1f\x7f|<>]")  # would end the link early or hide what follows
 
 
-def plain(text: str) -> str:
-    """Text from a document or a person, made inert for Slack: `&`, `<`, `>` escaped, so `<!channel>`,
-    `<@U123>` and `<https://x|disguised links>` show as what they are instead of pinging or hiding a URL; a
-    Slack-style link is shown as its label with the real address beside it."""
-    text = SLACK_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2).strip() else m.group(1), text)
+def plain(text) -> str:
+    """Text from a document, a source, a record or a person, made inert for Slack: `&`, `<`, `>` escaped, so
+    `<!channel>`, `<@U123>` and `<https://x|disguised links>` show as what they are instead of pinging or hiding a
+    URL; a Slack-style link is shown as its label with the real address beside it.
+
+    The one escaping function: everything that reaches Slack from content (titles, headings, file and source
+    names, URLs shown as text, quoted passages, errors that echo them) goes through it, so a new surface cannot
+    get its own, weaker, variant. None is shown as nothing."""
+    if text is None:
+        return ""
+    text = SLACK_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2).strip() else m.group(1), str(text))
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link_target(url) -> str | None:
+    """url if Slack may link to it: http(s), a host, no user part (`https://good@evil/` reads as good's), and
+    nothing that ends Slack's `<url|label>` early or hides a second address (whitespace, control characters,
+    `|`, `<`, `>`). Anything else is None: shown as text, never as a link."""
+    if not isinstance(url, str) or not url or NOT_IN_A_LINK.search(url):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # a malformed port raises
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    return url
+
+
+def safe_link(url, label="") -> str:
+    """The only way a link is built: `<url|label>` for a checked http(s) address (link_target) with the label
+    escaped and without `|` (where Slack splits target from label); otherwise the label alone, as text. A
+    citation whose address is odd still names its document; it just is not clickable."""
+    shown = plain(label).replace("|", "/").strip()
+    target = link_target(url)
+    if target is None:
+        return shown or plain(url)
+    target = target.replace("&", "&amp;")
+    return f"<{target}|{shown}>" if shown else f"<{target}>"
+
+
+def mention(slack_user_id) -> str:
+    """`<@U123>` for a Slack user id (the only markup we build from an id); anything else that reached us as an id
+    is shown as text rather than trusted to be one."""
+    return f"<@{slack_user_id}>" if isinstance(slack_user_id, str) and SLACK_ID.fullmatch(slack_user_id) \
+        else plain(slack_user_id)
 
 
 def answer_markup(text: str) -> str:
@@ -72,12 +116,11 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 
 def source_line(citation) -> str:
+    """One line of the Sources block: the title (a link when the document's address passes safe_link), then the
+    section's last heading and the page. Headings are document text, escaped like the rest."""
     where = " · ".join(x for x in (citation.section.split(" > ")[-1] if citation.section else "",
                                    f"p. {citation.page}" if citation.page else "") if x)
-    title = plain(citation.title).replace("|", "/")
-    if citation.url:
-        title = f"<{citation.url}|{title}>"
-    return f"*[{citation.n}]* {title}" + (f" — {where}" if where else "")
+    return f"*[{citation.n}]* {safe_link(citation.url, citation.title)}" + (f" — {plain(where)}" if where else "")
 
 
 def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = True,
@@ -120,7 +163,7 @@ def fallback_text(answer: Answer) -> str:
 
 def help_blocks(examples: tuple[str, ...]) -> list[dict]:
     """Help with the company profile's example questions."""
-    examples = "\n".join(f"- `/hr {e}`" for e in examples)
+    examples = "\n".join(f"- `/hr {plain(e)}`" for e in examples)
     return [section("*I answer HR questions from our policies and your own records.*\n"
                      "Ask about leave, sick pay, parental leave, benefits, expenses or remote work. Answers cite "
                      "the policy they come from; your balances are computed from your HR records and only you "
@@ -147,8 +190,8 @@ def home_view(home: HomeSummary, examples: tuple[str, ...]) -> dict:
     if home.facts:
         blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {plain(f)}" for f in home.facts)))
     elif home.notice:
-        blocks.append(section(home.notice))
-    blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {e}" for e in examples)))
+        blocks.append(section(plain(home.notice)))
+    blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {plain(e)}" for e in examples)))
     status = home.knowledge_base
     if status is not None:
         last = status.last_upload
@@ -163,14 +206,15 @@ def documents_blocks(documents: list[dict]) -> list[dict]:
     blocks = [section(f"*{len(documents)} documents in the knowledge base*")]
     for d in documents[:LISTED_DOCUMENTS]:
         when = f"{d['created_at']:%d %b %Y}" if d.get("created_at") else ""
-        text = (f"*{plain(d['title'])}*\n`{plain(d['source'])}` · v{d['version']} · {d['audience'] or 'everyone'} · "
-                f"{d['chunk_count']} passages · {d['uploaded_by'] or 'unknown'} · {when}")
+        text = (f"*{plain(d['title'])}*\n`{plain(d['source'])}` · v{d['version']} · "
+                f"{plain(d['audience'] or 'everyone')} · {d['chunk_count']} passages · "
+                f"{plain(d['uploaded_by'] or 'unknown')} · {when}")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]},
                        "accessory": {"type": "button", "action_id": DOC_REMOVE, "style": "danger",
                                      "value": d["source"][:2000], "text": {"type": "plain_text", "text": "Remove"},
                                      "confirm": {"title": {"type": "plain_text", "text": "Remove document?"},
                                                  "text": {"type": "mrkdwn", "text":
-                                                          f"Answers will stop citing `{d['source']}` at once."},
+                                                          f"Answers will stop citing `{plain(d['source'])}` at once."},
                                                  "confirm": {"type": "plain_text", "text": "Remove"},
                                                  "deny": {"type": "plain_text", "text": "Keep"}}}})
     if len(documents) > LISTED_DOCUMENTS:
@@ -200,6 +244,6 @@ def upload_summary_blocks(name: str, result, audiences: list[tuple[str, str]]) -
 
 def handoff_blocks(slack_user_id: str, question: str, question_id: int, surface: str) -> list[dict]:
     """The message in HR's channel when someone asks to talk to HR."""
-    return [section(f"*<@{slack_user_id}> would like to talk to HR about:*\n>{plain(question)}"),
+    return [section(f"*{mention(slack_user_id)} would like to talk to HR about:*\n>{plain(question)}"),
             {"type": "context", "elements": [{"type": "mrkdwn", "text":
              f"Question #{question_id}, via {surface}. Reply to them directly."}]}]

@@ -14,14 +14,16 @@ from slack_sdk.errors import SlackApiError
 from bot.render import plain, upload_summary_blocks
 from knowledge.assistant import HRAssistant
 from knowledge.errors import DatabaseUnavailable, HRBotError
+from knowledge.sources.kinds import OPENER
 
 log = logging.getLogger(__name__)
 
 
 def download(client: WebClient, url: str, limit: int) -> bytes:
-    """Slack file URLs need the bot token; read at most limit + 1 bytes so an oversized file is refused."""
+    """Slack file URLs need the bot token; read at most limit + 1 bytes so an oversized file is refused. The
+    token goes to the file's origin only: a redirect elsewhere is followed without it (CredentialsStayHome)."""
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with OPENER.open(request, timeout=60) as response:
         return response.read(limit + 1)
 
 
@@ -84,14 +86,14 @@ class SlackUploads:
         name = PurePath(info.get("name") or file_id).name
         limit = self.assistant.settings.max_upload_bytes
         if (info.get("size") or 0) > limit:
-            say(f":x: `{name}` was not added: the file is {info['size'] / 1048576:.1f} MB; the limit is "
+            say(f":x: `{plain(name)}` was not added: the file is {info['size'] / 1048576:.1f} MB; the limit is "
                 f"{limit / 1048576:.0f} MB. Split it into smaller documents.")
             return
         try:
             data = download(self.client, info["url_private_download"], limit)
-        except (urllib.error.URLError, OSError, KeyError) as exc:
+        except (urllib.error.URLError, OSError, KeyError, HRBotError) as exc:  # HRBotError: a refused redirect
             log.warning("download of %s failed: %s", file_id, exc)
-            say(f"I couldn't download `{name}` from Slack. Please share it again.")
+            say(f"I couldn't download `{plain(name)}` from Slack. Please share it again.")
             return
         try:
             added = self.assistant.add_file(name, data, actor=user, url=info.get("permalink"),
@@ -108,7 +110,8 @@ class SlackUploads:
             return
         if added.records is not None:
             result = added.records
-            say(f":white_check_mark: Imported `{name}`: {result.rows} {result.kind} rows, {result.changed} changed.")
+            say(f":white_check_mark: Imported `{plain(name)}`: {result.rows} {plain(result.kind)} rows, "
+                f"{result.changed} changed.")
         else:
-            say(f"{name}: {added.ingest.status}", upload_summary_blocks(name, added.ingest,
+            say(f"{plain(name)}: {added.ingest.status}", upload_summary_blocks(name, added.ingest,
                                                                              self.assistant.audiences()))

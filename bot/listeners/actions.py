@@ -7,7 +7,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.render import ESCALATE, FEEDBACK_DOWN, FEEDBACK_MODAL, FEEDBACK_UP, feedback_modal, handoff_blocks, plain
+from bot.render import (ESCALATE, FEEDBACK_DOWN, FEEDBACK_MODAL, FEEDBACK_UP, feedback_modal, handoff_blocks, mention,
+                        plain)
 from bot.services import BotServices
 from knowledge.answering.conversations import LoggedQuestion
 
@@ -30,7 +31,7 @@ def _question_id(body: dict) -> int | None:
 
 def _post_to_hr(client: WebClient, channel: str, logged: LoggedQuestion) -> None:
     user, question = logged.slack_user_id, logged.question
-    client.chat_postMessage(channel=channel, text=f"<@{user}> asked the HR assistant: {plain(question)}",
+    client.chat_postMessage(channel=channel, text=f"{mention(user)} asked the HR assistant: {plain(question)}",
                             blocks=handoff_blocks(user, question, logged.question_id, logged.surface))
 
 

@@ -29,7 +29,8 @@ USAGE = ("*HR admin commands*\n"
 
 
 def sources_text(sources) -> str:
-    """Each scheduled source's status for /hr-admin sources (the same facts as `hrbot sources list`)."""
+    """Each scheduled source's status for /hr-admin sources (the same facts as `hrbot sources list`). Names,
+    changes and errors echo what the source served (page addresses, skipped items), so each is escaped."""
     from datetime import datetime, timezone
 
     if not sources:
@@ -38,11 +39,16 @@ def sources_text(sources) -> str:
     lines = ["*Scheduled sources*"]
     for s in sources:
         when = s.last_success_at.strftime("%d %b %H:%M UTC") if s.last_success_at else "never"
-        changes = ", ".join(f"{k} {v}" for k, v in (s.last_changes or {}).items() if v) or "nothing changed"
         flag = " :warning: *stale*" if s.stale(now) else ""
-        lines.append(f"- *{s.name}* ({s.kind}, every {s.every_seconds // 60} min){flag}: last success {when} "
-                     f"({changes})" + (f"; last error ({s.failures} in a row): {s.last_error}" if s.last_error else ""))
+        lines.append(f"- *{plain(s.name)}* ({plain(s.kind)}, every {s.every_seconds // 60} min){flag}: last success "
+                     f"{when} ({changes_text(s.last_changes)})"
+                     + (f"; last error ({s.failures} in a row): {plain(s.last_error)}" if s.last_error else ""))
     return "\n".join(lines)
+
+
+def changes_text(changes: dict | None) -> str:
+    """What a run changed ("added 2, skipped 1, skipped because ..."), escaped: the reasons name items."""
+    return plain(", ".join(f"{k} {v}" for k, v in (changes or {}).items() if v)) or "nothing changed"
 
 
 def _run_source(services: BotServices, name: str, user: str) -> str:
@@ -54,13 +60,13 @@ def _run_source(services: BotServices, name: str, user: str) -> str:
     try:
         [result] = services.assistant.run_sources([name], actor=user)
     except NotFound as exc:
-        return str(exc)
+        return plain(exc)
     if result.status == "busy":
-        return f"*{name}* is running already (another replica or its schedule); try `/hr-admin sources` shortly."
+        return (f"*{plain(name)}* is running already (another replica or its schedule); try `/hr-admin sources` "
+                "shortly.")
     if result.status == "failed":
-        return f":warning: *{name}* failed ({result.failures} in a row): {result.error}"
-    changes = ", ".join(f"{k} {v}" for k, v in result.changes.items() if v) or "nothing changed"
-    return f"*{name}* ran: {changes}."
+        return f":warning: *{plain(name)}* failed ({result.failures} in a row): {plain(result.error)}"
+    return f"*{plain(name)}* ran: {changes_text(result.changes)}."
 
 
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -169,7 +175,7 @@ def register(app: App, services: BotServices) -> None:
             respond(response_type="ephemeral", replace_original=False, text=REPLACED)
             return
         respond(response_type="ephemeral", replace_original=False,
-                text=f"Done: that document is now for {assistant.audience_label(value)}.")
+                text=f"Done: that document is now for {plain(assistant.audience_label(value))}.")
 
 
 def handle_file_share(services: BotServices, event: dict, client: WebClient) -> bool:
@@ -186,7 +192,7 @@ def handle_file_share(services: BotServices, event: dict, client: WebClient) -> 
         return True
     for f in files:
         services.defer_upload(file_id=f["id"], user=user, channel=channel, thread_ts=thread_ts)
-    names = ", ".join(f"`{f.get('name', f['id'])}`" for f in files)
+    names = ", ".join(f"`{plain(f.get('name', f['id']))}`" for f in files)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=(
         f"Got it: adding {names}. I'll post a summary here when {'it is' if len(files) == 1 else 'they are'} "
         "ready."))
@@ -198,8 +204,8 @@ def _remove(services: BotServices, source: str, user: str) -> str:
         return "Tell me which document: `/hr-admin remove FILE-NAME` (see `/hr-admin docs`)."
     try:
         services.assistant.remove(source, actor=user)
-    except NotFound as exc:
-        return str(exc)
+    except NotFound as exc:  # echoes the name asked for
+        return plain(exc)
     return f"Removed `{plain(source)}`. Answers no longer cite it."
 
 

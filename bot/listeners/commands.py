@@ -4,7 +4,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.render import answer_blocks, fallback_text, help_blocks
+from bot.render import answer_blocks, fallback_text, help_blocks, plain
 from bot.services import BotServices
 
 
@@ -15,7 +15,7 @@ def register(app: App, services: BotServices) -> None:
         if question.lower() in ("", "help", "?"):
             ack(response_type="ephemeral", text="Here is what I can do", blocks=help_blocks(services.assistant.profile.examples))
             return
-        ack(response_type="ephemeral", text=f"Looking up: {question}")
+        ack(response_type="ephemeral", text=f"Looking up: {plain(question)}")
         asked = services.ask(client, command["user_id"], question, "command")
         respond(response_type="ephemeral", replace_original=True, text=fallback_text(asked.answer),
                 blocks=answer_blocks(asked.answer, asked.question_id, escalation=asked.answer.kind != "refused"))

@@ -133,8 +133,12 @@ class Api:
         return fetch
 
     def web_link(self, content: dict) -> str | None:
+        """The page's address for citations: a path under the site. Anything else the API says is left out
+        (`.evil.example/x` after `https://wiki.corp` would be another host behind the page's title)."""
         webui = (content.get("_links") or {}).get("webui")
-        return self.site + webui if webui else None
+        if not isinstance(webui, str) or not webui.startswith("/") or webui.startswith("//"):
+            return None
+        return self.site + webui
 
     def absolute(self, link: str) -> str:
         """A link from an answer, under the configured site (credentials are never sent elsewhere)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -88,6 +89,49 @@ def folder_listing(settings: dict, max_bytes: int) -> Listing:
     return listing
 
 
+# --- credentials stay with their origin -----------------------------------------------------------------------
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+KEPT_ACROSS_ORIGINS = {"user-agent", "accept", "accept-language"}  # any other header may carry a credential
+NOT_IN_AN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f|<>]")  # never unencoded in a URL (RFC 3986); they end Slack links
+
+
+def origin(url: str | None) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) address, the port filled in; None for anything else (javascript:,
+    ftp:, no host, a malformed port, characters no URL holds unencoded). Credentials go to one origin only."""
+    if not isinstance(url, str) or NOT_IN_AN_ADDRESS.search(url):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+class CredentialsStayHome(urllib.request.HTTPRedirectHandler):
+    """urllib follows redirects and copies the request's headers to the new address, so a server that answers
+    `302 Location: https://elsewhere/` would hand elsewhere the source's Authorization header. Here a redirect
+    to another origin (scheme, host or port) keeps only harmless headers, so credentials are gone for the rest of
+    the chain (a redirect back included); a redirect to anything but http(s) is refused."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if origin(newurl) is None:
+            raise SourceError(f"{req.full_url} redirected to an address that is not http(s); not followed.")
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and origin(new.full_url) != origin(req.full_url):
+            for name in [n for n in new.headers if n.lower() not in KEPT_ACROSS_ORIGINS]:
+                del new.headers[name]
+            new.unredirected_hdrs.clear()  # urllib does not copy these; cleared so no future version does
+        return new
+
+
+OPENER = urllib.request.build_opener(CredentialsStayHome)  # urlopen's handlers, with this redirect handler
+
+
 # --- web pages ----------------------------------------------------------------------------------------------
 
 def request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, data: bytes | None = None):
@@ -97,7 +141,7 @@ def request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, data
     for attempt in range(RETRIES + 1):
         request = urllib.request.Request(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with OPENER.open(request, timeout=timeout) as response:
                 body = response.read(max_bytes + 1)
                 if len(body) > max_bytes:
                     raise SourceError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB "
@@ -157,8 +201,11 @@ def document_name(url: str, content_type: str | None) -> str:
     return name
 
 
-def sitemap_urls(url: str, headers: dict, max_bytes: int, depth: int = 0) -> list[str]:
-    """The page URLs of a sitemap (and of the sitemaps a sitemap index lists, one level down)."""
+def sitemap_urls(url: str, headers: dict, max_bytes: int, home: set, skipped: list[str], depth: int = 0) -> list[str]:
+    """The page URLs of a sitemap (and of the sitemaps a sitemap index lists, one level down). A <loc> is
+    content, not configuration: one on another origin than the source's (home) or not an http(s) address is
+    left out, its reason added to skipped (shown by `hrbot sources list`), and never fetched, so the source's
+    credentials and the knowledge base's trust stay with the site the admin configured."""
     status, _, body = request(url, headers, max_bytes)
     if status != 200:
         raise SourceError(f"The sitemap {url} answered HTTP {status}.")
@@ -168,27 +215,55 @@ def sitemap_urls(url: str, headers: dict, max_bytes: int, depth: int = 0) -> lis
         raise SourceError(f"The sitemap {url} is not valid XML ({exc}).") from None
     tag = root.tag.rsplit("}", 1)[-1]
     locs = [el.text.strip() for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "loc" and el.text]
+    if tag == "sitemapindex" and depth >= 1:
+        raise SourceError(f"The sitemap {url} nests indexes more than one level deep.")
+    kept = []
+    for loc in locs:
+        reason = loc_refusal(loc, home)
+        if reason:
+            log.warning("sitemap %s: skipped %s", url, reason)
+            skipped.append(reason)
+        else:
+            kept.append(loc)
     if tag == "sitemapindex":
-        if depth >= 1:
-            raise SourceError(f"The sitemap {url} nests indexes more than one level deep.")
-        return [page for sub in locs for page in sitemap_urls(sub, headers, max_bytes, depth + 1)]
-    return locs
+        return [page for sub in kept for page in sitemap_urls(sub, headers, max_bytes, home, skipped, depth + 1)]
+    return kept
+
+
+def loc_refusal(loc: str, home: set) -> str | None:
+    """Why a sitemap's <loc> is not fetched, or None when it may be."""
+    there = origin(loc)
+    shown = repr(loc[:100])  # quoted, control characters escaped: it is echoed to admins
+    if there is None:
+        return f"{shown} is not an http(s) address"
+    if there not in home:
+        return f"{shown} is on another origin than the source's configured site"
+    return None
 
 
 def web_listing(settings: dict, max_bytes: int) -> Listing:
     """Pages from settings['urls'] and/or settings['sitemap'], fetched with conditional GET (ETag,
-    Last-Modified): an unchanged page costs a 304, a page that is gone (404/410) is retired."""
+    Last-Modified): an unchanged page costs a 304, a page that is gone (404/410) is retired.
+
+    The configured addresses define the source's origins (scheme, host, port): its credentials (auth_header)
+    are sent there only. Sitemap entries elsewhere are skipped with a reason, and a redirect elsewhere is
+    followed without them (CredentialsStayHome)."""
     headers = _auth_headers(settings)
     urls = list(settings.get("urls") or [])
-    if settings.get("sitemap"):
-        urls += sitemap_urls(settings["sitemap"], headers, max_bytes)
-    if not urls:
-        raise ConfigurationError("A web source needs urls or a sitemap.")
-    listing = Listing()
-    for url in dict.fromkeys(urls):
-        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+    configured = urls + ([settings["sitemap"]] if settings.get("sitemap") else [])
+    for url in configured:
+        if origin(url) is None:
             raise SourceError(f"{url} is not an http(s) address.")
-
+    home = {origin(url) for url in configured}
+    listing = Listing()
+    if settings.get("sitemap"):
+        urls += sitemap_urls(settings["sitemap"], headers, max_bytes, home, listing.skipped)
+    if not configured:
+        raise ConfigurationError("A web source needs urls or a sitemap.")
+    if not urls:  # retiring every page over an empty or wholly refused sitemap would be wrong
+        raise SourceError("The sitemap lists no page this source may fetch, so nothing was changed"
+                          + (f" (skipped: {'; '.join(listing.skipped[:3])})." if listing.skipped else "."))
+    for url in dict.fromkeys(urls):
         def fetch(seen: Seen | None, url=url) -> Fetched:
             conditional = {}
             if seen and seen.etag:
