@@ -91,7 +91,7 @@ code mat kit
 # Capital first letters of the Latin alphabets (re has no \p{Lu}): "Élodie", "Łukasz", "Øyvind".
 _UPPER = "".join(chr(c) for c in range(0x41, 0x250) if chr(c).isupper())
 _NOT_A_NAME = "|".join(sorted((re.escape(w) for w in NOT_NAMES), key=len, reverse=True))
-# A capitalised word that may be part of a name: not a word above, not an acronym ("HR", "PTO", "UK").
+# A capitalised word that may be part of a name: not a word above, not an acronym ("HR", "PTO", "NYC").
 CAP = rf"(?!(?i:{_NOT_A_NAME})(?![\w'’-]))(?![{_UPPER}]{{2,}}\b)[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
 # What joins a surname to a name; the articles der/den/des count only after van/von/de ("van der
 # Berg"): alone they are German articles ("Tag der Deutschen Einheit" is a holiday, not a person).
@@ -137,7 +137,7 @@ ID_AS_PERSON = re.compile(
     rf"\s*[:#]?\s*({EMPLOYEE_ID})\b|\b({EMPLOYEE_ID}){POSSESSIVE}|"
     rf"\b(?i:does|did|has|is|was|will|can|should)\s+({EMPLOYEE_ID})\s+{PERSON_VERB}\b")
 ID_FOR = re.compile(rf"\b(?i:for|of|about)\s+({EMPLOYEE_ID})\s*\??$")
-# What may be an id of any scheme, looked up in the digests: letters and digits mixed (E002, emp-17), or five digits
+# What may be an id of any scheme, looked up in the digests: letters and digits mixed (A123, emp-17), or five digits
 ID_TOKEN = re.compile(r"(?<![\w@.-])(?:(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[^\W_][\w-]{1,23}|\d{5,24})(?![\w@-])")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 SLACK_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
