@@ -94,10 +94,10 @@ _NOT_A_NAME = "|".join(sorted((re.escape(w) for w in NOT_NAMES), key=len, revers
 # A capitalised word that may be part of a name: not a word above, not an acronym ("HR", "PTO", "NYC").
 CAP = rf"(?!(?i:{_NOT_A_NAME})(?![\w'’-]))(?![{_UPPER}]{{2,}}\b)[{_UPPER}][^\W\d_]*(?:['’-][^\W\d_]+)*"
 # What joins a surname to a name; the articles der/den/des count only after van/von/de ("van der
-# Berg"): alone they are German articles ("Tag der Deutschen Einheit" is a holiday, not a person).
+# Berg"): alone they are articles in several languages ("Tag der Deutschen Einheit" is a holiday, not a person).
 JOINING = (r"(?i:(?:van|von|de)(?:\s+(?:der|den|de|la|le|les|los|las))?|da|di|del|della|du|dos|das|le|la|bin|binti|"
            r"ibn|bint|al|el|ten|ter|zu|zum|zur)")
-# A name of one to five capitalised words, particles between them: "Priya", "Mary Jane Watson", "Sanne van der Berg"
+# A name of one to five capitalised words, particles between them: "Aiko", "Mary Jane Watson", "Sanne van der Berg"
 NAME = rf"{CAP}(?:\s+(?:{JOINING}\s+)?{CAP}){{0,4}}"
 
 OTHER_ROLE = re.compile(
