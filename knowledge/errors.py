@@ -31,3 +31,8 @@ class DatabaseCrashed(DatabaseUnavailable):
 
 class DiskFull(HRBotError):
     """The database's disk is full: the transaction was rolled back, nothing was written."""
+
+
+class ParseTooSlow(DocumentRejected):
+    """Reading one file took longer than its time budget (HRBOT_PARSE_SECONDS); it was stopped between pages,
+    paragraphs or blocks, and the rest of the batch goes on."""
