@@ -138,4 +138,5 @@ def test_a_folder_source_brings_in_the_good_files_and_names_the_hostile_ones(run
     assert active == {"z-good.md"}
     assert result.status == "failed" and "5 item(s) could not be brought in" in result.error
     assert "a-bomb.docx: The Word file contains XML entity declarations" in result.error
+    assert result.error.endswith("; and 2 more")
     assert "Error" not in result.error.split(":")[0]  # a reason, not an exception's name
