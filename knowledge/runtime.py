@@ -70,6 +70,8 @@ class Runtime:
         # Ingestion writes as the owner: the first document types the vector column and builds its index.
         return Ingestor(self.db.owner, self.embeddings, max_bytes=self.settings.max_upload_bytes,
                         max_chunks=self.settings.max_chunks, max_pages=self.settings.max_pages,
+                        max_unzipped_bytes=int(self.settings.max_unzipped_mb * 1024 * 1024),
+                        max_zip_ratio=self.settings.max_zip_ratio, parse_seconds=self.settings.parse_seconds,
                         multilingual=self.multilingual)
 
     @cached_property

@@ -78,7 +78,20 @@ class Settings:
         "Most passages one document may become (about 2.5 minutes of embedding per 5,000 on 2 cores); a bigger "
         "one is refused before any work, with a request to split it.")
     max_pages: int = setting(
-        "HRBOT_MAX_PAGES", 1500, "Most pages one PDF may have.")
+        "HRBOT_MAX_PAGES", 1500,
+        "Most pages one PDF may have; read from the PDF's page tree, so a longer one is refused before its pages are.")
+    max_unzipped_mb: float = setting(
+        "HRBOT_MAX_UNZIPPED_MB", 50.0,
+        "Most a .docx may unpack to (its parts' sizes as its zip directory declares them), in megabytes; checked "
+        "before any of its XML is read.")
+    max_zip_ratio: float = setting(
+        "HRBOT_MAX_ZIP_RATIO", 100.0,
+        "Most times larger a part of a .docx (of 1 MB or more) may unpack than it is packed; real documents stay "
+        "below about 20, a 'zip bomb' is far above.")
+    parse_seconds: float = setting(
+        "HRBOT_PARSE_SECONDS", 60.0,
+        "Longest one file may take to read (checked between its pages, paragraphs or blocks); a slower one is "
+        "refused with this reason and the rest of the batch goes on.")
     personal_answer_days: int = setting(
         "HRBOT_PERSONAL_ANSWER_DAYS", 30,
         "Days the text of an answer that held the asker's own records is kept in the question log; then it is "

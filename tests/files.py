@@ -112,3 +112,84 @@ def layout_pdf(items: list[tuple[str, object]], repeat_names: bool = True, bold_
                         row.cell(cell)
             pdf.ln(after_table)
     return bytes(pdf.output())
+
+
+# --- hostile files: cheap to make and small on disk, expensive to read (issue: files that cost far more than
+# they look). Each is built here, in a second or less, so no binary fixture has to be kept.
+
+ENTITY_BOMB = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!DOCTYPE w:document [\n'
+               b'<!ENTITY lol "lol">\n'
+               + b"".join(b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
+                          for n in range(1, 10))
+               + b"]>\n")
+
+
+def _docx_with_part(part: str, replace) -> bytes:
+    """A real DOCX from python-docx with one part rewritten by replace(old bytes) -> new bytes."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes("Hostile", [(1, "Leave", ["Everyone gets 30 days."])])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            target.writestr(info.filename, replace(data) if info.filename == part else data)
+    return out.getvalue()
+
+
+def entity_bomb_docx() -> bytes:
+    """A DOCX whose document.xml declares the 'billion laughs' entities (10^9 'lol's) and uses the last one."""
+    def bomb(xml: bytes) -> bytes:
+        body = xml.split(b"?>", 1)[1].lstrip()
+        return ENTITY_BOMB + body.replace(b"Everyone gets 30 days.", b"&lol9;", 1)
+    return _docx_with_part("word/document.xml", bomb)
+
+
+def inflated_docx(megabytes: float = 8.0, varied: bool = False) -> bytes:
+    """A DOCX of ~60 kB whose document.xml is `megabytes` MB of paragraphs (repetitive text compresses ~135:1);
+    varied: every paragraph numbered apart, which compresses only ~55:1 (~150 kB for 8 MB)."""
+    def inflate(xml: bytes) -> bytes:
+        head, tail = xml.split(b"<w:sectPr", 1)
+        paragraph = (b'<w:p><w:r><w:t>Clause %d. Everyone gets thirty days of annual leave, taken in agreement '
+                     b'with their manager; unused days lapse at the end of March.</w:t></w:r></w:p>')
+        count = int(megabytes * 1024 * 1024 / len(paragraph % 10000))
+        return head + b"".join(paragraph % (n if varied else n % 100) for n in range(count)) + b"<w:sectPr" + tail
+    return _docx_with_part("word/document.xml", inflate)
+
+
+CLAUSES = ("leave is agreed with your manager", "sick days need a note from the eighth day",
+           "expenses are claimed within a month", "training has its own budget", "notice is one month")
+
+
+def long_pdf(pages: int, line=lambda n: f"Clause {n}: {CLAUSES[n % len(CLAUSES)]}.",
+             declared: int | None = None) -> bytes:
+    """A PDF of `pages` pages written by hand (fpdf2 takes a minute for 10,000): one object per page and one
+    content stream per page with its line of text; line(n) gives page n's line. declared: the /Count its page
+    tree claims (default: the truth)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"",  # 2: the page tree, filled in below
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for n in range(1, pages + 1):
+        text = line(n).replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
+        stream = b"BT /F1 11 Tf 72 720 Td (" + text + b") Tj ET"
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+                       b" /Contents %d 0 R >>" % len(objects))
+        kids.append(b"%d 0 R" % len(objects))
+    objects[1] = b"<< /Type /Pages /Count %d /Kids [%s] >>" % (pages if declared is None else declared,
+                                                                  b" ".join(kids))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def same_line_pdf(pages: int = 200) -> bytes:
+    """Every page holds one and the same line (as a running header would be): nothing else."""
+    return long_pdf(pages, line=lambda n: "Acme Ltd - Employee Handbook - Confidential")

@@ -18,6 +18,7 @@ from knowledge.documents.chunking import chunk_blocks
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import embed_in_batches, ensure_space, model_name_of
 from knowledge.errors import DatabaseUnavailable, DiskFull, DocumentRejected, NotFound
+from knowledge.documents.guards import MB, Limits
 from knowledge.documents.loaders import MEDIA_TYPES, parse
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def normalise_audience(audience: str | None) -> str | None:
 
 class Ingestor:
     def __init__(self, db: Database, embeddings, *, max_bytes: int, max_chunks: int = 5000, max_pages: int = 1500,
+                 max_unzipped_bytes: int = 50 * MB, max_zip_ratio: float = 100.0, parse_seconds: float = 60.0,
                  multilingual=None):
         self.db = db
         self.embeddings = embeddings
@@ -67,6 +69,8 @@ class Ingestor:
         self.max_bytes = max_bytes
         self.max_chunks = max_chunks
         self.max_pages = max_pages
+        self.limits = Limits(max_pages=max_pages, max_unzipped_bytes=max_unzipped_bytes, max_zip_ratio=max_zip_ratio,
+                             seconds=parse_seconds)
 
     def ingest_bytes(self, name: str, data: bytes, *, audience: str | None = None, uploaded_by: str | None = None,
                      url: str | None = None, progress: Progress | None = None,
@@ -114,10 +118,7 @@ class Ingestor:
             return IngestResult(source, "unchanged", title, document_id, version, pages, chunk_count,
                                 reason="already up to date")
 
-        parsed = parse(source, data)
-        if parsed.pages and parsed.pages > self.max_pages:
-            raise DocumentRejected(f"The PDF has {parsed.pages} pages; the limit is {self.max_pages}. Split it into "
-                                   "smaller documents.")
+        parsed = parse(source, data, self.limits)  # the page limit is the loader's: it knows before reading pages
         chunks = chunk_blocks(parsed.blocks)
         if not chunks:
             raise DocumentRejected("No text could be found in the file.")
@@ -165,8 +166,13 @@ class Ingestor:
                     f"The file is {size / 1048576:.1f} MB; the limit is {self.max_bytes / 1048576:.0f} MB. "
                     "Split it into smaller documents.")))
                 continue
+            try:
+                data = path.read_bytes()
+            except OSError as exc:  # unreadable (permissions, a share gone away): this file only
+                results.append(IngestResult(source, "rejected", reason=f"{path} could not be read ({exc.strerror})."))
+                continue
             progress = progress_for(path) if progress_for else None
-            results.append(self.ingest_bytes(path.name, path.read_bytes(), audience=audience,
+            results.append(self.ingest_bytes(path.name, data, audience=audience,
                                              uploaded_by=uploaded_by, progress=progress, source=source))
         return results
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from pathlib import PurePath
 
+from knowledge.documents.guards import Budget, Limits, check_package, pdf_page_count
 from knowledge.documents.pdf_layout import COLUMN_TOLERANCE, PdfTable, font_headings, is_column_name, pdf_runs, pdf_tables
 from knowledge.documents.text import BULLET, clean, join_lines
 from knowledge.errors import DocumentRejected
@@ -78,8 +79,9 @@ def media_type_for(name: str) -> str:
     return MEDIA_TYPES[ext]
 
 
-def parse(name: str, data: bytes) -> ParsedDocument:
-    """Parse a file's bytes. Raises DocumentRejected with a reason a person can act on."""
+def parse(name: str, data: bytes, limits: Limits | None = None) -> ParsedDocument:
+    """Parse a file's bytes. Raises DocumentRejected with a reason a person can act on, whatever the parser
+    underneath raised: one file's damage must not stop a batch or show anyone a traceback."""
     media_type = media_type_for(name)
     if not data.strip():
         raise DocumentRejected("The file is empty.")
@@ -90,12 +92,30 @@ def parse(name: str, data: bytes) -> ParsedDocument:
         "text/html": _parse_html,
         "text/plain": _parse_text,
     }[media_type]
-    doc = parser(name, data)
+    limits = limits or Limits()
+    try:
+        doc = parser(name, data, limits, Budget(PurePath(name).name, limits.seconds))
+    except DocumentRejected:
+        raise
+    except (Exception, RecursionError, MemoryError) as exc:  # lxml, zipfile, pypdf, bs4 each raise their own kinds
+        log.warning("could not read %s: %s: %s", name, type(exc).__name__, exc)
+        raise _unreadable(media_type, exc) from exc
     doc.blocks = [b for b in doc.blocks if b.text.strip()]
     if not doc.blocks:
         raise DocumentRejected("No text could be found in the file.")
     doc.title = clean(doc.title) or _title_from_name(name)
     return doc
+
+
+def _unreadable(media_type: str, exc: BaseException) -> DocumentRejected:
+    kind = {"application/pdf": "PDF", MEDIA_TYPES[".docx"]: "Word file"}.get(media_type, "file")
+    if isinstance(exc, RecursionError):
+        why = "it is nested too deeply to read safely"
+    elif isinstance(exc, MemoryError):
+        why = "reading it needs more memory than this server has"
+    else:
+        why = f"it looks damaged or unusually built ({type(exc).__name__})"
+    return DocumentRejected(f"The {kind} could not be read: {why}. Re-save or re-export it and try again.")
 
 
 def _title_from_name(name: str) -> str:
@@ -117,25 +137,30 @@ def _decode(data: bytes) -> str:
 PDF_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([A-Z][^\n]{1,90})$")
 
 
-def _parse_pdf(name: str, data: bytes) -> ParsedDocument:
+def _parse_pdf(name: str, data: bytes, limits: Limits, budget: Budget) -> ParsedDocument:
     if not data.lstrip().startswith(b"%PDF"):
         raise DocumentRejected("This is not a valid PDF (it may be corrupt or another format renamed to .pdf).")
     from pypdf.errors import FileNotDecryptedError, WrongPasswordError
 
+    _check_pages(pdf_page_count(data), limits)  # from the page tree: a 10,000-page file costs 0.4 s, not a minute
     try:
-        pages = _pdf_pages(data, name, password=None)
+        pages = _pdf_pages(data, name, None, limits, budget)
     except FileNotDecryptedError:
         try:  # owner-password-only PDFs (printing/copying restrictions) open with an empty user password
-            pages = _pdf_pages(data, name, password="")
+            pages = _pdf_pages(data, name, "", limits, budget)
         except (FileNotDecryptedError, WrongPasswordError):
             raise DocumentRejected("The PDF is password-protected. Upload a copy without a password.") from None
     texts = [p.page_content or "" for p in pages]
     if not any(t.strip() for t in texts):
         raise DocumentRejected(
             "The PDF has no extractable text (it is probably a scan). Upload a text-based PDF or run OCR first.")
+    if _only_running_lines(texts):  # before the layout passes: they would find nothing either
+        raise DocumentRejected(
+            "Every page holds the same text (a header or footer only), so there is nothing to answer from. "
+            "Check that the right file was exported, with its body text.")
     title = str(pages[0].metadata.get("title") or "") if pages else ""
     try:
-        blocks = _pdf_blocks(texts, font_headings(data, len(texts)), pdf_tables(data, texts))
+        blocks = _pdf_blocks(texts, font_headings(data, len(texts), budget), pdf_tables(data, texts, budget))
     finally:
         pdf_runs.cache_clear()  # the runs were only kept for this parse
     if not title:
@@ -143,8 +168,17 @@ def _parse_pdf(name: str, data: bytes) -> ParsedDocument:
     return ParsedDocument(title=title, media_type="application/pdf", pages=len(texts), blocks=blocks)
 
 
-def _pdf_pages(data: bytes, name: str, password: str | None) -> list:
-    """One parse of the PDF: a Document per page with the file's metadata (title...)."""
+def _check_pages(pages: int, limits: Limits, counting: bool = False) -> None:
+    """counting: pages read so far, so the whole count is not known, only that it is over the limit."""
+    if pages > limits.max_pages:
+        has = f"more than {limits.max_pages:,} pages" if counting else f"{pages:,} pages"
+        raise DocumentRejected(f"The PDF has {has}; the limit is {limits.max_pages:,} (HRBOT_MAX_PAGES). "
+                               "Split it into smaller documents.")
+
+
+def _pdf_pages(data: bytes, name: str, password: str | None, limits: Limits, budget: Budget) -> list:
+    """One parse of the PDF: a Document per page with the file's metadata (title...). Counted and timed page by
+    page: a page tree whose /Count understates its pages is stopped at the limit all the same."""
     from langchain_core.documents.base import Blob
     from pypdf.errors import FileNotDecryptedError, WrongPasswordError
 
@@ -153,9 +187,14 @@ def _pdf_pages(data: bytes, name: str, password: str | None) -> list:
         from langchain_community.document_loaders.parsers.pdf import PyPDFParser
 
     parser = PyPDFParser(password=password, mode="page", extraction_mode="plain")
+    pages = []
     try:
-        return list(parser.lazy_parse(Blob.from_data(data, path=name, mime_type="application/pdf")))
-    except (FileNotDecryptedError, WrongPasswordError):
+        for page in parser.lazy_parse(Blob.from_data(data, path=name, mime_type="application/pdf")):
+            pages.append(page)
+            _check_pages(len(pages), limits, counting=True)
+            budget.check()
+        return pages
+    except (FileNotDecryptedError, WrongPasswordError, DocumentRejected):
         raise
     except Exception as exc:  # pypdf raises many kinds for damaged files
         log.info("unreadable PDF %s: %s", name, exc)
@@ -173,6 +212,15 @@ def _repeated_lines(pages: list[list[str]]) -> set[str]:
         lines = [line for line in lines if line]
         seen.update({re.sub(r"\d+", "#", line) for line in lines[:2] + lines[-2:]})
     return {line for line, n in seen.items() if n >= max(3, len(pages) // 2)}
+
+
+def _only_running_lines(texts: list[str]) -> bool:
+    """Every line of every page is a running header or footer: the PDF has nothing else to say (a cover repeated
+    on each page, an export that kept only the page furniture)."""
+    pages = [[clean(line) for line in text.splitlines()] for text in texts]
+    boilerplate = _repeated_lines(pages)
+    return bool(boilerplate) and all(re.sub(r"\d+", "#", line) in boilerplate
+                                     for lines in pages for line in lines if line)
 
 
 def _pdf_blocks(texts: list[str], layout: list[dict[str, int]] | None = None,
@@ -256,12 +304,13 @@ def _looks_short(line: str, lines: list[str]) -> bool:
 
 # --- DOCX ------------------------------------------------------------------------------------------------
 
-def _parse_docx(name: str, data: bytes) -> ParsedDocument:
+def _parse_docx(name: str, data: bytes, limits: Limits, budget: Budget) -> ParsedDocument:
     import zipfile
 
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_package(data, limits)  # sizes, ratios and entity declarations, before python-docx parses any XML
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -270,12 +319,14 @@ def _parse_docx(name: str, data: bytes) -> ParsedDocument:
     from docx.text.paragraph import Paragraph
 
     title = document.core_properties.title or ""
+    style_of = _paragraph_styles(document)
     section: list[tuple[int, str]] = []
     blocks: list[Block] = []
-    for item in document.iter_inner_content():
+    for item in _body_items(document):
+        budget.check()
         if isinstance(item, Paragraph):
             text = clean(item.text)
-            style = (item.style.name if item.style is not None else "") or ""
+            style = style_of(item)
             if not text:
                 continue
             if style == "Title":
@@ -292,6 +343,34 @@ def _parse_docx(name: str, data: bytes) -> ParsedDocument:
             blocks.append(table_block(rows[1:] if named else rows, rows[0] if named else None, None,
                                       tuple(t for _, t in section)))
     return ParsedDocument(title=title, media_type=MEDIA_TYPES[".docx"], pages=None, blocks=blocks)
+
+
+def _body_items(document):
+    """The body's paragraphs and tables in order, as python-docx's iter_inner_content() gives them, but by walking
+    the body's children: its XPath union ("./w:p | ./w:tbl") is quadratic in libxml2 (2.3 s for 4 MB of XML,
+    minutes for 8 MB)."""
+    from docx.oxml.ns import qn
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    body = document._body
+    kinds = {qn("w:p"): Paragraph, qn("w:tbl"): Table}
+    for element in body._element:
+        kind = kinds.get(element.tag)
+        if kind is not None:
+            yield kind(element, body)
+
+
+def _paragraph_styles(document):
+    """A paragraph's style name, looked up once per style: python-docx's Paragraph.style reads the whole styles
+    part again for every paragraph (about 1 ms each, 2 minutes for an 8 MB document)."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    styles = document.styles
+    names = {s.style_id: s.name or "" for s in styles if s.type == WD_STYLE_TYPE.PARAGRAPH}
+    default = styles.default(WD_STYLE_TYPE.PARAGRAPH)
+    fallback = (default.name or "") if default is not None else ""
+    return lambda paragraph: names.get(paragraph._p.style, fallback)
 
 
 def _docx_cells(row) -> list[str]:
@@ -320,7 +399,7 @@ def _md_inline(text: str) -> str:
     return MD_EMPHASIS.sub(r"\2", text)
 
 
-def _parse_markdown(name: str, data: bytes) -> ParsedDocument:
+def _parse_markdown(name: str, data: bytes, limits: Limits, budget: Budget) -> ParsedDocument:
     text = _decode(data)
     headings = [(len(m.group(1)), m.group(2)) for m in map(MD_HEADING.match, text.splitlines()) if m]
     top_levels = [lvl for lvl, _ in headings if lvl == 1]
@@ -343,7 +422,9 @@ def _parse_markdown(name: str, data: bytes) -> ParsedDocument:
             table.clear()
             named = False
 
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines()):
+        if number % 1000 == 0:
+            budget.check()
         line = raw.rstrip()
         if line.strip().startswith("```"):
             in_fence = not in_fence
@@ -372,9 +453,13 @@ def _parse_markdown(name: str, data: bytes) -> ParsedDocument:
     return ParsedDocument(title=_md_inline(title), media_type="text/markdown", pages=None, blocks=blocks)
 
 
-def _parse_text(name: str, data: bytes) -> ParsedDocument:
+def _parse_text(name: str, data: bytes, limits: Limits, budget: Budget) -> ParsedDocument:
     text = _decode(data)
-    blocks = [Block(clean(p), None, ()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    blocks = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        if paragraph.strip():
+            budget.check()
+            blocks.append(Block(clean(paragraph), None, ()))
     return ParsedDocument(title="", media_type="text/plain", pages=None, blocks=blocks)
 
 
@@ -384,7 +469,9 @@ HTML_SKIP = ["script", "style", "nav", "footer", "header", "aside", "noscript", 
 HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "table", "dt", "dd", "blockquote", "pre"]
 
 
-def _parse_html(name: str, data: bytes) -> ParsedDocument:
+def _parse_html(name: str, data: bytes, limits: Limits, budget: Budget) -> ParsedDocument:
+    """Python's own html.parser, not lxml's: it reads no DTD, so it never expands an entity declared in the file
+    nor fetches an external one (only the named character references of HTML are decoded)."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(data, "html.parser")
@@ -398,6 +485,7 @@ def _parse_html(name: str, data: bytes) -> ParsedDocument:
     section: list[tuple[int, str]] = []
     blocks: list[Block] = []
     for tag in root.find_all(HTML_BLOCKS):
+        budget.check()
         if tag.find_parent("table") is not None or (tag.name != "table" and tag.find_parent(HTML_BLOCKS) is not None):
             continue  # nested: its text is part of the enclosing block or table cell
         if tag.name == "table":

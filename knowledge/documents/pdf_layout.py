@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from knowledge.documents.text import BULLET, clean, join_lines
+from knowledge.errors import ParseTooSlow
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +36,24 @@ class _PageRuns:
 
 
 @functools.lru_cache(maxsize=1)  # headings and tables read the same runs: one pass over the PDF, not two
-def pdf_runs(data: bytes, page_count: int) -> tuple[_PageRuns, ...] | None:
+def pdf_runs(data: bytes, page_count: int, budget=None) -> tuple[_PageRuns, ...] | None:
     """Every page's runs; None for a PDF whose layout cannot be read (layout is a refinement: the text was
-    already read)."""
+    already read). budget (a guards.Budget) is checked between pages; running out of it is not a layout
+    failure but the file's, so it is raised."""
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             reader.decrypt("")
-        return tuple(_page_runs(page) for page in reader.pages[:page_count])
+        runs = []
+        for page in reader.pages[:page_count]:
+            if budget is not None:
+                budget.check()
+            runs.append(_page_runs(page))
+        return tuple(runs)
+    except ParseTooSlow:
+        raise
     except Exception as exc:
         log.info("no layout for this PDF: %s", exc)
         return None
@@ -72,13 +81,13 @@ def _page_runs(page) -> _PageRuns:
 HEADING_SCALE = 1.12  # a line this much larger than the body text is a heading
 
 
-def font_headings(data: bytes, page_count: int) -> list[dict[str, int]]:
+def font_headings(data: bytes, page_count: int, budget=None) -> list[dict[str, int]]:
     """Headings found by the PDF's own layout, per page: {line text: level}. Most documents people write have no
     numbered headings; their headings are larger or bold. Sizes and fonts come from pypdf's text visitor; the body
     size is the commonest one (by characters); sizes above it rank as levels (largest = 1), and a short bold line at
     body size is one level below them. A numbered heading's level wins where both exist. Best effort: a PDF
     whose layout cannot be read keeps the numbered headings alone."""
-    pages = pdf_runs(data, page_count)
+    pages = pdf_runs(data, page_count, budget)
     if pages is None:
         return [{} for _ in range(page_count)]
     lines_per_page = [_styled_lines(page.runs) for page in pages]
@@ -159,10 +168,10 @@ class PdfTable:
     named: bool  # the first row names the columns
 
 
-def pdf_tables(data: bytes, texts: list[str]) -> list[list[PdfTable]]:
+def pdf_tables(data: bytes, texts: list[str], budget=None) -> list[list[PdfTable]]:
     """Per page, the regions laid out as tables. Best effort: none where the layout cannot be read or its runs
     do not add up to the page's text."""
-    pages = pdf_runs(data, len(texts)) if PDF_TABLES else None
+    pages = pdf_runs(data, len(texts), budget) if PDF_TABLES else None
     if pages is None:
         return [[] for _ in texts]
     return [_page_tables(page.runs) if page.text == text else [] for page, text in zip(pages, texts)]

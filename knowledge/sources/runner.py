@@ -124,8 +124,9 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
         if document not in named:
             _retire(ingestor, source, document)
     if errors:
+        more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
         raise SourceError(f"{len(errors)} item(s) could not be brought in, so nothing was removed: "
-                          + "; ".join(errors[:3]))
+                          + "; ".join(errors[:3]) + more)
     for key, (document, _) in seen.items():
         if key in present:
             continue
