@@ -36,6 +36,7 @@ class DiskFull(HRBotError):
 class NotPermitted(HRBotError):
     """This process's database role may not do that (a runtime-only replica asked for owner work)."""
 
+
 class ParseTooSlow(DocumentRejected):
     """Reading one file took longer than its time budget (HRBOT_PARSE_SECONDS); it was stopped between pages,
     paragraphs or blocks, and the rest of the batch goes on."""
