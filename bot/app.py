@@ -192,4 +192,8 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
 
     _finish_claims_when_listeners_finish(app, assistant)
     register_listeners(app, services)
-    return SlackBot(app, services, jobs, assistant, listeners)
+    bot = SlackBot(app, services, jobs, assistant, listeners)
+    from bot.jobs import SLACK_BOT
+
+    jobs.context[SLACK_BOT] = bot  # the redelivery job dispatches through this process's app
+    return bot

@@ -9,8 +9,6 @@ from knowledge.cli.common import runtime_of
 from knowledge.errors import ConfigurationError
 
 
-REDELIVERY_SECONDS = 10.0
-
 
 def _supervise(rt):
     """The embedded server, kept up while this long-running process lives (None with DATABASE_URL: a managed
@@ -43,7 +41,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
 
     HTTP mode serves POST /slack/events (signature-checked) and GET /healthz.
     """
-    from bot.app import build_bot, redeliver
+    from bot.app import build_bot
     from bot.server import serve_http, serve_socket_mode
 
     rt = runtime_of(ctx)
@@ -53,20 +51,15 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     if rt.multilingual is not None:
         rt.multilingual.warm()
     bot = build_bot(rt.assistant)
-    from knowledge.operations.jobs import every, retry_stalled
+    from knowledge.operations.jobs import every
 
-    if not rt.db.owner_access:  # a runtime-only replica: owner work (jobs, retention, sources) runs in `hrbot worker`
-        no_worker = True
-    else:
-        every(24 * 3600, rt.assistant.prune, "hrbot-retention")  # the question log's retention, daily
-        every(3600, rt.assistant.complete_vectors, "hrbot-vectors")  # passages stored before the multilingual model
     every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
-    # Events whose process died or stopped before answering them: answered here once their lease ends.
-    redelivery = every(REDELIVERY_SECONDS, lambda: redeliver(bot), "hrbot-redelivery")
-    worker = None if no_worker else bot.jobs.start_thread()[1]
-    if not no_worker:
-        every(60, bot.jobs.run_due_sources, "hrbot-sources")  # scheduled sources (issue 11)
-        every(60, lambda: retry_stalled(rt.db), "hrbot-stalled-jobs")  # jobs of a worker that died mid-job
+    # The job queue's worker: scheduled work (sources, retention, stalled jobs) and uploads where this process has
+    # the owner's URL and was not told --no-worker; always the Slack queue (events whose lease ran out are
+    # answered again through this process's Bolt app). A runtime-only replica leaves the owner's work to
+    # `hrbot worker`.
+    owner_work = rt.db.owner_access and not no_worker
+    worker = bot.jobs.start_thread(bot.jobs.queues(owner=owner_work, slack=True))[1]
 
     # /readyz says whether Slack's Web API is usable too (checked every minute, not per probe).
     slack_state = {"slack": "not checked yet"}
@@ -87,15 +80,14 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
         return {**model_state, **slack_state, **_worker_details()}
 
     def _worker_details() -> dict:
-        if worker is None:
-            return {"worker": "elsewhere (hrbot worker)", **_supervision(supervisor)}
-        return {"worker": "running" if worker.running else "restarting", "worker_restarts": worker.restarts,
-                **_supervision(supervisor)}
+        return {"worker": ("running" if worker.running else "restarting")
+                + ("" if owner_work else " (Slack queue only; uploads and sources: hrbot worker)"),
+                "worker_restarts": worker.restarts, **_supervision(supervisor)}
     from knowledge.operations.metrics import register_state
 
     def gauges() -> dict:
         found = {"hrbot_worker_restarts": ("Restarts of this process's job worker after an outage",
-                                           worker.restarts if worker is not None else 0)}
+                                           worker.restarts)}
         if supervisor is not None:
             found["hrbot_database_restarts"] = ("Restarts of the embedded database by this process",
                                                 supervisor.restarts)
@@ -106,7 +98,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
         handed_back = serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners,
-                   hand_back=rt.assistant.events.hand_back, on_stop=redelivery.set,
+                   hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
                    drain=settings.drain_seconds)
         if handed_back:
             # The unfinished answers belong to another process now: don't let their threads (which Python would
@@ -135,17 +127,16 @@ def worker(ctx, once) -> None:
     rt = runtime_of(ctx)
     if not once:
         _supervise(rt)
+    if not rt.db.owner_access:
+        raise ConfigurationError("`hrbot worker` ingests, imports and runs sources: it needs the owner's URL "
+                                 "(HRBOT_OWNER_DATABASE_URL), not HRBOT_RUNTIME_ONLY.")
     rt.embeddings
     jobs = SlackJobs(rt.assistant, build_client(rt.settings))
     if once:
         jobs.run_pending()
     else:
-        from knowledge.operations.jobs import every, retry_stalled
-
-        every(24 * 3600, rt.assistant.prune, "hrbot-retention")
-        every(3600, rt.assistant.complete_vectors, "hrbot-vectors")
-        every(60, jobs.run_due_sources, "hrbot-sources")  # scheduled sources, one run per source at a time
-        every(60, lambda: retry_stalled(rt.db), "hrbot-stalled-jobs")
+        # Uploads, each scheduled source as a job of its own (several at once), retention, missing vectors and
+        # jobs of a dead worker: procrastinate periodic tasks (knowledge/operations/schedule.py).
         click.echo("Working on background jobs (Ctrl-C to stop)...")
         jobs.run_forever()
 

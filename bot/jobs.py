@@ -19,12 +19,16 @@ from slack_sdk import WebClient
 from bot.render import plain
 from bot.uploads import SlackUploads
 from knowledge.assistant import HRAssistant
+from knowledge.operations import schedule
 from knowledge.operations.jobs import INGEST_QUEUE, build_job_app, run_pending, start_worker_thread
 
 NAMESPACE = "hrbot"
 INGEST_SLACK_FILE = f"{NAMESPACE}:ingest_slack_file"
 OLD_NAMES = ["hrbot.ingest_slack_file"]  # jobs queued by earlier releases still run
 UPLOADS = "slack_uploads"                # the key of the SlackUploads in the worker's context
+SLACK_QUEUE = "slack"                    # work that needs this process's Bolt app: any bot process takes it
+SLACK_BOT = "slack_bot"                  # the key of the SlackBot (bot.app) in a bot process's worker context
+REDELIVERY_CRON = "* * * * * */10"       # every 10 s (croniter's sixth field is seconds)
 SEAL_PURPOSE = "slack-upload-job"
 log = logging.getLogger(__name__)
 
@@ -33,8 +37,9 @@ def job_seal(key, **args) -> str:
     return key.mac(SEAL_PURPOSE, json.dumps(args, sort_keys=True).encode()).hex()
 
 
-def blueprint() -> procrastinate.Blueprint:
-    """A new blueprint each time: adding one to an App renames its tasks, so each App gets its own."""
+def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
+    """A new blueprint each time: adding one to an App renames its tasks, so each App gets its own. periodic=False:
+    nothing is deferred by the clock (a worker that runs what is waiting and stops)."""
     tasks = procrastinate.Blueprint()
 
     @tasks.task(name="ingest_slack_file", queue=INGEST_QUEUE, pass_context=True)
@@ -49,6 +54,19 @@ def blueprint() -> procrastinate.Blueprint:
             return
         uploads.ingest(file_id, user, channel, thread_ts)
 
+    def every(task):
+        return tasks.periodic(cron=REDELIVERY_CRON, periodic_id="redelivery")(task) if periodic else task
+
+    @every
+    @tasks.task(name="redeliver", queue=SLACK_QUEUE, queueing_lock="redeliver", pass_context=True)
+    def redeliver_events(context: procrastinate.JobContext, timestamp: int) -> int:
+        """Events whose lease ran out unanswered (their process died or stopped), answered by whichever bot
+        process takes this job, through its own Bolt app."""
+        from bot.app import redeliver
+
+        bot = context.additional_context.get(SLACK_BOT)
+        return redeliver(bot) if bot is not None else 0
+
     return tasks
 
 
@@ -58,25 +76,42 @@ class SlackJobs:
     def __init__(self, assistant: HRAssistant, client: WebClient):
         db = assistant.runtime.db
         self.assistant, self.client = assistant, client
-        self.context = {UPLOADS: SlackUploads(assistant, client)}
         self._deferrer = build_job_app(db)
+        self.context = {UPLOADS: SlackUploads(assistant, client), schedule.ASSISTANT: assistant,
+                        schedule.DEFERRER: self._deferrer, schedule.SOURCE_ALERT: self.source_alert}
         # The worker's App opens and closes its own connections (a finishing worker would close the
         # deferring side's), so it is a second App over the same queue.
-        self.worker_app = build_job_app(db, for_worker=True)
-        self.worker_app.add_tasks_from(blueprint(), namespace=NAMESPACE)
+        self.worker_app = self._worker_app(db, periodic=True)
+        self.once_app = self._worker_app(db, periodic=False)
+
+    @staticmethod
+    def _worker_app(db, periodic: bool) -> procrastinate.App:
+        app = build_job_app(db, for_worker=True)
+        app.add_tasks_from(blueprint(periodic), namespace=NAMESPACE)
+        app.add_tasks_from(schedule.blueprint(periodic), namespace=schedule.NAMESPACE)
         for old in OLD_NAMES:  # a blueprint's aliases get the namespace too, so these are added on the App
-            self.worker_app.add_task_alias(self.worker_app.tasks[INGEST_SLACK_FILE], old)
+            app.add_task_alias(app.tasks[INGEST_SLACK_FILE], old)
+        return app
 
     def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str) -> int:
         args = {"file_id": file_id, "user": user, "channel": channel, "thread_ts": thread_ts}
         return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
             **args, seal=job_seal(self.assistant.runtime.db.binding_key, **args))
 
-    def run_pending(self) -> None:
-        run_pending(self.worker_app, context=self.context)
+    def stop_taking_slack_work(self) -> None:
+        """Stopping: redelivery jobs this worker still takes answer nothing here (another process will)."""
+        self.context.pop(SLACK_BOT, None)
+
+    def queues(self, *, owner: bool, slack: bool) -> list[str]:
+        """The queues this process's worker takes: the owner's work where it has the owner's URL, Slack's where
+        it has a Bolt app."""
+        return ([INGEST_QUEUE, *schedule.OWNER_QUEUES] if owner else []) + ([SLACK_QUEUE] if slack else [])
+
+    def run_pending(self, queues: list[str] | None = None) -> None:
+        run_pending(self.once_app, queues=queues or [INGEST_QUEUE, *schedule.OWNER_QUEUES], context=self.context)
 
     def run_due_sources(self) -> list:
-        """The scheduled sources whose time has come (every minute, where the worker runs)."""
+        """The scheduled sources whose time has come, run here and now (tests; the schedule queues them)."""
         return self.assistant.run_due_sources(alert=self.source_alert)
 
     def source_alert(self, source, failures: int, error: str) -> None:
@@ -88,10 +123,12 @@ class SlackJobs:
         for slack_user_id, *_ in self.assistant.runtime.admins.list():
             self.client.chat_postMessage(channel=slack_user_id, text=text)
 
-    def start_thread(self, **kwargs):
+    def start_thread(self, queues: list[str] | None = None, **kwargs):
         """(thread, WorkerStatus): the worker in this process, restarted after errors."""
-        return start_worker_thread(self.worker_app, context=self.context, **kwargs)
+        return start_worker_thread(self.worker_app, queues=queues, context=self.context,
+                                   concurrency=schedule.SOURCE_CONCURRENCY, **kwargs)
 
-    def run_forever(self) -> None:
-        self.worker_app.run_worker(queues=[INGEST_QUEUE], wait=True, delete_jobs="successful",
-                                   additional_context=self.context)
+    def run_forever(self, queues: list[str] | None = None) -> None:
+        self.worker_app.run_worker(queues=queues or [INGEST_QUEUE, *schedule.OWNER_QUEUES], wait=True,
+                                   delete_jobs="successful", additional_context=self.context,
+                                   concurrency=schedule.SOURCE_CONCURRENCY)

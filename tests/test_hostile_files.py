@@ -13,7 +13,6 @@ from knowledge.documents.loaders import parse
 from knowledge.errors import DocumentRejected, ParseTooSlow
 from tests.files import docx_bytes, entity_bomb_docx, inflated_docx, long_pdf, same_line_pdf
 
-FAST = 5.0  # seconds: before the guards these took from an lxml traceback to more than 400 s
 
 HOSTILE = {  # name: (builder, words its reason must hold)
     "a-bomb.docx": (entity_bomb_docx, "contains XML entity declarations (a possible 'billion laughs' attack)"),
@@ -36,7 +35,7 @@ def test_each_hostile_file_is_refused_by_the_loader_quickly_with_its_own_reason(
     build, reason = HOSTILE[name]
     message, seconds = refused(name, build())
     assert reason in message
-    assert seconds < FAST, f"{name} took {seconds:.1f} s to refuse"
+    # How fast: benchmarks/hostile_files.py (timed tests flake on a shared CI machine; the figures are there)
 
 
 def test_the_inflated_docx_is_small_on_disk_and_large_inside():
@@ -47,7 +46,7 @@ def test_the_inflated_docx_is_small_on_disk_and_large_inside():
 
 def test_a_docx_larger_than_the_unzipped_limit_is_refused_before_it_is_read():
     message, seconds = refused("big.docx", inflated_docx(varied=True), Limits(max_unzipped_bytes=4 * 1024 * 1024))
-    assert "unpacks to 9 MB; the limit is 4 MB (HRBOT_MAX_UNZIPPED_MB)" in message and seconds < FAST
+    assert "unpacks to 9 MB; the limit is 4 MB (HRBOT_MAX_UNZIPPED_MB)" in message
 
 
 def test_a_page_tree_that_understates_its_pages_is_stopped_at_the_limit():
@@ -110,7 +109,6 @@ def test_ingest_refuses_each_hostile_file_and_goes_on_to_the_good_one(runtime, t
     assert results["z-good.md"].status == "added"
     for name, (_, reason) in HOSTILE.items():
         assert results[name].status == "rejected" and reason in results[name].reason, results[name]
-        assert results[name].seconds < FAST, f"{name} took {results[name].seconds:.1f} s"
 
 
 def test_the_cli_reports_each_rejection_and_exits_1_and_sync_goes_on_too(invoke, tmp_path):
@@ -136,7 +134,10 @@ def test_a_folder_source_brings_in_the_good_files_and_names_the_hostile_ones(run
     with runtime.db.connection() as conn:
         active = {row[0] for row in conn.execute("SELECT source FROM documents WHERE status = 'active'")}
     assert active == {"z-good.md"}
-    assert result.status == "failed" and "5 item(s) could not be brought in" in result.error
-    assert "a-bomb.docx: The Word file contains XML entity declarations" in result.error
-    assert result.error.endswith("; and 2 more")
-    assert "Error" not in result.error.split(":")[0]  # a reason, not an exception's name
+    # Rejected files are reported, not a failed run: they would fail every run until someone fixes them, and a
+    # failed run used to keep deleted documents citable (issue 23 item 4).
+    assert result.status == "ok" and result.changes["rejected"] == 5
+    reasons = result.changes["rejected because"]
+    assert "a-bomb.docx: The Word file contains XML entity declarations" in reasons
+    assert reasons.endswith("; and 2 more")
+    assert "Error" not in reasons.split(":")[0]  # a reason, not an exception's name

@@ -111,13 +111,18 @@ def test_a_refused_run_changes_nothing_backs_off_and_tells_the_admins_after_thre
     assert _active(runtime) == before  # nothing retired by a run that could not see the source
     status = store.get("intranet")
     assert status.failures == 4 and "403" in status.last_error
-    assert [a[1] for a in alerts] == [3, 4]
+    assert [a[1] for a in alerts] == [3]  # once "until it works again" (issue 23 item 3), not on every failure
     with runtime.db.connection() as conn:
         wait = conn.execute("SELECT extract(epoch FROM next_run_at - now()) FROM sources").fetchone()[0]
     assert 60 * 2 ** 3 - 60 < wait <= 3600  # backoff, capped by the schedule
     site.refuse = False
     assert run_source(runtime.ingestor, store, store.get("intranet")).status == "ok"
     assert store.get("intranet").failures == 0
+    site.refuse = True  # failing again after it worked: told again, once
+    for _ in range(4):
+        run_source(runtime.ingestor, store, store.get("intranet"),
+                   alert=lambda s, failures, error: alerts.append((s.name, failures, error)))
+    assert [a[1] for a in alerts] == [3, 3]
 
 
 def test_credentials_are_references_resolved_at_run_time_and_never_stored(runtime, store, site, monkeypatch):
@@ -162,6 +167,46 @@ def test_a_folder_source_and_the_cli(invoke, runtime, tmp_path):
     assert "retired 1 documents" in invoke("sources", "remove", "share").output
     assert _active(runtime) == {}
     assert "No sources yet" in invoke("sources", "list").output
+
+
+def test_a_rejected_file_never_keeps_a_deleted_policy_citable(runtime, store, tmp_path):
+    """A scanned PDF without text in the folder used to fail every run, and a failed run removed nothing: a policy
+    deleted from the folder stayed citable for ever. Now the listing decides what is gone; the rejected file is
+    reported with its reason (issue 23 item 4)."""
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "leave.md").write_text("# Leave\n\nEveryone gets 30 days of annual leave.\n")
+    (folder / "old-travel.md").write_text("# Travel\n\nBook trains in first class.\n")
+    source = store.add("share", "folder", {"path": str(folder)}, 3600)
+    assert run_source(runtime.ingestor, store, source).changes["added"] == 2
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+                                      b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+                                      b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
+                                      b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    (folder / "old-travel.md").unlink()
+    result = run_source(runtime.ingestor, store, store.get("share"))
+    assert result.status == "ok" and result.changes["removed"] == 1 and result.changes["rejected"] == 1
+    assert "scan.pdf" in result.changes["rejected because"]
+    assert set(_active(runtime)) == {"leave.md"}
+
+
+def test_a_run_holds_none_of_the_owner_pools_connections(runtime, store, site, monkeypatch):
+    """The run's lock lives on a connection of its own: other owner work goes on during a long run (the embedded
+    owner pool has 2 connections; issue 23 item 5)."""
+    import knowledge.sources.kinds as kinds
+
+    source = store.add("intranet", "web", {"sitemap": site.base + "/sitemap.xml"}, 3600)
+    seen = []
+    real = kinds.request
+
+    def slow(*args, **kwargs):  # while the run waits on the network, the owner pool must have room
+        pool = runtime.db.owner.pool
+        seen.append(pool.get_stats().get("pool_available", 0) + pool.max_size - pool.get_stats().get("pool_size", 0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kinds, "request", slow)
+    assert run_source(runtime.ingestor, store, source).status == "ok"
+    assert seen and min(seen) == runtime.db.owner.pool.max_size
 
 
 def test_a_schedule_is_a_number_and_a_unit():

@@ -64,7 +64,7 @@ class WorkerStatus:
 
 def start_worker_thread(app: procrastinate.App, queues: list[str] | None = None, context: dict | None = None,
                         status: WorkerStatus | None = None, backoff: float = 1.0,
-                        most: float = 30.0) -> tuple[threading.Thread, WorkerStatus]:
+                        most: float = 30.0, concurrency: int = 1) -> tuple[threading.Thread, WorkerStatus]:
     """A worker in the background of this process (what `hrbot serve` does unless told not to). When it stops
     on an error (a database outage, say) it is started again after a pause that grows to `most` seconds, so
     uploads are processed again once the database is back, without a restart of the bot."""
@@ -76,7 +76,7 @@ def start_worker_thread(app: procrastinate.App, queues: list[str] | None = None,
             status.running = True
             try:
                 app.run_worker(queues=queues or [INGEST_QUEUE], wait=True, install_signal_handlers=False,
-                               delete_jobs="successful", additional_context=context)
+                               delete_jobs="successful", additional_context=context, concurrency=concurrency)
                 return  # stopped on purpose
             except Exception as exc:
                 status.running = False

@@ -1,11 +1,14 @@
 """One run of one source: list, fetch what changed, ingest it, retire what the source no longer has.
 
-- One run per source at a time across every replica and cron job (an advisory lock; a second one returns
-  "busy" at once).
-- A run that fails (the source unreachable, access refused, a malformed listing, an item that cannot be fetched)
-  removes nothing; documents it had already brought in are whole (each is ingested in its own transaction) and
-  the run is tried again after a backoff. After ALERT_AFTER failures in a row, admins are told (once until it
-  works again).
+- One run per source at a time across every replica and cron job (an advisory lock, held on a connection of its
+  own so a long run never holds one of the owner pool's few connections; a second run returns "busy" at once).
+- A listing that fails (the source unreachable, access refused, malformed) removes nothing, and the run is tried
+  again after a backoff. Once the listing is read, it is the truth: what it no longer has is retired, whatever
+  happens to the other items. An item that cannot be fetched (a transient error) or is rejected (a scanned PDF
+  without text, a hostile file) keeps what was there before; a fetch error fails the run (tried again with
+  backoff), a rejection does not (it would fail every run until someone fixes the file): it is reported with
+  its reason in the run's changes. `hrbot sync` follows the same rule. After ALERT_AFTER failures in a row,
+  admins are told, once until it works again.
 """
 from __future__ import annotations
 
@@ -47,9 +50,12 @@ class RunResult:
 def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
                alert: Callable[[Source, int, str], None] | None = None, profile=None) -> RunResult:
     """profile: the company profile, which records sources validate against (locations, leave types)."""
+    from knowledge.database.connection import connect
+
     result = RunResult(source.name)
     db = ingestor.db  # the owner: runs write documents
-    with db.connection() as lock_conn:
+    db.require_owner("run a source")
+    with connect(db.url, autocommit=True, connect_timeout=10) as lock_conn:
         if not lock_conn.execute(LOCK, {"id": source.source_id}).fetchone()[0]:
             result.status = "busy"
             return result
@@ -71,11 +77,11 @@ def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
     else:
         result.failures = store.failed(source, result.error or "failed")
         log.warning("source %s failed (%d in a row): %s", source.name, result.failures, result.error)
-        if alert is not None and result.failures >= ALERT_AFTER:
+        if alert is not None and result.failures >= ALERT_AFTER and store.claim_alert(source):
             try:
                 alert(source, result.failures, result.error or "")
-                store.alerted(source)
             except Exception:
+                store.release_alert(source)
                 log.exception("could not tell the admins that source %s keeps failing", source.name)
     return result
 
@@ -88,7 +94,7 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
     with ingestor.db.connection() as conn:
         seen = {row[0]: (row[1], Seen(*row[2:])) for row in conn.execute(SEEN, {"id": source.source_id})}
     listing = listing_of(source.settings, ingestor.max_bytes)  # a SourceError here: nothing has changed
-    present, gone, errors, old_names = set(), [], [], []
+    present, gone, errors, rejected, old_names = set(), [], [], [], []
     for item in listing.items:
         previous = seen.get(item.key)
         renamed = previous is not None and previous[0] != item.document  # renamed or moved at the source
@@ -109,7 +115,7 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
             outcome = ingestor.ingest_bytes(fetched.name or item.document, fetched.data, audience=source.audience,
                                             uploaded_by=source.origin, url=item.url, source=item.document)
             if outcome.status in ("rejected", "failed"):
-                errors.append(f"{item.document}: {outcome.reason}")
+                rejected.append(f"{item.document}: {outcome.reason}")  # what was there before stays
                 continue
             status = "replaced" if renamed and outcome.status == "added" else outcome.status
             result.changes[status if status in result.changes else "unchanged"] += 1
@@ -123,21 +129,29 @@ def _run(ingestor: Ingestor, source: Source, result: RunResult) -> None:
     for document in old_names:  # completes a rename (now recorded under the new name), even if other items failed
         if document not in named:
             _retire(ingestor, source, document)
-    if errors:
-        more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
-        raise SourceError(f"{len(errors)} item(s) could not be brought in, so nothing was removed: "
-                          + "; ".join(errors[:3]) + more)
-    for key, (document, _) in seen.items():
+    for key, (document, _) in seen.items():  # gone from the listing: retired, whatever the other items did
         if key in present:
             continue
         if document not in named and _retire(ingestor, source, document):  # in named: another item's name now
             result.changes["removed"] += 1
         with ingestor.db.connection() as conn:
             conn.execute(FORGET, {"id": source.source_id, "key": key})
+    if rejected:
+        log.warning("source %s: %d item(s) rejected: %s", source.name, len(rejected), rejected[:3])
+        result.changes["rejected"] = len(rejected)
+        result.changes["rejected because"] = _first(rejected)
+    if errors:
+        raise SourceError(f"{len(errors)} item(s) could not be fetched (kept as they were; tried again): "
+                          + _first(errors))
     if listing.skipped:
         log.info("source %s skipped: %s", source.name, listing.skipped)
         result.changes["skipped"] = len(listing.skipped)
         result.changes["skipped because"] = "; ".join(listing.skipped[:3])
+
+
+def _first(reasons: list[str], shown: int = 3) -> str:
+    more = f"; and {len(reasons) - shown} more" if len(reasons) > shown else ""
+    return "; ".join(reasons[:shown]) + more
 
 
 def _retire(ingestor: Ingestor, source: Source, document: str) -> bool:

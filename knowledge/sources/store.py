@@ -33,7 +33,9 @@ FAILED = """
 UPDATE sources SET last_run_at = now(), last_error = %(error)s, failures = failures + 1,
                    next_run_at = now() + make_interval(secs => least(every_seconds, %(backoff)s))
 WHERE source_id = %(id)s RETURNING failures"""
-ALERTED = "UPDATE sources SET alerted_at = now() WHERE source_id = %(id)s"
+# Taken before the admins are told, so one alert goes out per failing streak, from one replica only.
+CLAIM_ALERT = "UPDATE sources SET alerted_at = now() WHERE source_id = %(id)s AND alerted_at IS NULL RETURNING 1"
+RELEASE_ALERT = "UPDATE sources SET alerted_at = NULL WHERE source_id = %(id)s"
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,12 @@ class SourceStore:
             return conn.execute(FAILED, {"id": source.source_id, "error": error[:500], "backoff": backoff}
                                 ).fetchone()[0]
 
-    def alerted(self, source: Source) -> None:
+    def claim_alert(self, source: Source) -> bool:
+        """True for the one run that tells the admins of this failing streak (the next success resets it)."""
         with self.db.owner.connection() as conn:
-            conn.execute(ALERTED, {"id": source.source_id})
+            return conn.execute(CLAIM_ALERT, {"id": source.source_id}).fetchone() is not None
+
+    def release_alert(self, source: Source) -> None:
+        """The alert could not be sent: let the next failing run try again."""
+        with self.db.owner.connection() as conn:
+            conn.execute(RELEASE_ALERT, {"id": source.source_id})

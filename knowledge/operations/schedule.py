@@ -1,0 +1,98 @@
+"""Scheduled work as procrastinate periodic tasks and jobs, not hand-made threads.
+
+Every worker defers the periodic tasks below; the job queue's `procrastinate_periodic_defers` table lets exactly
+one job through per tick across every replica, and a queueing lock keeps at most one waiting. The jobs run on
+the queues of the workers that can do them:
+
+| queue | what | who takes it |
+| --- | --- | --- |
+| `maintenance` | which sources are due (every minute), retention (daily), missing vectors (hourly), jobs of a dead worker (every minute) | a worker with the owner's URL |
+| `sources` | one source's run, a job each: sources run in parallel (the worker's concurrency), one slow source delays no other, and one source never runs twice at once (its job lock) | a worker with the owner's URL |
+| `slack` | answering events whose lease ran out (bot/jobs.py) | every bot process |
+
+Nothing here knows Slack: a failing source's alert is a callable in the worker's context.
+"""
+from __future__ import annotations
+
+import logging
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "hrbot"
+SOURCES_QUEUE = "sources"
+MAINTENANCE_QUEUE = "maintenance"
+OWNER_QUEUES = [MAINTENANCE_QUEUE, SOURCES_QUEUE]
+RUN_SOURCE = f"{NAMESPACE}:run_source"
+# Keys of the worker's context (procrastinate's additional_context)
+ASSISTANT = "assistant"      # knowledge.assistant.HRAssistant
+DEFERRER = "deferrer"        # a procrastinate App opened on the runtime's sync pool, for deferring from a job
+SOURCE_ALERT = "source_alert"  # (source, failures, error) -> None, or absent
+SOURCE_CONCURRENCY = 4       # sources running at once in one worker (each mostly waits on the network)
+RETENTION_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=60)
+
+
+def defer_source(deferrer: procrastinate.App, name: str) -> bool:
+    """Queue one run of a source; False when one is queued already (its queueing lock)."""
+    try:
+        deferrer.configure_task(RUN_SOURCE, queue=SOURCES_QUEUE, lock=f"source:{name}",
+                                queueing_lock=f"source:{name}").defer(name=name)
+        return True
+    except AlreadyEnqueued:
+        return False
+
+
+def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
+    """A new blueprint each time (adding one to an App renames its tasks). periodic=False: the same tasks, none
+    deferred by the clock (a worker that runs what is waiting and stops: tests, `hrbot worker --once`)."""
+    tasks = procrastinate.Blueprint()
+
+    def every(cron: str, periodic_id: str):
+        return tasks.periodic(cron=cron, periodic_id=periodic_id) if periodic else (lambda task: task)
+
+    @every("* * * * *", "sources")
+    @tasks.task(name="schedule_sources", queue=MAINTENANCE_QUEUE, queueing_lock="schedule_sources",
+                pass_context=True)
+    def schedule_sources(context: procrastinate.JobContext, timestamp: int) -> int:
+        """Each source whose time has come becomes a job of its own."""
+        assistant, deferrer = context.additional_context[ASSISTANT], context.additional_context[DEFERRER]
+        queued = [s.name for s in assistant.sources.due() if defer_source(deferrer, s.name)]
+        if queued:
+            log.info("sources due, queued: %s", ", ".join(queued))
+        return len(queued)
+
+    @tasks.task(name="run_source", queue=SOURCES_QUEUE, pass_context=True)
+    def run_source(context: procrastinate.JobContext, name: str) -> str:
+        """One run; its failures are the source's own (recorded, retried by the source's backoff, alerted), so
+        the job itself only fails on a bug."""
+        from knowledge.errors import NotFound
+
+        assistant = context.additional_context[ASSISTANT]
+        try:
+            [result] = assistant.run_sources([name], alert=context.additional_context.get(SOURCE_ALERT))
+        except NotFound:
+            return "removed"  # removed between the schedule and the run
+        return result.status
+
+    @every("17 3 * * *", "retention")
+    @tasks.task(name="retention", queue=MAINTENANCE_QUEUE, queueing_lock="retention", retry=RETENTION_RETRY,
+                pass_context=True)
+    def retention(context: procrastinate.JobContext, timestamp: int) -> dict:
+        return context.additional_context[ASSISTANT].prune()
+
+    @every("41 * * * *", "vectors")
+    @tasks.task(name="complete_vectors", queue=MAINTENANCE_QUEUE, queueing_lock="complete_vectors",
+                pass_context=True)
+    def complete_vectors(context: procrastinate.JobContext, timestamp: int) -> int:
+        return context.additional_context[ASSISTANT].complete_vectors()
+
+    @every("* * * * *", "stalled-jobs")
+    @tasks.task(name="stalled_jobs", queue=MAINTENANCE_QUEUE, queueing_lock="stalled_jobs", pass_context=True)
+    def stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> int:
+        from knowledge.operations.jobs import retry_stalled
+
+        return len(retry_stalled(context.additional_context[ASSISTANT].runtime.db))
+
+    return tasks
