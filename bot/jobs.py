@@ -12,6 +12,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import secrets
+import time
 
 import procrastinate
 from slack_sdk import WebClient
@@ -37,6 +39,28 @@ def job_seal(key, **args) -> str:
     return key.mac(SEAL_PURPOSE, json.dumps(args, sort_keys=True).encode()).hex()
 
 
+def sealed(key, **args) -> dict:
+    """The job's arguments with a nonce, the time they were made and their seal: the seal proves the bot queued
+    them, the nonce makes a copy of them a replay (refused: knowledge.database.seals), the time ages them out."""
+    args = {**args, "nonce": secrets.token_hex(16), "issued": int(time.time())}
+    return {**args, "seal": job_seal(key, **args)}
+
+
+def refusal(key, db, seal: str, **args) -> str | None:
+    """Why a job must not run, or None; spends its seal when it may (in its own transaction, before the work:
+    a job that then fails is not run again by a copy)."""
+    from knowledge.database import seals
+
+    if not seal or not hmac.compare_digest(seal, job_seal(key, **args)):
+        return "it carries no valid seal: it was not queued by the bot (or before a key rotation)"
+    if not isinstance(args.get("issued"), int) or time.time() - args["issued"] > seals.SEAL_DAYS * 86400:
+        return f"it is older than {seals.SEAL_DAYS} days"
+    with db.connection() as conn:
+        if not seals.spend(conn, bytes.fromhex(seal), SEAL_PURPOSE):
+            return "it ran before: this is a copy (a replay)"
+    return None
+
+
 def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     """A new blueprint each time: adding one to an App renames its tasks, so each App gets its own. periodic=False:
     nothing is deferred by the clock (a worker that runs what is waiting and stops)."""
@@ -44,13 +68,13 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
 
     @tasks.task(name="ingest_slack_file", queue=INGEST_QUEUE, pass_context=True)
     def ingest_slack_file(context: procrastinate.JobContext, file_id: str, user: str, channel: str,
-                          thread_ts: str, seal: str = "") -> None:
+                          thread_ts: str, seal: str = "", nonce: str = "", issued: int | None = None) -> None:
         uploads = context.additional_context[UPLOADS]
-        expected = job_seal(uploads.assistant.runtime.db.binding_key, file_id=file_id, user=user, channel=channel,
-                            thread_ts=thread_ts)
-        if not hmac.compare_digest(seal, expected):
-            log.error("SECURITY: job %s (a Slack file for %s) carries no valid seal: it was not queued by the bot "
-                      "(or before a key rotation); refused", context.job.id, user)
+        db = uploads.assistant.runtime.db
+        why = refusal(db.binding_key, db, seal, file_id=file_id, user=user, channel=channel, thread_ts=thread_ts,
+                      nonce=nonce, issued=issued)
+        if why:
+            log.error("SECURITY: job %s (a Slack file for %s) refused: %s", context.job.id, user, why)
             return
         uploads.ingest(file_id, user, channel, thread_ts)
 
@@ -94,9 +118,9 @@ class SlackJobs:
         return app
 
     def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str) -> int:
-        args = {"file_id": file_id, "user": user, "channel": channel, "thread_ts": thread_ts}
         return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
-            **args, seal=job_seal(self.assistant.runtime.db.binding_key, **args))
+            **sealed(self.assistant.runtime.db.binding_key, file_id=file_id, user=user, channel=channel,
+                     thread_ts=thread_ts))
 
     def stop_taking_slack_work(self) -> None:
         """Stopping: redelivery jobs this worker still takes answer nothing here (another process will)."""

@@ -17,7 +17,7 @@ from knowledge.runtime import SAMPLE_DOCS, Runtime
 from knowledge.settings import Settings
 
 TRUNCATE_ALL = ("TRUNCATE documents, chunks, lexicon, embedding_space, employees, leave_entitlements, "
-                "leave_records, leave_balances, public_holidays, questions, feedback, escalations, processed_events, "
+                "leave_records, leave_balances, public_holidays, questions, spent_seals, feedback, escalations, processed_events, "
                 "admins, audit_log, procrastinate_jobs, sources, source_items, colleague_names RESTART IDENTITY CASCADE")  # BM25 stats reset by trigger
 
 

@@ -2,7 +2,6 @@
 import json
 import time
 
-
 from tests.files import encrypted_pdf_bytes
 from tests.slack_helpers import texts
 
@@ -242,15 +241,14 @@ def test_jobs_queued_under_the_old_task_name_still_run_when_sealed(bot, fake, db
     A job without the bot's seal (queued with SQL by whoever has the runtime role) is refused, old name or new."""
     import procrastinate
 
-    from bot.jobs import job_seal
+    from bot.jobs import sealed
     from knowledge.operations.jobs import INGEST_QUEUE, build_job_app
 
     fake.add_file("F41", "pet-policy.md", POLICY_V1)
     fake.add_file("F42", "forged.md", POLICY_V1.replace(b"Pet Policy", b"Forged Policy"))
     old = build_job_app(db)
     args = {"file_id": "F41", "user": "U0ADMIN", "channel": "DU0ADMIN", "thread_ts": "1700002000.000100"}
-    old.configure_task("hrbot.ingest_slack_file", queue=INGEST_QUEUE).defer(**args, seal=job_seal(db.binding_key,
-                                                                                                   **args))
+    old.configure_task("hrbot.ingest_slack_file", queue=INGEST_QUEUE).defer(**sealed(db.binding_key, **args))
     old.configure_task("hrbot:ingest_slack_file", queue=INGEST_QUEUE).defer(
         file_id="F42", user="U0ADMIN", channel="DU0ADMIN", thread_ts="1700002000.000200")
     assert isinstance(old, procrastinate.App)
@@ -258,6 +256,33 @@ def test_jobs_queued_under_the_old_task_name_still_run_when_sealed(bot, fake, db
     assert said(fake, "Added *Pet Policy* (`pet-policy.md`)")
     assert not said(fake, "forged.md") and [c for c in fake.calls_to("files.info")
                                             if c.args.get("file") == "F42"] == []
+
+
+def test_a_copied_upload_job_cannot_bring_back_a_withdrawn_version(bot, fake, db):
+    """The outside review's F1: the runtime role copied an admin's sealed upload job and queued it again after
+    version 2 replaced it; version 1 came back in the admin's name. A seal is spent when its job runs."""
+    import json
+
+    from knowledge.operations.jobs import INGEST_QUEUE
+
+    share(bot, fake, "U0ADMIN", ("F51", "pet-policy.md", POLICY_V1), ts="1700003000.000100")
+    time.sleep(1.0)  # the ack is immediate; the job is queued by the listener
+    with db.connection() as conn:
+        queue, task, args = conn.execute("SELECT queue_name, task_name, args FROM procrastinate_jobs "
+                                         "WHERE args->>'file_id' = 'F51'").fetchone()
+    process_jobs(bot)
+    share(bot, fake, "U0ADMIN", ("F52", "pet-policy.md", POLICY_V2), ts="1700003000.000200")
+    time.sleep(1.0)
+    process_jobs(bot)
+    with db.connection() as conn:  # the attacker puts the copy back
+        conn.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args, status) VALUES (%s, %s, %s, 'todo')",
+                     [queue, task, json.dumps(args)])
+    process_jobs(bot)
+    with db.connection() as conn:
+        active = conn.execute("SELECT version FROM documents WHERE source = 'pet-policy.md' AND status = 'active'"
+                              ).fetchall()
+    assert active == [(2,)]
+    assert [c for c in fake.calls_to("files.info") if c.args.get("file") == "F51"].__len__() == 1
 
 
 def test_hr_admin_records_lists_balances_that_disagree_with_the_hr_system(bot, fake, runtime):

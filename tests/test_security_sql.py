@@ -175,6 +175,33 @@ def test_an_event_altered_after_its_claim_is_never_redelivered(fresh):
     assert EventLedger(fresh).take_due() == []
 
 
+def test_an_answered_event_put_back_with_its_seal_is_not_answered_again(fresh):
+    """The outside review's F2: the body and seal, saved while the event was in flight, written back after the
+    answer; the bot answered again (and audited another read) every time."""
+    event_id = f"EvREPLAY{uuid.uuid4().hex[:8]}"
+    ledger = EventLedger(fresh)
+    claim = ledger.claim(event_id, _dm_body("U0AAA", event_id))
+    with _as_runtime(fresh) as conn:
+        body, sealed = conn.execute("SELECT body, seal FROM processed_events WHERE event_id = %s",
+                                    [event_id]).fetchone()
+    ledger.finished(claim)
+    with _as_runtime(fresh) as conn:
+        conn.execute("UPDATE processed_events SET state = 'answering', body = %s, seal = %s, attempts = 0, "
+                     "lease_until = now() - interval '1 minute' WHERE event_id = %s",
+                     [json.dumps(body), sealed, event_id])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM spent_seals")  # a seal cannot be un-spent
+    assert EventLedger(fresh).take_due() == []
+
+
+def test_an_event_too_old_to_help_is_not_answered_again(fresh):
+    event_id = f"EvOLD{uuid.uuid4().hex[:8]}"
+    ledger = EventLedger(fresh)
+    ledger.claim(event_id, {**_dm_body("U0AAA", event_id), "event_time": int(time.time()) - 2 * 86400})
+    ledger.hand_back()
+    assert EventLedger(fresh).take_due() == []
+
+
 def test_a_sealed_event_is_redelivered_as_it_came(fresh):
     event_id = f"EvSEAL{uuid.uuid4().hex[:8]}"
     ledger = EventLedger(fresh)

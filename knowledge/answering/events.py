@@ -17,8 +17,10 @@ import json
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 
+from knowledge.database import seals
 from knowledge.database.connection import Database
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ ON CONFLICT DO NOTHING RETURNING event_id"""
 ANSWERED = """
 UPDATE processed_events SET state = %(state)s, lease_until = NULL, body = NULL, placeholder = NULL,
                             answered_at = now()
-WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering'"""
+WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering'
+RETURNING seal"""
 HAND_BACK = """
 UPDATE processed_events SET lease_until = now() - interval '1 second'
 WHERE state = 'answering' AND (event_id, claim_token) IN (SELECT * FROM unnest(%(event_ids)s::text[], %(tokens)s::text[]))"""
@@ -73,6 +76,7 @@ class Due:
 
 
 SEAL_PURPOSE = "event-body"
+TOO_LATE_SECONDS = 24 * 3600  # an event older than this is not answered again: the answer can no longer help
 
 
 def canonical(body: dict) -> bytes:
@@ -121,8 +125,10 @@ class EventLedger:
         with self._lock:
             self._held.pop(claim.event_id, None)
         with self.db.connection() as conn:
-            conn.execute(ANSWERED, {"event_id": claim.event_id, "token": claim.token,
-                                    "state": "failed" if failed else "answered"})
+            row = conn.execute(ANSWERED, {"event_id": claim.event_id, "token": claim.token,
+                                          "state": "failed" if failed else "answered"}).fetchone()
+            if row and row[0] is not None:  # a copy of this body, put back with SQL, is never answered again
+                seals.spend(conn, row[0], SEAL_PURPOSE)
 
     def note_placeholder(self, claim: Claim, placeholder: dict) -> None:
         with self.db.connection() as conn:
@@ -158,11 +164,24 @@ class EventLedger:
         due = []
         key = self.db.binding_key
         for event_id, token, body, placeholder, attempts, stored_seal in rows:
-            if stored_seal is None or not hmac.compare_digest(bytes(stored_seal), seal(key, event_id, body)):
-                log.error("SECURITY: the stored body of event %s has no valid seal (written or altered outside "
-                          "the bot, or sealed with a rotated key); it is not answered", event_id)
+            refusal = self._refusal(key, event_id, body, stored_seal)
+            if refusal:
+                log.error("event %s is not answered: %s", event_id, refusal)
                 with self.db.connection() as conn:
                     conn.execute(REFUSE_FORGED, {"event_id": event_id, "token": token})
                 continue
             due.append(Due(Claim(event_id, token, placeholder, attempts), body))
         return due
+
+    def _refusal(self, key, event_id: str, body: dict, stored_seal) -> str | None:
+        """Why a stored event must not be answered again, or None."""
+        if stored_seal is None or not hmac.compare_digest(bytes(stored_seal), seal(key, event_id, body)):
+            return ("SECURITY: its stored body has no valid seal (written or altered outside the bot, or sealed "
+                    "with a rotated key)")
+        with self.db.connection() as conn:
+            if seals.is_spent(conn, stored_seal):
+                return "SECURITY: it was answered already and its body was put back (a replay)"
+        sent = body.get("event_time") if isinstance(body, dict) else None
+        if isinstance(sent, (int, float)) and time.time() - sent > TOO_LATE_SECONDS:
+            return "it is more than a day old: an answer now could not help"
+        return None

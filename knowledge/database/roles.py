@@ -36,6 +36,7 @@ RUNTIME_WRITES = {
     "escalations": ("INSERT",),
     "audit_log": ("INSERT",),                            # append-only: no UPDATE, no DELETE
     "questions": ("INSERT",),                            # and no reading of logged answers (below)
+    "spent_seals": ("INSERT",),                          # spend a seal; never un-spend one (migration 0018)
 }
 # Job queue (procrastinate): deferring, and the in-process worker's own bookkeeping.
 RUNTIME_QUEUE_PREFIX = "procrastinate_"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from knowledge.database import seals
 from knowledge.database.connection import Database
 from knowledge.operations.admin import audit
 
@@ -45,6 +46,7 @@ def prune(db: Database, personal_answer_days: int, retention_days: int) -> dict:
         redacted = conn.execute(REDACT_PERSONAL, {"redacted": REDACTED, "days": personal_answer_days}).rowcount
         deleted = conn.execute(DELETE_OLD, {"days": retention_days}).rowcount
         conn.execute(DELETE_OLD_EVENTS, {"days": min(retention_days, 2)})
+        seals.prune(conn)
         if redacted or deleted:
             audit(conn, "retention", "prune", None, redacted=redacted, deleted=deleted)
     return {"answers_redacted": redacted, "questions_deleted": deleted}
