@@ -30,6 +30,36 @@ def _supervision(supervisor) -> dict:
                                                          if supervisor.last_error else {})}
 
 
+def _leave(code: int, run_exit_handlers: bool = True) -> None:
+    """End a long-running process once its work is finished, without interpreter finalization.
+
+    At finalization CPython 3.11 makes every daemon thread that next asks for the GIL call pthread_exit(), which
+    unwinds its stack; a thread inside torch (the hourly quote warm-up, a bulk embedding) unwinds through a
+    C++ noexcept frame and libstdc++ calls std::terminate: SIGABRT, exit status -6, after a clean drain. So what
+    a normal exit does before finalization is done here, in the same order (wait for the non-daemon threads, run
+    the exit handlers: the embedded server's stop among them), the logs and streams are flushed, and the process
+    ends with os._exit, which stops the daemon threads where they stand."""
+    import atexit
+    import logging
+    import os
+    import sys
+    import threading
+
+    if run_exit_handlers:
+        try:
+            threading._shutdown()
+            atexit._run_exitfuncs()
+        except Exception:  # an exit handler failing must not turn a clean stop into a crash
+            logging.getLogger(__name__).exception("an exit handler failed")
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
 @click.command()
 @click.option("--http", "http_mode", is_flag=True, help="Serve the HTTP Events API instead of Socket Mode.")
 @click.option("--port", type=int, default=None, help="Port for --http (default HRBOT_HTTP_PORT, 3000).")
@@ -100,17 +130,13 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
         handed_back = serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners,
                    hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
                    drain=settings.drain_seconds)
-        if handed_back:
-            # The unfinished answers belong to another process now: don't let their threads (which Python would
-            # wait for at exit) finish them too, or past the orchestrator's grace period.
-            import logging
-            import os
-
-            logging.shutdown()
-            os._exit(0)
+        # The unfinished answers handed back belong to another process now: don't let their threads finish them
+        # too (no exit handler runs then, and the embedded server is left to the next process).
+        _leave(0, run_exit_handlers=not handed_back)
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
         serve_socket_mode(bot.app, settings.slack_app_token)
+        _leave(0)
 
 
 @click.command()

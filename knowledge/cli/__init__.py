@@ -8,7 +8,7 @@ from typing import Iterable
 import click
 
 from knowledge.cli import admin, chat, database, documents, evaluation, people, privacy, profile, sources
-from knowledge.errors import HRBotError
+from knowledge.errors import HRBotError, disk_full_cause, disk_full_message
 from knowledge.runtime import Runtime
 from knowledge.settings import Settings
 
@@ -56,8 +56,15 @@ def main(argv: list[str] | None = None, obj: Runtime | None = None,
     except click.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
-    except HRBotError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+    except Exception as exc:
+        # A full disk fails wherever it is met (starting the embedded server, a migration, a write, a WAL
+        # write's PANIC): one line naming the cause and what to free, never a traceback, exit status 1.
+        if disk_full_cause(exc) is not None:
+            click.echo(f"Error: {disk_full_message(exc)}", err=True)
+            sys.exit(1)
+        if isinstance(exc, HRBotError):
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        raise
     if isinstance(code, int) and code:
         sys.exit(code)

