@@ -44,17 +44,23 @@ def doctor(ctx, slack) -> None:
         return f"PostgreSQL {server}, pgvector {vector[0]}, {documents} documents"
 
     def least_privilege():
-        from knowledge.database.roles import role_facts
+        from knowledge.database.roles import role_facts, role_settings
 
         with rt.db.connection() as conn:
             facts = role_facts(conn)
+            planted = role_settings(conn, facts["role"])
+        if planted:
+            raise RuntimeError(f"the bot's role {facts['role']} carries session defaults of its own ("
+                               + ", ".join(planted) + "); nothing of hrbot sets them, and anyone with its password "
+                               f"can: run `ALTER ROLE {facts['role']} RESET ALL` as an administrator, then rotate "
+                               "its password")
         if facts["superuser"] or facts["bypass_rls"] or facts["owns"]:
             raise RuntimeError(
                 f"the bot connects as {facts['role']}, which "
                 + ("is a superuser" if facts["superuser"] else "bypasses row-level security" if facts["bypass_rls"]
                    else f"owns {facts['owns']} tables")
                 + ": give it a runtime role (README, Database roles)")
-        rt.db.binding_key  # noqa: B018 - the owner connection can read the records key
+        rt.db.binding_key  # noqa: B018 - the key is given (HRBOT_BINDING_KEY) or the owner can read it
         return f"runtime role {facts['role']} owns nothing and is bound by row-level security"
 
     def model():

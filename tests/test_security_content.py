@@ -190,6 +190,21 @@ def test_a_sitemap_loc_on_another_origin_or_not_http_is_skipped_with_a_reason(ru
     assert "another origin" in listed and "not an http(s) address" in listed
 
 
+def test_a_sitemap_loc_with_a_user_and_password_is_skipped_and_never_echoed(runtime, store, sites, monkeypatch):
+    """The outside review's F5: http://user:pw@host/ on the source's own host was fetched, failed the whole run,
+    and its password stayed in the error shown to admins."""
+    home, _ = sites
+    host = home.base_url.split("//", 1)[1]
+    home.locs = [home.base_url + "/leave", f"http://user:pw@{host}/userinfo"]
+    monkeypatch.setenv("INTRANET_AUTH", "Bearer s3cret")
+    source = store.add("intranet", "web", {"sitemap": home.base_url + "/sitemap.xml",
+                                           "auth_header": "env:INTRANET_AUTH"}, 3600)
+    result = run_source(runtime.ingestor, store, source)
+    assert result.status == "ok" and result.changes["added"] == 1 and result.changes["skipped"] == 1
+    assert "user name or password" in result.changes["skipped because"]
+    assert "pw" not in result.changes["skipped because"] and "/userinfo" not in [c.path for c in home.calls]
+
+
 def test_a_sitemap_page_on_another_origin_is_never_given_the_token(runtime, store, sites, monkeypatch):
     home, other = sites
     home.locs = [home.base_url + "/leave", other.base_url + "/phish"]

@@ -213,3 +213,22 @@ def test_after_a_key_rotation_the_refresh_rewrites_every_digest(rt):
         with db.owner.connection() as conn:
             refresh_colleague_names(conn, old)
     assert Colleagues(db).named(phrases("Sanne de Vries"))
+
+
+# --- The outside review's F4: a colleague's first name in lower case -------------------------------------------
+
+@pytest.mark.parametrize("question", ["How much leave does priya have left?", "How much leave has priya got left?",
+                                      "How many days has she taken this year?", "how much leave does he have left"])
+def test_a_lower_case_name_or_pronoun_where_a_person_stands_is_refused(question):
+    from knowledge.answering.answers import about_someone_else
+
+    assert about_someone_else(question, {"Hannah", "Whitfield"}, {"E001"})
+
+
+@pytest.mark.parametrize("question", ["How many days does it take to approve leave?", "How much leave do I have left?",
+                                      "Does unused leave carry over?", "How much annual leave does one get?",
+                                      "How many days of leave have I taken?", "How much sick leave has hannah left?"])
+def test_policy_and_own_questions_are_not_taken_for_someone_else(question):
+    from knowledge.answering.answers import about_someone_else
+
+    assert not about_someone_else(question, {"Hannah Whitfield", "Hannah", "Whitfield"}, {"E001"})

@@ -343,3 +343,67 @@ def test_a_runtime_only_replica_refuses_owner_work_kindly(split):
         assert RecordsReader(replica).load("E901").employee.name == "Ada Lovelace"
     finally:
         replica.close()
+
+
+# --- The outside review's findings (F3, U1-U3) -------------------------------------------------------------------
+
+def test_session_defaults_planted_on_the_runtime_role_are_removed_and_cannot_make_the_bot_read_only(pg_server):
+    """F3: `ALTER ROLE hrbot_app SET default_transaction_read_only = on`, run with the leaked credential, survived
+    restarts and upgrades and stopped every write."""
+    from knowledge.database.connection import Database, upgrade, with_user
+    from knowledge.database.roles import RUNTIME_ROLE, role_settings
+    from tests.conftest import _fresh_database
+
+    owner_url = _fresh_database(pg_server, "hrbot_role_settings", RUNTIME_ROLE)
+    runtime_url = with_user(owner_url, RUNTIME_ROLE)
+    with psycopg.connect(runtime_url, autocommit=True) as attacker:
+        attacker.execute(f"ALTER ROLE {RUNTIME_ROLE} SET default_transaction_read_only = on")
+        attacker.execute(f"ALTER ROLE {RUNTIME_ROLE} SET statement_timeout = '50ms'")
+    db = Database(runtime_url, server=pg_server)
+    try:
+        with db.connection() as conn:  # the pool's own settings win over the planted read-only default
+            conn.execute("INSERT INTO audit_log (actor, action) VALUES ('x', 'probe')")
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            assert len(role_settings(conn, RUNTIME_ROLE)) == 2
+        upgrade(owner_url, RUNTIME_ROLE)  # the owner (here a superuser) removes them at every upgrade
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            assert role_settings(conn, RUNTIME_ROLE) == []
+    finally:
+        db.close()
+        with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+            conn.execute(f"ALTER ROLE {RUNTIME_ROLE} RESET ALL")
+
+
+def test_the_runtime_url_alone_says_what_to_set_instead_of_a_traceback(split):
+    """U1: DATABASE_URL of the runtime role without HRBOT_RUNTIME_ONLY or the owner's URL."""
+    from knowledge.database.connection import Database
+    from knowledge.errors import ConfigurationError
+    from knowledge.settings import Settings
+
+    with pytest.raises(ConfigurationError, match="HRBOT_OWNER_DATABASE_URL.*HRBOT_RUNTIME_ONLY"):
+        Database.open(Settings.from_env(environ={"DATABASE_URL": split.url, "HRBOT_DB_WAIT_SECONDS": "0"},
+                                        dotenv_path=None))
+
+
+def test_an_upgrade_that_rotates_the_key_says_so(pg_server):
+    """U2: `hrbot db upgrade` with a new HRBOT_BINDING_KEY printed only "up to date"."""
+    from knowledge.database.connection import upgrade
+    from knowledge.database.roles import RUNTIME_ROLE
+    from tests.conftest import _fresh_database
+
+    url = _fresh_database(pg_server, "hrbot_key_note", RUNTIME_ROLE)
+    notes: list[str] = []
+    assert upgrade(url, RUNTIME_ROLE, BindingKey.from_secret("n" * 64), notes) == []
+    assert notes and "binding key is new" in notes[0]
+    again: list[str] = []
+    upgrade(url, RUNTIME_ROLE, BindingKey.from_secret("n" * 64), again)
+    assert again == []
+
+
+def test_unbinding_an_unknown_employee_is_an_error(fresh):
+    """U3: `hrbot records unbind E999` said "was not bound" and exited 0."""
+    from knowledge.errors import NotFound
+
+    with pytest.raises(NotFound, match="No employee has the id 'E999'"):
+        RecordsReader(fresh).unbind("E999", "cli:hr")
+    assert RecordsReader(fresh).unbind("E903", "cli:hr") is None  # exists, not bound: not an error

@@ -124,6 +124,15 @@ POSSESSIVE = r"(?:['’]s|(?<=s)['’])"
 POSSESSIVE_NAME = re.compile(rf"\b({NAME}){POSSESSIVE}\s+(?:\w+\s+){{0,2}}(?i:leave|balance|holidays?|vacation|"
                              r"salary|pay|records?|entitlement|allowance|absences?|sick|email|manager|details)\b")
 FOR_NAME = re.compile(rf"\b(?i:for|of|about)\s+({NAME})\s*\??$")
+# A person's name typed in lower case where a person stands ("how much leave does priya have left", "has she
+# taken any"): one word in the subject slot of a question about someone's leave. Words that stand there in
+# questions about the policy ("does it take", "does one get", "does leave carry over") are not people.
+LOWER_SUBJECT = re.compile(rf"\b(?i:does|did|has|have|is|was|will|can|should)\s+([a-z][a-z'’-]{{1,30}})\s+"
+                           rf"(?:{PERSON_VERB}|(?i:taken|had|requested|asked))\b")
+NOT_A_SUBJECT = {"i", "it", "one", "this", "that", "there", "each", "every", "all", "any", "no", "nobody", "my",
+                 "everyone", "everybody", "anyone", "anybody", "someone", "somebody", "who", "what", "which",
+                 "unused", "annual", "sick", "parental", "maternity", "paternity", "overtime", "pension", "time"}
+THIRD_PERSON = {"he", "she", "they", "him", "her", "them"}  # someone else, whatever the company's words list
 # Anywhere in a question that asks for data: a name with a particle ("Sanne de Vries"), or three capitalised words
 # or more that are no policy, calendar or company words ("Mary Jane Watson").
 PARTICLE_NAME = re.compile(rf"\b({CAP}(?:\s+{CAP})*\s+{JOINING}\s+{CAP}(?:\s+{CAP})*)(?![\w'’-])")
@@ -178,6 +187,10 @@ def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
     patterns = (VERB_NAME, POSSESSIVE_NAME, FOR_NAME, PARTICLE_NAME, LONG_NAME) if asks_for_data else (VERB_NAME,)
     if any(is_name(m.group(1)) for pattern in patterns for m in pattern.finditer(question)):
         return True
+    if PERSON_DATA.search(question) and any(
+            m.group(1).lower() in THIRD_PERSON or m.group(1).lower() not in NOT_A_SUBJECT | skip | own_words
+            for m in LOWER_SUBJECT.finditer(question)):
+        return True  # "does priya have left", "has she taken": a person, named in lower case or by a pronoun
     shaped = {i for m in ID_AS_PERSON.finditer(question) for i in m.groups() if i}
     if PERSON_DATA.search(question):
         shaped |= {m.group(1) for m in ID_FOR.finditer(question)}

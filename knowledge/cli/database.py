@@ -26,8 +26,11 @@ def db_upgrade(ctx: click.Context) -> None:
         raise ConfigurationError("`hrbot db upgrade` needs the owner's URL; this process is HRBOT_RUNTIME_ONLY.")
     db = rt.unmigrated_db()
     key = BindingKey.from_secret(rt.settings.binding_key) if rt.settings.binding_key else None
-    applied = upgrade(db.owner.url, db.runtime_role, key)
+    notes: list[str] = []
+    applied = upgrade(db.owner.url, db.runtime_role, key, notes)
     click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
+    for note in notes:
+        click.echo(note)
 
 
 @db.command("status")

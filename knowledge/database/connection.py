@@ -47,7 +47,8 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
         ) from exc
 
 
-def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.BindingKey | None" = None) -> list[str]:
+def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.BindingKey | None" = None,
+            notes: list[str] | None = None) -> list[str]:
     """Apply pending migrations in file-name order, each in its own transaction, as the owner (url). Then make
     sure the records binding key exists (the operator's, given as binding_key, replaces another: a rotation) and,
     given a runtime role, grant it what it needs (again after every upgrade, so new tables are covered). Returns
@@ -77,6 +78,10 @@ def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.Bindi
                 if key_changed:
                     log.info("the records binding key is new (first start or rotation)")
                     on_key_change(conn)
+                    if notes is not None:
+                        notes.append("The binding key is new (a first start or a rotation): colleagues' name digests "
+                                     "rebuilt, unanswered events sealed with the old key dropped. Restart every "
+                                     "replica with the same HRBOT_BINDING_KEY.")
                 if key_changed or COLLEAGUE_NAMES in applied_now:  # digests made with the key, made again
                     from knowledge.people.colleagues import refresh_colleague_names
 
@@ -132,6 +137,10 @@ def _configure(search_ef: int):
         conn.autocommit = True
         # Session-level settings: prepared statements (psycopg prepares after 5 runs) keep working with them.
         conn.execute(psycopg.sql.SQL("SET hnsw.ef_search = {}").format(psycopg.sql.Literal(int(search_ef))))
+        # A role's own session defaults (ALTER ROLE ... SET, which any role may do to itself) must not turn the bot
+        # read-only; timeouts stay the DBA's to set (upgrade removes the runtime role's own, doctor names them).
+        conn.execute("SET default_transaction_read_only = off")
+        conn.execute("SET default_transaction_isolation = 'read committed'")
         try:
             # pgvector >= 0.8: keep scanning the index when filters drop candidates.
             conn.execute("SET hnsw.iterative_scan = relaxed_order")
@@ -258,7 +267,13 @@ class Database:
             if migrate:
                 _with_patience(lambda: db.check_replica(), db, wait)
         elif migrate:
-            _with_patience(lambda: upgrade(owner_url, runtime_role, given_key), db, wait)
+            try:
+                _with_patience(lambda: upgrade(owner_url, runtime_role, given_key), db, wait)
+            except psycopg.errors.InsufficientPrivilege:
+                raise ConfigurationError(
+                    f"The database role {user_of(owner_url) or '(DATABASE_URL)'} may not apply the migrations: it "
+                    "looks like the runtime role. Give the owner's URL in HRBOT_OWNER_DATABASE_URL, or, for a bot "
+                    "replica, set HRBOT_RUNTIME_ONLY=on and HRBOT_BINDING_KEY (README, Database roles).") from None
         return db
 
     def check_replica(self) -> None:

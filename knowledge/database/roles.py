@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 
 import psycopg
 from psycopg import sql
+
+log = logging.getLogger(__name__)
 
 RUNTIME_ROLE = "hrbot_app"  # the embedded server's runtime login role
 RECORDS_ROLE = "hrbot_records"  # the role the records path reads as (migration 0002)
@@ -195,6 +198,44 @@ def grant_runtime(conn: psycopg.Connection, role: str) -> None:
             conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(", ").join(map(sql.SQL, rights)), name, who))
     conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(who))
     conn.execute(sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {}").format(who))
+    try:
+        with conn.transaction():
+            found = reset_role_settings(conn, role)
+        if found:
+            log.warning("SECURITY: the runtime role %s carried session defaults of its own, now removed: %s",
+                        role, ", ".join(found))
+    except psycopg.errors.InsufficientPrivilege:
+        log.warning("SECURITY: the runtime role %s carries session defaults of its own (%s) and this owner may not "
+                    "remove them: ALTER ROLE %s RESET ALL as an administrator", role,
+                    ", ".join(role_settings(conn, role)), role)
+
+
+ROLE_SETTINGS = """
+SELECT coalesce(d.datname, '(every database)'), s.setconfig FROM pg_db_role_setting s
+LEFT JOIN pg_database d ON d.oid = s.setdatabase
+WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = %(role)s)
+  AND (s.setdatabase = 0 OR d.datname = current_database())"""
+
+
+def role_settings(conn: psycopg.Connection, role: str) -> list[str]:
+    """Defaults a role carries for its sessions (ALTER ROLE ... SET). The runtime role should carry none: any
+    role may set its own, so one found here may have been planted with a leaked credential (read-only
+    transactions, a 50 ms statement timeout: an outage that survives restarts)."""
+    return [f"{setting} ({where})" for where, config in conn.execute(ROLE_SETTINGS, {"role": role}).fetchall()
+            for setting in config or []]
+
+
+def reset_role_settings(conn: psycopg.Connection, role: str) -> list[str]:
+    """As the owner, at every upgrade: remove the runtime role's own session defaults. Returns what was found;
+    raises psycopg.errors.InsufficientPrivilege when the owner may not reset them (not a superuser, no CREATEROLE
+    or ADMIN on the role): `hrbot doctor` then names them."""
+    found = role_settings(conn, role)
+    if found:
+        who = sql.Identifier(role)
+        conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(who))
+        conn.execute(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET ALL").format(
+            who, sql.Identifier(conn.info.dbname)))
+    return found
 
 
 def role_facts(conn: psycopg.Connection) -> dict:

@@ -113,10 +113,14 @@ class RecordsReader:
         Slack id that was bound, or None if none was. Audited."""
         from knowledge.operations.admin import audit
 
+        from knowledge.errors import NotFound
+
         with self.db.require_owner("reset a Slack binding").connection() as conn:
             row = conn.execute(UNBIND, {"employee_id": employee_id}).fetchone()
             if row:
                 audit(conn, actor, "slack_unbind", employee_id, slack_user_id=row[0])
+            elif conn.execute("SELECT 1 FROM employees WHERE employee_id = %s", [employee_id]).fetchone() is None:
+                raise NotFound(f"No employee has the id {employee_id!r} (`hrbot records bindings` lists them).")
         return row[0] if row else None
 
     def bind(self, conn: psycopg.Connection, employee_id: str) -> None:

@@ -109,6 +109,8 @@ def origin(url: str | None) -> tuple[str, str, int] | None:
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
+    if "@" in parts.netloc:  # user:password@host: a credential in content, and the "trusted@evil" trick
+        return None
     return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
 
 
@@ -230,11 +232,24 @@ def sitemap_urls(url: str, headers: dict, max_bytes: int, home: set, skipped: li
     return kept
 
 
+def without_userinfo(url: str) -> str:
+    """The address with any user:password@ cut out, for messages admins see (and alerts in Slack)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
 def loc_refusal(loc: str, home: set) -> str | None:
     """Why a sitemap's <loc> is not fetched, or None when it may be."""
     there = origin(loc)
-    shown = repr(loc[:100])  # quoted, control characters escaped: it is echoed to admins
+    shown = repr(without_userinfo(loc)[:100])  # quoted, control characters escaped: it is echoed to admins
     if there is None:
+        if isinstance(loc, str) and "@" in urllib.parse.urlsplit(loc).netloc:
+            return f"{shown} carries a user name or password; such addresses are never fetched"
         return f"{shown} is not an http(s) address"
     if there not in home:
         return f"{shown} is on another origin than the source's configured site"
