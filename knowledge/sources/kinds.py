@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import re
 import time
@@ -136,18 +137,21 @@ OPENER = urllib.request.build_opener(CredentialsStayHome)  # urlopen's handlers,
 
 # --- web pages ----------------------------------------------------------------------------------------------
 
-def request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, data: bytes | None = None):
+CONNECT_SECONDS = 15.0   # to open the connection (and between any two reads: a server gone silent)
+TOTAL_SECONDS = 300.0    # for one whole answer, however slowly it drips
+
+
+def request(url: str, headers: dict, max_bytes: int, timeout: float = CONNECT_SECONDS, data: bytes | None = None,
+            total: float = TOTAL_SECONDS):
     """GET (POST with data) with the server's rate limits honoured: 429/503 with Retry-After (up to
     MAX_RETRY_AFTER) is waited out and tried again. Returns (status, headers, body); 304/404/410 are statuses,
-    not errors."""
+    not errors. Time limits: `timeout` to connect and for each read, `total` for the whole answer (a server that
+    drips a byte every few seconds never trips a per-read limit)."""
     for attempt in range(RETRIES + 1):
         request = urllib.request.Request(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
         try:
             with OPENER.open(request, timeout=timeout) as response:
-                body = response.read(max_bytes + 1)
-                if len(body) > max_bytes:
-                    raise SourceError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB "
-                                      "(HRBOT_MAX_UPLOAD_MB); split it or raise the limit.")
+                body = read_within(response, url, max_bytes, time.monotonic() + total, total)
                 return response.status, response.headers, body
         except urllib.error.HTTPError as exc:
             if exc.code in (304, 404, 410):
@@ -166,7 +170,27 @@ def request(url: str, headers: dict, max_bytes: int, timeout: float = 30.0, data
             raise SourceError(f"{url} cannot be reached ({getattr(exc, 'reason', exc)}).") from None
         except TimeoutError:
             raise SourceError(f"{url} did not answer within {timeout:.0f} s.") from None
+        except (http.client.HTTPException, ConnectionError) as exc:  # cut off mid-answer, a malformed answer
+            raise SourceError(f"{url} broke off its answer ({type(exc).__name__}); tried again at the next run.") \
+                from None
     raise SourceError(f"{url} kept answering 429/503 after {RETRIES} waits.")
+
+
+def read_within(response, url: str, max_bytes: int, deadline: float, total: float) -> bytes:
+    """The body, read as it arrives (read1: what one recv gives), at most max_bytes, by the deadline."""
+    chunks, size = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            raise SourceError(f"{url} sent its answer too slowly: not complete after {total:.0f} s (a server "
+                              "that drips its answer); tried again at the next run.")
+        chunk = response.read1(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise SourceError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB "
+                              "(HRBOT_MAX_UPLOAD_MB); split it or raise the limit.")
+        chunks.append(chunk)
 
 
 def retry_after(value: str | None) -> float | None:

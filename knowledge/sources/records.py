@@ -15,10 +15,11 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from knowledge.errors import ConfigurationError
 from knowledge.people.validation import KINDS as COLUMNS
+from knowledge.sources import payload
 from knowledge.sources.kinds import SourceError, request
 from knowledge.sources.store import resolve_secret
 
@@ -114,29 +115,26 @@ class BambooHR:
         status, _, raw = request(url, headers, MAX_RESPONSE, data=data)
         if status != 200:
             raise SourceError(f"BambooHR answered HTTP {status} for {path}.")
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise SourceError(f"BambooHR's answer for {path} is not JSON (is base_url right?).") from None
+        return payload.decode(raw, f"BambooHR's answer for {path} (is base_url right?)")
 
     def employees(self, extra_fields: list[str]) -> list[dict]:
-        report = self._json("/reports/custom", {"format": "JSON", "onlyCurrent": "false"},
-                            {"fields": EMPLOYEE_FIELDS + extra_fields})
-        return report.get("employees") or []
+        report = payload.obj(self._json("/reports/custom", {"format": "JSON", "onlyCurrent": "false"},
+                                        {"fields": EMPLOYEE_FIELDS + extra_fields}), "BambooHR's employee report")
+        return payload.objects(report.get("employees"), "the employee report's employees")
 
     def requests(self, start: date, end: date) -> list[dict]:
-        return self._json("/time_off/requests/", {"start": start.isoformat(), "end": end.isoformat()}) or []
+        return payload.objects(self._json("/time_off/requests/", {"start": start.isoformat(),
+                                                                  "end": end.isoformat()}), "the time-off requests")
 
     def balances(self, employee_id: str, on: date) -> list[dict]:
-        return self._json(f"/employees/{urllib.parse.quote(employee_id)}/time_off/calculator",
-                          {"end": on.isoformat()}) or []
+        return payload.objects(self._json(f"/employees/{urllib.parse.quote(employee_id)}/time_off/calculator",
+                                          {"end": on.isoformat()}), f"employee {employee_id}'s balances")
 
 
-def _days(amount, unit: str | None, hours_per_day: Decimal) -> str:
-    try:
-        value = Decimal(str(amount))
-    except (InvalidOperation, TypeError):
-        return str(amount)
+def _days(amount, unit: str | None, hours_per_day: Decimal, where: str = "an amount", field: str = "amount") -> str:
+    value = payload.amount(amount, where, field)
+    if value is None:
+        return ""
     if (unit or "days").lower().startswith("hour"):
         value = value / hours_per_day
     return f"{value.quantize(Decimal('0.01')).normalize():f}"
@@ -169,22 +167,26 @@ def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
 
 
 def _bamboo_employees(api: BambooHR, settings: dict, location_of) -> tuple[list[tuple[str, dict]], list[str]]:
-    """Every employee as an employees row, terminated people included; and the ids of the current ones."""
+    """Every employee as an employees row, terminated people included; and the ids of the current ones. Every
+    field is checked for what it must be (payload): garbage names the employee and the field."""
     fte_field, slack_field = settings.get("fte_field"), settings.get("slack_field")
     rows, current = [], []
-    for person in api.employees([f for f in (slack_field, fte_field) if f]):
-        employee_id = str(person.get("id") or "")
-        name = person.get("displayName") or " ".join(p for p in (person.get("firstName"), person.get("lastName")) if p)
-        status = (person.get("employmentHistoryStatus") or "").strip().lower()
-        rows.append((f"employee {employee_id}", {
-            "employee_id": employee_id, "email": person.get("workEmail") or "", "name": name or "",
-            "country": location_of(person.get("location"), person.get("country")),
-            "department": person.get("department") or "", "employment_type": EMPLOYMENT.get(status, "permanent"),
-            "fte": str(person.get(fte_field) or "") if fte_field else "",
-            "slack_user_id": str(person.get(slack_field) or "") if slack_field else "",
-            "hire_date": _bamboo_date(person.get("hireDate")), "end_date": _bamboo_date(person.get("terminationDate")),
-            "manager_id": str(person.get("supervisorEId") or "")}))
-        if (person.get("status") or "Active").lower() == "active":
+    for n, person in enumerate(api.employees([f for f in (slack_field, fte_field) if f]), start=1):
+        where = f"employee {n} of the report"
+        employee_id = payload.text(person, "id", where)
+        where = f"employee {employee_id or n}"
+        field = lambda name: payload.text(person, name, where)  # noqa: E731
+        name = field("displayName") or " ".join(p for p in (field("firstName"), field("lastName")) if p)
+        status = field("employmentHistoryStatus").strip().lower()
+        rows.append((where, {
+            "employee_id": employee_id, "email": field("workEmail"), "name": name,
+            "country": location_of(field("location"), field("country")),
+            "department": field("department"), "employment_type": EMPLOYMENT.get(status, "permanent"),
+            "fte": field(fte_field) if fte_field else "",
+            "slack_user_id": field(slack_field) if slack_field else "",
+            "hire_date": _bamboo_date(field("hireDate")), "end_date": _bamboo_date(field("terminationDate")),
+            "manager_id": field("supervisorEId")}))
+        if (field("status") or "Active").lower() == "active":
             current.append(employee_id)
     return rows, current
 
@@ -192,21 +194,25 @@ def _bamboo_employees(api: BambooHR, settings: dict, location_of) -> tuple[list[
 def _bamboo_time_off(api: BambooHR, pull: Pull, leave_types: dict, hours_per_day: Decimal) -> list:
     """The time-off requests of the pull's window as leave rows; unmapped types and 0-day requests skipped."""
     rows = []
-    for asked in api.requests(*pull.window):
-        kind = asked.get("type") or {}
-        leave_type = leave_types.get(str(kind.get("name", "")).lower()) or leave_types.get(str(kind.get("id", "")))
+    for n, asked in enumerate(api.requests(*pull.window), start=1):
+        where = f"time-off request {payload.text(asked, 'id', f'time-off request {n}') or n}"
+        kind = payload.obj(asked.get("type") or {}, f"{where}: the field 'type'")
+        leave_type = (leave_types.get(payload.text(kind, "name", where).lower())
+                      or leave_types.get(payload.text(kind, "id", where)))
         if leave_type is None:
             pull.skip(f"time-off type {kind.get('name')!r} not mapped")
             continue
-        amount = asked.get("amount") or {}
-        days = _days(amount.get("amount"), amount.get("unit"), hours_per_day)
+        amount = payload.obj(asked.get("amount") or {}, f"{where}: the field 'amount'")
+        days = _days(amount.get("amount"), payload.text(amount, "unit", where), hours_per_day, where, "amount")
         if days in ("0", "0.00"):
             pull.skip("requests of 0 days")
             continue
-        status = str((asked.get("status") or {}).get("status", "")).lower()
-        rows.append((f"time-off request {asked.get('id')}", {
-            "request_id": f"bamboohr-{asked.get('id')}", "employee_id": str(asked.get("employeeId") or ""),
-            "leave_type": leave_type, "start_date": asked.get("start") or "", "end_date": asked.get("end") or "",
+        status = payload.text(payload.obj(asked.get("status") or {}, f"{where}: the field 'status'"), "status",
+                              where).lower()
+        rows.append((where, {
+            "request_id": f"bamboohr-{payload.text(asked, 'id', where)}",
+            "employee_id": payload.text(asked, "employeeId", where), "leave_type": leave_type,
+            "start_date": payload.text(asked, "start", where), "end_date": payload.text(asked, "end", where),
             "days": days, "status": STATUSES.get(status, status)}))
     return rows
 
@@ -243,18 +249,20 @@ def _bamboo_balances(api: BambooHR, current: list[str], leave_types: dict, hours
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for employee_id, lines in zip(current, pool.map(lambda who: api.balances(who, today), current)):
             for line in lines:
-                leave_type = leave_types.get(str(line.get("name", "")).lower()) or \
-                    leave_types.get(str(line.get("timeOffType", "")))
+                where = f"employee {employee_id}'s balance {payload.text(line, 'name', employee_id)!r}"
+                leave_type = leave_types.get(payload.text(line, "name", where).lower()) or \
+                    leave_types.get(payload.text(line, "timeOffType", where))
                 if leave_type is None:
                     continue  # a balance of a type the company did not map is simply not ours
-                on = _bamboo_date(line.get("end")) or today.isoformat()
+                on = _bamboo_date(payload.text(line, "end", where)) or today.isoformat()
                 try:
                     year = str(year_of(employee_id, leave_type, date.fromisoformat(on)))
                 except ValueError:
                     year = on[:4]  # not a date: validation names it
-                rows.append((f"balance of employee {employee_id} ({line.get('name')})", {
+                rows.append((where, {
                     "employee_id": employee_id, "leave_type": leave_type, "year": year,
-                    "balance": _days(line.get("balance"), line.get("units"), hours_per_day), "as_of": on}))
+                    "balance": _days(line.get("balance"), payload.text(line, "units", where), hours_per_day,
+                                     where, "balance"), "as_of": on}))
     return rows
 
 
