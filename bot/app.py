@@ -128,31 +128,6 @@ def _finish_claims_when_listeners_finish(app: HRApp, assistant: HRAssistant) -> 
     runner.listener_completion_handler = _FinishClaim(assistant.events, runner.listener_completion_handler)
 
 
-def redeliver(bot: "SlackBot", limit: int = 10) -> int:
-    """Answer the events whose lease ran out unanswered (their process died or stopped): each is dispatched
-    through the app again, signed with our own secret, carrying its claim. Returns how many."""
-    import json
-    import time
-
-    from slack_sdk.signature import SignatureVerifier
-
-    due = bot.assistant.events.take_due(limit)
-    secret = bot.assistant.settings.slack_signing_secret
-    for item in due:
-        bot.assistant.events.adopt(item.claim)
-        body = json.dumps(item.body)
-        headers = {"content-type": "application/json"}
-        if secret:
-            timestamp = str(int(time.time()))
-            headers |= {"x-slack-request-timestamp": timestamp,
-                        "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=timestamp,
-                                                                                         body=body)}
-        log.warning("answering event %s again (attempt %d): its first process did not finish it",
-                    item.claim.event_id, item.claim.attempt)
-        bot.app.dispatch(BoltRequest(body=body, headers=headers, context={CLAIM_KEY: item.claim}))
-    return len(due)
-
-
 def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_verification: bool = True,
               connect_wait: float = 60.0) -> SlackBot:
     settings = assistant.settings
@@ -193,7 +168,5 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
     _finish_claims_when_listeners_finish(app, assistant)
     register_listeners(app, services)
     bot = SlackBot(app, services, jobs, assistant, listeners)
-    from bot.jobs import SLACK_BOT
-
-    jobs.context[SLACK_BOT] = bot  # the redelivery job dispatches through this process's app
+    jobs.attach(bot)  # the redelivery job dispatches through this process's app
     return bot

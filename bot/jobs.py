@@ -61,6 +61,31 @@ def refusal(key, db, seal: str, **args) -> str | None:
     return None
 
 
+def redeliver(bot, limit: int = 10) -> int:
+    """Answer the events whose lease ran out unanswered (their process died or stopped): each is dispatched
+    through the app again, signed with our own secret, carrying its claim. Returns how many."""
+    from slack_bolt import BoltRequest
+    from slack_sdk.signature import SignatureVerifier
+
+    from bot.services import CLAIM_KEY
+
+    due = bot.assistant.events.take_due(limit)
+    secret = bot.assistant.settings.slack_signing_secret
+    for item in due:
+        bot.assistant.events.adopt(item.claim)
+        body = json.dumps(item.body)
+        headers = {"content-type": "application/json"}
+        if secret:
+            timestamp = str(int(time.time()))
+            headers |= {"x-slack-request-timestamp": timestamp,
+                        "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=timestamp,
+                                                                                         body=body)}
+        log.warning("answering event %s again (attempt %d): its first process did not finish it",
+                    item.claim.event_id, item.claim.attempt)
+        bot.app.dispatch(BoltRequest(body=body, headers=headers, context={CLAIM_KEY: item.claim}))
+    return len(due)
+
+
 def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     """A new blueprint each time: adding one to an App renames its tasks, so each App gets its own. periodic=False:
     nothing is deferred by the clock (a worker that runs what is waiting and stops)."""
@@ -86,8 +111,6 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     def redeliver_events(context: procrastinate.JobContext, timestamp: int) -> int:
         """Events whose lease ran out unanswered (their process died or stopped), answered by whichever bot
         process takes this job, through its own Bolt app."""
-        from bot.app import redeliver
-
         bot = context.additional_context.get(SLACK_BOT)
         return redeliver(bot) if bot is not None else 0
 
@@ -121,6 +144,10 @@ class SlackJobs:
         return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
             **sealed(self.assistant.runtime.db.binding_key, file_id=file_id, user=user, channel=channel,
                      thread_ts=thread_ts))
+
+    def attach(self, bot) -> None:
+        """The bot process's SlackBot (bot.app): redelivery jobs answer through its Bolt app."""
+        self.context[SLACK_BOT] = bot
 
     def stop_taking_slack_work(self) -> None:
         """Stopping: redelivery jobs this worker still takes answer nothing here (another process will)."""

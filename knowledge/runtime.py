@@ -12,6 +12,13 @@ SAMPLE_RECORDS = Path(__file__).resolve().parent / "sample" / "records"
 SAMPLE_RECORD_FILES = ["employees.csv", "public_holidays.csv", "entitlements.csv", "leave.csv"]  # import order
 
 
+def rebuild_after_new_key(conn, key) -> None:
+    """What is made with the binding key, made again when the key is new (a rotation, or the table is new)."""
+    from knowledge.people.colleagues import refresh_colleague_names
+
+    refresh_colleague_names(conn, key)
+
+
 class Runtime:
     """Lazily builds what a command needs; tests pass ready-made parts (a test database, a loaded model)."""
 
@@ -41,7 +48,7 @@ class Runtime:
 
     @cached_property
     def db(self) -> Database:
-        return Database.open(self.settings)
+        return Database.open(self.settings, rebuild=rebuild_after_new_key)
 
     def unmigrated_db(self) -> Database:
         """The database, opened without applying migrations (for `hrbot db upgrade|status`, which report them)."""

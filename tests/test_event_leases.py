@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from bot.app import _FinishClaim, redeliver
+from bot.app import _FinishClaim
+from bot.jobs import redeliver
 from knowledge.answering.events import MAX_ATTEMPTS, EventLedger
 from tests.fakes.slack_api import event_body
 from tests.slack_helpers import SlackHarness, texts

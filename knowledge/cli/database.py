@@ -27,7 +27,9 @@ def db_upgrade(ctx: click.Context) -> None:
     db = rt.unmigrated_db()
     key = BindingKey.from_secret(rt.settings.binding_key) if rt.settings.binding_key else None
     notes: list[str] = []
-    applied = upgrade(db.owner.url, db.runtime_role, key, notes)
+    from knowledge.runtime import rebuild_after_new_key
+
+    applied = upgrade(db.owner.url, db.runtime_role, key, notes, rebuild=rebuild_after_new_key)
     click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
     for note in notes:
         click.echo(note)

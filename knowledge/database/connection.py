@@ -48,11 +48,12 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
 
 
 def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.BindingKey | None" = None,
-            notes: list[str] | None = None) -> list[str]:
+            notes: list[str] | None = None, rebuild=None) -> list[str]:
     """Apply pending migrations in file-name order, each in its own transaction, as the owner (url). Then make
     sure the records binding key exists (the operator's, given as binding_key, replaces another: a rotation) and,
     given a runtime role, grant it what it needs (again after every upgrade, so new tables are covered). Returns
-    the names applied."""
+    the names applied. rebuild(conn, key): remakes what is derived from the key (the colleague digests), given
+    by the caller so this room stays below the ones whose data it is."""
     applied_now: list[str] = []
     with connect(url, autocommit=True) as conn:
         conn.execute(MIGRATION_LOCK)
@@ -82,10 +83,8 @@ def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.Bindi
                         notes.append("The binding key is new (a first start or a rotation): colleagues' name digests "
                                      "rebuilt, unanswered events sealed with the old key dropped. Restart every "
                                      "replica with the same HRBOT_BINDING_KEY.")
-                if key_changed or COLLEAGUE_NAMES in applied_now:  # digests made with the key, made again
-                    from knowledge.people.colleagues import refresh_colleague_names
-
-                    refresh_colleague_names(conn, roles.read_binding_key(conn))
+                if rebuild is not None and (key_changed or COLLEAGUE_NAMES in applied_now):  # made with the key
+                    rebuild(conn, roles.read_binding_key(conn))
                 if runtime_role:
                     roles.grant_runtime(conn, runtime_role)
         finally:
@@ -230,7 +229,7 @@ class Database:
         self.owner_access = True  # False in a runtime-only replica: owner work is refused kindly (require_owner)
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> "Database":
+    def open(cls, settings: Settings, *, migrate: bool = True, rebuild=None) -> "Database":
         server = None
         url = settings.database_url
         owner_url = settings.owner_database_url or url
@@ -268,7 +267,7 @@ class Database:
                 _with_patience(lambda: db.check_replica(), db, wait)
         elif migrate:
             try:
-                _with_patience(lambda: upgrade(owner_url, runtime_role, given_key), db, wait)
+                _with_patience(lambda: upgrade(owner_url, runtime_role, given_key, rebuild=rebuild), db, wait)
             except psycopg.errors.InsufficientPrivilege:
                 raise ConfigurationError(
                     f"The database role {user_of(owner_url) or '(DATABASE_URL)'} may not apply the migrations: it "
