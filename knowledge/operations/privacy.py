@@ -106,9 +106,9 @@ def lift_erasure(conn, identifiers) -> int:
 
 def forget(db: Database, who: str, actor: str) -> dict:
     """Erase one person: their HR records, questions, answers and ratings, in one transaction. The audit log must
-    keep what happened, so its entries about them keep a one-way hash in place of their ids, in the details too. Scheduled records
-    sources remember the erasure (hashes of the ids) and do not bring the person back; a CSV import of them by
-    hand does."""
+    keep what happened, so its entries about them keep a one-way hash in place of their ids, in the details too.
+    Scheduled records sources remember the erasure (hashes of the ids) and do not bring the person back; a CSV
+    import of them by hand does."""
     import hashlib
 
     from knowledge.people.colleagues import refresh_colleague_names
