@@ -283,3 +283,30 @@ def test_a_person_erased_on_request_is_not_brought_back_by_the_next_sync(runtime
     back = run_source(runtime.ingestor, store, store.get("hr"), profile=runtime.profile)
     assert "skipped because" not in back.changes or "erased" not in back.changes["skipped because"]
     assert rows(runtime.db, "SELECT count(*) FROM leave_records WHERE employee_id = '102'") == [(2,)]
+
+
+def test_hr_system_balances_are_filed_under_the_leave_year_holding_their_date(monkeypatch):
+    """A leave year from 1 April: a balance as of 15 February 2027 belongs to the leave year 1 April 2026 to
+    31 March 2027 (labelled 2026, the `year` answers look it up by), not to calendar 2027; a location whose leave
+    year is the calendar year files it under 2027."""
+    from datetime import date
+    from pathlib import Path
+
+    from knowledge.profile.load import load_profile
+    from knowledge.sources.records import bamboohr_pull
+
+    profile = load_profile(Path(__file__).parent / "data" / "companies" / "northwind" / "profile.toml")
+    hr = FakeBambooHR(api_key=KEY)
+    monkeypatch.setenv("BAMBOO_KEY", KEY)
+    try:
+        hr.hire("201", "Isha", "Rao", "isha@nw.example", "Bengaluru", "2021-06-01")
+        hr.hire("202", "Noah", "Kim", "noah@nw.example", "NYC", "2022-02-01")
+        hr.balance("201", "Casual", "3.5", type_id="81")
+        hr.balance("202", "PTO", "4")
+        pull = bamboohr_pull({"company": "acme", "api_key": "env:BAMBOO_KEY", "base_url": hr.base_url,
+                              "leave_types": {"Casual": "casual", "PTO": "pto"}}, profile, date(2027, 2, 15))
+    finally:
+        hr.close()
+    balances = {row["employee_id"]: (row["year"], row["as_of"])
+                for name, kind, table in pull.tables if kind == "balances" for _, row in table}
+    assert balances == {"201": ("2026", "2027-02-15"), "202": ("2027", "2027-02-15")}

@@ -162,8 +162,9 @@ def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
     employees, current = _bamboo_employees(api, settings, locations_matcher(profile, settings.get("locations")))
     pull.add("employees", "employees", employees)
     pull.add("time-off requests", "leave", _bamboo_time_off(api, pull, leave_types, hours_per_day))
+    year_of = leave_year_of(profile, {row["employee_id"]: row for _, row in employees})
     pull.add("balances", "balances", _bamboo_balances(api, current, leave_types, hours_per_day, today,
-                                                      int(settings.get("concurrency", CONCURRENCY))))
+                                                      int(settings.get("concurrency", CONCURRENCY)), year_of))
     return pull
 
 
@@ -210,9 +211,34 @@ def _bamboo_time_off(api: BambooHR, pull: Pull, leave_types: dict, hours_per_day
     return rows
 
 
+def leave_year_of(profile, people: dict[str, dict]):
+    """(employee id, leave type, day) -> the label of the leave year holding that day for that person: the
+    calendar year their leave year starts in, by the rules of their location (and employment type or department)
+    in the profile. A balance is looked up by that label, so one filed under the calendar year of its date is
+    never found when the leave year starts on 1 April and the date is in February. Without a profile, a known
+    location or rules for the type, the calendar year."""
+    from knowledge.people.balances import Employee, leave_year
+
+    def year_of(employee_id: str, leave_type: str, on: date) -> int:
+        row = people.get(employee_id) or {}
+        location = profile.location(row.get("country")) if profile is not None else None
+        try:
+            hired = date.fromisoformat(row.get("hire_date") or "")
+        except ValueError:
+            hired = on
+        person = Employee(employee_id, row.get("name", ""), row.get("email", ""), row.get("country", ""),
+                          Decimal(1), hired, department=row.get("department") or None,
+                          employment_type=row.get("employment_type") or "permanent")
+        rules = location.rules_for(leave_type, person) if location is not None else None
+        return leave_year(rules, person, on).label if rules is not None else on.year
+
+    return year_of
+
+
 def _bamboo_balances(api: BambooHR, current: list[str], leave_types: dict, hours_per_day: Decimal, today: date,
-                     concurrency: int) -> list:
-    """Each current employee's balances from BambooHR's calculator (one call each, a few at a time)."""
+                     concurrency: int, year_of=lambda employee_id, leave_type, on: on.year) -> list:
+    """Each current employee's balances from BambooHR's calculator (one call each, a few at a time), each filed
+    under the leave year holding its date (year_of)."""
     rows = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for employee_id, lines in zip(current, pool.map(lambda who: api.balances(who, today), current)):
@@ -222,8 +248,12 @@ def _bamboo_balances(api: BambooHR, current: list[str], leave_types: dict, hours
                 if leave_type is None:
                     continue  # a balance of a type the company did not map is simply not ours
                 on = _bamboo_date(line.get("end")) or today.isoformat()
+                try:
+                    year = str(year_of(employee_id, leave_type, date.fromisoformat(on)))
+                except ValueError:
+                    year = on[:4]  # not a date: validation names it
                 rows.append((f"balance of employee {employee_id} ({line.get('name')})", {
-                    "employee_id": employee_id, "leave_type": leave_type, "year": on[:4],
+                    "employee_id": employee_id, "leave_type": leave_type, "year": year,
                     "balance": _days(line.get("balance"), line.get("units"), hours_per_day), "as_of": on}))
     return rows
 
