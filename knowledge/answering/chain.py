@@ -24,7 +24,7 @@ from knowledge.answering.followups import read_with_previous
 from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import lean_towards
 from knowledge.people.colleagues import Colleagues
-from knowledge.people.personal import RecordsRetriever
+from knowledge.people.personal import RecordsRetriever, not_covered_by
 from knowledge.search.embeddings import ArrayEmbeddings
 from knowledge.people.records import RecordsReader
 from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
@@ -225,7 +225,19 @@ class AnswerService:
             ml_search = lean_towards(ml_search, self.quoter.facts_vector(self.searcher.multilingual, x["facts"]))
         docs = self.policy.invoke(x["search"], embedding=embedding, ml_embedding=ml_search,
                                   audiences=audiences)
-        return own_location_first(docs, x["country"], self.profile)
+        return self._with_scope(own_location_first(docs, x["country"], self.profile), x, audiences)
+
+    def _with_scope(self, docs, x, audiences):
+        """When the asker's records say a leave type's rules do not cover them (a contractor), the passage that
+        says so comes first: the nearest passages to "how much leave do I have?" state the rule for those it
+        covers, and quoting one would answer a contractor with the full-time entitlement."""
+        prefer = not_covered_by(x["facts"])
+        if prefer is None or any(prefer.search(d.page_content) for d in docs):
+            return docs
+        fact = next(d for d in x["facts"] if d.metadata.get("covered") is False)
+        query = f"{fact.metadata.get('label', '')}: who it covers, {fact.metadata['employment_type'].replace('_', ' ')}s"
+        found = [d for d in self.policy.invoke(query, audiences=audiences) if prefer.search(d.page_content)]
+        return found[:1] + docs[: self.k - 1] if found else docs
 
     def _retrieve_facts(self, x):
         return RecordsRetriever(records=x["personal"], today=x["today"], profile=self.profile).invoke(x["standalone"])
@@ -276,7 +288,8 @@ class AnswerService:
     def _offline_step(self, x) -> Answer:
         # quotes are chosen for the question itself: the location added to the search query would favour every
         # sentence that names the place
-        return self.quoter.quote(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]), _question_vectors(x))
+        return self.quoter.quote(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]),
+                                 _question_vectors(x), prefer=not_covered_by(x["facts"]))
 
     def _model_down(self, x) -> Answer:
         log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from knowledge.profile.model import LeaveRules
+from knowledge.profile.dates import day, day_month
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class LeaveYear:
     def __str__(self) -> str:
         if (self.start.month, self.start.day) == (1, 1):
             return str(self.label)
-        return f"{self.start:%-d %b %Y} to {self.end:%-d %b %Y}"
+        return f"{day(self.start)} to {day(self.end)}"
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Balance:
         if self.carried:
             parts.append(f"+ {_fmt(self.carried)} carried over" + (f" ({self.carry_note})" if self.carry_note else ""))
         if self.expired:
-            parts.append(f"- {_fmt(self.expired)} carried-over expired on {self.expiry:%-d %B}")
+            parts.append(f"- {_fmt(self.expired)} carried-over expired on {day_month(self.expiry)}")
         parts.append(f"- {_fmt(self.taken)} taken")
         parts.append(f"- {_fmt(self.booked)} booked ahead")
         return " ".join(parts) + f" = {_fmt(self.available)} days available"
