@@ -235,7 +235,8 @@ class AnswerService:
         if prefer is None or any(prefer.search(d.page_content) for d in docs):
             return docs
         fact = next(d for d in x["facts"] if d.metadata.get("covered") is False)
-        query = f"{fact.metadata.get('label', '')}: who it covers, {fact.metadata['employment_type'].replace('_', ' ')}s"
+        kind = fact.metadata["employment_type"].replace("_", " ")
+        query = f"{fact.metadata.get('label', '')}: who it covers, {kind}s"
         found = [d for d in self.policy.invoke(query, audiences=audiences) if prefer.search(d.page_content)]
         return found[:1] + docs[: self.k - 1] if found else docs
 
