@@ -21,6 +21,7 @@ from knowledge.sources.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                         check_citations, guard_personal_numbers, not_found_text)
 from knowledge.answering.followups import read_with_previous
+from knowledge.answering.models import build_chat_model  # noqa: F401 - where callers have always found it
 from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import lean_towards
 from knowledge.people.colleagues import Colleagues
@@ -38,24 +39,6 @@ NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered fr
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
 QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
-
-
-def build_chat_model(settings: Settings):
-    """ChatOpenAI against any OpenAI-compatible server, or None (the offline answerer) when none is set up."""
-    if not settings.chat_configured:
-        return None
-    from langchain_openai import ChatOpenAI
-
-    field = settings.chat_max_tokens_field
-    if field not in ("max_tokens", "max_completion_tokens"):
-        from knowledge.errors import ConfigurationError
-
-        raise ConfigurationError("HRBOT_CHAT_MAX_TOKENS_FIELD must be max_tokens or max_completion_tokens.")
-    # The limit goes in the body under the field the server understands (langchain-openai always sends
-    # max_completion_tokens, which some OpenAI-compatible servers reject).
-    return ChatOpenAI(model=settings.chat_model, api_key=settings.openai_api_key or "not-needed",
-                      base_url=settings.openai_base_url, timeout=settings.chat_timeout, max_retries=1,
-                      temperature=0, extra_body={field: settings.chat_max_tokens})
 
 
 class StepTimer(BaseCallbackHandler):
