@@ -68,8 +68,14 @@ def doctor(ctx, slack) -> None:
         return f"{getattr(rt.embeddings, 'model_name', 'embeddings')}, {len(vector)} dimensions"
 
     def chat():
-        return (f"{rt.settings.chat_model} at {rt.settings.openai_base_url or 'api.openai.com'}"
-                if rt.settings.chat_configured else "none configured: the offline answerer quotes passages")
+        if not rt.settings.chat_configured:
+            return "none configured: the offline answerer quotes passages"
+        from knowledge.answering.models import parse_model
+
+        provider, model = parse_model(rt.settings.chat_model, rt.settings.openai_base_url)
+        rt.llm  # noqa: B018 - builds the client: a provider package that is not installed is named here
+        where = f" at {rt.settings.openai_base_url or 'api.openai.com'}" if provider == "openai" else ""
+        return f"{provider}:{model}{where}"
 
     def slack_auth():
         if not rt.settings.slack_bot_token:

@@ -114,7 +114,7 @@ class Runtime:
 
     @cached_property
     def llm(self):
-        from knowledge.answering.chain import build_chat_model
+        from knowledge.answering.models import build_chat_model
 
         return build_chat_model(self.settings)
 

@@ -106,7 +106,11 @@ class Settings:
     openai_base_url: str | None = setting(
         "OPENAI_BASE_URL", None, "Base URL of an OpenAI-compatible API (Azure, vLLM, Ollama, llama.cpp...).")
     chat_model: str = setting(
-        "HRBOT_CHAT_MODEL", "gpt-4o-mini", "Chat model name on the OpenAI-compatible server.")
+        "HRBOT_CHAT_MODEL", "gpt-4o-mini",
+        "The chat model as provider:model, chosen through LangChain's init_chat_model: openai:gpt-4o-mini, "
+        "azure_openai:<deployment>, anthropic:<model>, bedrock_converse:<model id>, ollama:<model>... (the "
+        "provider's langchain-* package installed), or a bare model name on the OpenAI-compatible server "
+        "(OPENAI_BASE_URL) or OpenAI.")
     chat_timeout: float = setting(
         "HRBOT_CHAT_TIMEOUT", 20.0, "Seconds to wait for the chat model before answering from the passages alone.")
     chat_max_tokens: int = setting(
@@ -188,7 +192,13 @@ class Settings:
 
     @property
     def chat_configured(self) -> bool:
-        return bool(self.openai_api_key or self.openai_base_url)
+        """A chat model writes the answers when OPENAI_API_KEY or OPENAI_BASE_URL is set, or when
+        HRBOT_CHAT_MODEL names a provider configured its own way (anthropic:, bedrock_converse:, ollama:... with
+        ANTHROPIC_API_KEY, AWS credentials, a local server); otherwise the offline answerer quotes passages."""
+        if self.openai_api_key or self.openai_base_url:
+            return True
+        provider, sep, model = self.chat_model.strip().partition(":")
+        return bool(sep and model) and provider.replace("-", "_") not in ("openai", "azure_openai")
 
     @property
     def max_upload_bytes(self) -> int:

@@ -300,7 +300,7 @@ def test_hr_admin_records_lists_balances_that_disagree_with_the_hr_system(bot, f
     # E901: UK, hired January 2020, 6 full years by 1 January 2026: 27 days, none taken; the HR system says 30.
     # E902: Germany, 0.8 FTE all year: 30 x 0.8 = 24, which agrees.
     assert "1 balance where the HR system and my computation disagree" in shown
-    assert "E901 Ada Lovelace, annual 2026 as of 01 Jun 2026: HR system 30 days, ours 27" in shown
+    assert "E901 Ada Lovelace, annual 2026 as of 1 June 2026: HR system 30 days, ours 27" in shown
     assert "E902" not in shown
 
 

@@ -304,3 +304,44 @@ def test_a_balance_answer_quotes_the_rule_behind_the_figure_not_its_neighbours(o
     assert 1 <= len(quotes) <= 2
     assert "untaken on your last day" not in answer.text and "1/260" not in answer.text
     assert all("entitlement" in (c.section or "").lower() for c in answer.citations), answer.citations
+
+
+MONTH_ABBREVIATED = re.compile(r"\b\d{1,2} (Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b")
+
+
+def test_answers_write_every_date_one_way(runtime):
+    """"as of 3 February 2026", never "03 February 2026" beside "4 May 2026" or "02 Feb 2026": the balance, the
+    leave list, the holidays and the records' freshness note all write a date as 4 May 2026."""
+    from knowledge.people.imports import import_csv
+    from tests.test_records_import import EMPLOYEES, LEAVE
+
+    import_csv(runtime.db, EMPLOYEES.encode())
+    import_csv(runtime.db, LEAVE.encode())
+    service = AnswerService(runtime.searcher, runtime.records, runtime.settings, runtime.profile)
+    answer = service.answer("How much annual leave do I have? Which leave have I booked, and the next holidays?",
+                            Asker("U0AAA"), today=date(2026, 2, 3))
+    text = "\n".join([answer.text, *answer.facts])
+    assert "as of 3 February 2026" in text and "2 February 2026 to 6 February 2026" in text
+    assert "Your records as of" in text
+    assert not re.search(r"\b0\d [A-Z][a-z]+", text), text              # no zero-padded day
+    assert not MONTH_ABBREVIATED.search(text), text                       # no "Feb" beside "February"
+
+
+def test_a_contractor_not_covered_is_quoted_the_sentence_that_leaves_contractors_out(runtime):
+    """The facts say a contractor is not covered by the annual leave rules; the quote must be the policy's
+    sentence that excludes contractors, not the full-time entitlement (or whatever sentence is nearest the
+    question)."""
+    from knowledge.people.imports import import_csv
+    from knowledge.runtime import SAMPLE_DOCS
+
+    runtime.ingestor.ingest_paths([SAMPLE_DOCS / "annual-leave-policy.pdf"])
+    import_csv(runtime.db, (
+        "employee_id,slack_user_id,email,name,country,department,employment_type,fte,hire_date,end_date,manager_id\n"
+        "C100,U0CONTR,casey@x.example,Casey Jones,GB,Engineering,contractor,1.0,2025-01-06,,\n").encode())
+    service = AnswerService(runtime.searcher, runtime.records, runtime.settings, runtime.profile)
+    for question in ("How much annual leave do I have?", "Am I entitled to annual leave?"):
+        answer = service.answer(question, Asker("U0CONTR"), today=JUNE)
+        quoted = [line for line in answer.text.splitlines() if line.startswith("> ")]
+        assert answer.facts and "not covered by the annual leave rules" in answer.facts[0]
+        assert quoted and "but not contractors" in quoted[0], answer.text
+        assert not any("receive 25 days" in line for line in quoted), answer.text

@@ -134,3 +134,33 @@ def test_accrual_per_half_month_and_per_week():
                         date(2026, 4, 20))
     assert weekly.entitlement == Decimal(2)  # 10 Mar - 20 Apr is 42 days, 6 weeks: 2.4, capped at 2 a year
     assert "capped at 2 a year" in weekly.entitlement_working()
+
+
+def test_carry_over_the_hr_system_does_not_report_is_computed_from_last_years_unused_days():
+    """The sample GB rules: up to 5 days carry, to be used by 31 March. Last year (its entitlements row says 25
+    days and no carry-over) 17 were taken, so 8 were left: 5 carry into this year, said as computed. The HR
+    system's own figure, when it reports one, still wins; nothing is computed when the profile lets nothing carry
+    or when the records do not reach into last year."""
+    from dataclasses import replace
+
+    from knowledge.profile.model import CarryOver
+
+    rules = PROFILE.location("GB").rules_for("annual", person())
+    last_year = [Entitlement("annual", 2025, None, Decimal(0))]
+    taken = [LeaveRecord("A", "annual", date(2025, 3, 3), date(2025, 3, 14), Decimal(10), "approved"),
+             LeaveRecord("B", "annual", date(2025, 8, 4), date(2025, 8, 12), Decimal(7), "approved"),
+             LeaveRecord("C", "annual", date(2026, 2, 2), date(2026, 2, 3), Decimal(2), "approved")]
+
+    def balance(entitlements, records=taken, rules=rules):
+        return leave_balance(rules, person(), entitlements, records, set(), date(2026, 3, 1), label="annual leave",
+                             location_name="UK")
+
+    computed = balance(last_year)
+    assert (computed.entitlement, computed.carried, computed.available) == (25, 5, 28)
+    assert "+ 5 carried over (computed: 8 unused in 2025, capped at 5)" in computed.arithmetic()
+    reported = balance(last_year + [Entitlement("annual", 2026, None, Decimal(2))])
+    assert reported.carried == 2 and "computed" not in reported.arithmetic()
+    assert balance(last_year, rules=replace(rules, carry_over=CarryOver(max_days=Decimal(0)))).carried == 0
+    uncapped = balance(last_year, rules=replace(rules, carry_over=CarryOver(expires=(3, 31))))
+    assert uncapped.carried == 8 and "computed: unused in 2025" in uncapped.arithmetic()
+    assert balance([], records=taken[2:]).carried == 0  # nothing known of 2025: no days promised

@@ -125,8 +125,8 @@ def ask(invoke_with, rt, user, today, question):
 
 def test_the_hr_systems_balance_is_the_one_employees_are_told(harbour_with_hris, invoke_with):
     agrees = ask(invoke_with, harbour_with_hris, "UHF00001", "2026-06-15", "How much annual leave do I have left?")
-    assert ("Annual leave 1 Oct 2025 to 30 Sep 2026: 18 days available according to the HR system (the official "
-            "figure, as of 01 June 2026). How it is made up on that day: 26 entitlement + 5 carried over (8 reported, "
+    assert ("Annual leave 1 October 2025 to 30 September 2026: 18 days available according to the HR system (the official "
+            "figure, as of 1 June 2026). How it is made up on that day: 26 entitlement + 5 carried over (8 reported, "
             "capped at 5) - 3 carried-over expired on 31 December - 5 taken - 5 booked ahead = 18 days available"
             ) in agrees
     assert "My own calculation" not in agrees
@@ -139,7 +139,7 @@ def test_the_hr_systems_balance_is_the_one_employees_are_told(harbour_with_hris,
 def test_admins_see_where_the_hr_system_and_hrbot_disagree(harbour_with_hris, invoke_with):
     result = invoke_with(harbour_with_hris, "records", "check")
     lines = result.output.strip().splitlines()
-    assert lines == ["H002 Ben Carter, annual 2025 as of 15 Jun 2026: HR system 13.5 days, ours 11 (12 entitlement "
+    assert lines == ["H002 Ben Carter, annual 2025 as of 15 June 2026: HR system 13.5 days, ours 11 (12 entitlement "
                      "- 1 taken - 0 booked ahead = 11 days available)", "1 disagreement."]
     audit = invoke_with(harbour_with_hris, "audit", "--action", "read_records", "--json")
     assert any(e["target"] == "balance check" for e in json.loads(audit.output))

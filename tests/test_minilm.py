@@ -91,6 +91,30 @@ def test_multilingual_auto_follows_the_profiles_languages():
         build_multilingual(Settings.from_env(environ={"HRBOT_MULTILINGUAL": "maybe"}, dotenv_path=None))
 
 
+@pytest.mark.parametrize("languages, mode, on", [
+    (["en"], "auto", False), (["de"], "auto", False), (["en", "en"], "auto", False),  # one language, however named
+    (["en", "de"], "auto", True), (["de", "en"], "auto", True),                          # a second language
+    (["en"], "use", True), (["en", "de"], "off", False)])
+def test_auto_means_the_profile_lists_a_second_language(languages, mode, on, embeddings):
+    """What a process builds from the company profile, end to end: the second embedding (and so the ingestor's
+    second vectors and the searcher's second search) exists with 'auto' exactly when the profile lists a language
+    besides its first; 'use' and 'off' overrule the profile."""
+    from types import SimpleNamespace
+
+    from knowledge.profile.load import parse_profile
+    from knowledge.runtime import Runtime
+    from knowledge.settings import SAMPLE_PROFILE
+
+    listed = "languages = [" + ", ".join(f'"{code}"' for code in languages) + "]"
+    text = SAMPLE_PROFILE.read_text().replace('languages = ["en", "de"]', listed)
+    assert text != SAMPLE_PROFILE.read_text() or languages == ["en", "de"]
+    profile = parse_profile(text)
+    rt = Runtime(Settings.from_env(environ={"HRBOT_MULTILINGUAL": mode}, dotenv_path=None), profile=profile,
+                 embeddings=embeddings, db=SimpleNamespace(owner=SimpleNamespace()))  # no database is opened
+    assert (rt.multilingual is not None) == on
+    assert rt.ingestor.multilingual is rt.multilingual and rt.searcher.multilingual is rt.multilingual
+
+
 def test_questions_in_the_first_language_search_without_the_multilingual_vector(sample_runtime):
     searcher = sample_runtime.searcher  # the sample company asks in its first language and one more
     assert searcher.multilingual is not None

@@ -262,3 +262,36 @@ def test_a_source_missing_what_its_kind_needs_is_refused_when_added(store):
     with pytest.raises(ConfigurationError, match="Unknown source kind 'gdrive'"):
         store.add("drive", "gdrive", {"folder": "x"}, 3600)
     assert store.list() == []
+
+
+def test_a_page_without_an_extension_is_parsed_by_its_content_type_and_bytes(runtime, store):
+    """/policy served as application/pdf is a PDF, and /handbook sent as application/octet-stream is known by its
+    zip bytes to be a DOCX: neither is read as HTML (raw %PDF bytes as a passage)."""
+    from tests.files import docx_bytes, pdf_bytes
+
+    pdf = pdf_bytes([["# 1. Sabbaticals", "After five years employees may take a three month sabbatical."]])
+    docx = docx_bytes("Handbook", [(1, "Bereavement", ["Employees get five days of bereavement leave."])])
+
+    class Files(FakeService):
+        def answer(self, call):
+            if call.path == "/policy":
+                return 200, pdf, {"Content-Type": "application/pdf"}
+            if call.path == "/handbook":
+                return 200, docx, {"Content-Type": "application/octet-stream"}
+            return 404, b"gone", None
+
+    files = Files()
+    try:
+        source = store.add("files", "web", {"urls": [files.base_url + "/policy", files.base_url + "/handbook"]}, 3600)
+        result = run_source(runtime.ingestor, store, source)
+    finally:
+        files.close()
+    assert result.status == "ok" and result.changes["added"] == 2, result.error
+    with runtime.db.connection() as conn:
+        rows = conn.execute("SELECT d.media_type, c.text FROM chunks c JOIN documents d USING (document_id) "
+                            "WHERE d.status = 'active'").fetchall()
+    text = " ".join(t for _, t in rows)
+    assert "three month sabbatical" in text and "five days of bereavement leave" in text
+    assert "%PDF" not in text and "PK" not in text.split()
+    assert {m for m, _ in rows} == {"application/pdf",
+                                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}

@@ -283,6 +283,7 @@ PERSONAL_MAX_SENTENCES = 2
 PERSONAL_MARGIN = 0.05  # with the asker's facts (chosen on our own sample questions, like SELECTION_MARGIN)
 SELECTION_MARGIN = 0.15  # by meaning: quote only sentences this close to the best one (set on our own set)
 LEXICAL_WEIGHT = 0.03    # by meaning: how much each shared rare word adds (set on our own set)
+PREFERRED_BONUS = 0.5    # a sentence naming what the asker is (`prefer`) outranks any that does not
 
 
 LIST_ITEM = re.compile(r"^\s*([-*•]|\d{1,2}[.)])\s+|\s\|\s")
@@ -312,7 +313,7 @@ def is_heading(line: str) -> bool:
 
 def extractive_answer(question: str, sources: list[Document], facts: list[str], hr_contact: str,
                       max_sentences: int | None = None, similarity: Callable[[list[str]], "np.ndarray"] | None = None,
-                      margin: float | None = None) -> tuple[str, list[Citation]]:
+                      margin: float | None = None, prefer: re.Pattern | None = None) -> tuple[str, list[Citation]]:
     """Quote the sentences of the top passages that answer the question, each with its citation.
 
     With `similarity` (each sentence's cosine with the question, knowledge.answering.selection) sentences are
@@ -322,7 +323,11 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
 
     When the asker's facts answer the question, the quotes only support them: at most 2, within a narrower
     margin of the best (PERSONAL_MARGIN), so "how much leave do I have?" quotes the entitlement rule behind the
-    figure and not its neighbours (pay for leave untaken on leaving)."""
+    figure and not its neighbours (pay for leave untaken on leaving).
+
+    prefer: words naming the asker when the facts say a rule does not cover them (their employment type): a
+    sentence with them is the one that explains why ("...but not contractors or agency workers"), while the
+    sentences nearest the question state the rule for everyone else."""
     import math
 
     if max_sentences is None:
@@ -355,10 +360,12 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
             score = (float(meaning[i]) + LEXICAL_WEIGHT * weight - 0.015 * (rank - 1)
                      - (0.08 if words > 60 else 0) - (0.1 if sentence.rstrip().endswith(":") else 0))
         else:
-            if not shared and not section_terms:
+            if not shared and not section_terms and not (prefer is not None and prefer.search(sentence)):
                 continue
             score = (2 * weight + (1.0 if rank == 1 else 0) + (0.3 if position == 0 else 0) - 0.3 * rank
                      - (2.0 if words > 60 else 0) - (1.0 if words < 4 else 0))
+        if prefer is not None and prefer.search(sentence):
+            score += PREFERRED_BONUS if meaning is not None else 10 * PREFERRED_BONUS
         candidates.append((score, rank, position, sentence))
     chosen = sorted(candidates, key=lambda c: -c[0])[:max_sentences]
     if meaning is not None and chosen:

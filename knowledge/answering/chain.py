@@ -21,10 +21,11 @@ from knowledge.sources.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                         check_citations, guard_personal_numbers, not_found_text)
 from knowledge.answering.followups import read_with_previous
+from knowledge.answering.models import build_chat_model  # noqa: F401 - where callers have always found it
 from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import lean_towards
 from knowledge.people.colleagues import Colleagues
-from knowledge.people.personal import RecordsRetriever
+from knowledge.people.personal import RecordsRetriever, not_covered_by
 from knowledge.search.embeddings import ArrayEmbeddings
 from knowledge.people.records import RecordsReader
 from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
@@ -38,24 +39,6 @@ NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered fr
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
 QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
-
-
-def build_chat_model(settings: Settings):
-    """ChatOpenAI against any OpenAI-compatible server, or None (the offline answerer) when none is set up."""
-    if not settings.chat_configured:
-        return None
-    from langchain_openai import ChatOpenAI
-
-    field = settings.chat_max_tokens_field
-    if field not in ("max_tokens", "max_completion_tokens"):
-        from knowledge.errors import ConfigurationError
-
-        raise ConfigurationError("HRBOT_CHAT_MAX_TOKENS_FIELD must be max_tokens or max_completion_tokens.")
-    # The limit goes in the body under the field the server understands (langchain-openai always sends
-    # max_completion_tokens, which some OpenAI-compatible servers reject).
-    return ChatOpenAI(model=settings.chat_model, api_key=settings.openai_api_key or "not-needed",
-                      base_url=settings.openai_base_url, timeout=settings.chat_timeout, max_retries=1,
-                      temperature=0, extra_body={field: settings.chat_max_tokens})
 
 
 class StepTimer(BaseCallbackHandler):
@@ -225,7 +208,20 @@ class AnswerService:
             ml_search = lean_towards(ml_search, self.quoter.facts_vector(self.searcher.multilingual, x["facts"]))
         docs = self.policy.invoke(x["search"], embedding=embedding, ml_embedding=ml_search,
                                   audiences=audiences)
-        return own_location_first(docs, x["country"], self.profile)
+        return self._with_scope(own_location_first(docs, x["country"], self.profile), x, audiences)
+
+    def _with_scope(self, docs, x, audiences):
+        """When the asker's records say a leave type's rules do not cover them (a contractor), the passage that
+        says so comes first: the nearest passages to "how much leave do I have?" state the rule for those it
+        covers, and quoting one would answer a contractor with the full-time entitlement."""
+        prefer = not_covered_by(x["facts"])
+        if prefer is None or any(prefer.search(d.page_content) for d in docs):
+            return docs
+        fact = next(d for d in x["facts"] if d.metadata.get("covered") is False)
+        kind = fact.metadata["employment_type"].replace("_", " ")
+        query = f"{fact.metadata.get('label', '')}: who it covers, {kind}s"
+        found = [d for d in self.policy.invoke(query, audiences=audiences) if prefer.search(d.page_content)]
+        return found[:1] + docs[: self.k - 1] if found else docs
 
     def _retrieve_facts(self, x):
         return RecordsRetriever(records=x["personal"], today=x["today"], profile=self.profile).invoke(x["standalone"])
@@ -276,7 +272,8 @@ class AnswerService:
     def _offline_step(self, x) -> Answer:
         # quotes are chosen for the question itself: the location added to the search query would favour every
         # sentence that names the place
-        return self.quoter.quote(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]), _question_vectors(x))
+        return self.quoter.quote(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]),
+                                 _question_vectors(x), prefer=not_covered_by(x["facts"]))
 
     def _model_down(self, x) -> Answer:
         log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))

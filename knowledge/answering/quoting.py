@@ -40,9 +40,11 @@ class Quoter:
         self.hr_contact = hr_contact
         self.scorers = sentence_scorers(searcher)
 
-    def quote(self, question, sources, facts, has_personal, vectors: dict | None = None) -> Answer:
+    def quote(self, question, sources, facts, has_personal, vectors: dict | None = None,
+              prefer=None) -> Answer:
         """The answer made of the sentences that answer `question` (leaning towards the asker's facts, if any),
-        each with its citation. vectors: the question's own vector per scorer, where the embed steps made one."""
+        each with its citation. vectors: the question's own vector per scorer, where the embed steps made one;
+        prefer: words naming the asker that a rule leaves out (extractive_answer)."""
         name = self.scorer_for(question, sources)
         similarity = None
         if name is not None:
@@ -55,7 +57,8 @@ class Quoter:
                     query = scorer.model.embed_array([query])[0]
                 query = lean_towards(query, self.facts_vector(scorer.model, facts))
             similarity = lambda sentences: scorer(query, sentences)
-        text, citations = extractive_answer(question, sources, facts, self.hr_contact, similarity=similarity)
+        text, citations = extractive_answer(question, sources, facts, self.hr_contact, similarity=similarity,
+                                            prefer=prefer)
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
 
     def scorer_for(self, question: str, sources) -> str | None:

@@ -76,12 +76,13 @@ class Ingestor:
                      url: str | None = None, progress: Progress | None = None,
                      source: str | None = None) -> IngestResult:
         """Ingest one file's content under its file name (or `source`, a caller's own key such as a path inside
-        a synced folder). Never raises for a bad file: it is 'rejected'."""
+        a synced folder). The content is parsed by what it is (parse_as), not by the name it is kept under: a web
+        page's name is fixed before its Content-Type is seen. Never raises for a bad file: it is 'rejected'."""
         started = time.perf_counter()
         source = source or PurePath(name).name
         audience = normalise_audience(audience)
         try:
-            result = self._ingest(source, data, audience, uploaded_by, url, progress)
+            result = self._ingest(source, data, audience, uploaded_by, url, progress, parse_as(name, source, data))
         except DocumentRejected as exc:
             result = IngestResult(source, "rejected", reason=str(exc))
         except DiskFull:
@@ -102,7 +103,7 @@ class Ingestor:
                 log.warning("could not audit the ingestion of %s", source)
         return result
 
-    def _ingest(self, source, data, audience, uploaded_by, url, progress) -> IngestResult:
+    def _ingest(self, source, data, audience, uploaded_by, url, progress, parse_name) -> IngestResult:
         if len(data) > self.max_bytes:
             raise DocumentRejected(
                 f"The file is {len(data) / 1048576:.1f} MB; the limit is {self.max_bytes / 1048576:.0f} MB. "
@@ -118,7 +119,8 @@ class Ingestor:
             return IngestResult(source, "unchanged", title, document_id, version, pages, chunk_count,
                                 reason="already up to date")
 
-        parsed = parse(source, data, self.limits)  # the page limit is the loader's: it knows before reading pages
+        # by what it is (parse_name), and the page limit is the loader's: it knows before reading pages
+        parsed = parse(parse_name, data, self.limits)
         chunks = chunk_blocks(parsed.blocks)
         if not chunks:
             raise DocumentRejected("No text could be found in the file.")
@@ -194,6 +196,29 @@ class Ingestor:
                 return False
             admin.audit(conn, actor, "set_audience", str(document_id), audience=normalise_audience(audience))
         return True
+
+
+DOCX_MAIN_PART = b"word/document.xml"
+
+
+def parse_as(name: str, source: str, data: bytes) -> str:
+    """The name to parse `data` under: `source` with the extension of what the bytes are. The bytes decide for
+    the formats that announce themselves (%PDF-, a zip holding word/document.xml); otherwise the extension of
+    `name` (a fetched page's, taken from its Content-Type) when it is one we read, else `source`'s own. A web
+    page served at /policy without an extension is kept as policy.html, yet a PDF there must be read as a PDF,
+    not as HTML whose text is the raw bytes."""
+    if data.lstrip()[:5] == b"%PDF-":
+        suffix = ".pdf"
+    elif data[:4] == b"PK\x03\x04" and DOCX_MAIN_PART in data:
+        suffix = ".docx"
+    elif PurePath(name).suffix.lower() in MEDIA_TYPES:
+        suffix = PurePath(name).suffix.lower()
+    else:
+        return source
+    own = PurePath(source).suffix.lower()
+    if own == suffix:
+        return source
+    return source[:-len(own)] + suffix if own in MEDIA_TYPES else source + suffix
 
 
 SECRET_NAME = re.compile(r"(^|[._-])(env|secrets?|credentials?|passwords?|passwd|id_rsa|id_ed25519|private[._-]?key"

@@ -2,6 +2,7 @@
 The audit log is kept (it records who read whose records, which is what it is for)."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from knowledge.database import seals
@@ -34,10 +35,12 @@ DELETE FROM questions WHERE slack_user_id = ANY(%(slack)s) OR employee_id = ANY(
 FORGET_FEEDBACK = "DELETE FROM feedback WHERE slack_user_id = ANY(%(slack)s)"
 FORGET_EVENTS = "DELETE FROM processed_events WHERE body -> 'event' ->> 'user' = ANY(%(slack)s)"  # unanswered DMs
 FORGET_RECORDS = "DELETE FROM employees WHERE employee_id = ANY(%(employees)s)"  # cascades to their rows
-PSEUDONYMISE_AUDIT = """
-UPDATE audit_log SET actor = CASE WHEN lower(actor) = ANY(%(ids)s) THEN %(pseudonym)s ELSE actor END,
-                     target = CASE WHEN lower(target) = ANY(%(ids)s) THEN %(pseudonym)s ELSE target END
-WHERE lower(actor) = ANY(%(ids)s) OR lower(target) = ANY(%(ids)s)"""
+AUDIT_MENTIONING = """
+SELECT audit_id, actor, target, details FROM audit_log
+WHERE EXISTS (SELECT 1 FROM unnest(%(ids)s::text[]) AS i
+              WHERE strpos(lower(actor || ' ' || coalesce(target, '') || ' ' || details::text), i) > 0)"""
+REWRITE_AUDIT = """
+UPDATE audit_log SET actor = %(actor)s, target = %(target)s, details = %(details)s WHERE audit_id = %(audit_id)s"""
 
 
 def prune(db: Database, personal_answer_days: int, retention_days: int) -> dict:
@@ -105,9 +108,9 @@ def lift_erasure(conn, identifiers) -> int:
 
 def forget(db: Database, who: str, actor: str) -> dict:
     """Erase one person: their HR records, questions, answers and ratings, in one transaction. The audit log must
-    keep what happened, so its entries about them keep a one-way hash in place of their ids. Scheduled records
-    sources remember the erasure (hashes of the ids) and do not bring the person back; a CSV import of them by
-    hand does."""
+    keep what happened, so its entries about them keep a one-way hash in place of their ids, in the details too.
+    Scheduled records sources remember the erasure (hashes of the ids) and do not bring the person back; a CSV
+    import of them by hand does."""
     import hashlib
 
     from knowledge.people.colleagues import refresh_colleague_names
@@ -124,13 +127,43 @@ def forget(db: Database, who: str, actor: str) -> dict:
             refresh_colleague_names(conn, key)
         ids = sorted({i.lower() for i in (*employees, *slack, *emails)})
         pseudonym = "erased:" + hashlib.sha256("|".join(sorted(ids) or [who]).encode()).hexdigest()[:16]
-        pseudonymised = conn.execute(PSEUDONYMISE_AUDIT, {"ids": ids, "pseudonym": pseudonym}).rowcount if ids else 0
+        pseudonymised = _pseudonymise_audit(conn, ids, pseudonym) if ids else 0
         for identifier in ids:
             conn.execute(REMEMBER_ERASED, {"hash": id_hash(identifier)})
         audit(conn, actor, "records_forget", pseudonym, questions=questions, feedback=feedback, employees=removed,
               audit_entries=pseudonymised)
     return {"questions": questions, "feedback": feedback, "employee_records": removed, "pseudonym": pseudonym,
             "audit_entries": pseudonymised}
+
+
+def _pseudonymise_audit(conn, ids: list[str], pseudonym: str) -> int:
+    """Put the pseudonym in place of the person's ids wherever an audit entry holds them: actor, target, and
+    anywhere inside details (the id lists of an export, an operator's `as_user`, a key, a sentence), in any case.
+    An id counts only as a whole token, so a colleague's E9010 is not taken for E901. Returns the entries changed."""
+    import json
+
+    from psycopg.types.json import Jsonb
+
+    token = re.compile("|".join(rf"(?<![\w.@+-]){re.escape(i)}(?![\w@+-]|\.\w)"
+                                for i in sorted(ids, key=len, reverse=True)), re.IGNORECASE)
+
+    def scrub(value):
+        if isinstance(value, str):
+            return token.sub(pseudonym, value)
+        if isinstance(value, dict):
+            return {scrub(k): scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    changed = 0
+    for audit_id, actor, target, details in conn.execute(AUDIT_MENTIONING, {"ids": ids}).fetchall():
+        details = json.loads(details) if isinstance(details, str) else details
+        new = {"actor": scrub(actor), "target": scrub(target), "details": scrub(details)}
+        if (new["actor"], new["target"], new["details"]) != (actor, target, details):
+            conn.execute(REWRITE_AUDIT, {**new, "details": Jsonb(new["details"]), "audit_id": audit_id})
+            changed += 1
+    return changed
 
 
 def _plain(value):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from knowledge.profile.model import LeaveRules
+from knowledge.profile.dates import day, day_month
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class LeaveYear:
     def __str__(self) -> str:
         if (self.start.month, self.start.day) == (1, 1):
             return str(self.label)
-        return f"{self.start:%-d %b %Y} to {self.end:%-d %b %Y}"
+        return f"{day(self.start)} to {day(self.end)}"
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Balance:
         if self.carried:
             parts.append(f"+ {_fmt(self.carried)} carried over" + (f" ({self.carry_note})" if self.carry_note else ""))
         if self.expired:
-            parts.append(f"- {_fmt(self.expired)} carried-over expired on {self.expiry:%-d %B}")
+            parts.append(f"- {_fmt(self.expired)} carried-over expired on {day_month(self.expiry)}")
         parts.append(f"- {_fmt(self.taken)} taken")
         parts.append(f"- {_fmt(self.booked)} booked ahead")
         return " ".join(parts) + f" = {_fmt(self.available)} days available"
@@ -260,10 +261,15 @@ def _completed_periods(every: str, first: date, as_of: date, last: date) -> int:
         start = end + timedelta(days=1)
 
 
+CARRY_BACK_YEARS = 3  # how many leave years back unreported carry-over is followed (each year's carries the last's)
+
+
 def leave_balance(rules: LeaveRules, employee: Employee, entitlements: list[Entitlement], records: list[LeaveRecord],
                   holidays: set[date], as_of: date, *, label: str, location_name: str,
-                  year: LeaveYear | None = None) -> Balance:
-    """One leave type's balance for the leave year holding as_of (or the given one), with its working."""
+                  year: LeaveYear | None = None, carry_back: int = CARRY_BACK_YEARS) -> Balance:
+    """One leave type's balance for the leave year holding as_of (or the given one), with its working. Carry-over
+    is the HR system's figure for the year (its entitlements row) when it reports one; otherwise it is computed
+    from the previous leave year's unused days by the profile's carry-over rules (carried_from_last_year)."""
     year = year or leave_year(rules, employee, as_of)
     row = next((x for x in entitlements if x.leave_type == rules.leave_type and x.year == year.label), None)
     employed = _employed_in(employee, year)
@@ -306,11 +312,15 @@ def leave_balance(rules: LeaveRules, employee: Employee, entitlements: list[Enti
             factor = Decimal(days) / total
             factor_text = "" if days == total else f"{days}/{total} days employed this leave year"
         amount = round_days(base * fte * factor, rules.rounding) if factor else Decimal(0)
-    carried = row.carried_over if row is not None else Decimal(0)
     carry_note = ""
-    if rules.carry_over.max_days is not None and carried > rules.carry_over.max_days:
-        carry_note = f"{_fmt(carried)} reported, capped at {_fmt(rules.carry_over.max_days)}"
-        carried = rules.carry_over.max_days
+    if row is not None:
+        carried = row.carried_over
+        if rules.carry_over.max_days is not None and carried > rules.carry_over.max_days:
+            carry_note = f"{_fmt(carried)} reported, capped at {_fmt(rules.carry_over.max_days)}"
+            carried = rules.carry_over.max_days
+    else:
+        carried, carry_note = carried_from_last_year(rules, employee, entitlements, records, holidays, year,
+                                                     label=label, location_name=location_name, carry_back=carry_back)
     expiry = None
     if rules.carry_over.expires is not None:
         expiry = _on(year.start.year, *rules.carry_over.expires)
@@ -338,3 +348,34 @@ def leave_balance(rules: LeaveRules, employee: Employee, entitlements: list[Enti
     return Balance(rules.leave_type, label, year, as_of, base, reason, fte, factor, factor_text, _q(amount),
                    _q(carried), _q(expired), _q(taken), _q(booked), _q(pending), rules.rounding, carry_note, expiry,
                    accrued, rules.unlimited, used)
+
+
+def carried_from_last_year(rules: LeaveRules, employee: Employee, entitlements: list[Entitlement],
+                           records: list[LeaveRecord], holidays: set[date], year: LeaveYear, *, label: str,
+                           location_name: str, carry_back: int = CARRY_BACK_YEARS) -> tuple[Decimal, str]:
+    """(days carried into `year`, how they were found) when the HR system reports no carry-over for it: the
+    previous leave year's unused days on its last day (its own carry-over included, followed `carry_back` years
+    back), capped by the profile's max_days. Nothing when the profile lets no days carry (carry_over = false) or
+    sets no carry-over rule at all (then only the HR system's figure counts), for unlimited leave, when the
+    employee did not work in the previous leave year, and when the records do not reach into it (neither an
+    entitlements row nor a request of this type there): records that start this year cannot tell what was left
+    unused, and taking all of last year's allowance as unused would promise days nobody has."""
+    carry = rules.carry_over
+    if rules.unlimited or carry_back <= 0 or carry.max_days == 0 or (carry.max_days is None and carry.expires is None):
+        return Decimal(0), ""
+    previous = leave_year(rules, employee, year.start - timedelta(days=1))
+    if _employed_in(employee, previous) is None:
+        return Decimal(0), ""
+    known = (any(e.leave_type == rules.leave_type and e.year == previous.label for e in entitlements)
+             or any(r.leave_type == rules.leave_type and r.start_date <= previous.end and r.end_date >= previous.start
+                    for r in records))
+    if not known:
+        return Decimal(0), ""
+    last = leave_balance(rules, employee, entitlements, records, holidays, previous.end, label=label,
+                         location_name=location_name, year=previous, carry_back=carry_back - 1)
+    unused = max(Decimal(0), last.available)
+    if not unused:
+        return Decimal(0), ""
+    if carry.max_days is not None and unused > carry.max_days:
+        return carry.max_days, f"computed: {_fmt(unused)} unused in {previous}, capped at {_fmt(carry.max_days)}"
+    return unused, f"computed: unused in {previous}"

@@ -8,6 +8,7 @@ from knowledge.database.connection import Database
 from knowledge.people.balances import Employee, Entitlement, LeaveRecord, OfficialBalance, leave_balance
 from knowledge.people.personal import DISAGREEMENT, holidays_for
 from knowledge.people.records import PersonalRecords
+from knowledge.profile.dates import day
 from knowledge.profile.model import CompanyProfile
 
 WITH_OFFICIAL = """
@@ -64,7 +65,7 @@ def balance_disagreements(db: Database, profile: CompanyProfile) -> list[dict]:
 
 
 def describe(rows: list[dict]) -> list[str]:
-    return [f"{r['employee_id']} {r['name']}, {r['leave_type']} {r['year']} as of {r['as_of']:%d %b %Y}: HR system "
+    return [f"{r['employee_id']} {r['name']}, {r['leave_type']} {r['year']} as of {day(r['as_of'])}: HR system "
             f"{_fmt(r['official'])} days, ours " + (f"{_fmt(r['computed'])} ({r['why']})" if r["computed"] is not None
                                                   else f"none ({r['why']})") for r in rows]
 

@@ -12,6 +12,7 @@ from pydantic import ConfigDict
 
 from knowledge.people.balances import fmt_days, leave_balance
 from knowledge.people.records import PersonalRecords
+from knowledge.profile.dates import day, day_month, weekday
 from knowledge.profile.model import CompanyProfile, Location
 
 def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfile) -> list[Document]:
@@ -23,11 +24,11 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
     docs = []
     hours = "full-time" if e.fte == 1 else f"part-time ({Decimal(e.fte).normalize():f} FTE)"
     profile_text = (f"You are {e.name} ({e.employee_id}), {hours}, {e.employment_type.replace('_', ' ')}, "
-                    f"employed in {place} since {e.hire_date:%d %B %Y}")
+                    f"employed in {place} since {day(e.hire_date)}")
     if e.department:
         profile_text += f", {e.department}"
     if e.end_date:
-        profile_text += f"; your last day is {e.end_date:%d %B %Y}"
+        profile_text += f"; your last day is {day(e.end_date)}"
     docs.append(Document(page_content=profile_text + ".", metadata={"kind": "profile"}))
     if location is None:
         docs.append(Document(page_content=(
@@ -42,8 +43,10 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
         label = profile.label(leave_type)
         if not rules.eligible:
             docs.append(Document(page_content=(
-                f"As a {e.employment_type.replace('_', ' ')} employee you are not covered by the {label} rules; "
-                "your contract sets your time off."), metadata={"kind": "balance", "leave_type": leave_type}))
+                f"As a {e.employment_type.replace('_', ' ')} you are not covered by the {label} rules; "
+                "your contract sets your time off."), metadata={
+                    "kind": "balance", "leave_type": leave_type, "label": label, "covered": False,
+                    "employment_type": e.employment_type}))
             continue
         balance = leave_balance(rules, e, records.entitlements, records.leave, set(holidays), today, label=label,
                                 location_name=location.name)
@@ -53,13 +56,13 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
             text, extra = official_balance_text(official, rules, records, holidays, balance, label, location.name)
             docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict(), **extra}))
             continue
-        text = f"{label[:1].upper()}{label[1:]} {balance.year}, as of {today:%d %B %Y}: {balance.arithmetic()}."
+        text = f"{label[:1].upper()}{label[1:]} {balance.year}, as of {day(today)}: {balance.arithmetic()}."
         if not balance.unlimited:
             text += f" Entitlement: {balance.entitlement_working()}."
         if balance.pending:
             text += f" Pending requests (not yet approved, not deducted): {fmt_days(balance.pending)}."
         if balance.carried and not balance.expired and balance.expiry and today <= balance.expiry:
-            text += f" Carried-over days must be used by {balance.expiry:%-d %B}."
+            text += f" Carried-over days must be used by {day_month(balance.expiry)}."
         docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict()}))
     return docs + _leave_and_holidays(records, today, holidays, place)
 
@@ -75,7 +78,7 @@ def official_balance_text(official, rules, records: PersonalRecords, holidays: d
                              official.as_of, label=label, location_name=place, year=balance.year)
     difference = official.balance - computed.available
     text = (f"{label[:1].upper()}{label[1:]} {balance.year}: {fmt_days(official.balance)} available according to "
-            f"the HR system (the official figure, as of {official.as_of:%d %B %Y}). How it is made up on that day: "
+            f"the HR system (the official figure, as of {day(official.as_of)}). How it is made up on that day: "
             f"{computed.arithmetic()}. Entitlement: {computed.entitlement_working()}.")
     if abs(difference) > DISAGREEMENT:
         text += (f" My own calculation from your records gives {fmt_days(computed.available)}, "
@@ -84,6 +87,23 @@ def official_balance_text(official, rules, records: PersonalRecords, holidays: d
     return text, {"official": float(official.balance), "official_as_of": official.as_of.isoformat(),
                   "computed_at_official_date": float(computed.available),
                   "disagrees": abs(difference) > DISAGREEMENT}
+
+
+def naming(employment_type: str) -> re.Pattern:
+    """How a policy sentence names an employment type: "contractor" as contractor(s), "fixed_term" as fixed-term
+    or fixed term."""
+    words = [re.escape(w) for w in employment_type.lower().split("_") if w]
+    return re.compile(r"\b" + r"[\s-]+".join(words) + r"(?:s|es)?\b", re.I)
+
+
+def not_covered_by(facts: list[Document]) -> re.Pattern | None:
+    """When the asker's facts say they are not covered by a leave type's rules: the words naming their
+    employment type, so the quote is the policy's sentence about people like them (the one that leaves
+    contractors out), not the rule for those it covers."""
+    for fact in facts:
+        if fact.metadata.get("covered") is False and fact.metadata.get("employment_type"):
+            return naming(fact.metadata["employment_type"])
+    return None
 
 
 def holidays_for(records: PersonalRecords, location: Location, today: date) -> dict[date, str]:
@@ -97,18 +117,18 @@ def _leave_and_holidays(records: PersonalRecords, today: date, holidays: dict[da
     docs = []
     upcoming = [r for r in records.leave if r.end_date >= today and r.status in ("approved", "pending")]
     recent = [r for r in records.leave if r.end_date < today and r.status == "approved"][-3:]
-    lines = [f"{r.leave_type} {r.start_date:%d %b %Y} to {r.end_date:%d %b %Y}, {fmt_days(r.days)}, {r.status}"
+    lines = [f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)}, {fmt_days(r.days)}, {r.status}"
              for r in upcoming[:5]]
     if lines:
         docs.append(Document(page_content="Upcoming leave: " + "; ".join(lines) + ".", metadata={"kind": "leave"}))
     if recent:
         docs.append(Document(page_content="Recent leave taken: " + "; ".join(
-            f"{r.leave_type} {r.start_date:%d %b} to {r.end_date:%d %b %Y}, {fmt_days(r.days)}" for r in recent) + ".",
+            f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)}, {fmt_days(r.days)}" for r in recent) + ".",
             metadata={"kind": "leave"}))
     coming = [(d, n) for d, n in sorted(holidays.items()) if d >= today][:3]
     if coming:
         docs.append(Document(page_content=f"Next public holidays in {place}: " + "; ".join(
-            f"{n} ({d:%a %d %b %Y})" for d, n in coming) + ".", metadata={"kind": "holidays"}))
+            f"{n} ({weekday(d)})" for d, n in coming) + ".", metadata={"kind": "holidays"}))
     return docs
 
 

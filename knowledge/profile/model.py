@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
+from knowledge.profile.dates import day_month
 from knowledge.profile.language import Language, detect, shipped_pack
 
 PRO_RATA = ("months", "calendar_days", "none")
@@ -61,7 +62,7 @@ class LeaveRules:
         if not self.eligible:
             return f"{label}: not covered"
         year = ("the hire anniversary" if self.year_start is None
-                else date(2001, *self.year_start).strftime("%-d %B"))
+                else day_month(date(2001, *self.year_start)))
         if self.unlimited:
             return f"{label}: unlimited (no balance; days taken are shown); leave year from {year}"
         if self.accrual:
@@ -87,7 +88,7 @@ class LeaveRules:
             carried = "carry-over " + (f"up to {_fmt(carry.max_days)} days" if carry.max_days is not None
                                        else "uncapped")
             if carry.expires:
-                carried += f", used by {date(2001, *carry.expires):%-d %B}"
+                carried += f", used by {day_month(date(2001, *carry.expires))}"
         return f"{label}: {grant}, {rounding}; leave year from {year}; {carried}"
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from functools import lru_cache
 
@@ -139,24 +140,46 @@ class LocalEmbeddings(ArrayEmbeddings):
         return self._numpy.encode(texts, batch_size=min(self.batch_size, 32))
 
 
-class OpenAICompatibleEmbeddings(ArrayEmbeddings):
-    """Any /v1/embeddings server through langchain-openai; the dimension is learned from one probe call."""
+class ProviderEmbeddings(ArrayEmbeddings):
+    """An embeddings API chosen by "provider:model" through LangChain's `init_embeddings` (openai:, azure_openai:,
+    bedrock:, ollama:, cohere:... with the provider's langchain-* package installed); the dimension is learned
+    from one probe call. OpenAI and OpenAI-compatible servers (OPENAI_BASE_URL) get the key and URL settings."""
 
-    def __init__(self, model: str, api_key: str | None, base_url: str | None, batch_size: int = 64):
-        from langchain_openai import OpenAIEmbeddings
+    def __init__(self, provider: str, model: str, api_key: str | None = None, base_url: str | None = None,
+                 batch_size: int = 64):
+        from langchain.embeddings import init_embeddings
 
-        if not (api_key or base_url):
-            raise ConfigurationError("HRBOT_EMBEDDINGS=openai:... needs OPENAI_API_KEY or OPENAI_BASE_URL.")
-        self.model_name = f"openai:{model}"
-        # check_embedding_ctx_length=False: otherwise tiktoken downloads its tables from the internet.
-        self._client = OpenAIEmbeddings(
-            model=model, api_key=api_key or "not-needed", base_url=base_url, chunk_size=batch_size,
-            check_embedding_ctx_length=False, max_retries=2)
+        options: dict = {}
+        if provider == "openai":
+            if not (api_key or base_url):
+                raise ConfigurationError("HRBOT_EMBEDDINGS=openai:... needs OPENAI_API_KEY or OPENAI_BASE_URL.")
+            # check_embedding_ctx_length=False: otherwise tiktoken downloads its tables from the internet.
+            options = {"api_key": api_key or "not-needed", "base_url": base_url, "chunk_size": batch_size,
+                       "check_embedding_ctx_length": False, "max_retries": 2}
+        self.model_name = f"{provider}:{model}"  # the stored space's name: "openai:..." as it always was
+        try:
+            self._client = init_embeddings(model, provider=provider, **options)
+        except ImportError as exc:
+            named = re.search(r"pip install (?:-U )?`?([A-Za-z0-9_.-]+)", str(exc))
+            package = named.group(1) if named else f"langchain-{provider.replace('_', '-')}"
+            raise ConfigurationError(f"HRBOT_EMBEDDINGS={self.model_name} needs the {package} package, which is not "
+                                     f"installed: pip install {package} (in hrbot's environment).") from None
+        except ValueError as exc:
+            if "provider" in str(exc).lower():
+                raise ConfigurationError(f"HRBOT_EMBEDDINGS={self.model_name}: LangChain knows no embeddings "
+                                         f"provider {provider!r}.") from None
+            raise
         self.dimension = len(self._client.embed_query("dimension probe"))
         self.batch_size = batch_size
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._client.embed_documents(texts), dtype=np.float32)
+
+
+def OpenAICompatibleEmbeddings(model: str, api_key: str | None, base_url: str | None,  # noqa: N802
+                               batch_size: int = 64) -> ProviderEmbeddings:
+    """Any /v1/embeddings server (the name callers have used)."""
+    return ProviderEmbeddings("openai", model, api_key, base_url, batch_size)
 
 
 class MultilingualEmbeddings(ArrayEmbeddings):
@@ -216,10 +239,12 @@ def build_embeddings(settings: Settings) -> Embeddings:
     spec = settings.embeddings.strip()
     if spec == "local":
         return LocalEmbeddings(batch_size=settings.embed_batch_size, runtime=settings.embed_runtime.strip().lower())
-    if spec.startswith("openai:") and len(spec) > len("openai:"):
-        return OpenAICompatibleEmbeddings(
-            spec.split(":", 1)[1], settings.openai_api_key, settings.openai_base_url, settings.embed_batch_size)
-    raise ConfigurationError(f"HRBOT_EMBEDDINGS must be 'local' or 'openai:<model>', got {spec!r}.")
+    provider, sep, model = spec.partition(":")
+    if sep and model and re.fullmatch(r"[a-z][a-z0-9_-]*", provider):
+        return ProviderEmbeddings(provider.replace("-", "_"), model, settings.openai_api_key,
+                                  settings.openai_base_url, settings.embed_batch_size)
+    raise ConfigurationError(f"HRBOT_EMBEDDINGS must be 'local' or 'provider:<model>' (openai:, azure_openai:, "
+                             f"bedrock:, ollama:...), got {spec!r}.")
 
 
 # --- The stored embedding space ---------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
+from knowledge.profile.dates import moment as written
 from knowledge.sources.records import RECORD_KINDS
 
 RECORDS_SYNCED = "SELECT max(at) FROM audit_log WHERE action = 'records_import'"
@@ -56,4 +57,4 @@ class Freshness:
 def when(moment: datetime | None) -> str:
     if moment is None:
         return "never"
-    return moment.astimezone(timezone.utc).strftime("%d %b %Y %H:%M UTC")
+    return written(moment)
