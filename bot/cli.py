@@ -63,6 +63,15 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
     # Events whose process died or stopped before answering them: answered here once their lease ends.
     redelivery = every(REDELIVERY_SECONDS, lambda: redeliver(bot), "hrbot-redelivery")
+    # Askers whose answers could not get through while Slack was unreachable: told to ask again once it is back.
+    from bot.patience import tell_undelivered
+
+    notices = every(REDELIVERY_SECONDS, lambda: tell_undelivered(rt.assistant.events, bot.app.client),
+                    "hrbot-undelivered")
+
+    def no_new_work() -> None:  # stopping: this process takes no more redeliveries or notices
+        redelivery.set()
+        notices.set()
     worker = None if no_worker else bot.jobs.start_thread()[1]
     if not no_worker:
         every(60, bot.jobs.run_due_sources, "hrbot-sources")  # scheduled sources (issue 11)
@@ -106,19 +115,21 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
         if not settings.slack_signing_secret:
             raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
         handed_back = serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners,
-                   hand_back=rt.assistant.events.hand_back, on_stop=redelivery.set,
+                   hand_back=rt.assistant.events.hand_back, on_stop=no_new_work,
                    drain=settings.drain_seconds)
-        if handed_back:
-            # The unfinished answers belong to another process now: don't let their threads (which Python would
-            # wait for at exit) finish them too, or past the orchestrator's grace period.
-            import logging
-            import os
-
-            logging.shutdown()
-            os._exit(0)
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
-        serve_socket_mode(bot.app, settings.slack_app_token)
+        handed_back = serve_socket_mode(bot.app, settings.slack_app_token, listeners=bot.listeners,
+                                        hand_back=rt.assistant.events.hand_back, on_stop=no_new_work,
+                                        drain=settings.drain_seconds)
+    if handed_back:
+        # The unfinished answers belong to another process now: don't let their threads (which Python would
+        # wait for at exit) finish them too, or past the orchestrator's grace period.
+        import logging
+        import os
+
+        logging.shutdown()
+        os._exit(0)
 
 
 @click.command()
