@@ -200,7 +200,8 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
                 return BoltResponse(status=200, body="")
             context[CLAIM_KEY] = claim or None
         if event_id:  # the answer waits out a Slack outage (bot/patience.py)
-            context["client"] = PatientClient.around(context.client, Patience(assistant.events, context.get(CLAIM_KEY)))
+            patience = Patience(assistant.events, context.get(CLAIM_KEY))
+            context["client"] = PatientClient.around(context.client, patience)
         return next()
 
     @app.error

@@ -19,6 +19,7 @@ class Call:
     args: dict
     headers: dict
     at: float = field(default_factory=time.time)
+    result: dict | None = None  # what the fake answered (e.g. the ts of a posted message)
 
 
 class FakeSlack:
@@ -162,18 +163,21 @@ class FakeSlack:
                 time.sleep(0.05)
             if not outage[2]:
                 return 503, {"ok": False, "error": "service_unavailable"}, {}
-        self._record(method, args, headers)
+        call = self._record(method, args, headers)
         if self._delays.get(method):
             time.sleep(self._delays[method])
         failures = self._failures.get(method)
         if failures:
             status, retry_after, error = failures.pop(0)
             return status, {"ok": False, "error": error}, {"Retry-After": str(retry_after)}
-        return 200, self._answer(method, args), {}
+        call.result = self._answer(method, args)
+        return 200, call.result, {}
 
-    def _record(self, method: str, args: dict, headers: dict) -> None:
+    def _record(self, method: str, args: dict, headers: dict) -> Call:
+        call = Call(method, args, headers)
         with self._lock:
-            self.calls.append(Call(method, args, headers))
+            self.calls.append(call)
+        return call
 
     def _next_ts(self) -> str:
         with self._lock:
