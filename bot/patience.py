@@ -115,14 +115,38 @@ class PatientClient(WebClient):
     def api_call(self, api_method: str, **kwargs):
         self.patience.check()
         delay = BACKOFF_FIRST
+        # A post that timed out may have been made all the same (Slack did the work, its answer never came back):
+        # before posting again, look in the thread for it, so a hanging Slack does not end up with two messages.
+        started, unsure = time.time(), False
         while True:
             try:
+                if unsure:
+                    landed = self._landed(kwargs, since=started)
+                    if landed is not None:
+                        return landed
                 return super().api_call(api_method, **kwargs)
             except Exception as exc:
                 if not transient(exc) or not self.patience.wait(delay):
                     raise
+                unsure = unsure or (api_method == "chat.postMessage" and isinstance(exc, TimeoutError))
                 log.warning("Slack %s failed (%s); trying again in %.0f s", api_method, _reason(exc), delay)
                 delay = min(delay * 2, BACKOFF_CAP)
+
+    def _landed(self, kwargs: dict, since: float):
+        """The bot's message with this text in this thread, posted since `since`, if Slack has it (as the answer
+        chat.postMessage would have given), else None. Only threaded posts can be looked up this way."""
+        args = kwargs.get("json") or kwargs.get("params") or kwargs.get("data") or {}
+        channel, thread_ts, text = args.get("channel"), args.get("thread_ts"), args.get("text")
+        if not (channel and thread_ts and text):
+            return None
+        found = super().api_call("conversations.replies", params={"channel": channel, "ts": thread_ts,
+                                                                  "oldest": f"{since - 5:.6f}", "limit": 100})
+        for message in found.get("messages") or []:
+            if message.get("bot_id") and message.get("text") == text and float(message.get("ts", 0)) >= since - 5:
+                log.warning("a post to Slack that timed out had been made: %s", message["ts"])
+                found.data = {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+                return found
+        return None
 
 
 def _reason(exc: BaseException) -> str:

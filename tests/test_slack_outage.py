@@ -73,6 +73,26 @@ def test_every_question_asked_while_slack_hangs_is_answered_once_when_it_recover
     assert "Slack was unreachable" not in json.dumps([c.args for c in fake.calls])
 
 
+def test_posts_that_slack_made_but_never_confirmed_are_not_made_twice(bot, fake, sample_runtime):
+    """The other kind of hang: Slack does the work of the held requests, but their answers never get back. A
+    placeholder post that timed out is looked up in the thread before being posted again."""
+    fake.keep_threads = True
+    fake.hang(6.0, processed=True)
+    sent = {}
+    for i, question in enumerate(["Does our dental plan cover implants?", "How much annual leave do I have?",
+                                  "What is the parental leave policy?"]):
+        event_id, ts = f"EvLate{uuid.uuid4().hex[:10]}", f"17000201{i:02d}.000100"
+        bot.event(_dm("U0SAMPLE", question, ts), event_id)
+        sent[event_id] = ts
+    db = sample_runtime.db
+    _wait(lambda: set(_states(db, sent).values()) == {"answered"}, 60,
+          lambda: f"every answer: {_states(db, sent)}")
+    placeholders = [c for c in fake.calls_to("chat.postMessage") if c.args.get("text") == THINKING]
+    assert sorted(c.args["thread_ts"] for c in placeholders) == sorted(sent.values())  # once each
+    updates = fake.calls_to("chat.update")
+    assert sorted(c.args["ts"] for c in updates) == sorted(c.result["ts"] for c in placeholders)
+
+
 def test_an_answer_that_never_got_through_is_replaced_by_one_ask_again_message_once_slack_is_back(
         bot, fake, sample_runtime, monkeypatch):
     monkeypatch.setattr(patience, "ATTEMPT_SECONDS", 2.5)  # each attempt waits this long for Slack

@@ -36,6 +36,8 @@ class FakeSlack:
         self.held: list[Call] = []  # requests that arrived during an outage (hang)
         self._outage: tuple[float, frozenset | None, bool] | None = None
         self.socket_url: str | None = None  # what apps.connections.open hands out (tests.fakes.socket_mode)
+        self.keep_threads = False  # True: the bot's threaded posts show in conversations.replies, as in Slack
+        self._posted: dict[tuple[str, str], list[dict]] = {}
         self._ts = 0
         self._lock = threading.Lock()
         fake = self
@@ -200,12 +202,18 @@ class FakeSlack:
                                    "profile": {"email": user.get("email"), "real_name": user.get("real_name")}}}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or self._next_ts()
+            if self.keep_threads and method == "chat.postMessage" and args.get("thread_ts"):
+                with self._lock:
+                    self._posted.setdefault((args.get("channel"), args["thread_ts"]), []).append(
+                        {"ts": ts, "text": args.get("text"), "bot_id": "B0BOT", "user": self.bot_user_id,
+                         "thread_ts": args["thread_ts"]})
             return {**ok, "channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts}}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         if method == "conversations.replies":
-            return {**ok, "messages": self._replies.get((args.get("channel"), args.get("ts")), []),
+            key = (args.get("channel"), args.get("ts"))
+            return {**ok, "messages": self._replies.get(key, []) + list(self._posted.get(key, [])),
                     "has_more": False}
         if method == "apps.connections.open":
             return {**ok, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_allowed"}
