@@ -117,19 +117,25 @@ class PatientClient(WebClient):
         delay = BACKOFF_FIRST
         # A post that timed out may have been made all the same (Slack did the work, its answer never came back):
         # before posting again, look in the thread for it, so a hanging Slack does not end up with two messages.
-        started, unsure = time.time(), False
+        # It is looked for twice, a second apart, before posting again: Slack may show it a moment late.
+        started, unsure, looks = time.time(), False, 0
         while True:
             try:
                 if unsure:
                     landed = self._landed(kwargs, since=started)
                     if landed is not None:
                         return landed
+                    looks += 1
+                    if looks < 2 and self.patience.wait(BACKOFF_FIRST):
+                        continue
                 return super().api_call(api_method, **kwargs)
             except Exception as exc:
                 if not transient(exc) or not self.patience.wait(delay):
                     raise
-                unsure = unsure or (api_method == "chat.postMessage" and isinstance(exc, TimeoutError))
-                log.warning("Slack %s failed (%s); trying again in %.0f s", api_method, _reason(exc), delay)
+                log.warning("Slack %s failed (%s); trying again in %.0f s", "conversations.replies (looking for "
+                            "a post that timed out)" if unsure else api_method, _reason(exc), delay)
+                unsure = unsure or (api_method == "chat.postMessage" and _maybe_made(exc))
+                looks = 0
                 delay = min(delay * 2, BACKOFF_CAP)
 
     def _landed(self, kwargs: dict, since: float):
@@ -147,6 +153,14 @@ class PatientClient(WebClient):
                 found.data = {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
                 return found
         return None
+
+
+def _maybe_made(exc: BaseException) -> bool:
+    """Could Slack have made the post all the same? Not if it refused the connection or said it was rate limited."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, ConnectionRefusedError):
+        return False
+    return not (isinstance(exc, SlackApiError) and getattr(exc.response, "status_code", 0) == 429)
 
 
 def _reason(exc: BaseException) -> str:
