@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.jobs import SlackJobs
 from bot.listeners import register_listeners
+from bot.patience import BoundedRateLimitRetryHandler, ClaimLost, Patience, PatientClient, transient
 from bot.services import CLAIM_KEY, BotServices
 from knowledge.assistant import HRAssistant
 from knowledge.errors import ConfigurationError, DatabaseUnavailable
@@ -50,11 +51,13 @@ class SlackBot:
 def build_client(settings) -> WebClient:
     if not settings.slack_bot_token:
         raise ConfigurationError("SLACK_BOT_TOKEN is not set: the Slack bot needs the app's bot token.")
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
-    # Slack's 429s carry Retry-After: wait that long and try again instead of dropping the answer. A 5xx or a
-    # 5xx (Slack has bad minutes too) is tried again with backoff; slack_sdk already retries a dropped
-    # connection once by default (ConnectionErrorRetryHandler).
-    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=3),
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+                       timeout=settings.slack_timeout)
+    # Slack's 429s carry Retry-After: wait that long (at most 20 s) and try again instead of dropping the answer.
+    # A 500 or 503 (Slack has bad minutes too) is tried again with backoff; slack_sdk already retries a dropped
+    # connection once by default (ConnectionErrorRetryHandler). So one call takes at most about 3 timeouts plus
+    # 3 waits of 20 s; an answer's listener waits out a longer outage between calls (bot/patience.py).
+    client.retry_handlers.extend([BoundedRateLimitRetryHandler(max_retry_count=3),
                                   ServerErrorRetryHandler(max_retry_count=2)])
     return client
 
@@ -84,7 +87,9 @@ def whoami(client: WebClient, api_url: str, wait: float, *, with_team: bool = Fa
             delay = min(delay * 2, 8.0)
 
 
-FAILED_KEY = "hrbot_failed"  # set by the error handler: the listener raised
+FAILED_KEY = "hrbot_failed"  # set by the error handler: the listener raised (a bug, or Slack refused a call)
+UNDELIVERED_KEY = "hrbot_undelivered"  # the listener could not reach Slack (timeouts, connection errors, 5xx)
+LOST_KEY = "hrbot_claim_lost"  # the listener's claim was taken by another attempt: it delivered nothing
 
 
 class HRApp(App):
@@ -102,7 +107,9 @@ class HRApp(App):
 
 
 class _FinishClaim(ListenerCompletionHandler):
-    """After every listener (answered, ignored or raised): the event's claim ends; a raised one is not retried."""
+    """After every listener (answered, ignored or raised): the event's claim ends. One that raised is not retried
+    ('failed': a second try could send a second answer after a first one got out), unless it only could not reach
+    Slack: that one is handed back for another attempt, or after the last, its asker is told once Slack is back."""
 
     def __init__(self, ledger, inner: ListenerCompletionHandler):
         self.ledger, self.inner = ledger, inner
@@ -110,7 +117,16 @@ class _FinishClaim(ListenerCompletionHandler):
     def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
         try:
             claim = request.context.get(CLAIM_KEY)
-            if claim:
+            if claim and request.context.get(LOST_KEY):
+                self.ledger.release(claim)
+            elif claim and request.context.get(UNDELIVERED_KEY):
+                state = self.ledger.undeliverable(claim)
+                if state == "answering":
+                    log.warning("event %s: Slack is unreachable; handed back for another attempt", claim.event_id)
+                elif state == "abandoned":
+                    log.error("event %s: Slack stayed unreachable for every attempt; its asker is told to ask "
+                              "again once Slack answers", claim.event_id)
+            elif claim:
                 self.ledger.finished(claim, failed=bool(request.context.get(FAILED_KEY)))
         except Exception:  # the database may be down: the lease then runs out and the event is answered again
             log.exception("could not mark an event answered")
@@ -158,12 +174,23 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
                 log.info("dropping duplicate delivery of %s", event_id)
                 return BoltResponse(status=200, body="")
             context[CLAIM_KEY] = claim or None
+        if event_id:  # the answer waits out a Slack outage (bot/patience.py)
+            patience = Patience(assistant.events, context.get(CLAIM_KEY))
+            context["client"] = PatientClient.around(context.client, patience)
         return next()
 
     @app.error
     def on_error(error: Exception, body: dict, context) -> None:
-        context[FAILED_KEY] = True
-        log.error("unhandled error for %s", body.get("type"), exc_info=error)
+        if isinstance(error, ClaimLost):
+            context[LOST_KEY] = True
+            log.warning("event %s was taken by another attempt while it waited: not answered here", error)
+        elif transient(error) and context.get(CLAIM_KEY) is not None:
+            context[UNDELIVERED_KEY] = True
+            log.warning("could not reach Slack to answer %s: %s: %s", body.get("event_id"), type(error).__name__,
+                        error)
+        else:
+            context[FAILED_KEY] = True
+            log.error("unhandled error for %s", body.get("type"), exc_info=error)
 
     _finish_claims_when_listeners_finish(app, assistant)
     register_listeners(app, services)

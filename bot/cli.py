@@ -130,13 +130,14 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
         handed_back = serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners,
                    hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
                    drain=settings.drain_seconds)
-        # The unfinished answers handed back belong to another process now: don't let their threads finish them
-        # too (no exit handler runs then, and the embedded server is left to the next process).
-        _leave(0, run_exit_handlers=not handed_back)
     else:
         click.echo("Connecting to Slack (Socket Mode)...")
-        serve_socket_mode(bot.app, settings.slack_app_token)
-        _leave(0)
+        handed_back = serve_socket_mode(bot.app, settings.slack_app_token, listeners=bot.listeners,
+                                        hand_back=rt.assistant.events.hand_back,
+                                        on_stop=bot.jobs.stop_taking_slack_work, drain=settings.drain_seconds)
+    # The unfinished answers handed back belong to another process now: don't let their threads finish them too
+    # (no exit handler runs then, and the embedded server is left to the next process).
+    _leave(0, run_exit_handlers=not handed_back)
 
 
 @click.command()

@@ -110,9 +110,16 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     @tasks.task(name="redeliver", queue=SLACK_QUEUE, queueing_lock="redeliver", pass_context=True)
     def redeliver_events(context: procrastinate.JobContext, timestamp: int) -> int:
         """Events whose lease ran out unanswered (their process died or stopped), answered by whichever bot
-        process takes this job, through its own Bolt app."""
+        process takes this job, through its own Bolt app; and askers whose answer Slack never took, told once."""
+        from bot.patience import tell_undelivered
+
         bot = context.additional_context.get(SLACK_BOT)
-        return redeliver(bot) if bot is not None else 0
+        if bot is None:
+            return 0
+        answered = redeliver(bot)
+        # Askers whose answers could not get through while Slack was unreachable: told to ask again once it is back.
+        tell_undelivered(bot.assistant.events, bot.app.client)
+        return answered
 
     return tasks
 

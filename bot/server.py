@@ -169,18 +169,8 @@ def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool],
         _finish(lambda: server.pool.shutdown(wait=True), drain)  # requests being read and acked
         if listeners is not None:
             _finish(lambda: listeners.shutdown(wait=True), drain)  # answers being written
-        returned = 0
-        if hand_back is not None:
-            try:
-                returned = hand_back()
-                if returned:
-                    log.warning("handed back %d unfinished answers: another replica or the next start answers them",
-                                returned)
-            except Exception as exc:  # the database may be what is failing
-                log.error("could not hand back unfinished answers (%s); they are answered when their lease ends",
-                          exc)
+        returned = _hand_back(hand_back)
         server.server_close()
-        log.warning("stopped")
     return returned
 
 
@@ -192,7 +182,61 @@ def _finish(wait: Callable[[], None], seconds: float) -> None:
         log.error("gave up waiting after %.0f s; some answers in progress were not finished", seconds)
 
 
-def serve_socket_mode(app: App, app_token: str) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def serve_socket_mode(app: App, app_token: str, listeners: ThreadPoolExecutor | None = None,
+                      drain: float = DRAIN, hand_back: Callable[[], int] | None = None,
+                      on_stop: Callable[[], None] | None = None, *, handler=None,
+                      stopping: threading.Event | None = None) -> int:
+    """Socket Mode until SIGTERM or Ctrl-C, then as serve_http: the WebSocket is closed (no new events: Slack
+    sends the ones not acked yet to another connection), the answers already started are finished for up to
+    `drain` seconds, and hand_back() returns the claims of the rest. Returns how many were handed back.
+    `handler` and `stopping` are for tests (a SocketModeHandler; an event that stops it like a signal)."""
+    import signal
 
-    SocketModeHandler(app, app_token).start()
+    if handler is None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, app_token)
+    stopping = stopping or threading.Event()
+
+    def stop(signum, frame) -> None:
+        stopping.set()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)} if in_main else {}
+    try:
+        handler.connect()
+        log.warning("HR assistant connected to Slack (Socket Mode)")
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        for s, previous_handler in previous.items():
+            signal.signal(s, previous_handler)
+    return _drain_socket_mode(handler, listeners, drain, hand_back, on_stop)
+
+
+def _drain_socket_mode(handler, listeners: ThreadPoolExecutor | None, drain: float,
+                       hand_back: Callable[[], int] | None, on_stop: Callable[[], None] | None) -> int:
+    log.warning("stopping: no new events; finishing the answers in progress (up to %.0f s)", drain)
+    if on_stop is not None:
+        on_stop()
+    started = time.monotonic()
+    # Closes the WebSocket without reconnecting and waits for the envelopes being acked (each only claims its
+    # event): nothing new comes in after this.
+    _finish(handler.close, drain)
+    if listeners is not None:
+        _finish(lambda: listeners.shutdown(wait=True), max(0.0, drain - (time.monotonic() - started)))
+    return _hand_back(hand_back)
+
+
+def _hand_back(hand_back: Callable[[], int] | None) -> int:
+    returned = 0
+    if hand_back is not None:
+        try:
+            returned = hand_back()
+            if returned:
+                log.warning("handed back %d unfinished answers: another replica or the next start answers them",
+                            returned)
+        except Exception as exc:  # the database may be what is failing
+            log.error("could not hand back unfinished answers (%s); they are answered when their lease ends", exc)
+    log.warning("stopped")
+    return returned

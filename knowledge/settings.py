@@ -140,6 +140,10 @@ class Settings:
         "HRBOT_ESCALATION_CHANNEL", None,
         "Channel id where 'Talk to HR' posts questions (the bot must be in it). Default: the profile's "
         "company.escalation_channel.")
+    slack_timeout: float = setting(
+        "HRBOT_SLACK_TIMEOUT", 10.0,
+        "Seconds one Slack Web API request may take before it counts as failed (then it is tried again with "
+        "backoff while the answer's lease lasts).")
     drain_seconds: float = setting(
         "HRBOT_DRAIN_SECONDS", 25.0,
         "On SIGTERM, how long `hrbot serve` keeps finishing the answers in progress before it hands the rest back "

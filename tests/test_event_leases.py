@@ -138,3 +138,24 @@ def test_an_event_left_unanswered_is_answered_by_the_next_process_in_its_placeho
         assert len(fake.calls_to("chat.update")) == 1
     finally:
         harness.close()
+
+
+def test_a_delivery_that_cannot_reach_slack_is_tried_again_then_given_up_with_its_asker_to_tell(db):
+    ledger = EventLedger(db)
+    body = {"event_id": "EvU1", "event": {"type": "message", "channel": "DU0SAMPLE", "user": "U0SAMPLE"}}
+    claim = ledger.claim("EvU1", body)
+    assert ledger.extend(claim)  # still answering (waiting for Slack): the lease runs on
+    assert ledger.undeliverable(claim) == "answering" and ledger.in_flight() == []  # handed back, not 'failed'
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        [due] = ledger.take_due()
+        assert due.claim.attempt == attempt and not ledger.extend(claim)  # the old attempt's token is no good
+        claim = due.claim
+        expected = "abandoned" if attempt == MAX_ATTEMPTS else "answering"
+        assert ledger.undeliverable(claim) == expected
+    assert ledger.take_due() == [] and _state(db, "EvU1") == ("abandoned", MAX_ATTEMPTS, True)  # body kept
+    [notice] = ledger.take_undelivered()
+    assert notice.body == body and EventLedger(db).take_undelivered() == []  # leased to one replica
+    ledger.told(notice.claim, sent=False)  # Slack still down: tried again later
+    [notice] = EventLedger(db).take_undelivered()
+    ledger.told(notice.claim, sent=True)
+    assert ledger.take_undelivered() == [] and _state(db, "EvU1") == ("abandoned", MAX_ATTEMPTS, False)

@@ -24,7 +24,9 @@ def _free_port() -> int:
 def _env(database_url: str, tmp_path, fake, **extra) -> dict:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SLACK_"))},
             "DATABASE_URL": database_url, "HRBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.base_url, **extra}
+            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.base_url,
+            # the console script would import the installed checkout's code, not this one's
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **extra}
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:

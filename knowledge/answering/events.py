@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120  # longer than any answer takes; a killed process's events are answered again after it
 MAX_ATTEMPTS = 3
+# An event whose answer could not be delivered (Slack unreachable) after MAX_ATTEMPTS attempts is 'abandoned' with
+# its sealed body kept and this flag in `placeholder`, until its asker has been told to ask again (tell_undelivered).
+UNDELIVERED = "undelivered"
+NOTICE_LEASE_SECONDS = 60  # one replica sends a given notice; a replica that dies sending it lets another retry
 
 CLAIM = """
 INSERT INTO processed_events (event_id, state, lease_until, claim_token, body, seal)
@@ -55,6 +59,37 @@ RETURNING p.event_id, p.claim_token, p.body, p.placeholder, p.attempts, p.seal""
 REFUSE_FORGED = """
 UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL
 WHERE event_id = %(event_id)s AND claim_token = %(token)s"""
+EXTEND = """
+UPDATE processed_events SET lease_until = now() + make_interval(secs => %(lease)s)
+WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering' RETURNING event_id"""
+# The answer could not be delivered (Slack timed out, refused the connection or answered 5xx): not a bug, so not
+# 'failed'. Another attempt follows at once (the lease ends now) while attempts remain; after the last one the event
+# is abandoned with its sealed body kept and flagged, so that its asker is told once Slack answers again.
+UNDELIVERABLE = """
+UPDATE processed_events SET
+    state = CASE WHEN attempts >= %(max_attempts)s THEN 'abandoned' ELSE 'answering' END,
+    lease_until = CASE WHEN attempts >= %(max_attempts)s THEN NULL ELSE now() - interval '1 second' END,
+    placeholder = CASE WHEN attempts >= %(max_attempts)s
+                       THEN coalesce(placeholder, '{}'::jsonb) || jsonb_build_object(%(flag)s::text, true)
+                       ELSE placeholder END
+WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'answering'
+RETURNING state"""
+TAKE_UNDELIVERED = """
+UPDATE processed_events p
+SET lease_until = now() + make_interval(secs => %(lease)s),
+    claim_token = md5(random()::text || p.event_id || clock_timestamp()::text)
+FROM (SELECT event_id FROM processed_events
+      WHERE state = 'abandoned' AND body IS NOT NULL AND (placeholder ->> %(flag)s)::boolean IS TRUE
+            AND (lease_until IS NULL OR lease_until < now())
+      ORDER BY received_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) due
+WHERE p.event_id = due.event_id
+RETURNING p.event_id, p.claim_token, p.body, p.seal"""
+TOLD = """
+UPDATE processed_events SET body = NULL, lease_until = NULL, placeholder = placeholder - %(flag)s::text
+WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'abandoned'"""
+NOT_TOLD_YET = """
+UPDATE processed_events SET lease_until = NULL
+WHERE event_id = %(event_id)s AND claim_token = %(token)s AND state = 'abandoned'"""
 GIVE_UP = """
 UPDATE processed_events SET state = 'abandoned', body = NULL, lease_until = NULL
 WHERE state = 'answering' AND lease_until < now() AND attempts >= %(max_attempts)s
@@ -119,16 +154,63 @@ class EventLedger:
         with self._lock:
             self._held[claim.event_id] = claim
 
+    def release(self, claim: Claim) -> None:
+        """No longer held here (a newer claim on the same event, taken by redelivery, stays held)."""
+        with self._lock:
+            if self._held.get(claim.event_id) == claim:
+                del self._held[claim.event_id]
+
     def finished(self, claim: Claim, *, failed: bool = False) -> None:
         """The event's listener is done: it is answered (or, when the listener raised, given up: a retry could
         send a second answer after a first one got out)."""
-        with self._lock:
-            self._held.pop(claim.event_id, None)
+        self.release(claim)
         with self.db.connection() as conn:
             row = conn.execute(ANSWERED, {"event_id": claim.event_id, "token": claim.token,
                                           "state": "failed" if failed else "answered"}).fetchone()
             if row and row[0] is not None:  # a copy of this body, put back with SQL, is never answered again
                 seals.spend(conn, row[0], SEAL_PURPOSE)
+
+    def extend(self, claim: Claim) -> bool:
+        """Still answering (e.g. waiting for Slack to come back): the lease runs LEASE_SECONDS from now, so no
+        other replica takes the event meanwhile. False when the claim is no longer this one's (its lease ran out
+        and another attempt took it, or it was finished): then this attempt must not deliver anything."""
+        with self.db.connection(timeout=2.0) as conn:
+            return conn.execute(EXTEND, {"event_id": claim.event_id, "token": claim.token,
+                                         "lease": self.lease_seconds}).fetchone() is not None
+
+    def undeliverable(self, claim: Claim) -> str | None:
+        """This attempt could not reach Slack. Returns 'answering' (handed back: redelivery tries again soon),
+        'abandoned' (the attempts ran out: its asker is told once Slack is back) or None (not this claim's)."""
+        self.release(claim)
+        with self.db.connection() as conn:
+            row = conn.execute(UNDELIVERABLE, {"event_id": claim.event_id, "token": claim.token,
+                                               "max_attempts": MAX_ATTEMPTS, "flag": UNDELIVERED}).fetchone()
+        return row[0] if row else None
+
+    def take_undelivered(self, limit: int = 10) -> list[Due]:
+        """Events abandoned because Slack was unreachable whose askers are not told yet, leased to this process
+        for NOTICE_LEASE_SECONDS. Only bodies with a valid seal are returned: a notice goes where the sealed
+        body says the question came from, never anywhere an unsealed column names."""
+        with self.db.connection() as conn:
+            rows = conn.execute(TAKE_UNDELIVERED, {"lease": NOTICE_LEASE_SECONDS, "flag": UNDELIVERED,
+                                                   "limit": limit}).fetchall()
+        due = []
+        key = self.db.binding_key if rows else None
+        for event_id, token, body, stored_seal in rows:
+            if stored_seal is None or not hmac.compare_digest(bytes(stored_seal), seal(key, event_id, body)):
+                log.error("SECURITY: the stored body of undelivered event %s has no valid seal; nobody is told",
+                          event_id)
+                with self.db.connection() as conn:
+                    conn.execute(TOLD, {"event_id": event_id, "token": token, "flag": UNDELIVERED})
+                continue
+            due.append(Due(Claim(event_id, token), body))
+        return due
+
+    def told(self, claim: Claim, *, sent: bool) -> None:
+        """The asker of an undelivered event was told (its body goes now), or could not be yet (tried later)."""
+        with self.db.connection() as conn:
+            conn.execute(TOLD if sent else NOT_TOLD_YET, {"event_id": claim.event_id, "token": claim.token,
+                                                          "flag": UNDELIVERED})
 
     def note_placeholder(self, claim: Claim, placeholder: dict) -> None:
         with self.db.connection() as conn:

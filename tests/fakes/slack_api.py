@@ -19,6 +19,7 @@ class Call:
     args: dict
     headers: dict
     at: float = field(default_factory=time.time)
+    result: dict | None = None  # what the fake answered (e.g. the ts of a posted message)
 
 
 class FakeSlack:
@@ -32,6 +33,11 @@ class FakeSlack:
         self._file_bytes: dict[str, bytes] = {}
         self._replies: dict[tuple[str, str], list[dict]] = {}
         self._failures: dict[str, list[tuple[int, int, str]]] = {}
+        self.held: list[Call] = []  # requests that arrived during an outage (hang)
+        self._outage: tuple[float, frozenset | None, bool] | None = None
+        self.socket_url: str | None = None  # what apps.connections.open hands out (tests.fakes.socket_mode)
+        self.keep_threads = False  # True: the bot's threaded posts show in conversations.replies, as in Slack
+        self._posted: dict[tuple[str, str], list[dict]] = {}
         self._ts = 0
         self._lock = threading.Lock()
         fake = self
@@ -54,14 +60,17 @@ class FakeSlack:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status, payload, extra = fake._route(url.path, dict(parse_qsl(url.query)), raw, headers)
                 body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/octet-stream" if isinstance(payload, bytes)
-                                 else "application/json")
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/octet-stream" if isinstance(payload, bytes)
+                                     else "application/json")
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    self.close_connection = True  # the client gave up waiting (a request held by hang())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -101,6 +110,17 @@ class FakeSlack:
         """Answer this method only after a pause (a slow Slack, or work still in flight at a shutdown)."""
         self._delays[method] = seconds
 
+    def hang(self, seconds: float, methods: set[str] | None = None, processed: bool = False) -> None:
+        """An outage: for `seconds` from now, requests (to `methods`, default all) are held until it ends, so
+        clients time out. When it ends they are answered 503 without effect, or with processed=True carried out
+        then (a Slack that did the work but whose answers never got back). Held requests are in `held`."""
+        self._outage = (time.time() + seconds, frozenset(methods) if methods else None, processed)
+
+    def recover(self) -> None:
+        """End the outage now (held requests are released as hang() says)."""
+        if self._outage:
+            self._outage = (time.time(), *self._outage[1:])
+
     def fail_next(self, method: str, status: int = 429, retry_after: int = 1, error: str = "ratelimited",
                   times: int = 1) -> None:
         self._failures.setdefault(method, []).extend([(status, retry_after, error)] * times)
@@ -137,18 +157,29 @@ class FakeSlack:
             self._record(f"response_url:{path.rsplit('/', 1)[1]}", args, headers)
             return 200, {"ok": True}, {}
         method = path.removeprefix("/api/")
-        self._record(method, args, headers)
+        outage = self._outage
+        if outage and time.time() < outage[0] and (outage[1] is None or method in outage[1]):
+            with self._lock:
+                self.held.append(Call(method, args, headers))
+            while self._outage and time.time() < self._outage[0]:
+                time.sleep(0.05)
+            if not outage[2]:
+                return 503, {"ok": False, "error": "service_unavailable"}, {}
+        call = self._record(method, args, headers)
         if self._delays.get(method):
             time.sleep(self._delays[method])
         failures = self._failures.get(method)
         if failures:
             status, retry_after, error = failures.pop(0)
             return status, {"ok": False, "error": error}, {"Retry-After": str(retry_after)}
-        return 200, self._answer(method, args), {}
+        call.result = self._answer(method, args)
+        return 200, call.result, {}
 
-    def _record(self, method: str, args: dict, headers: dict) -> None:
+    def _record(self, method: str, args: dict, headers: dict) -> Call:
+        call = Call(method, args, headers)
         with self._lock:
-            self.calls.append(Call(method, args, headers))
+            self.calls.append(call)
+        return call
 
     def _next_ts(self) -> str:
         with self._lock:
@@ -171,13 +202,21 @@ class FakeSlack:
                                    "profile": {"email": user.get("email"), "real_name": user.get("real_name")}}}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or self._next_ts()
+            if self.keep_threads and method == "chat.postMessage" and args.get("thread_ts"):
+                with self._lock:
+                    self._posted.setdefault((args.get("channel"), args["thread_ts"]), []).append(
+                        {"ts": ts, "text": args.get("text"), "bot_id": "B0BOT", "user": self.bot_user_id,
+                         "thread_ts": args["thread_ts"]})
             return {**ok, "channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts}}
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": self._next_ts()}
         if method == "conversations.replies":
-            return {**ok, "messages": self._replies.get((args.get("channel"), args.get("ts")), []),
+            key = (args.get("channel"), args.get("ts"))
+            return {**ok, "messages": self._replies.get(key, []) + list(self._posted.get(key, [])),
                     "has_more": False}
+        if method == "apps.connections.open":
+            return {**ok, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_allowed"}
         if method == "conversations.open":
             return {**ok, "channel": {"id": "D" + str(args.get("users", "")).split(",")[0]}}
         if method in ("views.open", "views.publish", "views.update"):
