@@ -9,7 +9,7 @@ import pytest
 
 import bot.patience as patience
 import knowledge.answering.events as events
-from bot.app import redeliver
+from bot.jobs import redeliver
 from bot.patience import notice_text, tell_undelivered
 from bot.render import THINKING
 from knowledge.answering.events import EventLedger

@@ -159,4 +159,4 @@ def test_serve_exits_0_on_sigterm_with_answers_in_flight_while_torch_works(tmp_p
         deadline = time.monotonic() + 10
         while pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not pid_file.exists()
+        assert not pid_file.exists(), stderr[-3000:]
