@@ -87,6 +87,16 @@ def whoami(client: WebClient, api_url: str, wait: float, *, with_team: bool = Fa
             delay = min(delay * 2, 8.0)
 
 
+ANSWERED_SUBTYPES = (None, "file_share")  # messages the bot acts on; an edit or a deletion it never answers
+
+
+def answered_kind(event: dict) -> bool:
+    """Whether the bot may answer this event: Bolt's Assistant middleware acks message_changed, message_deleted
+    and the like in assistant threads without any listener, so a claim taken on them was never finished and came
+    back twice, ending in "giving up"."""
+    return event.get("type") != "message" or event.get("subtype") in ANSWERED_SUBTYPES
+
+
 FAILED_KEY = "hrbot_failed"  # set by the error handler: the listener raised (a bug, or Slack refused a call)
 UNDELIVERED_KEY = "hrbot_undelivered"  # the listener could not reach Slack (timeouts, connection errors, 5xx)
 LOST_KEY = "hrbot_claim_lost"  # the listener's claim was taken by another attempt: it delivered nothing
@@ -165,6 +175,8 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
         """Slack retries an event (same event_id, X-Slack-Retry-Num) when it thinks we were slow: answer once.
         The claim is a lease held until the listener finishes (EventLedger); a redelivery brings its own."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not answered_kind(body.get("event") or {}):
+            event_id = None  # an edit or a deletion: nothing is answered, so nothing is claimed (issue 23 item 7)
         if event_id and context.get(CLAIM_KEY) is None:
             try:
                 claim = assistant.claim_event(event_id, body)

@@ -100,8 +100,8 @@ def test_ignored_and_unhandled_events_are_finished_too(bot, sample_runtime):
     bot.event({**_dm("U0SAMPLE", "edited", "1700009002.000100"), "subtype": "message_changed"}, ignored)
     unhandled = f"EvU{uuid.uuid4().hex[:10]}"
     bot.event({"type": "reaction_added", "user": "U0SAMPLE", "reaction": "tada"}, unhandled)
-    _wait_state(sample_runtime.db, ignored, "answered")
     _wait_state(sample_runtime.db, unhandled, "answered")
+    assert _state(sample_runtime.db, ignored) is None  # an edit is never answered, so never claimed
 
 
 def test_a_listener_that_raises_is_not_answered_twice(bot, fake, sample_runtime, monkeypatch):

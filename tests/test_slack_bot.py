@@ -2,6 +2,7 @@
 import json
 import re
 import time
+import uuid
 
 import pytest
 from slack_bolt import BoltRequest
@@ -344,3 +345,30 @@ def test_only_the_asker_rates_an_answer(bot, fake):
     [refused] = fake.wait_for("response_url:other")
     assert refused.args["text"] == "Only the person who asked can rate this answer."
     assert not fake.calls_to("views.open")
+
+
+def test_a_mention_from_someone_without_a_record_is_answered_once(bot, fake):
+    """Issue 23 item 9: the thread got the answer and the asker an ephemeral copy of the same answer."""
+    bot.event({"type": "app_mention", "channel": "C0GENERAL", "user": "U0STRANGER", "ts": "1700000460.000100",
+               "text": "<@UBOT> Does our dental plan cover implants?"})
+    [update] = fake.wait_for("chat.update")
+    assert update.args["channel"] == "C0GENERAL" and "implants" in texts([update])
+    assert "No HR record" not in texts([update])
+    time.sleep(0.5)
+    [private] = fake.calls_to("chat.postEphemeral")
+    assert "No HR record is linked" in private.args["text"] and "implants" not in texts([private])
+
+
+def test_edits_and_deletions_in_a_dm_thread_are_not_claimed(bot, fake, sample_runtime):
+    """Issue 23 item 7: Bolt's Assistant middleware acks message_changed/deleted in assistant threads without a
+    listener; their claims were never finished, came back twice and ended in "giving up"."""
+    for n, subtype in enumerate(("message_changed", "message_deleted")):
+        event_id = f"EvEdit{n}{uuid.uuid4().hex[:8]}"
+        status, _, _ = bot.event({"type": "message", "subtype": subtype, "channel_type": "im", "channel": "DU0SAMPLE",
+                                  "user": "U0SAMPLE", "ts": f"1700000470.00010{n}",
+                                  "message": {"text": "edited", "thread_ts": "1700000100.000100"},
+                                  "thread_ts": "1700000100.000100"}, event_id)
+        assert status == 200
+        with sample_runtime.db.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM processed_events WHERE event_id = %s",
+                                [event_id]).fetchone()[0] == 0

@@ -44,10 +44,12 @@ def register(app: App, services: BotServices) -> None:
         placeholder = services.progress_message(client, context, channel, thread_ts)
         history = services.thread_history(client, channel, event.get("thread_ts"), event["ts"])
         full = services.ask(client, user, question, "mention", history=history, for_channel=True)
-        if full.public is None or (not full.answer.personal and not full.answer.notice):
-            client.chat_update(channel=channel, ts=placeholder, text=fallback_text(full.answer),
-                               blocks=answer_blocks(full.answer, full.question_id,
-                                                    escalation=full.answer.kind != "refused"))
+        if full.public is None or not full.answer.personal:
+            shown = full.public or full.answer  # without a notice about the asker
+            client.chat_update(channel=channel, ts=placeholder, text=fallback_text(shown),
+                               blocks=answer_blocks(shown, full.question_id, escalation=shown.kind != "refused"))
+            if full.answer.notice:  # about the asker alone ("no HR record is linked"): to them, once, not the answer
+                client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=full.answer.notice)
             return
         # Personal data never goes where others can read it: the channel gets the policy-only answer,
         # the asker alone gets the full one.
