@@ -134,3 +134,17 @@ class ServedBot:
     def __exit__(self, *exc) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
+
+
+def http_status(url: str, timeout: float = 2.0) -> int:
+    """A GET's status code; 0 when nothing answers (the server is down or still starting)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0

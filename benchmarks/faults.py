@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import summary_ms, write_result  # noqa: E402
+from benchmarks._common import http_status, summary_ms, write_result  # noqa: E402
 from tests.fakes.slack_api import FakeSlack, event_body, sign  # noqa: E402
 from tests.slack_helpers import USERS  # noqa: E402
 
@@ -29,14 +29,8 @@ HRBOT = str(Path(sys.executable).with_name("hrbot"))
 QUESTIONS, KILL_AT, RATE = 40, 10, 3.0
 
 
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return 0
+def _status(url: str, timeout: float = 1.0) -> int:
+    return http_status(url, timeout)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import percentile, write_result  # noqa: E402
+from benchmarks._common import http_status, percentile, write_result  # noqa: E402
 from tests.fakes.slack_api import FakeSlack, event_body, sign  # noqa: E402
 from tests.slack_helpers import USERS  # noqa: E402
 
@@ -38,13 +38,7 @@ HANG = 30.0  # /healthz silent this long: the process is stuck
 
 
 def _status(url: str, timeout: float = 1.0) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return 0
+    return http_status(url, timeout)
 
 
 def _readyz(base: str) -> dict:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import benchmark_database, machine, stop_database, summary_ms, write_result  # noqa: E402
+from benchmarks._common import (benchmark_database, http_status, machine, stop_database, summary_ms,  # noqa: E402
+                                write_result)
 from tests.fakes.slack_api import FakeSlack, event_body, sign  # noqa: E402
 from tests.slack_helpers import USERS  # noqa: E402
 
@@ -34,14 +35,8 @@ QUESTIONS, RATE, OUTAGE = 21, 3.0, 100.0
 THINKING_PREFIX = "Looking that up"
 
 
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return 0
+def _status(url: str, timeout: float = 2.0) -> int:
+    return http_status(url, timeout)
 
 
 def _states(url: str) -> Counter:
