@@ -22,9 +22,12 @@ log = logging.getLogger(__name__)
 def download(client: WebClient, url: str, limit: int) -> bytes:
     """Slack file URLs need the bot token; read at most limit + 1 bytes so an oversized file is refused. The
     token goes to the file's origin only: a redirect elsewhere is followed without it (CredentialsStayHome)."""
+    from knowledge.sources.kinds import CONNECT_SECONDS, TOTAL_SECONDS, read_within
+
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
-    with OPENER.open(request, timeout=60) as response:
-        return response.read(limit + 1)
+    with OPENER.open(request, timeout=CONNECT_SECONDS) as response:  # and a limit for the whole file
+        # too slow, or larger than files.info said: an HRBotError, answered "share it again"
+        return read_within(response, url.split("?", 1)[0], limit, time.monotonic() + TOTAL_SECONDS, TOTAL_SECONDS)
 
 
 LARGE = 300               # passages; a document this big gets a message saying how long it will take

@@ -60,6 +60,28 @@ def test_a_server_that_drips_its_answer_is_cut_off_at_the_total_limit(dripping):
     assert time.monotonic() - started < 10  # bounded by total plus one read, not by the server
 
 
+def test_the_confluence_and_notion_clients_have_a_total_limit_too(dripping):
+    """requests (Confluence) and httpx (Notion) have connect and read timeouts only."""
+    import httpx
+
+    from knowledge.sources.deadlines import httpx_client, requests_session
+
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="too slowly"):
+        requests_session(total=2.0).get(dripping.url, timeout=(1.0, 1.0))
+    with pytest.raises(httpx.ReadTimeout, match="too slowly"):
+        httpx_client(total=2.0).get(dripping.url, timeout=1.0)
+    assert time.monotonic() - started < 20
+
+
+def test_the_deadline_clients_still_read_normal_answers(bamboo):
+    from knowledge.sources.deadlines import httpx_client, requests_session
+
+    url = bamboo.base_url + "/nothing-here"
+    assert requests_session().get(url).status_code == 401 and httpx_client().get(url).status_code == 401
+    assert "Invalid API key" in requests_session().get(url).text and "Invalid API key" in httpx_client().get(url).text
+
+
 # --- API garbage: refused without writing, with the item and the field named -----------------------------------
 
 from tests.test_records_sources import bamboo, bamboo_settings, rows  # noqa: E402,F401 (fixtures and helpers)

@@ -223,7 +223,10 @@ def _client(settings: dict, site: str):
     secret = resolve_secret(settings["token"])
     # Retry-After is handled in Api.get: the library's own handling differs between versions (4.x sleeps as long
     # as asked and retries forever, 5.x retries once), so it is switched off.
-    options = {"timeout": TIMEOUT, "retry_with_header": False, "backoff_and_retry": False}
+    from knowledge.sources.deadlines import requests_session
+
+    options = {"timeout": TIMEOUT, "retry_with_header": False, "backoff_and_retry": False,
+               "session": requests_session()}  # and a limit for the whole answer, which requests lacks
     if str(settings.get("auth", "basic")).lower() == "bearer":
         return Confluence(site, token=secret, **options)
     if not settings.get("user"):

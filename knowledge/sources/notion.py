@@ -190,9 +190,12 @@ def _client(settings: dict):
                                  "secret.")
     # notion-client waits out 429 (and GET 500/503) itself, as long as Retry-After asks, up to the cap
     retry = RetryOptions(max_retries=RETRIES, max_retry_delay_ms=int(MAX_RETRY_AFTER * 1000))
+    from knowledge.sources.deadlines import httpx_client
+
     return Client(auth=resolve_secret(settings["token"]), base_url=settings.get("base_url") or API_URL,
                   notion_version=NOTION_VERSION, timeout_ms=TIMEOUT_MS, retry=retry,
-                  logger=logging.getLogger(f"{__name__}.client"))
+                  logger=logging.getLogger(f"{__name__}.client"),
+                  client=httpx_client())  # and a limit for the whole answer, which httpx lacks
 
 
 # --- pages to Markdown ------------------------------------------------------------------------------------
