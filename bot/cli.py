@@ -30,7 +30,7 @@ def _supervision(supervisor) -> dict:
                                                          if supervisor.last_error else {})}
 
 
-def _leave(code: int, run_exit_handlers: bool = True) -> None:
+def _leave(code: int, run_exit_handlers: bool = True, server=None) -> None:
     """End a long-running process once its work is finished, without interpreter finalization.
 
     At finalization CPython 3.11 makes every daemon thread that next asks for the GIL call pthread_exit(), which
@@ -51,6 +51,13 @@ def _leave(code: int, run_exit_handlers: bool = True) -> None:
             atexit._run_exitfuncs()
         except Exception:  # an exit handler failing must not turn a clean stop into a crash
             logging.getLogger(__name__).exception("an exit handler failed")
+    elif server is not None:
+        # Answers were handed back: their threads must not finish them too (so no waiting for threads and no exit
+        # handlers), but the embedded server this process started is still stopped, not left behind.
+        try:
+            server.cleanup()
+        except Exception:
+            logging.getLogger(__name__).exception("stopping the embedded database failed")
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -137,7 +144,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
                                         on_stop=bot.jobs.stop_taking_slack_work, drain=settings.drain_seconds)
     # The unfinished answers handed back belong to another process now: don't let their threads finish them too
     # (no exit handler runs then, and the embedded server is left to the next process).
-    _leave(0, run_exit_handlers=not handed_back)
+    _leave(0, run_exit_handlers=not handed_back, server=rt.db.server)
 
 
 @click.command()

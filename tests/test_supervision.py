@@ -75,7 +75,12 @@ def test_a_killed_postmaster_is_restarted_without_forking_while_blas_is_busy(tmp
             while process_alive(old) and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert not server.running()
-            assert supervisor.check(), supervisor.last_error
+            # As the supervisor's loop does: a first start can fail while the killed postmaster's backends still
+            # hold its shared memory (they notice its death within a second); it is tried again.
+            deadline = time.monotonic() + 30
+            while not supervisor.check() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert server.running(), supervisor.last_error
             assert supervisor.restarts == round + 1
             assert server.postmaster_pid() != old and server.ready()
     finally:
@@ -156,7 +161,7 @@ def test_serve_exits_0_on_sigterm_with_answers_in_flight_while_torch_works(tmp_p
         assert len({c.args["ts"] for c in fake.calls_to("chat.update")}) == 6, stderr[-3000:]
         # The exit handlers ran: the embedded server this process started is stopped.
         pid_file = tmp_path / "data" / "pgdata" / "postmaster.pid"
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # pg_ctl stop -w waits up to 60 s
         while pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not pid_file.exists(), stderr[-3000:]
