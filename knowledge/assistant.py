@@ -121,7 +121,7 @@ class HRAssistant:
 
     def home(self, asker: Asker, today: date | None = None) -> HomeSummary:
         """The asker's leave this year (an audited read of their records) and, for admins, the knowledge base."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.people.personal import personal_facts
 
         records_reader = self.runtime.records
@@ -129,7 +129,7 @@ class HRAssistant:
         records = records_reader.load(employee_id) if employee_id else None
         facts: list[str] = []
         if records is not None:
-            admin.record(self.runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
+            audit.record(self.runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
                          surface="app_home")
             facts = [d.page_content for d in personal_facts(records, today or date.today(), self.runtime.profile)
                      if d.metadata.get("kind") in HOME_FACT_KINDS]
@@ -157,7 +157,7 @@ class HRAssistant:
 
     def run_sources(self, names: list[str] | None = None, alert=None, actor: str | None = None) -> list:
         """Run the named sources now (all when None); an admin's run is in the audit log under their name."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.sources.runner import run_source
 
         store = self.sources
@@ -166,7 +166,7 @@ class HRAssistant:
         for source in chosen:
             results.append(run_source(self.runtime.ingestor, store, source, alert, self.runtime.profile))
             if actor:
-                admin.record(self.runtime.db, actor, "source_run", source.name, status=results[-1].status)
+                audit.record(self.runtime.db, actor, "source_run", source.name, status=results[-1].status)
         return results
 
     def run_due_sources(self, alert=None) -> list:
@@ -177,7 +177,7 @@ class HRAssistant:
 
     def remove_source(self, name: str, keep_documents: bool, actor: str) -> int:
         """Remove a source; unless keep_documents, retire the documents it brought in. Returns how many."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.sources.runner import SEEN
 
         store = self.sources
@@ -193,7 +193,7 @@ class HRAssistant:
                 except NotFound:
                     pass
         store.remove(name)
-        admin.record(self.runtime.db, actor, "source_remove", name, retired=retired)
+        audit.record(self.runtime.db, actor, "source_remove", name, retired=retired)
         return retired
 
     def claim_event(self, event_id: str, body: dict):
@@ -262,11 +262,11 @@ class HRAssistant:
     def balance_check(self, actor: str) -> list[str]:
         """Where the HR system's balances and ours disagree by more than half a day, one line each. Reads every
         employee's records, so the read is audited."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.people.checks import balance_disagreements, describe
 
         rows = balance_disagreements(self.runtime.db, self.runtime.profile)
-        admin.record(self.runtime.db, actor, "read_records", "balance check", employees=len({r["employee_id"]
+        audit.record(self.runtime.db, actor, "read_records", "balance check", employees=len({r["employee_id"]
                                                                                             for r in rows}))
         return describe(rows)
 
@@ -301,10 +301,10 @@ class HRAssistant:
 
     def bindings(self, who: str | None, actor: str) -> list[tuple[str, str, str, str | None]]:
         """Which Slack account each employee (or the one `who` names) is bound to; the read is audited."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
 
         found = self.runtime.records.bindings(who)
-        admin.record(self.runtime.db.require_owner("list Slack bindings"), actor, "read_bindings", who,
+        audit.record(self.runtime.db.require_owner("list Slack bindings"), actor, "read_bindings", who,
                      rows=len(found))
         return found
 

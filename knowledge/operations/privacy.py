@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from knowledge.database import seals
 from knowledge.database.connection import Database
-from knowledge.operations.admin import audit
+from knowledge.database.audit import audit
 
 REDACTED = "(removed after the retention period: this answer held the asker's own records)"
 REDACT_PERSONAL = """
