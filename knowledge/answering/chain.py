@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePas
 
 from knowledge.database import audit
 from knowledge.answering.notes import note_freshness, note_source_language
-from knowledge.sources.freshness import Freshness
+from knowledge.answering.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                         check_citations, guard_personal_numbers, not_found_text)
 from knowledge.answering.followups import read_with_previous
