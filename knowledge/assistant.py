@@ -200,6 +200,29 @@ class HRAssistant:
         """The lease on a new event (knowledge.answering.events.Claim), or None for a retry or duplicate."""
         return self.events.claim(event_id, body)
 
+    # --- background jobs: what a surface's worker needs, without reaching into the runtime ----------------------
+
+    def job_app(self, for_worker: bool = False):
+        """A procrastinate App over the job queue in this runtime's database (knowledge.operations.jobs)."""
+        from knowledge.operations.jobs import build_job_app
+
+        return build_job_app(self.runtime.db, for_worker=for_worker)
+
+    @property
+    def job_seal_key(self):
+        """The key a surface seals its jobs' arguments with (the binding key, knowledge.database.roles.BindingKey,
+        whose subkeys are per purpose): the runtime database role cannot read it, so a job forged with SQL carries
+        no valid seal. Read each time, as the database gives it (a replica has it from HRBOT_BINDING_KEY)."""
+        return self.runtime.db.binding_key
+
+    def spend_job_seal(self, seal: bytes, purpose: str) -> bool:
+        """Spend a job's seal in its own transaction, before the work (knowledge.database.seals): False when it
+        was spent before, i.e. this job is a copy (a replay)."""
+        from knowledge.database import seals
+
+        with self.runtime.db.connection() as conn:
+            return seals.spend(conn, seal, purpose)
+
     # --- HR admins ----------------------------------------------------------------------------------------------
 
     @property
@@ -215,6 +238,11 @@ class HRAssistant:
 
     def is_admin(self, slack_user_id: str | None) -> bool:
         return self.runtime.admins.is_admin(slack_user_id)
+
+    def admin_ids(self) -> list[str]:
+        """The Slack ids of every HR admin (HRBOT_ADMINS, then the admins table): whom to tell when something
+        needs an admin (a source that keeps failing)."""
+        return [slack_user_id for slack_user_id, *_ in self.runtime.admins.list()]
 
     def knowledge_base_status(self) -> KnowledgeBaseStatus:
         from knowledge.documents.store import KB_COUNTS

@@ -69,3 +69,12 @@ def test_no_sample_company_in_python_code():
         for n, line in enumerate(path.read_text().splitlines(), start=1):
             found += [f"{path.relative_to(ROOT)}:{n}: {p.pattern}" for p in patterns if p.search(line)]
     assert found == []
+
+
+def test_the_bot_talks_to_the_facade_not_to_its_runtime():
+    """bot/ gets what it needs (the jobs' seal key, the job queue, the admins to alert) from HRAssistant's own
+    methods: reaching through it into `assistant.runtime` would tie the Slack side to how the runtime is built."""
+    reaches = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "bot").rglob("*.py")
+               for n, line in enumerate(path.read_text().splitlines(), start=1)
+               if re.search(r"assistant\.runtime\b|\.runtime\.", line)]
+    assert reaches == []
