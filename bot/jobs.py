@@ -22,7 +22,7 @@ from bot.render import plain
 from bot.uploads import SlackUploads
 from knowledge.assistant import HRAssistant
 from knowledge.operations import schedule
-from knowledge.operations.jobs import INGEST_QUEUE, build_job_app, run_pending, start_worker_thread
+from knowledge.operations.jobs import INGEST_QUEUE, run_pending, start_worker_thread
 
 NAMESPACE = "hrbot"
 INGEST_SLACK_FILE = f"{NAMESPACE}:ingest_slack_file"
@@ -46,18 +46,17 @@ def sealed(key, **args) -> dict:
     return {**args, "seal": job_seal(key, **args)}
 
 
-def refusal(key, db, seal: str, **args) -> str | None:
+def refusal(assistant: HRAssistant, seal: str, **args) -> str | None:
     """Why a job must not run, or None; spends its seal when it may (in its own transaction, before the work:
     a job that then fails is not run again by a copy)."""
-    from knowledge.database import seals
+    from knowledge.database.seals import SEAL_DAYS
 
-    if not seal or not hmac.compare_digest(seal, job_seal(key, **args)):
+    if not seal or not hmac.compare_digest(seal, job_seal(assistant.job_seal_key, **args)):
         return "it carries no valid seal: it was not queued by the bot (or before a key rotation)"
-    if not isinstance(args.get("issued"), int) or time.time() - args["issued"] > seals.SEAL_DAYS * 86400:
-        return f"it is older than {seals.SEAL_DAYS} days"
-    with db.connection() as conn:
-        if not seals.spend(conn, bytes.fromhex(seal), SEAL_PURPOSE):
-            return "it ran before: this is a copy (a replay)"
+    if not isinstance(args.get("issued"), int) or time.time() - args["issued"] > SEAL_DAYS * 86400:
+        return f"it is older than {SEAL_DAYS} days"
+    if not assistant.spend_job_seal(bytes.fromhex(seal), SEAL_PURPOSE):
+        return "it ran before: this is a copy (a replay)"
     return None
 
 
@@ -95,8 +94,7 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     def ingest_slack_file(context: procrastinate.JobContext, file_id: str, user: str, channel: str,
                           thread_ts: str, seal: str = "", nonce: str = "", issued: int | None = None) -> None:
         uploads = context.additional_context[UPLOADS]
-        db = uploads.assistant.runtime.db
-        why = refusal(db.binding_key, db, seal, file_id=file_id, user=user, channel=channel, thread_ts=thread_ts,
+        why = refusal(uploads.assistant, seal, file_id=file_id, user=user, channel=channel, thread_ts=thread_ts,
                       nonce=nonce, issued=issued)
         if why:
             log.error("SECURITY: job %s (a Slack file for %s) refused: %s", context.job.id, user, why)
@@ -125,22 +123,22 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
 
 
 class SlackJobs:
-    """Defers jobs through the runtime's pool and runs them in a worker with the context they need."""
+    """Defers jobs through the façade's job app (the runtime's pool) and runs them in a worker with the context they
+    need."""
 
     def __init__(self, assistant: HRAssistant, client: WebClient):
-        db = assistant.runtime.db
         self.assistant, self.client = assistant, client
-        self._deferrer = build_job_app(db)
+        self._deferrer = assistant.job_app()
         self.context = {UPLOADS: SlackUploads(assistant, client), schedule.ASSISTANT: assistant,
                         schedule.DEFERRER: self._deferrer, schedule.SOURCE_ALERT: self.source_alert}
         # The worker's App opens and closes its own connections (a finishing worker would close the
         # deferring side's), so it is a second App over the same queue.
-        self.worker_app = self._worker_app(db, periodic=True)
-        self.once_app = self._worker_app(db, periodic=False)
+        self.worker_app = self._worker_app(assistant, periodic=True)
+        self.once_app = self._worker_app(assistant, periodic=False)
 
     @staticmethod
-    def _worker_app(db, periodic: bool) -> procrastinate.App:
-        app = build_job_app(db, for_worker=True)
+    def _worker_app(assistant: HRAssistant, periodic: bool) -> procrastinate.App:
+        app = assistant.job_app(for_worker=True)
         app.add_tasks_from(blueprint(periodic), namespace=NAMESPACE)
         app.add_tasks_from(schedule.blueprint(periodic), namespace=schedule.NAMESPACE)
         for old in OLD_NAMES:  # a blueprint's aliases get the namespace too, so these are added on the App
@@ -149,7 +147,7 @@ class SlackJobs:
 
     def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str) -> int:
         return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
-            **sealed(self.assistant.runtime.db.binding_key, file_id=file_id, user=user, channel=channel,
+            **sealed(self.assistant.job_seal_key, file_id=file_id, user=user, channel=channel,
                      thread_ts=thread_ts))
 
     def attach(self, bot) -> None:
@@ -178,7 +176,7 @@ class SlackJobs:
         text = (f":warning: The source *{plain(source.name)}* ({plain(source.kind)}) has failed {failures} runs in a "
                 f"row, so its documents are not being updated. Last error: {plain(error)}\nCheck it with "
                 "`hrbot sources list`; it is retried with backoff.")
-        for slack_user_id, *_ in self.assistant.runtime.admins.list():
+        for slack_user_id in self.assistant.admin_ids():
             self.client.chat_postMessage(channel=slack_user_id, text=text)
 
     def start_thread(self, queues: list[str] | None = None, **kwargs):

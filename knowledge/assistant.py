@@ -121,7 +121,7 @@ class HRAssistant:
 
     def home(self, asker: Asker, today: date | None = None) -> HomeSummary:
         """The asker's leave this year (an audited read of their records) and, for admins, the knowledge base."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.people.personal import personal_facts
 
         records_reader = self.runtime.records
@@ -129,7 +129,7 @@ class HRAssistant:
         records = records_reader.load(employee_id) if employee_id else None
         facts: list[str] = []
         if records is not None:
-            admin.record(self.runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
+            audit.record(self.runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
                          surface="app_home")
             facts = [d.page_content for d in personal_facts(records, today or date.today(), self.runtime.profile)
                      if d.metadata.get("kind") in HOME_FACT_KINDS]
@@ -157,7 +157,7 @@ class HRAssistant:
 
     def run_sources(self, names: list[str] | None = None, alert=None, actor: str | None = None) -> list:
         """Run the named sources now (all when None); an admin's run is in the audit log under their name."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.sources.runner import run_source
 
         store = self.sources
@@ -166,7 +166,7 @@ class HRAssistant:
         for source in chosen:
             results.append(run_source(self.runtime.ingestor, store, source, alert, self.runtime.profile))
             if actor:
-                admin.record(self.runtime.db, actor, "source_run", source.name, status=results[-1].status)
+                audit.record(self.runtime.db, actor, "source_run", source.name, status=results[-1].status)
         return results
 
     def run_due_sources(self, alert=None) -> list:
@@ -177,7 +177,7 @@ class HRAssistant:
 
     def remove_source(self, name: str, keep_documents: bool, actor: str) -> int:
         """Remove a source; unless keep_documents, retire the documents it brought in. Returns how many."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.sources.runner import SEEN
 
         store = self.sources
@@ -193,12 +193,35 @@ class HRAssistant:
                 except NotFound:
                     pass
         store.remove(name)
-        admin.record(self.runtime.db, actor, "source_remove", name, retired=retired)
+        audit.record(self.runtime.db, actor, "source_remove", name, retired=retired)
         return retired
 
     def claim_event(self, event_id: str, body: dict):
         """The lease on a new event (knowledge.answering.events.Claim), or None for a retry or duplicate."""
         return self.events.claim(event_id, body)
+
+    # --- background jobs: what a surface's worker needs, without reaching into the runtime ----------------------
+
+    def job_app(self, for_worker: bool = False):
+        """A procrastinate App over the job queue in this runtime's database (knowledge.operations.jobs)."""
+        from knowledge.operations.jobs import build_job_app
+
+        return build_job_app(self.runtime.db, for_worker=for_worker)
+
+    @property
+    def job_seal_key(self):
+        """The key a surface seals its jobs' arguments with (the binding key, knowledge.database.roles.BindingKey,
+        whose subkeys are per purpose): the runtime database role cannot read it, so a job forged with SQL carries
+        no valid seal. Read each time, as the database gives it (a replica has it from HRBOT_BINDING_KEY)."""
+        return self.runtime.db.binding_key
+
+    def spend_job_seal(self, seal: bytes, purpose: str) -> bool:
+        """Spend a job's seal in its own transaction, before the work (knowledge.database.seals): False when it
+        was spent before, i.e. this job is a copy (a replay)."""
+        from knowledge.database import seals
+
+        with self.runtime.db.connection() as conn:
+            return seals.spend(conn, seal, purpose)
 
     # --- HR admins ----------------------------------------------------------------------------------------------
 
@@ -215,6 +238,11 @@ class HRAssistant:
 
     def is_admin(self, slack_user_id: str | None) -> bool:
         return self.runtime.admins.is_admin(slack_user_id)
+
+    def admin_ids(self) -> list[str]:
+        """The Slack ids of every HR admin (HRBOT_ADMINS, then the admins table): whom to tell when something
+        needs an admin (a source that keeps failing)."""
+        return [slack_user_id for slack_user_id, *_ in self.runtime.admins.list()]
 
     def knowledge_base_status(self) -> KnowledgeBaseStatus:
         from knowledge.documents.store import KB_COUNTS
@@ -262,11 +290,11 @@ class HRAssistant:
     def balance_check(self, actor: str) -> list[str]:
         """Where the HR system's balances and ours disagree by more than half a day, one line each. Reads every
         employee's records, so the read is audited."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
         from knowledge.people.checks import balance_disagreements, describe
 
         rows = balance_disagreements(self.runtime.db, self.runtime.profile)
-        admin.record(self.runtime.db, actor, "read_records", "balance check", employees=len({r["employee_id"]
+        audit.record(self.runtime.db, actor, "read_records", "balance check", employees=len({r["employee_id"]
                                                                                             for r in rows}))
         return describe(rows)
 
@@ -301,10 +329,10 @@ class HRAssistant:
 
     def bindings(self, who: str | None, actor: str) -> list[tuple[str, str, str, str | None]]:
         """Which Slack account each employee (or the one `who` names) is bound to; the read is audited."""
-        from knowledge.operations import admin
+        from knowledge.database import audit
 
         found = self.runtime.records.bindings(who)
-        admin.record(self.runtime.db.require_owner("list Slack bindings"), actor, "read_bindings", who,
+        audit.record(self.runtime.db.require_owner("list Slack bindings"), actor, "read_bindings", who,
                      rows=len(found))
         return found
 

@@ -64,14 +64,14 @@ def test_forget_leaves_none_of_their_ids_anywhere_in_the_audit_log(runtime, db, 
     """Erasure reaches inside `details` too: the export's id lists, an operator's `as_user`, and any other key that
     held one of the person's ids (in any case, alone or inside a longer text), in every row; a colleague's ids and
     ids that merely begin like theirs stay."""
-    from knowledge.operations import admin
+    from knowledge.database import audit
 
     import_csv(db, EMPLOYEES.encode())
     invoke("records", "export", "ada@x.example")                      # employees=[E901], slack_user_ids=[U0AAA]
-    admin.record(db, "cli:hr", "read_records", "E901", as_user="U0AAA")
-    admin.record(db, "U0BBB", "read_records", "E902", about={"people": ["E902", "e901"], "mail": "ADA@X.Example"},
+    audit.record(db, "cli:hr", "read_records", "E901", as_user="U0AAA")
+    audit.record(db, "U0BBB", "read_records", "E902", about={"people": ["E902", "e901"], "mail": "ADA@X.Example"},
                  note="asked for u0aaa by E902", unrelated="E9010")
-    admin.record(db, "cli:hr", "note", None, **{"U0AAA": True})
+    audit.record(db, "cli:hr", "note", None, **{"U0AAA": True})
     invoke("records", "forget", "E901", "--yes")
     ids = ("e901", "u0aaa", "ada@x.example")
     with db.connection() as conn:

@@ -167,6 +167,16 @@ def test_answers_say_when_records_were_synced_and_when_the_hr_system_sync_is_sta
     assert "hr has not synced since" in stale.text and "out of date" in stale.text
 
 
+
+def test_answer_freshness_knows_every_records_source_kind():
+    """Answering reads the sources table without importing sources, so it names the records kinds itself: a new
+    records kind must be added there too, or its staleness would never reach an answer."""
+    from knowledge.answering.freshness import RECORD_SOURCE_KINDS
+    from knowledge.sources.records import RECORD_KINDS
+
+    assert set(RECORD_SOURCE_KINDS) == set(RECORD_KINDS)
+
+
 @pytest.fixture
 def hr_database(pg_server, monkeypatch):
     """The company's own HR database (another database on the same server), with a reader that may only read."""

@@ -15,9 +15,9 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from knowledge.operations import admin
+from knowledge.database import audit
 from knowledge.answering.notes import note_freshness, note_source_language
-from knowledge.sources.freshness import Freshness
+from knowledge.answering.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                         check_citations, guard_personal_numbers, not_found_text)
 from knowledge.answering.followups import read_with_previous
@@ -128,9 +128,9 @@ class AnswerService:
         if personal is not None:
             reader = asker.slack_user_id or asker.email or "unknown"
             if operator:
-                admin.record(self.records.db, operator, "read_records", employee_id, as_user=reader)
+                audit.record(self.records.db, operator, "read_records", employee_id, as_user=reader)
             else:
-                admin.record(self.records.db, reader, "read_records", employee_id)
+                audit.record(self.records.db, reader, "read_records", employee_id)
         if about_someone_else(question, own_names, own_ids, self.profile.vocabulary,
                               self.colleagues.named if self.colleagues is not None else None):
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",

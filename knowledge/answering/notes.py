@@ -8,7 +8,7 @@ import logging
 from knowledge.answering.answers import Answer
 from knowledge.profile.language import shipped_pack
 from knowledge.profile.model import CompanyProfile
-from knowledge.sources.freshness import when
+from knowledge.answering.freshness import when
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ def audit_cmd(ctx, days, actor, action, limit, as_json) -> None:
     """The audit log: admin actions and every read of someone's personal records (who, what, when)."""
     from datetime import datetime, timedelta, timezone
 
-    from knowledge.operations.admin import query
+    from knowledge.database.audit import query
 
     rows = query(runtime_of(ctx).db, datetime.now(timezone.utc) - timedelta(days=days), actor, action, limit)
     if as_json:

@@ -1,1 +1,2 @@
-"""The database: connection pool and migrations, the embedded PostgreSQL server, the job queue's schema."""
+"""The database: connection pool and migrations, the embedded PostgreSQL server, the job queue's schema, the
+audit log."""

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 import psycopg
 
 from knowledge.documents import store
-from knowledge.operations import admin
+from knowledge.database import audit
 from knowledge.documents.chunking import chunk_blocks
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import embed_in_batches, ensure_space, model_name_of
@@ -97,7 +97,7 @@ class Ingestor:
         result.seconds = round(time.perf_counter() - started, 3)
         if result.status != "unchanged":
             try:
-                admin.record(self.db, uploaded_by or "unknown", "ingest", source, status=result.status,
+                audit.record(self.db, uploaded_by or "unknown", "ingest", source, status=result.status,
                              version=result.version, chunks=result.chunks, reason=result.reason)
             except DatabaseUnavailable:
                 log.warning("could not audit the ingestion of %s", source)
@@ -186,7 +186,7 @@ class Ingestor:
             if current is None:
                 raise NotFound(f"No document named {source!r} is in the knowledge base.")
             store.retire(conn, current[0], status="removed")
-            admin.audit(conn, actor, "remove", source, document_id=current[0], version=current[2])
+            audit.audit(conn, actor, "remove", source, document_id=current[0], version=current[2])
         return current[0]
 
     def set_audience(self, document_id: int, audience: str | None, actor: str) -> bool:
@@ -194,7 +194,7 @@ class Ingestor:
         with self.db.connection() as conn:
             if not store.set_audience(conn, document_id, normalise_audience(audience)):
                 return False
-            admin.audit(conn, actor, "set_audience", str(document_id), audience=normalise_audience(audience))
+            audit.audit(conn, actor, "set_audience", str(document_id), audience=normalise_audience(audience))
         return True
 
 

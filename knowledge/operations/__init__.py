@@ -1,1 +1,2 @@
-"""Running the product: admins and the audit log, usage reports, background jobs."""
+"""Running the product: admins, usage reports, metrics, privacy, background jobs. (The audit log they write to is
+knowledge.database.audit, below every room that writes to it.)"""

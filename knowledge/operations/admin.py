@@ -1,9 +1,7 @@
-"""HR admins and the audit log: who may change the knowledge base, and a record of what was done and read."""
+"""HR admins: who may change the knowledge base. What they change goes to the audit log (knowledge.database.audit)."""
 from __future__ import annotations
 
-import json
-from datetime import datetime
-
+from knowledge.database.audit import audit  # noqa: F401 - also imported from here by knowledge/sources/store.py
 from knowledge.database.connection import Database
 
 IS_ADMIN = "SELECT 1 FROM admins WHERE slack_user_id = %(slack_user_id)s"
@@ -12,15 +10,6 @@ INSERT INTO admins (slack_user_id, added_by) VALUES (%(slack_user_id)s, %(added_
 ON CONFLICT DO NOTHING RETURNING slack_user_id"""
 REMOVE_ADMIN = "DELETE FROM admins WHERE slack_user_id = %(slack_user_id)s RETURNING slack_user_id"
 LIST_ADMINS = "SELECT slack_user_id, added_by, added_at FROM admins ORDER BY added_at"
-AUDIT = """
-INSERT INTO audit_log (actor, action, target, details) VALUES (%(actor)s, %(action)s, %(target)s, %(details)s)"""
-AUDIT_QUERY = """
-SELECT at, actor, action, target, details FROM audit_log
-WHERE at >= %(since)s
-  AND (%(actor)s::text IS NULL OR actor = %(actor)s)
-  AND (%(action)s::text IS NULL OR action = %(action)s)
-ORDER BY at DESC, audit_id DESC
-LIMIT %(limit)s"""
 
 
 class Admins:
@@ -57,21 +46,3 @@ class Admins:
             stored = conn.execute(LIST_ADMINS).fetchall()
         return [(uid, "HRBOT_ADMINS", None) for uid in sorted(self.configured)] + [tuple(r) for r in stored]
 
-
-def audit(conn, actor: str, action: str, target: str | None = None, **details) -> None:
-    """Write one audit entry in the caller's transaction (so it commits or rolls back with the action)."""
-    conn.execute(AUDIT, {"actor": actor, "action": action, "target": target,
-                         "details": json.dumps(details, default=str)})
-
-
-def record(db: Database, actor: str, action: str, target: str | None = None, **details) -> None:
-    with db.connection() as conn:
-        audit(conn, actor, action, target, **details)
-
-
-def query(db: Database, since: datetime, actor: str | None = None, action: str | None = None,
-          limit: int = 200) -> list[dict]:
-    with db.connection() as conn:
-        rows = conn.execute(AUDIT_QUERY, {"since": since, "actor": actor, "action": action,
-                                          "limit": limit}).fetchall()
-    return [{"at": at, "actor": a, "action": act, "target": t, "details": d} for at, a, act, t, d in rows]

@@ -7,7 +7,9 @@ from datetime import date, datetime
 
 from knowledge.database import seals
 from knowledge.database.connection import Database
-from knowledge.operations.admin import audit
+from knowledge.database.audit import audit
+from knowledge.people.erasures import erased  # noqa: F401 - knowledge/sources/runner.py still imports it from here
+from knowledge.people.erasures import remember as remember_erased
 
 REDACTED = "(removed after the retention period: this answer held the asker's own records)"
 REDACT_PERSONAL = """
@@ -84,28 +86,6 @@ def export(db: Database, who: str, actor: str) -> dict:
     return _plain(data)
 
 
-REMEMBER_ERASED = "INSERT INTO erased_people (id_hash) VALUES (%(hash)s) ON CONFLICT DO NOTHING"
-ERASED = "SELECT id_hash FROM erased_people"
-LIFT_ERASED = "DELETE FROM erased_people WHERE id_hash = ANY(%(hashes)s)"
-
-
-def id_hash(value: str) -> str:
-    """The one-way form an erased person's identifier is remembered in."""
-    import hashlib
-
-    return hashlib.sha256(f"hrbot-erased:{value.strip().lower()}".encode()).hexdigest()
-
-
-def erased(conn) -> set[str]:
-    """The hashes of every erased person's identifiers (scheduled records sources skip their rows)."""
-    return {row[0] for row in conn.execute(ERASED)}
-
-
-def lift_erasure(conn, identifiers) -> int:
-    """A person imported again by hand: the erasure no longer keeps them out."""
-    return conn.execute(LIFT_ERASED, {"hashes": [id_hash(i) for i in identifiers if i]}).rowcount
-
-
 def forget(db: Database, who: str, actor: str) -> dict:
     """Erase one person: their HR records, questions, answers and ratings, in one transaction. The audit log must
     keep what happened, so its entries about them keep a one-way hash in place of their ids, in the details too.
@@ -129,7 +109,7 @@ def forget(db: Database, who: str, actor: str) -> dict:
         pseudonym = "erased:" + hashlib.sha256("|".join(sorted(ids) or [who]).encode()).hexdigest()[:16]
         pseudonymised = _pseudonymise_audit(conn, ids, pseudonym) if ids else 0
         for identifier in ids:
-            conn.execute(REMEMBER_ERASED, {"hash": id_hash(identifier)})
+            remember_erased(conn, identifier)
         audit(conn, actor, "records_forget", pseudonym, questions=questions, feedback=feedback, employees=removed,
               audit_entries=pseudonymised)
     return {"questions": questions, "feedback": feedback, "employee_records": removed, "pseudonym": pseudonym,

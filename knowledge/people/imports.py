@@ -12,8 +12,8 @@ import psycopg
 
 from knowledge.database.connection import Database
 from knowledge.errors import HRBotError
-from knowledge.operations.admin import audit
-from knowledge.operations.privacy import lift_erasure
+from knowledge.database.audit import audit
+from knowledge.people.erasures import lift_erasure
 from knowledge.people.colleagues import refresh_colleague_names
 from knowledge.people.validation import KINDS, RecordsRejected, detect_kind, parse_csv, validate_rows
 

@@ -10,6 +10,7 @@ from typing import Callable, Iterator
 
 import psycopg
 
+from knowledge.database.audit import audit
 from knowledge.database.connection import Database
 from knowledge.people.balances import Employee, Entitlement, LeaveRecord, OfficialBalance
 
@@ -111,8 +112,6 @@ class RecordsReader:
     def unbind(self, employee_id: str, actor: str) -> str | None:
         """Reset an employee's Slack binding (a wrong account was bound): their next DM binds again by email. The
         Slack id that was bound, or None if none was. Audited."""
-        from knowledge.operations.admin import audit
-
         from knowledge.errors import NotFound
 
         with self.db.require_owner("reset a Slack binding").connection() as conn:

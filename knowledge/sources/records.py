@@ -46,7 +46,7 @@ class Pull:
     def without_erased(self, hashes: set[str]) -> None:
         """Leave out every row of a person erased on request (`hrbot records forget`): the source still lists
         them, but this product must not hold them again."""
-        from knowledge.operations.privacy import id_hash
+        from knowledge.people.erasures import id_hash
 
         if not hashes:
             return

@@ -1,5 +1,8 @@
 """How fresh the knowledge is, for answers: when the employee records were last brought in, and which documents
-come from a source that has not synced within its schedule. Read at most once a minute per process."""
+come from a source that has not synced within its schedule. Read at most once a minute per process.
+
+A read model of the sources table and the audit log, in SQL only: answering reads what the sources room wrote,
+and does not import it (nor, through it, the records pullers and their HR-system clients)."""
 from __future__ import annotations
 
 import threading
@@ -8,8 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from knowledge.profile.dates import moment as written
-from knowledge.sources.records import RECORD_KINDS
 
+# The kinds of the sources that pull employee records rather than documents: the keys of
+# knowledge.sources.records.RECORD_KINDS, written out here so answering need not import sources (a test keeps the two
+# the same).
+RECORD_SOURCE_KINDS = ("bamboohr", "sql")
 RECORDS_SYNCED = "SELECT max(at) FROM audit_log WHERE action = 'records_import'"
 STALE_DOCUMENTS = """
 SELECT i.document, s.name, s.last_success_at
@@ -44,7 +50,7 @@ class Freshness:
                 with self.db.connection(timeout=2.0) as conn:
                     records = conn.execute(RECORDS_SYNCED).fetchone()[0]
                     stale = {doc: (name, ok) for doc, name, ok in conn.execute(STALE_DOCUMENTS).fetchall()}
-                    records_stale = conn.execute(STALE_RECORDS, {"kinds": list(RECORD_KINDS)}).fetchall()
+                    records_stale = conn.execute(STALE_RECORDS, {"kinds": list(RECORD_SOURCE_KINDS)}).fetchall()
                 self._snapshot = Snapshot(records, stale, [tuple(row) for row in records_stale])
                 self._read_at = time.monotonic()
             return self._snapshot
