@@ -69,3 +69,9 @@ def test_no_sample_company_in_python_code():
         for n, line in enumerate(path.read_text().splitlines(), start=1):
             found += [f"{path.relative_to(ROOT)}:{n}: {p.pattern}" for p in patterns if p.search(line)]
     assert found == []
+
+
+def test_no_source_kind_imports_the_registry():
+    """kinds.py imports the kinds; a kind (or what they share) importing it back would make the circle again."""
+    below = [p for p in (ROOT / "knowledge" / "sources").glob("*.py") if p.name not in ("kinds.py", "runner.py")]
+    assert [p.name for p in below if "knowledge.sources.kinds" in imports(p)] == []

@@ -193,18 +193,18 @@ def test_a_rejected_file_never_keeps_a_deleted_policy_citable(runtime, store, tm
 def test_a_run_holds_none_of_the_owner_pools_connections(runtime, store, site, monkeypatch):
     """The run's lock lives on a connection of its own: other owner work goes on during a long run (the embedded
     owner pool has 2 connections; issue 23 item 5)."""
-    import knowledge.sources.kinds as kinds
+    import knowledge.sources.transport as transport
 
     source = store.add("intranet", "web", {"sitemap": site.base + "/sitemap.xml"}, 3600)
     seen = []
-    real = kinds.request
+    real = transport.request
 
     def slow(*args, **kwargs):  # while the run waits on the network, the owner pool must have room
         pool = runtime.db.owner.pool
         seen.append(pool.get_stats().get("pool_available", 0) + pool.max_size - pool.get_stats().get("pool_size", 0))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(kinds, "request", slow)
+    monkeypatch.setattr(transport, "request", slow)
     assert run_source(runtime.ingestor, store, source).status == "ok"
     assert seen and min(seen) == runtime.db.owner.pool.max_size
 

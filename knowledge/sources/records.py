@@ -20,7 +20,8 @@ from decimal import Decimal
 from knowledge.errors import ConfigurationError
 from knowledge.people.validation import KINDS as COLUMNS
 from knowledge.sources import payload
-from knowledge.sources.kinds import SourceError, request
+from knowledge.sources.items import SourceError
+from knowledge.sources.transport import request
 from knowledge.sources.store import resolve_secret
 
 log = logging.getLogger(__name__)

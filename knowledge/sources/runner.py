@@ -19,7 +19,8 @@ from typing import Callable
 
 from knowledge.documents.ingest import Ingestor
 from knowledge.errors import ConfigurationError, HRBotError, NotFound
-from knowledge.sources.kinds import KINDS, Seen, SourceError
+from knowledge.sources.items import Seen, SourceError
+from knowledge.sources.kinds import KINDS
 from knowledge.sources.records import RECORD_KINDS
 from knowledge.sources.store import Source, SourceStore
 
