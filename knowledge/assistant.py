@@ -178,7 +178,7 @@ class HRAssistant:
     def remove_source(self, name: str, keep_documents: bool, actor: str) -> int:
         """Remove a source; unless keep_documents, retire the documents it brought in. Returns how many."""
         from knowledge.operations import admin
-        from knowledge.sources.runner import SEEN
+        from knowledge.sources.mirror import SEEN
 
         store = self.sources
         source = store.get(name)

@@ -211,7 +211,7 @@ def _status_of(exc: Exception) -> int | None:
 
 
 def _client(settings: dict, site: str):
-    from knowledge.sources.store import resolve_secret
+    from knowledge.sources.items import resolve_secret
 
     try:
         from atlassian import Confluence

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from knowledge.profile.dates import moment as written
-from knowledge.sources.records import RECORD_KINDS
+from knowledge.sources.kinds import RECORD_KINDS
 
 RECORDS_SYNCED = "SELECT max(at) FROM audit_log WHERE action = 'records_import'"
 STALE_DOCUMENTS = """
@@ -44,7 +44,7 @@ class Freshness:
                 with self.db.connection(timeout=2.0) as conn:
                     records = conn.execute(RECORDS_SYNCED).fetchone()[0]
                     stale = {doc: (name, ok) for doc, name, ok in conn.execute(STALE_DOCUMENTS).fetchall()}
-                    records_stale = conn.execute(STALE_RECORDS, {"kinds": list(RECORD_KINDS)}).fetchall()
+                    records_stale = conn.execute(STALE_RECORDS, {"kinds": RECORD_KINDS}).fetchall()
                 self._snapshot = Snapshot(records, stale, [tuple(row) for row in records_stale])
                 self._read_at = time.monotonic()
             return self._snapshot

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from knowledge.errors import HRBotError
+from knowledge.errors import ConfigurationError, HRBotError
 
 
 class SourceError(HRBotError):
@@ -63,3 +63,21 @@ def as_list(value) -> list[str]:
 
 def as_bool(value) -> bool:
     return value is True or str(value).strip().lower() in ("true", "yes", "1", "on")
+
+
+def resolve_secret(reference: str) -> str:
+    """The credential a reference points to, read when a run starts."""
+    import os
+    from pathlib import Path
+
+    if reference.startswith("env:"):
+        value = os.environ.get(reference[4:])
+        if not value:
+            raise ConfigurationError(f"The environment variable {reference[4:]} is not set.")
+        return value
+    if reference.startswith("file:"):
+        try:
+            return Path(reference[5:]).read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"Cannot read the secret file {reference[5:]}: {exc.strerror}.") from None
+    raise ConfigurationError("A credential must be env:VARIABLE or file:/path.")

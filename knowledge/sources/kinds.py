@@ -1,11 +1,67 @@
-"""The registry of kinds: what each kind of document source lists and fetches. The implementations live in a
-module each (folder.py, web.py, confluence.py, notion.py) and import only what they share (items.py, transport.py),
-never this registry, so there is no circle between the registry and the kinds."""
+"""The registry of kinds. A kind says what a source of it cannot run without (settings, a client library) and
+how it runs: a document kind lists and fetches, and mirror.py makes the knowledge base match; a records kind
+pulls rows, and records.py writes them with the CSV import's checks. The runner, `hrbot sources add` and
+`hrbot doctor` ask the kind instead of branching on its name.
+
+The implementations live in a module each (folder.py, web.py, confluence.py, notion.py, records.py) and import
+only what they share (items.py, transport.py), never this registry, so there is no circle between the registry
+and the kinds."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from knowledge.errors import ConfigurationError
 from knowledge.sources.folder import folder_listing
 from knowledge.sources.items import Listing
+from knowledge.sources.records import bamboohr_pull, sql_pull
 from knowledge.sources.web import web_listing
+
+if TYPE_CHECKING:
+    from knowledge.documents.ingest import Ingestor
+    from knowledge.sources.store import Source
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    # What it cannot run without (each a tuple: one of them); checked when a source is added, so a typo is told
+    # at once rather than at its first run. Credentials are not resolved then: the machine adding a source may
+    # not hold them (`hrbot doctor` checks that where the runs happen).
+    needs: tuple[tuple[str, ...], ...] = ()
+    library: str | None = None  # the client library it imports when it runs (checked by `hrbot doctor`)
+    records = False
+
+    def check(self, settings: dict) -> None:
+        missing = [" or ".join(keys) for keys in self.needs if not any(settings.get(key) for key in keys)]
+        if missing:
+            raise ConfigurationError(f"A {self.name} source needs {', '.join(missing)} (the README's Sources "
+                                     "section lists every setting).")
+
+    def run(self, ingestor: "Ingestor", source: "Source", result, profile) -> None:
+        """One run; result is the runner's RunResult, whose changes the run fills in. A HRBotError fails it."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DocumentKind(Kind):
+    listing: Callable[[dict, int], Listing] = None  # (settings, max_bytes) -> what the source has now
+
+    def run(self, ingestor, source, result, profile) -> None:
+        from knowledge.sources.mirror import mirror
+
+        mirror(ingestor, source, self.listing, result)
+
+
+@dataclass(frozen=True)
+class RecordsKind(Kind):
+    pull: Callable = None  # (settings, profile, today) -> Pull
+    records = True
+
+    def run(self, ingestor, source, result, profile) -> None:
+        from knowledge.sources.records import write_pull
+
+        write_pull(ingestor.db, source, self.pull, result, profile)
 
 
 # --- the API kinds import their client library only when such a source runs ----------------------------------
@@ -22,4 +78,19 @@ def notion(settings: dict, max_bytes: int) -> Listing:
     return notion_listing(settings, max_bytes)
 
 
-KINDS = {"folder": folder_listing, "web": web_listing, "confluence": confluence, "notion": notion}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    DocumentKind("folder", (("path",),), listing=folder_listing),
+    DocumentKind("web", (("urls", "sitemap"),), listing=web_listing),
+    DocumentKind("confluence", (("url",), ("space", "spaces"), ("token",)), "atlassian", listing=confluence),
+    DocumentKind("notion", (("token",), ("root_pages", "search")), "notion_client", listing=notion),
+    RecordsKind("bamboohr", (("company",), ("api_key",), ("leave_types",)), pull=bamboohr_pull),
+    RecordsKind("sql", (("dsn",), ("queries",)), pull=sql_pull),
+)}
+RECORD_KINDS = [name for name, kind in KINDS.items() if kind.records]
+
+
+def kind_of(name: str) -> Kind:
+    kind = KINDS.get(name)
+    if kind is None:
+        raise ConfigurationError(f"Unknown source kind {name!r} (known: {', '.join(sorted(KINDS))}).")
+    return kind

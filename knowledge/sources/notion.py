@@ -179,7 +179,7 @@ def refusal(status: int, code: str, what: str) -> SourceError:
 
 
 def _client(settings: dict):
-    from knowledge.sources.store import resolve_secret
+    from knowledge.sources.items import resolve_secret
 
     try:
         from notion_client import Client, RetryOptions

@@ -22,7 +22,7 @@ TYPE_SUFFIX = {"text/html": ".html", "application/xhtml+xml": ".html", "applicat
 
 
 def _auth_headers(settings: dict) -> dict:
-    from knowledge.sources.store import resolve_secret
+    from knowledge.sources.items import resolve_secret
 
     header = settings.get("auth_header")  # e.g. "env:INTRANET_AUTH" holding "Bearer ..."
     return {"Authorization": resolve_secret(header)} if header else {}
