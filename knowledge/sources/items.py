@@ -38,6 +38,7 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     gone: bool = False            # deleted at the source (404/410)
+    rejected: str | None = None   # why it cannot be read (too large, unreadable): kept as it was, like a rejection
 
     @property
     def sha256(self) -> str | None:

@@ -8,9 +8,10 @@ import's checks); the runner holds the lock and keeps the status.
   again after a backoff. Once the listing is read, it is the truth: what it no longer has is retired, whatever
   happens to the other items. An item that cannot be fetched (a transient error) or is rejected (a scanned PDF
   without text, a hostile file) keeps what was there before; a fetch error fails the run (tried again with
-  backoff), a rejection does not (it would fail every run until someone fixes the file): it is reported with
-  its reason in the run's changes. `hrbot sync` follows the same rule. After ALERT_AFTER failures in a row,
-  admins are told, once until it works again.
+  backoff), a rejection (a file that cannot be read included) does not (it would fail every run until someone
+  fixes the file): it is reported with its reason in the run's changes. `hrbot sync` takes the same path (an
+  unsaved folder source, knowledge.documents.sync). After ALERT_AFTER failures in a row, admins are told, once
+  until it works again.
 """
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ class RunResult:
     changes: dict = field(default_factory=lambda: {"added": 0, "replaced": 0, "removed": 0, "unchanged": 0})
     error: str | None = None
     failures: int = 0
+    items: list = field(default_factory=list)    # a document run's IngestResult for each item it fetched
+    retired: list = field(default_factory=list)  # the documents a document run retired
+    skipped: list = field(default_factory=list)  # what a document run's listing left out, each with its reason
 
 
 def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
