@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.render import plain, upload_summary_blocks
 from knowledge.assistant import HRAssistant
 from knowledge.errors import DatabaseUnavailable, HRBotError
-from knowledge.sources.kinds import OPENER
+from knowledge.sources.transport import OPENER
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def download(client: WebClient, url: str, limit: int) -> bytes:
     """Slack file URLs need the bot token; read at most limit + 1 bytes so an oversized file is refused. The
     token goes to the file's origin only: a redirect elsewhere is followed without it (CredentialsStayHome)."""
-    from knowledge.sources.kinds import CONNECT_SECONDS, TOTAL_SECONDS, read_within
+    from knowledge.sources.transport import CONNECT_SECONDS, TOTAL_SECONDS, read_within
 
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
     with OPENER.open(request, timeout=CONNECT_SECONDS) as response:  # and a limit for the whole file

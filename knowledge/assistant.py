@@ -178,7 +178,7 @@ class HRAssistant:
     def remove_source(self, name: str, keep_documents: bool, actor: str) -> int:
         """Remove a source; unless keep_documents, retire the documents it brought in. Returns how many."""
         from knowledge.database import audit
-        from knowledge.sources.runner import SEEN
+        from knowledge.sources.mirror import SEEN
 
         store = self.sources
         source = store.get(name)
@@ -301,7 +301,7 @@ class HRAssistant:
     def sync_folder(self, folder, audience: str | None = None):
         """Make the knowledge base match a folder: documents ingested, replaced and retired; CSV exports in it
         imported as records (employees first). Returns (documents SyncResult, [FileImport])."""
-        from knowledge.documents.sync import sync_folder
+        from knowledge.sources.sync import sync_folder
         from knowledge.people.imports import import_files
 
         documents = sync_folder(self.runtime.ingestor, folder, audience=audience)

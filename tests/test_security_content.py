@@ -13,7 +13,8 @@ import pytest
 
 from bot.render import safe_link, source_line
 from knowledge.answering.answers import Citation
-from knowledge.sources.kinds import SourceError, request
+from knowledge.sources.items import SourceError
+from knowledge.sources.transport import request
 from knowledge.sources.runner import run_source
 from tests.fakes.http import FakeService
 from tests.fakes.openai_server import FakeOpenAI
@@ -248,7 +249,7 @@ def test_credentials_never_follow_a_redirect_to_another_origin(runtime, store, s
 
 
 def test_the_shared_request_helper_drops_credentials_on_a_cross_origin_redirect(sites):
-    """BambooHR's client (records.py) fetches through kinds.request, so this covers it as well."""
+    """BambooHR's client (records.py) fetches through transport.request, so this covers it as well."""
     home, other = sites
     home.moved = {"/api": other.base_url + "/api"}
     request(home.base_url + "/api", {"Authorization": "Basic c2VjcmV0Ong=", "X-Api-Key": "k"}, 1 << 20)

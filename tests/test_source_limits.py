@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from knowledge.sources.kinds import SourceError, request
+from knowledge.sources.items import SourceError
+from knowledge.sources.transport import request
 
 
 class DrippingServer:

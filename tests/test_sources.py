@@ -190,21 +190,40 @@ def test_a_rejected_file_never_keeps_a_deleted_policy_citable(runtime, store, tm
     assert set(_active(runtime)) == {"leave.md"}
 
 
+def test_a_folder_source_and_hrbot_sync_refuse_and_leave_out_files_by_one_rule(runtime, store, tmp_path, monkeypatch):
+    """Both run the folder kind: a file too large is a rejection (the run goes on, the old version stays) and is
+    not read into memory; a file named like a secret is left out and said so."""
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "leave.md").write_text("# Leave\n\nEveryone gets 30 days of annual leave.\n")
+    (folder / "api-token.md").write_text("# Token\n\nnot a policy\n")
+    source = store.add("share", "folder", {"path": str(folder)}, 3600)
+    first = run_source(runtime.ingestor, store, source)
+    assert first.changes["added"] == 1 and first.changes["skipped"] == 1
+    assert "api-token.md: its name looks like a secret" in first.changes["skipped because"]
+    (folder / "leave.md").write_text("# Leave\n\n" + "Everyone gets 31 days of annual leave. " * 50 + "\n")
+    monkeypatch.setattr(runtime.ingestor, "max_bytes", 100)
+    result = run_source(runtime.ingestor, store, store.get("share"))
+    assert result.status == "ok" and result.changes["rejected"] == 1
+    assert "leave.md: The file is 0.0 MB; the limit is 0 MB" in result.changes["rejected because"]
+    assert _active(runtime) == {"leave.md": 1}
+
+
 def test_a_run_holds_none_of_the_owner_pools_connections(runtime, store, site, monkeypatch):
     """The run's lock lives on a connection of its own: other owner work goes on during a long run (the embedded
     owner pool has 2 connections; issue 23 item 5)."""
-    import knowledge.sources.kinds as kinds
+    import knowledge.sources.transport as transport
 
     source = store.add("intranet", "web", {"sitemap": site.base + "/sitemap.xml"}, 3600)
     seen = []
-    real = kinds.request
+    real = transport.request
 
     def slow(*args, **kwargs):  # while the run waits on the network, the owner pool must have room
         pool = runtime.db.owner.pool
         seen.append(pool.get_stats().get("pool_available", 0) + pool.max_size - pool.get_stats().get("pool_size", 0))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(kinds, "request", slow)
+    monkeypatch.setattr(transport, "request", slow)
     assert run_source(runtime.ingestor, store, source).status == "ok"
     assert seen and min(seen) == runtime.db.owner.pool.max_size
 

@@ -307,7 +307,7 @@ def test_notion_root_pages_bring_in_their_child_pages_as_markdown(runtime, store
     holidays = runtime.searcher.search("how many public holidays are there in Spain", 3)
     assert holidays[0].source == "notion/Handbook.md" and "14 days" in holidays[0].text
 
-    [handbook] = [i for i in KINDS["notion"](source.settings, runtime.ingestor.max_bytes).items if i.key == root.id]
+    [handbook] = [i for i in KINDS["notion"].listing(source.settings, runtime.ingestor.max_bytes).items if i.key == root.id]
     markdown = handbook.fetch(None).data.decode()
     assert markdown.startswith("# Handbook\n\n## Leave\n")
     for expected in ("- Book leave in the HR portal\n  Your manager approves it within two working days.",

@@ -1,7 +1,7 @@
 """Folder sync: new and changed files in, vanished files out, other uploads untouched, overlapping runs safe."""
 import json
 
-from knowledge.documents.sync import SYNC_LOCK, sync_folder
+from knowledge.sources.sync import SYNC_LOCK, sync_folder
 
 
 def active(db):

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import click
 
 from knowledge.cli.common import checked_audience, cli_actor, echo_json, runtime_of
+from knowledge.sources.kinds import KINDS
 from knowledge.sources.store import parse_every
 
 
@@ -16,12 +17,9 @@ def sources_group() -> None:
     and deleted ones retired, records are written with the CSV import's checks, all or nothing."""
 
 
-KINDS = ["folder", "web", "confluence", "notion", "bamboohr", "sql"]
-
-
 @sources_group.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KINDS), required=True,
+@click.option("--kind", type=click.Choice(list(KINDS)), required=True,
               help="folder, web: documents; confluence, notion: documents via their APIs; bamboohr, sql: records.")
 @click.option("--path", "folder", default=None, help="folder: the directory to mirror.")
 @click.option("--url", "urls", multiple=True, help="web: a page to keep (repeat for more).")

@@ -1,7 +1,7 @@
 """HR admins: who may change the knowledge base. What they change goes to the audit log (knowledge.database.audit)."""
 from __future__ import annotations
 
-from knowledge.database.audit import audit  # noqa: F401 - also imported from here by knowledge/sources/store.py
+from knowledge.database.audit import audit
 from knowledge.database.connection import Database
 
 IS_ADMIN = "SELECT 1 FROM admins WHERE slack_user_id = %(slack_user_id)s"

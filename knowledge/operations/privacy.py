@@ -8,7 +8,6 @@ from datetime import date, datetime
 from knowledge.database import seals
 from knowledge.database.connection import Database
 from knowledge.database.audit import audit
-from knowledge.people.erasures import erased  # noqa: F401 - knowledge/sources/runner.py still imports it from here
 from knowledge.people.erasures import remember as remember_erased
 
 REDACTED = "(removed after the retention period: this answer held the asker's own records)"

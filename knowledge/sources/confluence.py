@@ -12,8 +12,8 @@ import urllib.parse
 from pathlib import PurePosixPath
 
 from knowledge.errors import ConfigurationError
-from knowledge.sources.kinds import (MAX_RETRY_AFTER, RETRIES, Fetched, Item, Listing, Seen, SourceError, as_bool,
-                                     as_list, retry_after)
+from knowledge.sources.items import Fetched, Item, Listing, Seen, SourceError, as_bool, as_list
+from knowledge.sources.transport import MAX_RETRY_AFTER, RETRIES, retry_after
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def _status_of(exc: Exception) -> int | None:
 
 
 def _client(settings: dict, site: str):
-    from knowledge.sources.store import resolve_secret
+    from knowledge.sources.items import resolve_secret
 
     try:
         from atlassian import Confluence

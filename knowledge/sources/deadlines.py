@@ -1,12 +1,13 @@
 """A total time limit for the HTTP clients of the libraries sources use (requests for Confluence, httpx for
 Notion). Both have connect and read timeouts but nothing for a whole answer: a server that sends one byte every
 few seconds never trips a read timeout and holds the run for as long as it likes. Here the body is read as it
-arrives and the call fails once the deadline passes (kinds.request does the same for urllib)."""
+arrives and the call fails once the deadline passes (transport.request does the same for urllib)."""
 from __future__ import annotations
 
 import time
 
-from knowledge.sources.kinds import TOTAL_SECONDS, SourceError
+from knowledge.sources.items import SourceError
+from knowledge.sources.transport import TOTAL_SECONDS
 
 
 def too_slow(url, total: float) -> SourceError:

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
 from knowledge.errors import ConfigurationError
-from knowledge.sources.kinds import MAX_RETRY_AFTER, RETRIES, Fetched, Item, Listing, Seen, SourceError, as_bool, as_list
+from knowledge.sources.items import Fetched, Item, Listing, Seen, SourceError, as_bool, as_list
+from knowledge.sources.transport import MAX_RETRY_AFTER, RETRIES
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def refusal(status: int, code: str, what: str) -> SourceError:
 
 
 def _client(settings: dict):
-    from knowledge.sources.store import resolve_secret
+    from knowledge.sources.items import resolve_secret
 
     try:
         from notion_client import Client, RetryOptions

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal, InvalidOperation
 
-from knowledge.sources.kinds import SourceError
+from knowledge.sources.items import SourceError
 
 MAX_AMOUNT = Decimal(1_000_000)  # days or hours: anything larger is not a leave figure
 

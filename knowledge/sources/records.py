@@ -20,8 +20,8 @@ from decimal import Decimal
 from knowledge.errors import ConfigurationError
 from knowledge.people.validation import KINDS as COLUMNS
 from knowledge.sources import payload
-from knowledge.sources.kinds import SourceError, request
-from knowledge.sources.store import resolve_secret
+from knowledge.sources.items import SourceError, resolve_secret
+from knowledge.sources.transport import request
 
 log = logging.getLogger(__name__)
 
@@ -329,4 +329,27 @@ def _text(value) -> str:
     return str(value)
 
 
-RECORD_KINDS = {"bamboohr": bamboohr_pull, "sql": sql_pull}
+# --- the records path of a run ---------------------------------------------------------------------------------
+
+def write_pull(db, source, pull_of, result, profile) -> None:
+    """Pull every record, then write them with the CSV import's checks in one transaction: a row that fails
+    them fails the run and nothing is written. Only rows that differ are written (and counted as changed); leave
+    requests this source brought in and no longer lists are deleted in the same transaction."""
+    from knowledge.people.erasures import erased
+    from knowledge.people.imports import Owner, import_tables
+
+    pull = pull_of(source.settings, profile, date.today())
+    with db.owner.connection() as conn:
+        pull.without_erased(erased(conn))
+    if not pull.tables:
+        raise SourceError("The source returned no records at all; nothing was changed (check its settings).")
+    written = import_tables(db, pull.tables, actor=source.origin, profile=profile,
+                            owner=Owner(source.source_id, *pull.window))
+    removed = sum(r.removed for r in written)
+    result.changes = {"rows": sum(r.rows for r in written), "changed": sum(r.changed for r in written),
+                      **{f"{r.kind} changed": r.changed for r in written},
+                      **({"leave removed": removed} if removed else {}),
+                      **({"skipped": sum(pull.skipped.values())} if pull.skipped else {})}
+    if pull.skipped:
+        log.info("source %s skipped: %s", source.name, pull.skipped)
+        result.changes["skipped because"] = "; ".join(f"{n} {reason}" for reason, n in pull.skipped.items())

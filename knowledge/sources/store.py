@@ -8,7 +8,9 @@ from datetime import datetime
 
 from knowledge.database.connection import Database
 from knowledge.errors import ConfigurationError, NotFound
-from knowledge.operations.admin import audit
+from knowledge.database.audit import audit
+from knowledge.sources.items import resolve_secret
+from knowledge.sources.kinds import KINDS, kind_of
 
 EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -87,49 +89,6 @@ def check_settings(settings: dict) -> None:
                 "so it is never stored in the database or shown in a log.")
 
 
-# What each kind cannot run without (a tuple: one of them); checked when a source is added, so a typo is told at
-# once rather than at its first run. Credentials are not resolved here: the machine adding a source may not hold
-# them (`hrbot doctor` checks that where the runs happen).
-NEEDS = {
-    "folder": [("path",)],
-    "web": [("urls", "sitemap")],
-    "confluence": [("url",), ("space", "spaces"), ("token",)],
-    "notion": [("token",), ("root_pages", "search")],
-    "bamboohr": [("company",), ("api_key",), ("leave_types",)],
-    "sql": [("dsn",), ("queries",)],
-}
-
-
-def check_kind(kind: str, settings: dict) -> None:
-    if kind not in NEEDS:
-        raise ConfigurationError(f"Unknown source kind {kind!r} (known: {', '.join(sorted(NEEDS))}).")
-    missing = [" or ".join(keys) for keys in NEEDS[kind] if not any(settings.get(key) for key in keys)]
-    if missing:
-        raise ConfigurationError(f"A {kind} source needs {', '.join(missing)} (the README's Sources section lists "
-                                 "every setting).")
-
-
-def resolve_secret(reference: str) -> str:
-    """The credential a reference points to, read when a run starts."""
-    import os
-    from pathlib import Path
-
-    if reference.startswith("env:"):
-        value = os.environ.get(reference[4:])
-        if not value:
-            raise ConfigurationError(f"The environment variable {reference[4:]} is not set.")
-        return value
-    if reference.startswith("file:"):
-        try:
-            return Path(reference[5:]).read_text().strip()
-        except OSError as exc:
-            raise ConfigurationError(f"Cannot read the secret file {reference[5:]}: {exc.strerror}.") from None
-    raise ConfigurationError("A credential must be env:VARIABLE or file:/path.")
-
-
-LIBRARIES = {"confluence": "atlassian", "notion": "notion_client"}  # kinds that need a client library
-
-
 def problems(source: "Source") -> list[str]:
     """What would stop a source's next run before it reaches the service: a credential reference that does not
     resolve here, a client library that is not installed (for `hrbot doctor`)."""
@@ -141,7 +100,8 @@ def problems(source: "Source") -> list[str]:
             resolve_secret(reference)
         except ConfigurationError as exc:
             found.append(f"{source.name}: {key}: {exc}")
-    library = LIBRARIES.get(source.kind)
+    kind = KINDS.get(source.kind)
+    library = kind.library if kind else None
     if library and importlib.util.find_spec(library) is None:
         found.append(f"{source.name}: the {library} package is not installed")
     return found
@@ -163,7 +123,7 @@ class SourceStore:
             created_by: str | None = None) -> Source:
         import psycopg
 
-        check_kind(kind, settings)
+        kind_of(kind).check(settings)  # an unknown kind or a missing setting is told at once
         check_settings(settings)
         try:
             with self.db.owner.connection() as conn:

@@ -1,20 +1,22 @@
 """Folder sync: make the knowledge base match a folder (a shared-drive export), safely and repeatably (cron).
-Documents are keyed by their path inside the folder (`handbook/policy.pdf`)."""
+Documents are keyed by their path inside the folder (`handbook/policy.pdf`).
+
+`hrbot sync FOLDER` is an ad-hoc folder source: unsaved (nothing in the sources table, no schedule, no status),
+run by the folder kind through the same document path as a scheduled source (knowledge.sources.mirror), so both
+read, reject and retire files by one rule. Its documents are the ones it uploaded (uploaded_by = sync:<folder>)."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-from knowledge.documents.ingest import IngestResult, Ingestor, scan
+from knowledge.documents.ingest import IngestResult, Ingestor
+from knowledge.sources.store import Source
 
 log = logging.getLogger(__name__)
 
 SYNC_LOCK = "SELECT pg_try_advisory_lock(hashtext('hrbot.sync:' || %(folder)s))"
 SYNC_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.sync:' || %(folder)s))"
-SYNCED_SOURCES = """
-SELECT source FROM documents WHERE status = 'active' AND uploaded_by = %(origin)s ORDER BY source"""
 
 
 @dataclass
@@ -26,40 +28,41 @@ class SyncResult:
     origin: str = ""  # recorded as the uploader and the audit actor: sync:<folder>
 
 
+@dataclass(frozen=True)
+class FolderSync(Source):
+    """An unsaved folder source (source_id None): the documents path tracks it by what it uploaded."""
+
+    @property
+    def origin(self) -> str:
+        return f"sync:{self.settings['path']}"
+
+
 def sync_folder(ingestor: Ingestor, folder: Path, audience: str | None = None) -> SyncResult:
     """Ingest new and changed files; retire documents this folder added earlier whose file is gone.
 
     Documents uploaded any other way are never touched. A second sync of the same folder running at the same
     time (overlapping cron runs) returns at once with skipped_busy.
     """
+    from knowledge.sources.kinds import kind_of
+    from knowledge.sources.runner import RunResult
+
     folder = folder.resolve()
-    origin = f"sync:{folder}"
-    result = SyncResult(str(folder), origin=origin)
+    source = FolderSync(None, f"sync:{folder}", "folder", {"path": str(folder)}, audience, 0)
+    result = SyncResult(str(folder), origin=source.origin)
     db = ingestor.db
     with db.connection() as lock_conn:
         if not lock_conn.execute(SYNC_LOCK, {"folder": str(folder)}).fetchone()[0]:
             result.skipped_busy = True
             return result
         try:
-            files, skipped = scan([folder])
-
-            def source_of(path: Path) -> str:  # two policy.pdf in different subfolders are two documents
-                return path.relative_to(folder).as_posix()
-
-            result.results = [IngestResult(source_of(path), "skipped", reason=reason) for path, reason in skipped]
-            result.results += ingestor.ingest_paths(files, audience=audience, uploaded_by=origin, source_of=source_of)
-            present = {source_of(p) for p in files}
-            with db.connection() as conn:
-                synced = [r[0] for r in conn.execute(SYNCED_SOURCES, {"origin": origin})]
-            for source in synced:
-                if source not in present:
-                    ingestor.remove(source, actor=origin)
-                    result.retired.append(source)
+            run = RunResult(source.name)
+            kind_of("folder").run(ingestor, source, run, None)
+            result.results = [IngestResult(name, "skipped", reason=reason)
+                              for name, _, reason in (entry.partition(": ") for entry in run.skipped)]
+            result.results += run.items
+            result.retired = run.retired
             if result.retired:
                 log.info("sync %s retired %s", folder, result.retired)
         finally:
             lock_conn.execute(SYNC_UNLOCK, {"folder": str(folder)})
     return result
-
-
-
