@@ -16,7 +16,7 @@ from bot.listeners import register_listeners
 from bot.patience import BoundedRateLimitRetryHandler, ClaimLost, Patience, PatientClient, transient
 from bot.services import CLAIM_KEY, BotServices
 from knowledge.assistant import HRAssistant
-from knowledge.errors import ConfigurationError, DatabaseUnavailable
+from knowledge.errors import ConfigurationError, DatabaseUnavailable, DiskFull
 
 log = logging.getLogger(__name__)
 BOLT_LOG = logging.getLogger("bot.bolt")
@@ -180,7 +180,7 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
         if event_id and context.get(CLAIM_KEY) is None:
             try:
                 claim = assistant.claim_event(event_id, body)
-            except DatabaseUnavailable:
+            except (DatabaseUnavailable, DiskFull):  # a full disk too: the ack must not become a 500
                 claim = False  # can't check: better a rare duplicate than a lost question
             if claim is None:
                 log.info("dropping duplicate delivery of %s", event_id)

@@ -30,24 +30,27 @@ def _supervision(supervisor) -> dict:
                                                          if supervisor.last_error else {})}
 
 
-def _leave(code: int, run_exit_handlers: bool = True, server=None) -> None:
+def _leave(code: int, run_exit_handlers: bool = True, server=None, supervisor=None) -> None:
     """End a long-running process once its work is finished, without interpreter finalization.
 
     At finalization CPython 3.11 makes every daemon thread that next asks for the GIL call pthread_exit(), which
     unwinds its stack; a thread inside torch (the hourly quote warm-up, a bulk embedding) unwinds through a
     C++ noexcept frame and libstdc++ calls std::terminate: SIGABRT, exit status -6, after a clean drain. So what
-    a normal exit does before finalization is done here, in the same order (wait for the non-daemon threads, run
-    the exit handlers: the embedded server's stop among them), the logs and streams are flushed, and the process
-    ends with os._exit, which stops the daemon threads where they stand."""
+    a normal exit must do is done here (the supervisor stopped, the exit handlers run: the embedded server's stop
+    among them), the logs and streams are flushed, and the process ends with os._exit, which stops every other
+    thread where it stands."""
     import atexit
     import logging
     import os
     import sys
-    import threading
 
+    if supervisor is not None:
+        supervisor.stop()  # or it would start again the embedded server the exit handlers stop
     if run_exit_handlers:
         try:
-            threading._shutdown()
+            # Not threading._shutdown(): the answers were drained (or handed back) by the server, and what else
+            # runs in a thread is a job (a source that drips its answer for minutes): waiting for it would outlast
+            # the grace period. A job left mid-run is taken again by stalled-job recovery.
             atexit._run_exitfuncs()
         except Exception:  # an exit handler failing must not turn a clean stop into a crash
             logging.getLogger(__name__).exception("an exit handler failed")
@@ -144,7 +147,7 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
                                         on_stop=bot.jobs.stop_taking_slack_work, drain=settings.drain_seconds)
     # The unfinished answers handed back belong to another process now: don't let their threads finish them too
     # (no exit handler runs then, and the embedded server is left to the next process).
-    _leave(0, run_exit_handlers=not handed_back, server=rt.db.server)
+    _leave(0, run_exit_handlers=not handed_back, server=rt.db.server, supervisor=supervisor)
 
 
 @click.command()

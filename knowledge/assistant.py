@@ -18,7 +18,7 @@ from knowledge.answering.answers import Answer, Asker
 from knowledge.answering.chain import NO_RECORD
 from knowledge.answering.conversations import ConversationLog, LoggedQuestion
 from knowledge.answering.events import EventLedger
-from knowledge.errors import DatabaseUnavailable, HRBotError, NotFound
+from knowledge.errors import DatabaseUnavailable, DiskFull, HRBotError, NotFound
 from knowledge.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class HRAssistant:
                     answer, public = self.runtime.answers.answer_with_channel_copy(question, asker, history=history)
                 else:
                     answer = self.runtime.answers.answer(question, asker, history=history)
-        except DatabaseUnavailable:
+        except (DatabaseUnavailable, DiskFull):  # the operator's problem, not the asker's: the kind line, logged
             log.exception("database unavailable while answering")
             return Asked(Answer(self.kind(UNAVAILABLE), kind="error"), None)
         except HRBotError as exc:

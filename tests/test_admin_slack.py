@@ -2,6 +2,8 @@
 import json
 import time
 
+import pytest
+
 from tests.files import encrypted_pdf_bytes
 from tests.slack_helpers import texts
 
@@ -342,25 +344,34 @@ def test_a_large_upload_says_how_long_it_will_take_and_shows_progress(bot, fake,
     assert said(fake, "Added *Long Policy*")
 
 
-def test_the_worker_starts_again_after_it_stops_on_an_error(bot, fake, db):
-    """A database outage used to end the worker thread for good while /healthz said ok (issue 12)."""
+@pytest.mark.parametrize("how", ["raises", "returns"])
+def test_the_worker_starts_again_after_it_stops_on_an_error(bot, fake, db, how):
+    """A database outage used to end the worker thread for good while /healthz said ok (issue 12). procrastinate
+    also stops itself without raising when its LISTEN connection dies with the database: the outside probe of
+    issue 22 saw every scheduled job stop after one postmaster kill while /readyz said "running"."""
+    from knowledge.operations.jobs import WorkerStatus
 
     worker_app = bot.bot.jobs.worker_app
     real = worker_app.run_worker
     calls = []
+    status = WorkerStatus()
 
     def flaky(**kwargs):
         calls.append(1)
         if len(calls) == 1:
-            raise ConnectionError("server closed the connection unexpectedly")
-        return real(**{**kwargs, "wait": False})  # then work off the queue and return
+            if how == "raises":
+                raise ConnectionError("server closed the connection unexpectedly")
+            return None  # "Side task listener failed ... stopping worker": a normal return
+        real(**{**kwargs, "wait": False})  # then work off the queue
+        status.stopping.set()  # and this test stops it
 
     worker_app.run_worker = flaky
     share(bot, fake, "U0ADMIN", ("F70", "pet-policy.md", POLICY_V1))
     fake.wait_for("chat.postMessage")
-    thread, status = bot.bot.jobs.start_thread(backoff=0.1)
+    thread, status = bot.bot.jobs.start_thread(backoff=0.1, status=status)
     thread.join(30)
-    assert status.restarts == 1 and "server closed the connection" in status.last_error
+    assert status.restarts == 1 and not status.running
+    assert ("server closed the connection" if how == "raises" else "stopped by itself") in status.last_error
     assert said(fake, "Added *Pet Policy*")
 
 

@@ -172,7 +172,7 @@ def test_answer_freshness_knows_every_records_source_kind():
     """Answering reads the sources table without importing sources, so it names the records kinds itself: a new
     records kind must be added there too, or its staleness would never reach an answer."""
     from knowledge.answering.freshness import RECORD_SOURCE_KINDS
-    from knowledge.sources.records import RECORD_KINDS
+    from knowledge.sources.kinds import RECORD_KINDS
 
     assert set(RECORD_SOURCE_KINDS) == set(RECORD_KINDS)
 

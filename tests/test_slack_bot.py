@@ -372,3 +372,19 @@ def test_edits_and_deletions_in_a_dm_thread_are_not_claimed(bot, fake, sample_ru
         with sample_runtime.db.connection() as conn:
             assert conn.execute("SELECT count(*) FROM processed_events WHERE event_id = %s",
                                 [event_id]).fetchone()[0] == 0
+
+
+def test_a_full_database_disk_still_acks_and_answers_kindly(bot, fake, monkeypatch):
+    """The outside probe of issue 22 (F2): with the database's disk full every event got HTTP 500 (the claim's
+    INSERT raised DiskFull) and the question was lost."""
+    from knowledge.errors import DiskFull
+
+    def full(*args, **kwargs):
+        raise DiskFull("The database's disk is full, so nothing was changed.")
+
+    monkeypatch.setattr(bot.bot.assistant, "claim_event", full)
+    monkeypatch.setattr(bot.bot.assistant.runtime.answers, "answer", full)
+    status, _, _ = bot.dm("U0SAMPLE", "How much annual leave do I have?", ts="1700000990.000100")
+    assert status == 200
+    [update] = fake.wait_for("chat.update")
+    assert "can't reach the HR knowledge base" in texts([update]) and "disk" not in texts([update])

@@ -165,3 +165,21 @@ def test_serve_exits_0_on_sigterm_with_answers_in_flight_while_torch_works(tmp_p
         while pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not pid_file.exists(), stderr[-3000:]
+
+
+def test_leaving_does_not_wait_for_a_job_in_a_thread():
+    """The outside probe of issue 22 (F3): SIGTERM while a source dripped its answer took 292 s to exit, past any
+    grace period: the exit waited for the job's thread. A job left mid-run is taken again by stalled-job
+    recovery; the exit handlers still run."""
+    script = textwrap.dedent("""
+        import atexit, threading, time
+        from bot.cli import _leave
+        threading.Thread(target=time.sleep, args=(300,), daemon=False).start()  # a source job, dripping
+        atexit.register(lambda: print("exit handlers ran", flush=True))
+        _leave(0)
+    """)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "exit handlers ran" in done.stdout, done.stderr
+    assert time.monotonic() - started < 30

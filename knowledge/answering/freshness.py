@@ -13,7 +13,7 @@ from datetime import datetime
 from knowledge.profile.dates import moment as written
 
 # The kinds of the sources that pull employee records rather than documents: the keys of
-# knowledge.sources.records.RECORD_KINDS, written out here so answering need not import sources (a test keeps the two
+# knowledge.sources.kinds.RECORD_KINDS, written out here so answering need not import sources (a test keeps the two
 # the same).
 RECORD_SOURCE_KINDS = ("bamboohr", "sql")
 RECORDS_SYNCED = "SELECT max(at) FROM audit_log WHERE action = 'records_import'"

@@ -77,15 +77,20 @@ def start_worker_thread(app: procrastinate.App, queues: list[str] | None = None,
             try:
                 app.run_worker(queues=queues or [INGEST_QUEUE], wait=True, install_signal_handlers=False,
                                delete_jobs="successful", additional_context=context, concurrency=concurrency)
-                return  # stopped on purpose
+                # procrastinate also *returns* when it stops itself: its LISTEN connection died with the database
+                # ("Side task listener failed ... stopping worker"). Only our stop is on purpose.
+                error = None if status.stopping.is_set() else "it stopped by itself (its database connection died)"
             except Exception as exc:
-                status.running = False
-                status.restarts += 1
-                status.last_error = f"{type(exc).__name__}: {exc}"
-                log.error("the job worker stopped (%s); starting it again in %.0f s", status.last_error, delay)
-                if status.stopping.wait(delay):
-                    return
-                delay = min(delay * 2, most)
+                error = f"{type(exc).__name__}: {exc}"
+            status.running = False
+            if error is None:
+                return
+            status.restarts += 1
+            status.last_error = error
+            log.error("the job worker stopped (%s); starting it again in %.0f s", status.last_error, delay)
+            if status.stopping.wait(delay):
+                return
+            delay = min(delay * 2, most)
 
     thread = threading.Thread(target=work, name="hrbot-jobs", daemon=True)
     thread.start()
