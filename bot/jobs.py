@@ -166,10 +166,6 @@ class SlackJobs:
     def run_pending(self, queues: list[str] | None = None) -> None:
         run_pending(self.once_app, queues=queues or [INGEST_QUEUE, *schedule.OWNER_QUEUES], context=self.context)
 
-    def run_due_sources(self) -> list:
-        """The scheduled sources whose time has come, run here and now (tests; the schedule queues them)."""
-        return self.assistant.run_due_sources(alert=self.source_alert)
-
     def source_alert(self, source, failures: int, error: str) -> None:
         """Tell every admin, in a DM, that a source keeps failing (once until it works again). The error echoes
         what the source served (addresses, item names), so it is escaped like any content."""

@@ -169,12 +169,6 @@ class HRAssistant:
                 audit.record(self.runtime.db, actor, "source_run", source.name, status=results[-1].status)
         return results
 
-    def run_due_sources(self, alert=None) -> list:
-        """The sources whose time has come (the worker's schedule, every minute)."""
-        from knowledge.sources.runner import run_due
-
-        return run_due(self.runtime.ingestor, self.sources, alert, self.runtime.profile)
-
     def remove_source(self, name: str, keep_documents: bool, actor: str) -> int:
         """Remove a source; unless keep_documents, retire the documents it brought in. Returns how many."""
         from knowledge.database import audit

@@ -49,7 +49,6 @@ HIDDEN_COLUMNS = {"questions": ("answer",)}
 # them would switch off the recognition of colleagues' names.
 BINDING_KEY = "records"
 SLACK_BINDING_KEY = "slack-binding"  # the subkey hrbot_bind_slack_user() checks (migration 0016)
-KEY_ROWS = (BINDING_KEY, SLACK_BINDING_KEY)
 _BLOCK = 64  # SHA-256's block size: the stored keys are the HMAC key XOR ipad / opad, one block each
 
 READ_KEY = "SELECT inner_key, outer_key FROM hrbot_secrets WHERE name = %(name)s"

@@ -77,8 +77,3 @@ def run_source(ingestor: Ingestor, store: SourceStore, source: Source,
                 store.release_alert(source)
                 log.exception("could not tell the admins that source %s keeps failing", source.name)
     return result
-
-
-def run_due(ingestor: Ingestor, store: SourceStore, alert=None, profile=None) -> list[RunResult]:
-    """Every source whose time has come (the worker calls this every minute)."""
-    return [run_source(ingestor, store, source, alert, profile) for source in store.due()]
