@@ -16,7 +16,7 @@ def _supervise(rt):
     server = rt.db.server
     if server is None:
         return None
-    from knowledge.database.embedded import Supervisor
+    from knowledge.database.supervisor import Supervisor
 
     supervisor = Supervisor(server)
     supervisor.start()

@@ -1,6 +1,6 @@
 """Chunking respects headings and sentences and knows which pages a chunk covers."""
 from knowledge.documents.chunking import MAX_WORDS, chunk_blocks
-from knowledge.documents.loaders import Block
+from knowledge.documents.blocks import Block
 
 
 def sentences(n: int, word: str = "leave") -> str:

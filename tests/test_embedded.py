@@ -147,7 +147,7 @@ def test_a_killed_server_is_restarted_and_the_pool_carries_on():
     import shutil
     import time
 
-    from knowledge.database.embedded import Supervisor
+    from knowledge.database.supervisor import Supervisor
     from knowledge.errors import DatabaseUnavailable
 
     root = Path(tempfile.mkdtemp(prefix="hrbot-supervised-"))

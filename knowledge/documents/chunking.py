@@ -5,7 +5,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from knowledge.documents.loaders import Block
+from knowledge.documents.blocks import Block
 
 MAX_WORDS = 170   # all-MiniLM-L6-v2 reads 256 word pieces; leave room for the title/section prefix
 MIN_WORDS = 40    # a smaller tail merges into the chunk before it (same section)

@@ -19,7 +19,8 @@ from knowledge.database.connection import Database
 from knowledge.search.embeddings import embed_in_batches, ensure_space, model_name_of
 from knowledge.errors import DatabaseUnavailable, DiskFull, DocumentRejected, NotFound
 from knowledge.documents.guards import MB, Limits
-from knowledge.documents.loaders import MEDIA_TYPES, parse
+from knowledge.documents.blocks import MEDIA_TYPES
+from knowledge.documents.loaders import parse
 
 log = logging.getLogger(__name__)
 
