@@ -19,15 +19,25 @@ class Call:
     headers: object = None  # the request's headers (case-insensitive get and [])
 
 
+class Streamed:
+    """A payload sent as it is made (HTTP/1.1 chunked), so a fake can answer with hundreds of MB without holding
+    them: chunks is an iterable of bytes, consumed after the service's lock is released."""
+
+    def __init__(self, chunks, content_type: str = "application/json; charset=utf-8"):
+        self.chunks, self.content_type = chunks, content_type
+
+
 class FakeService:
-    """Subclasses implement answer(call) -> (status, payload, headers); payload bytes are sent as they are,
-    anything else as JSON (a Content-Type among the headers overrides the default). Every call is kept in `calls`,
-    in order."""
+    """Subclasses implement answer(call) -> (status, payload, headers); payload bytes are sent as they are, a
+    Streamed one chunk by chunk, anything else as JSON (a Content-Type among the headers overrides the default).
+    Every call is kept in `calls`, in order."""
 
     content_type = "application/json; charset=utf-8"
+    keep_calls = True  # False: only count them (a benchmark's 100,000 calls are not worth keeping)
 
     def __init__(self):
         self.calls: list[Call] = []
+        self.call_count = 0
         self._lock = threading.Lock()
         service = self
 
@@ -49,8 +59,13 @@ class FakeService:
                 call = Call(method, url.path, dict(parse_qsl(url.query)), json.loads(raw) if raw else None,
                             self.headers)
                 with service._lock:
-                    service.calls.append(call)
+                    service.call_count += 1
+                    if service.keep_calls:
+                        service.calls.append(call)
                     status, payload, headers = service.answer(call)
+                if isinstance(payload, Streamed):
+                    self._stream(status, payload, headers)
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 headers = {"Content-Type": "application/octet-stream" if isinstance(payload, bytes)
                            else service.content_type, **(headers or {})}
@@ -60,6 +75,17 @@ class FakeService:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _stream(self, status, payload, headers):
+                self.send_response(status)
+                for name, value in {"Content-Type": payload.content_type, **(headers or {})}.items():
+                    self.send_header(name, value)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for chunk in payload.chunks:
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
