@@ -37,7 +37,11 @@ APOSTROPHE = re.compile(r"['’`]")
 WORDS = re.compile(r"[^\W_]+")
 
 DELETE_ALL = "DELETE FROM colleague_names"
-COPY_IN = "COPY colleague_names (digest) FROM STDIN"
+STAGE_DIGESTS = "CREATE TEMP TABLE colleague_digests (digest bytea NOT NULL)"
+COPY_STAGED = "COPY colleague_digests (digest) FROM STDIN"
+FROM_STAGED = "INSERT INTO colleague_names (digest) SELECT DISTINCT digest FROM colleague_digests ORDER BY digest"
+DROP_STAGED = "DROP TABLE colleague_digests"
+BATCH = 2000
 EMPLOYEES = "SELECT employee_id, name FROM employees"
 ANY_OF = "SELECT EXISTS (SELECT 1 FROM colleague_names WHERE digest = ANY(%(digests)s))"
 
@@ -99,16 +103,25 @@ def refresh_colleague_names(conn: psycopg.Connection, key: "BindingKey") -> int:
     """Rewrite colleague_names from the employees table (as the owner, who reads every row): the digests of each
     employee's name variants and id. Call it in the transaction that changed the employees (an import, an
     erasure), so the table and the records commit together, and after a binding key rotation. Returns the number
-    of digests stored."""
-    digests: set[bytes] = set()
-    for employee_id, name in conn.execute(EMPLOYEES).fetchall():
-        digests |= {key.mac(NAME_PURPOSE, v.encode()) for v in name_variants(name or "")}
-        digests.add(key.mac(ID_PURPOSE, normalise_id(employee_id).encode()))
-    conn.execute(DELETE_ALL)
-    with conn.cursor() as cur, cur.copy(COPY_IN) as copy:
-        for digest in sorted(digests):  # sorted: the rows' order says nothing about whose they are
-            copy.write_row((digest,))
-    return len(digests)
+    of digests stored. The employees are read and their digests copied a batch at a time (a records source of
+    100,000 people), and PostgreSQL sorts out the repeats."""
+    with conn.transaction():  # a savepoint inside the caller's transaction; a transaction of its own otherwise
+        conn.execute(STAGE_DIGESTS)
+        with conn.cursor(name="colleagues") as people:
+            people.execute(EMPLOYEES)
+            while batch := people.fetchmany(BATCH):
+                digests = set()
+                for employee_id, name in batch:
+                    digests |= {key.mac(NAME_PURPOSE, v.encode()) for v in name_variants(name or "")}
+                    digests.add(key.mac(ID_PURPOSE, normalise_id(employee_id).encode()))
+                with conn.cursor() as cur, cur.copy(COPY_STAGED) as copy:
+                    for digest in digests:
+                        copy.write_row((digest,))
+        conn.execute(DELETE_ALL)
+        # sorted: the rows' order says nothing about whose they are
+        stored = conn.execute(FROM_STAGED).rowcount
+        conn.execute(DROP_STAGED)
+    return stored
 
 
 class Colleagues:

@@ -1,12 +1,11 @@
 """Employee records in: HR-system CSV exports (employees, entitlements, balances, leave, public holidays) and the
-rows of a records source, checked by knowledge.people.validation and written all-or-nothing, one file or several
-in one transaction; only rows that differ are written."""
+rows of a records source (knowledge.people.staged, which streams them), checked by knowledge.people.validation and
+written all-or-nothing, one file or several in one transaction; only rows that differ are written."""
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
 
 import psycopg
 
@@ -15,17 +14,25 @@ from knowledge.errors import HRBotError
 from knowledge.database.audit import audit
 from knowledge.people.erasures import lift_erasure
 from knowledge.people.colleagues import refresh_colleague_names
-from knowledge.people.validation import KINDS, RecordsRejected, detect_kind, parse_csv, validate_rows
+from knowledge.people.validation import KINDS, RecordsRejected, detect_kind, parse_csv
 
-__all__ = ["KINDS", "RecordsRejected", "ImportResult", "FileImport", "Owner", "import_csv", "import_many",
-           "import_tables", "import_files"]
+__all__ = ["KINDS", "RecordsRejected", "ImportResult", "FileImport", "import_csv", "import_many", "import_files"]
 
-UPSERT = {
+# kind -> (table, [(column, the checked row's key)]); the CSV import writes one row at a time (UPSERT), a records
+# source its staged rows at once (knowledge.people.staged), both with the same conflict rules (CONFLICT).
+TARGETS = {
+    "employees": ("employees", [(c, c) for c in ("employee_id", "slack_user_id", "email", "name", "country",
+                                                 "department", "employment_type", "fte", "hire_date", "end_date",
+                                                 "manager_id")]),
+    "entitlements": ("leave_entitlements", [(c, c) for c in ("employee_id", "leave_type", "year", "base_days",
+                                                             "carried_over")]),
+    "leave": ("leave_records", [(c, c) for c in ("request_id", "employee_id", "leave_type", "start_date",
+                                                 "end_date", "days", "status", "source_id")]),
+    "balances": ("leave_balances", [(c, c) for c in ("employee_id", "leave_type", "year", "balance", "as_of")]),
+    "public_holidays": ("public_holidays", [("country", "country"), ("day", "date"), ("name", "name")]),
+}
+CONFLICT = {
     "employees": """
-INSERT INTO employees (employee_id, slack_user_id, email, name, country, department, employment_type, fte,
-                       hire_date, end_date, manager_id)
-VALUES (%(employee_id)s, %(slack_user_id)s, %(email)s, %(name)s, %(country)s, %(department)s,
-        %(employment_type)s, %(fte)s, %(hire_date)s, %(end_date)s, %(manager_id)s)
 ON CONFLICT (employee_id) DO UPDATE SET
     slack_user_id = coalesce(excluded.slack_user_id, employees.slack_user_id),  -- a source may not know it
     email = excluded.email, name = excluded.name, country = excluded.country, department = excluded.department,
@@ -38,16 +45,11 @@ WHERE (employees.slack_user_id, employees.email, employees.name, employees.count
        excluded.department,
        excluded.employment_type, excluded.fte, excluded.hire_date, excluded.end_date, excluded.manager_id)""",
     "entitlements": """
-INSERT INTO leave_entitlements (employee_id, leave_type, year, base_days, carried_over)
-VALUES (%(employee_id)s, %(leave_type)s, %(year)s, %(base_days)s, %(carried_over)s)
 ON CONFLICT (employee_id, leave_type, year) DO UPDATE SET
     base_days = excluded.base_days, carried_over = excluded.carried_over
 WHERE (leave_entitlements.base_days, leave_entitlements.carried_over)
       IS DISTINCT FROM (excluded.base_days, excluded.carried_over)""",
     "leave": """
-INSERT INTO leave_records (request_id, employee_id, leave_type, start_date, end_date, days, status, source_id)
-VALUES (%(request_id)s, %(employee_id)s, %(leave_type)s, %(start_date)s, %(end_date)s, %(days)s, %(status)s,
-        %(source_id)s)
 ON CONFLICT (request_id) DO UPDATE SET
     employee_id = excluded.employee_id, leave_type = excluded.leave_type, start_date = excluded.start_date,
     end_date = excluded.end_date, days = excluded.days, status = excluded.status,
@@ -57,18 +59,14 @@ WHERE (leave_records.employee_id, leave_records.leave_type, leave_records.start_
       IS DISTINCT FROM (excluded.employee_id, excluded.leave_type, excluded.start_date, excluded.end_date,
                         excluded.days, excluded.status, coalesce(excluded.source_id, leave_records.source_id))""",
     "balances": """
-INSERT INTO leave_balances (employee_id, leave_type, year, balance, as_of)
-VALUES (%(employee_id)s, %(leave_type)s, %(year)s, %(balance)s, %(as_of)s)
 ON CONFLICT (employee_id, leave_type, year) DO UPDATE SET balance = excluded.balance, as_of = excluded.as_of
 WHERE (leave_balances.balance, leave_balances.as_of) IS DISTINCT FROM (excluded.balance, excluded.as_of)""",
     "public_holidays": """
-INSERT INTO public_holidays (country, day, name) VALUES (%(country)s, %(date)s, %(name)s)
 ON CONFLICT (country, day) DO UPDATE SET name = excluded.name WHERE public_holidays.name <> excluded.name""",
 }
-RETIRE_LEAVE = """
-DELETE FROM leave_records
-WHERE source_id = %(source_id)s AND NOT (request_id = ANY(%(listed)s))
-  AND start_date <= %(until)s AND end_date >= %(since)s"""
+UPSERT = {kind: f"INSERT INTO {table} ({', '.join(c for c, _ in columns)}) "
+                f"VALUES ({', '.join(f'%({key})s' for _, key in columns)}){CONFLICT[kind]}"
+          for kind, (table, columns) in TARGETS.items()}
 KNOWN_EMPLOYEES = "SELECT employee_id FROM employees"
 IDENTITIES = "SELECT employee_id, slack_user_id, email FROM employees"
 LEAVE_TYPES = "SELECT leave_type FROM leave_types"
@@ -122,31 +120,7 @@ def import_many(db: Database, files: list[tuple[str | None, bytes]], actor: str 
     return _import(db, [(name, data) for name, data in sorted(files, key=_order)], parse, actor, profile)
 
 
-@dataclass(frozen=True)
-class Owner:
-    """The source that brings leave requests in: those it brought in before, starting or ending inside the
-    window it listed (since..until), and no longer listed, were deleted there and are deleted here too."""
-    source_id: int
-    since: date = date.min
-    until: date = date.max
-
-
-def import_tables(db: Database, tables: list[tuple[str, str, list[tuple[str, dict]]]], actor: str,
-                  profile=None, owner: Owner | None = None) -> list[ImportResult]:
-    """Records that arrive as rows rather than files (an HR system's API, a SQL query): (name, kind, raw rows)
-    with the CSV columns as keys. The same checks as a CSV import, the same all-or-nothing write."""
-    def parse(name, item, known, leave_types, locations, identities):
-        kind, raw_rows = item
-        return (kind, *validate_rows(kind, raw_rows, known, leave_types, locations, identities))
-
-    ordered = sorted(tables, key=lambda t: IMPORT_ORDER.index(t[1]))
-    try:
-        return _import(db, [(name, (kind, rows)) for name, kind, rows in ordered], parse, actor, profile, owner)
-    except RecordsRejected as exc:
-        raise RecordsRejected(exc.errors, subject="The records") from None
-
-
-def _import(db: Database, items: list[tuple], parse, actor: str, profile, owner=None) -> list[ImportResult]:
+def _import(db: Database, items: list[tuple], parse, actor: str, profile) -> list[ImportResult]:
     known, leave_types, locations, identities = _context(db, profile)
     parsed, errors = [], []
     for name, item in items:
@@ -163,7 +137,7 @@ def _import(db: Database, items: list[tuple], parse, actor: str, profile, owner=
     if errors:
         raise RecordsRejected(errors)
     try:
-        return _write(db, parsed, actor, profile, owner)
+        return _write(db, parsed, actor, profile)
     except (psycopg.IntegrityError, psycopg.DataError) as exc:  # what validation missed: still the admin's to fix
         detail = exc.diag.message_detail or exc.diag.message_primary or str(exc)
         raise RecordsRejected([f"the database refused a row: {detail}"]) from None
@@ -177,8 +151,8 @@ def _order(item: tuple[str | None, bytes]) -> int:
         return len(IMPORT_ORDER)  # reported when parsed
 
 
-def _write(db: Database, parsed: list[tuple], actor: str, profile, owner=None) -> list[ImportResult]:
-    """The one place records are committed (a CSV, several, a records source's rows): with them, in the same
+def _write(db: Database, parsed: list[tuple], actor: str, profile) -> list[ImportResult]:
+    """Where records files are committed (a records source's rows: knowledge.people.staged): with them, in the same
     transaction, the colleagues' name digests the "someone else" guard looks names up in, so the guard never
     lags behind the records and a failed import changes neither."""
     results = []
@@ -189,19 +163,14 @@ def _write(db: Database, parsed: list[tuple], actor: str, profile, owner=None) -
                 for leave_type, label in profile.leave_types.items():
                     cur.execute(UPSERT_LEAVE_TYPE, {"leave_type": leave_type, "label": label})
             for name, kind, rows in parsed:
-                changed = removed = 0
+                changed = 0
                 for row in rows:
-                    cur.execute(UPSERT[kind], {**row, "source_id": owner.source_id if owner else None})
+                    cur.execute(UPSERT[kind], {**row, "source_id": None})
                     changed += cur.rowcount
-                if kind == "employees" and owner is None:  # imported by hand: an erasure no longer keeps them out
+                if kind == "employees":  # imported by hand: an erasure no longer keeps them out
                     lift_erasure(conn, [i for r in rows for i in (r["employee_id"], r["email"], r["slack_user_id"])])
-                if kind == "leave" and owner is not None:
-                    cur.execute(RETIRE_LEAVE, {"source_id": owner.source_id, "since": owner.since,
-                                               "until": owner.until, "listed": [r["request_id"] for r in rows]})
-                    removed = cur.rowcount
-                audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed,
-                      **({"removed": removed} if removed else {}))
-                results.append(ImportResult(kind, len(rows), changed, name, removed))
+                audit(conn, actor, "records_import", name, kind=kind, rows=len(rows), changed=changed)
+                results.append(ImportResult(kind, len(rows), changed, name))
             if any(kind == "employees" for _, kind, _ in parsed):
                 refresh_colleague_names(conn, key)
     return results

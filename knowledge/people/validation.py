@@ -31,12 +31,16 @@ LOCATION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
 class RecordsRejected(HRBotError):
-    """A CSV failed validation; nothing was written. `errors` lists 'line N: problem' strings."""
+    """A CSV failed validation; nothing was written. `errors` lists 'line N: problem' strings; total counts them
+    when only the first few were kept (a records source of 100,000 rows keeps SHOWN)."""
 
-    def __init__(self, errors: list[str], subject: str = "The file"):
+    SHOWN = 50
+
+    def __init__(self, errors: list[str], subject: str = "The file", total: int | None = None):
         self.errors = errors
-        shown = "\n".join(f"  {e}" for e in errors[:50])
-        more = f"\n  ...and {len(errors) - 50} more" if len(errors) > 50 else ""
+        self.total = len(errors) if total is None else total
+        shown = "\n".join(f"  {e}" for e in errors[:self.SHOWN])
+        more = f"\n  ...and {self.total - self.SHOWN} more" if self.total > self.SHOWN else ""
         super().__init__(f"{subject} was not imported; nothing was changed. Fix these and try again:\n{shown}{more}")
 
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Callable
 from knowledge.errors import ConfigurationError
 from knowledge.sources.folder import folder_listing
 from knowledge.sources.items import Listing
-from knowledge.sources.records import bamboohr_pull, sql_pull
+from knowledge.sources.records import bamboohr_pull
+from knowledge.sources.sqlrecords import sql_pull
 from knowledge.sources.web import web_listing
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class DocumentKind(Kind):
 
 @dataclass(frozen=True)
 class RecordsKind(Kind):
-    pull: Callable = None  # (settings, profile, today) -> Pull
+    pull: Callable = None  # (settings, profile, today, into) -> into: each table handed to into.table()
     records = True
 
     def run(self, ingestor, source, result, profile) -> None:

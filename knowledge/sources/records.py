@@ -1,10 +1,12 @@
 """Records sources: employees, leave requests and the balances the HR system computes, pulled on a schedule from
 an HR system's API (BambooHR) or from read-only SQL queries against the company's own database.
 
-A pull turns what the source holds into rows with the CSV import's columns; the runner writes them with the
-import's checks, all or nothing (knowledge.people.imports.import_tables). What the source has that this product
-cannot hold (a time-off type the company did not map, a request of zero days) is counted as skipped, by reason,
-so the admin sees it in the source's status instead of a run that never succeeds.
+A pull turns what the source holds into rows with the CSV import's columns, table by table, and hands each table
+to where it goes as the rows arrive (`into`): a run streams them into the import's staging tables
+(knowledge.people.staged: the import's checks, all or nothing, memory that does not grow with the number of
+employees); Pull, the default, keeps them in memory for small uses and tests. What the source has that this
+product cannot hold (a time-off type the company did not map, a request of zero days) is counted as skipped, by
+reason, so the admin sees it in the source's status instead of a run that never succeeds.
 """
 from __future__ import annotations
 
@@ -12,52 +14,77 @@ import base64
 import json
 import logging
 import urllib.parse
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Callable, Iterable, Iterator
 
 from knowledge.errors import ConfigurationError
-from knowledge.people.validation import KINDS as COLUMNS
-from knowledge.sources import payload
+from knowledge.sources import jsonstream, payload
 from knowledge.sources.items import SourceError, resolve_secret
-from knowledge.sources.transport import request
+from knowledge.sources.transport import request, streamed
 
 log = logging.getLogger(__name__)
 
-MAX_RESPONSE = 256 * 1024 * 1024  # a 5,000-person report is a few MB; this only stops a runaway answer
+MAX_RESPONSE = 16 * 1024 * 1024  # one employee's balances: a few kB; this only stops a runaway answer
+MAX_STREAM = 4 * 1024 * 1024 * 1024  # a report or request list, read as it arrives: 100,000 employees are ~200 MB
 ERASED_BY = ("employee_id", "email", "slack_user_id")  # the columns an erased person is recognised by
 CONCURRENCY = 4  # BambooHR computes balances one employee per call; a few at a time, Retry-After honoured
 
 
 @dataclass
 class Pull:
+    """A pull kept in memory (small pulls, tests). A run streams into records.StagedPull instead, which has the
+    same three methods and attributes."""
     tables: list[tuple[str, str, list[tuple[str, dict]]]] = field(default_factory=list)  # (name, kind, rows)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> how many
     window: tuple[date, date] = (date.min, date.max)  # the leave requests listed: those overlapping it
 
-    def add(self, name: str, kind: str, rows: list[tuple[str, dict]]) -> None:
+    def table(self, name: str, kind: str, rows: Iterable[tuple[str, dict]]) -> None:
+        rows = list(rows)
         if rows:
             self.tables.append((name, kind, rows))
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
-    def without_erased(self, hashes: set[str]) -> None:
-        """Leave out every row of a person erased on request (`hrbot records forget`): the source still lists
-        them, but this product must not hold them again."""
+    def employees(self) -> Iterator[dict]:
+        """The current people of the employees table so far (a row marked "current": False is not)."""
+        for _, kind, rows in self.tables:
+            if kind == "employees":
+                yield from (row for _, row in rows if row.get("current", True) is not False)
+
+
+class StagedPull:
+    """Where a run's pull goes: each table into the import's staging tables as it arrives (StagedImport), less
+    the rows of people erased on request (`hrbot records forget`: the source still lists them, but this product
+    must not hold them again), which are counted as skipped."""
+
+    def __init__(self, staged, erased: set[str]):
+        self.staged, self.erased = staged, erased
+        self.skipped: dict[str, int] = {}
+        self.window: tuple[date, date] = (date.min, date.max)
+
+    def table(self, name: str, kind: str, rows: Iterable[tuple[str, dict]]) -> None:
+        self.staged.table(name, kind, self._without_erased(rows))
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def employees(self) -> Iterator[dict]:
+        return self.staged.employees()
+
+    def _without_erased(self, rows: Iterable[tuple[str, dict]]) -> Iterator[tuple[str, dict]]:
         from knowledge.people.erasures import id_hash
 
-        if not hashes:
-            return
-        kept = []
-        for name, kind, rows in self.tables:
-            mine = [(where, row) for where, row in rows if not any(
-                id_hash(row[column]) in hashes for column in ERASED_BY if row.get(column))]
-            for _ in range(len(rows) - len(mine)):
+        for where, row in rows:
+            if self.erased and any(id_hash(row[column]) in self.erased for column in ERASED_BY if row.get(column)):
                 self.skip("rows of people erased on request")
-            kept.append((name, kind, mine))
-        self.tables = [table for table in kept if table[2]]
+                continue
+            yield where, row
 
 
 def locations_matcher(profile, overrides: dict | None):
@@ -117,14 +144,28 @@ class BambooHR:
             raise SourceError(f"BambooHR answered HTTP {status} for {path}.")
         return payload.decode(raw, f"BambooHR's answer for {path} (is base_url right?)")
 
-    def employees(self, extra_fields: list[str]) -> list[dict]:
-        report = payload.obj(self._json("/reports/custom", {"format": "JSON", "onlyCurrent": "false"},
-                                        {"fields": EMPLOYEE_FIELDS + extra_fields}), "BambooHR's employee report")
-        return payload.objects(report.get("employees"), "the employee report's employees")
+    @contextmanager
+    def _stream(self, path: str, query: dict, body: dict | None = None):
+        """The answer's bytes as they arrive (a report of 100,000 employees is never held whole)."""
+        url = f"{self.root}{path}?{urllib.parse.urlencode(query)}"
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {**self.headers, **({"Content-Type": "application/json"} if data else {})}
+        with streamed(url, headers, MAX_STREAM, data=data) as (status, _, chunks):
+            if status != 200:
+                raise SourceError(f"BambooHR answered HTTP {status} for {path}.")
+            yield chunks
 
-    def requests(self, start: date, end: date) -> list[dict]:
-        return payload.objects(self._json("/time_off/requests/", {"start": start.isoformat(),
-                                                                  "end": end.isoformat()}), "the time-off requests")
+    def employees(self, extra_fields: list[str]) -> Iterator[dict]:
+        with self._stream("/reports/custom", {"format": "JSON", "onlyCurrent": "false"},
+                          {"fields": EMPLOYEE_FIELDS + extra_fields}) as chunks:
+            yield from jsonstream.items(chunks, "BambooHR's employee report", key="employees",
+                                        where="the employee report's employees")
+
+    def requests(self, start: date, end: date) -> Iterator[dict]:
+        path = "/time_off/requests/"
+        with self._stream(path, {"start": start.isoformat(), "end": end.isoformat()}) as chunks:
+            yield from jsonstream.items(chunks, f"BambooHR's answer for {path} (is base_url right?)",
+                                        where="the time-off requests")
 
     def balances(self, employee_id: str, on: date) -> list[dict]:
         return payload.objects(self._json(f"/employees/{urllib.parse.quote(employee_id)}/time_off/calculator",
@@ -144,33 +185,34 @@ def _bamboo_date(value) -> str:
     return "" if (value or "") in NO_DATE else str(value)
 
 
-def bamboohr_pull(settings: dict, profile, today: date) -> Pull:
+def bamboohr_pull(settings: dict, profile, today: date, into=None):
     """Settings: company, api_key (env:/file:), leave_types {"Vacation": "annual", ...} (BambooHR's time-off
     type names or ids onto the company's leave types), optional locations {"Head office": "XX"}, slack_field
     and fte_field (custom fields holding a Slack user id / an FTE), hours_per_day (8), concurrency (4), base_url.
     BambooHR offers no modified-since for balances (they accrue daily), so each run reads everything and writes
-    only the rows that differ."""
+    only the rows that differ. The report and the requests are read as they arrive and the balances asked for
+    the employees already staged (into.employees()), so nothing here grows with the number of employees."""
     api = BambooHR(settings)
     leave_types = {str(k).strip().lower(): v for k, v in (settings.get("leave_types") or {}).items()}
     if not leave_types:
         raise ConfigurationError('A bamboohr source needs leave_types, e.g. {"Vacation": "annual"}: which of '
                                  "BambooHR's time-off types answer which leave questions.")
     hours_per_day = Decimal(str(settings.get("hours_per_day", 8)))
-    pull = Pull(window=(date(today.year - 1, 1, 1), date(today.year + 1, 12, 31)))
-    employees, current = _bamboo_employees(api, settings, locations_matcher(profile, settings.get("locations")))
-    pull.add("employees", "employees", employees)
-    pull.add("time-off requests", "leave", _bamboo_time_off(api, pull, leave_types, hours_per_day))
-    year_of = leave_year_of(profile, {row["employee_id"]: row for _, row in employees})
-    pull.add("balances", "balances", _bamboo_balances(api, current, leave_types, hours_per_day, today,
-                                                      int(settings.get("concurrency", CONCURRENCY)), year_of))
+    pull = Pull() if into is None else into
+    pull.window = (date(today.year - 1, 1, 1), date(today.year + 1, 12, 31))
+    pull.table("employees", "employees",
+               _bamboo_employees(api, settings, locations_matcher(profile, settings.get("locations"))))
+    pull.table("time-off requests", "leave", _bamboo_time_off(api, pull, leave_types, hours_per_day))
+    pull.table("balances", "balances", _bamboo_balances(api, pull.employees(), leave_types, hours_per_day, today,
+                                                        int(settings.get("concurrency", CONCURRENCY)),
+                                                        leave_year_of(profile)))
     return pull
 
 
-def _bamboo_employees(api: BambooHR, settings: dict, location_of) -> tuple[list[tuple[str, dict]], list[str]]:
-    """Every employee as an employees row, terminated people included; and the ids of the current ones. Every
-    field is checked for what it must be (payload): garbage names the employee and the field."""
+def _bamboo_employees(api: BambooHR, settings: dict, location_of) -> Iterator[tuple[str, dict]]:
+    """Every employee as an employees row, terminated people included ("current": False: their balances are not
+    asked). Every field is checked for what it must be (payload): garbage names the employee and the field."""
     fte_field, slack_field = settings.get("fte_field"), settings.get("slack_field")
-    rows, current = [], []
     for n, person in enumerate(api.employees([f for f in (slack_field, fte_field) if f]), start=1):
         where = f"employee {n} of the report"
         employee_id = payload.text(person, "id", where)
@@ -178,22 +220,18 @@ def _bamboo_employees(api: BambooHR, settings: dict, location_of) -> tuple[list[
         field = lambda name: payload.text(person, name, where)  # noqa: E731
         name = field("displayName") or " ".join(p for p in (field("firstName"), field("lastName")) if p)
         status = field("employmentHistoryStatus").strip().lower()
-        rows.append((where, {
+        yield where, {
             "employee_id": employee_id, "email": field("workEmail"), "name": name,
             "country": location_of(field("location"), field("country")),
             "department": field("department"), "employment_type": EMPLOYMENT.get(status, "permanent"),
             "fte": field(fte_field) if fte_field else "",
             "slack_user_id": field(slack_field) if slack_field else "",
             "hire_date": _bamboo_date(field("hireDate")), "end_date": _bamboo_date(field("terminationDate")),
-            "manager_id": field("supervisorEId")}))
-        if (field("status") or "Active").lower() == "active":
-            current.append(employee_id)
-    return rows, current
+            "manager_id": field("supervisorEId"), "current": (field("status") or "Active").lower() == "active"}
 
 
-def _bamboo_time_off(api: BambooHR, pull: Pull, leave_types: dict, hours_per_day: Decimal) -> list:
+def _bamboo_time_off(api: BambooHR, pull, leave_types: dict, hours_per_day: Decimal) -> Iterator[tuple[str, dict]]:
     """The time-off requests of the pull's window as leave rows; unmapped types and 0-day requests skipped."""
-    rows = []
     for n, asked in enumerate(api.requests(*pull.window), start=1):
         where = f"time-off request {payload.text(asked, 'id', f'time-off request {n}') or n}"
         kind = payload.obj(asked.get("type") or {}, f"{where}: the field 'type'")
@@ -209,30 +247,28 @@ def _bamboo_time_off(api: BambooHR, pull: Pull, leave_types: dict, hours_per_day
             continue
         status = payload.text(payload.obj(asked.get("status") or {}, f"{where}: the field 'status'"), "status",
                               where).lower()
-        rows.append((where, {
+        yield where, {
             "request_id": f"bamboohr-{payload.text(asked, 'id', where)}",
             "employee_id": payload.text(asked, "employeeId", where), "leave_type": leave_type,
             "start_date": payload.text(asked, "start", where), "end_date": payload.text(asked, "end", where),
-            "days": days, "status": STATUSES.get(status, status)}))
-    return rows
+            "days": days, "status": STATUSES.get(status, status)}
 
 
-def leave_year_of(profile, people: dict[str, dict]):
-    """(employee id, leave type, day) -> the label of the leave year holding that day for that person: the
+def leave_year_of(profile) -> Callable[[dict, str, date], int]:
+    """(employee row, leave type, day) -> the label of the leave year holding that day for that person: the
     calendar year their leave year starts in, by the rules of their location (and employment type or department)
     in the profile. A balance is looked up by that label, so one filed under the calendar year of its date is
     never found when the leave year starts on 1 April and the date is in February. Without a profile, a known
     location or rules for the type, the calendar year."""
     from knowledge.people.balances import Employee, leave_year
 
-    def year_of(employee_id: str, leave_type: str, on: date) -> int:
-        row = people.get(employee_id) or {}
+    def year_of(row: dict, leave_type: str, on: date) -> int:
         location = profile.location(row.get("country")) if profile is not None else None
         try:
             hired = date.fromisoformat(row.get("hire_date") or "")
         except ValueError:
             hired = on
-        person = Employee(employee_id, row.get("name", ""), row.get("email", ""), row.get("country", ""),
+        person = Employee(row["employee_id"], row.get("name", ""), row.get("email", ""), row.get("country", ""),
                           Decimal(1), hired, department=row.get("department") or None,
                           employment_type=row.get("employment_type") or "permanent")
         rules = location.rules_for(leave_type, person) if location is not None else None
@@ -241,13 +277,14 @@ def leave_year_of(profile, people: dict[str, dict]):
     return year_of
 
 
-def _bamboo_balances(api: BambooHR, current: list[str], leave_types: dict, hours_per_day: Decimal, today: date,
-                     concurrency: int, year_of=lambda employee_id, leave_type, on: on.year) -> list:
-    """Each current employee's balances from BambooHR's calculator (one call each, a few at a time), each filed
-    under the leave year holding its date (year_of)."""
-    rows = []
+def _bamboo_balances(api: BambooHR, people: Iterable[dict], leave_types: dict, hours_per_day: Decimal,
+                     today: date, concurrency: int, year_of) -> Iterator[tuple[str, dict]]:
+    """Each current employee's balances from BambooHR's calculator (one call each, `concurrency` at a time, a
+    few dozen asked ahead), each filed under the leave year holding its date (year_of)."""
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for employee_id, lines in zip(current, pool.map(lambda who: api.balances(who, today), current)):
+        for person, lines in _ahead(pool, lambda who: api.balances(who["employee_id"], today), people,
+                                    concurrency * 8):
+            employee_id = person["employee_id"]
             for line in lines:
                 where = f"employee {employee_id}'s balance {payload.text(line, 'name', employee_id)!r}"
                 leave_type = leave_types.get(payload.text(line, "name", where).lower()) or \
@@ -256,95 +293,50 @@ def _bamboo_balances(api: BambooHR, current: list[str], leave_types: dict, hours
                     continue  # a balance of a type the company did not map is simply not ours
                 on = _bamboo_date(payload.text(line, "end", where)) or today.isoformat()
                 try:
-                    year = str(year_of(employee_id, leave_type, date.fromisoformat(on)))
+                    year = str(year_of(person, leave_type, date.fromisoformat(on)))
                 except ValueError:
                     year = on[:4]  # not a date: validation names it
-                rows.append((where, {
+                yield where, {
                     "employee_id": employee_id, "leave_type": leave_type, "year": year,
                     "balance": _days(line.get("balance"), payload.text(line, "units", where), hours_per_day,
-                                     where, "balance"), "as_of": on}))
-    return rows
+                                     where, "balance"), "as_of": on}
 
 
-# --- SQL ------------------------------------------------------------------------------------------------------
-
-def sql_pull(settings: dict, profile, today: date) -> Pull:
-    """Settings: dsn (env:/file: reference to a PostgreSQL URL; the account should only be able to read) and
-    queries {kind: "SELECT ..."} for any of employees, entitlements, balances, leave, public_holidays, whose
-    result columns are named as in the CSV import. Each runs in a read-only transaction with a time limit;
-    optional locations maps the database's location values onto the profile's codes."""
-    import psycopg
-
-    dsn = settings.get("dsn")
-    if not isinstance(dsn, str) or not dsn.startswith(("env:", "file:")):
-        raise ConfigurationError("A sql source needs dsn as env:VARIABLE or file:/path (a connection URL holds a "
-                                 "password, so it is never stored in the database).")
-    queries = settings.get("queries") or {}
-    unknown = set(queries) - set(COLUMNS)
-    if not queries or unknown:
-        raise ConfigurationError(f"A sql source needs queries for some of {', '.join(COLUMNS)}"
-                                 + (f" (not {', '.join(sorted(unknown))})" if unknown else "") + ".")
-    location_of = locations_matcher(profile, settings.get("locations"))
-    timeout_ms = int(float(settings.get("timeout_seconds", 120)) * 1000)
-    pull = Pull()
-    try:
-        with psycopg.connect(resolve_secret(dsn), connect_timeout=10, autocommit=False,
-                             options=f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}") as conn:
-            conn.read_only = True
-            for kind, query in queries.items():
-                pull.add(kind, kind, _query_rows(conn, kind, query, location_of))
-            conn.rollback()
-    except psycopg.OperationalError as exc:
-        raise SourceError(f"The records database cannot be reached: {str(exc).strip().splitlines()[0]}") from None
-    except psycopg.Error as exc:
-        detail = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-        raise SourceError(f"A records query failed: {detail}") from None
-    return pull
-
-
-def _query_rows(conn, kind: str, query: str, location_of) -> list[tuple[str, dict]]:
-    with conn.cursor() as cur:
-        cur.execute(query)
-        columns = [c.name.lower() for c in cur.description or []]
-        extra = set(columns) - set(COLUMNS[kind])
-        if extra:
-            raise SourceError(f"The {kind} query returns columns the import does not know: {', '.join(sorted(extra))}"
-                              f" (name them with AS as one of {', '.join(COLUMNS[kind])}).")
-        rows = []
-        for number, values in enumerate(cur, start=1):
-            row = {c: _text(v) for c, v in zip(columns, values)}
-            if "country" in row:
-                row["country"] = location_of(row["country"])
-            rows.append((f"{kind} row {number}", row))
-        return rows
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    return str(value)
+def _ahead(pool: ThreadPoolExecutor, ask, items: Iterable, window: int) -> Iterator[tuple]:
+    """(item, ask(item)) in the items' order, with at most `window` asked ahead (pool.map would submit all
+    100,000 at once and keep every answer until it is read)."""
+    pending: deque = deque()
+    for item in items:
+        pending.append((item, pool.submit(ask, item)))
+        if len(pending) >= window:
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()
 
 
 # --- the records path of a run ---------------------------------------------------------------------------------
 
 def write_pull(db, source, pull_of, result, profile) -> None:
-    """Pull every record, then write them with the CSV import's checks in one transaction: a row that fails
-    them fails the run and nothing is written. Only rows that differ are written (and counted as changed); leave
-    requests this source brought in and no longer lists are deleted in the same transaction."""
+    """Pull every record straight into the import's staging tables and write them with the import's checks, in
+    one transaction: a row that fails them fails the run and nothing is written, whichever batch it came in. Only
+    rows that differ are written (and counted as changed); leave requests this source brought in and no longer
+    lists are deleted in the same transaction. Memory stays that of a batch, whatever the number of employees;
+    the transaction stays open while the source is read (minutes for 100,000 employees' balances)."""
     from knowledge.people.erasures import erased
-    from knowledge.people.imports import Owner, import_tables
+    from knowledge.people.staged import Owner, StagedImport
 
-    pull = pull_of(source.settings, profile, date.today())
+    key = db.binding_key  # read before the transaction: the owner's pool may hold only two connections
     with db.owner.connection() as conn:
-        pull.without_erased(erased(conn))
-    if not pull.tables:
-        raise SourceError("The source returned no records at all; nothing was changed (check its settings).")
-    written = import_tables(db, pull.tables, actor=source.origin, profile=profile,
-                            owner=Owner(source.source_id, *pull.window))
+        pull = StagedPull(StagedImport(conn, profile, Owner(source.source_id)), erased(conn))
+        pull_of(source.settings, profile, date.today(), pull)
+        if not pull.staged.tables:
+            raise SourceError("The source returned no records at all; nothing was changed (check its settings).")
+        pull.staged.owner = Owner(source.source_id, *pull.window)
+        written = pull.staged.finish(source.origin, key)
+        log.info("source %s: %d rows staged in %d batches, written in one transaction", source.name,
+                 sum(r.rows for r in written), pull.staged.batches)
     removed = sum(r.removed for r in written)
     result.changes = {"rows": sum(r.rows for r in written), "changed": sum(r.changed for r in written),
                       **{f"{r.kind} changed": r.changed for r in written},

@@ -10,6 +10,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
+from typing import Iterator
 
 from knowledge.sources.items import SourceError
 
@@ -104,6 +106,76 @@ def request(url: str, headers: dict, max_bytes: int, timeout: float = CONNECT_SE
             raise SourceError(f"{url} broke off its answer ({type(exc).__name__}); tried again at the next run.") \
                 from None
     raise SourceError(f"{url} kept answering 429/503 after {RETRIES} waits.")
+
+
+@contextmanager
+def streamed(url: str, headers: dict, max_bytes: int, timeout: float = CONNECT_SECONDS, data: bytes | None = None,
+             total: float = TOTAL_SECONDS):
+    """request() for answers too large to hold (an HR system's 100,000 employees): yields (status, headers,
+    chunks), chunks an iterator of the body's bytes as they arrive. Rate limits are waited out before the body
+    starts; `total` bounds the time spent waiting for the server (not the time the caller spends on each chunk,
+    which may write it to a database), so a server that drips its answer still fails the run."""
+    for attempt in range(RETRIES + 1):
+        request = urllib.request.Request(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
+        try:
+            with _failures(url, timeout), OPENER.open(request, timeout=timeout) as response:
+                yield response.status, response.headers, _chunks(response, url, max_bytes, timeout, total)
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code in (304, 404, 410):
+                yield exc.code, exc.headers, iter(())
+                return
+            _refused(url, exc, attempt)
+
+
+def _chunks(response, url: str, max_bytes: int, timeout: float, total: float) -> Iterator[bytes]:
+    waited, size = 0.0, 0
+    while True:
+        started = time.monotonic()
+        with _failures(url, timeout):
+            chunk = response.read1(64 * 1024)
+        waited += time.monotonic() - started
+        if waited > total:
+            raise SourceError(f"{url} sent its answer too slowly: not complete after {total:.0f} s of waiting (a "
+                              "server that drips its answer); tried again at the next run.")
+        if not chunk:
+            return
+        size += len(chunk)
+        if size > max_bytes:
+            raise SourceError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB; not read further.")
+        yield chunk
+
+
+def _refused(url: str, exc: urllib.error.HTTPError, attempt: int) -> None:
+    """Wait out a 429/503 that says how long (returns: try again), or raise what the status means."""
+    if exc.code in (429, 503) and attempt < RETRIES:
+        wait = retry_after(exc.headers.get("Retry-After"))
+        if wait is not None and wait <= MAX_RETRY_AFTER:
+            log.warning("%s answered %d; waiting %.0f s as it asked", url, exc.code, wait)
+            time.sleep(wait)
+            return
+    if exc.code in (429, 503) and attempt >= RETRIES:
+        raise SourceError(f"{url} kept answering 429/503 after {RETRIES} waits.") from None
+    if exc.code in (401, 403):
+        raise SourceError(f"{url} refused access ({exc.code}): check the source's credentials and that "
+                          "its account may read this page.") from None
+    raise SourceError(f"{url} answered HTTP {exc.code}.") from None
+
+
+@contextmanager
+def _failures(url: str, timeout: float):
+    """Network failures as SourceErrors that say what happened (HTTPError passes: its status decides)."""
+    try:
+        yield
+    except urllib.error.HTTPError:
+        raise
+    except urllib.error.URLError as exc:
+        raise SourceError(f"{url} cannot be reached ({getattr(exc, 'reason', exc)}).") from None
+    except TimeoutError:
+        raise SourceError(f"{url} did not answer within {timeout:.0f} s.") from None
+    except (http.client.HTTPException, ConnectionError) as exc:  # cut off mid-answer, a malformed answer
+        raise SourceError(f"{url} broke off its answer ({type(exc).__name__}); tried again at the next run.") \
+            from None
 
 
 def read_within(response, url: str, max_bytes: int, deadline: float, total: float) -> bytes:
