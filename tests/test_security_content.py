@@ -270,7 +270,7 @@ def test_bamboohr_credentials_do_not_follow_a_redirect_to_another_origin(sites, 
     monkeypatch.setenv("BAMBOO_KEY", "k3y")
     api = BambooHR({"company": "acme", "api_key": "env:BAMBOO_KEY", "base_url": home.base_url})
     with pytest.raises(SourceError, match="not valid JSON"):  # the other server answers a page, not BambooHR's JSON
-        api.requests(date(2026, 1, 1), date(2026, 12, 31))
+        list(api.requests(date(2026, 1, 1), date(2026, 12, 31)))  # read as it arrives: asked when iterated
     assert [c.path for c in other.calls] == ["/collect"] and _received_token(other) == []
 
 
