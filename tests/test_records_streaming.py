@@ -148,3 +148,33 @@ def test_a_large_source_is_streamed_and_its_errors_capped(runtime, store, monkey
         assert rows(runtime.db, "SELECT count(*) FROM employees") == [(300,)]
     finally:
         hr.close()
+
+
+def test_a_long_sync_leaves_the_owner_pool_free(runtime, store, bamboo):
+    """A sync holds its transaction while the HR system is read (minutes at 100,000 employees): on a connection of
+    its own, so an upload or another job meanwhile still gets one of the owner pool's few connections."""
+    import threading
+
+    reading, go_on = threading.Event(), threading.Event()
+    answer = bamboo.balance_lines
+
+    def slow_balances(employee_id):  # the HR system takes its time with the balances
+        reading.set()
+        go_on.wait(30)
+        return answer(employee_id)
+
+    bamboo.balance_lines = slow_balances
+    source = store.add("hr", "bamboohr", bamboo_settings(bamboo), 3600)
+    finished = []
+    sync = threading.Thread(target=lambda: finished.append(
+        run_source(runtime.ingestor, store, source, profile=runtime.profile)))
+    sync.start()
+    try:
+        assert reading.wait(30), "the sync never asked for balances"
+        stats = runtime.db.owner.pool.get_stats()
+        assert stats["pool_size"] - stats["pool_available"] == 0  # nothing of the pool's held by the sync
+    finally:
+        go_on.set()
+        sync.join(60)
+    assert finished and finished[0].status == "ok", finished and finished[0].error
+    assert rows(runtime.db, "SELECT count(*) FROM employees")[0][0] > 0

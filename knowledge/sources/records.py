@@ -323,12 +323,13 @@ def write_pull(db, source, pull_of, result, profile) -> None:
     one transaction: a row that fails them fails the run and nothing is written, whichever batch it came in. Only
     rows that differ are written (and counted as changed); leave requests this source brought in and no longer
     lists are deleted in the same transaction. Memory stays that of a batch, whatever the number of employees;
-    the transaction stays open while the source is read (minutes for 100,000 employees' balances)."""
+    the transaction stays open while the source is read (minutes for 100,000 employees' balances), on a
+    connection of its own, so the owner pool stays free for uploads and other jobs meanwhile."""
     from knowledge.people.erasures import erased
     from knowledge.people.staged import Owner, StagedImport
 
-    key = db.binding_key  # read before the transaction: the owner's pool may hold only two connections
-    with db.owner.connection() as conn:
+    key = db.binding_key
+    with db.owner.long_connection() as conn:  # not the owner pool's: it has two, and this takes minutes
         pull = StagedPull(StagedImport(conn, profile, Owner(source.source_id)), erased(conn))
         pull_of(source.settings, profile, date.today(), pull)
         if not pull.staged.tables:
