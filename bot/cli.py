@@ -1,6 +1,9 @@
 """`hrbot` with the Slack commands added: the console script's entry point (knowledge.cli stays Slack-free)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import click
 
 from knowledge.cli import build_cli, main as knowledge_main
@@ -70,6 +73,17 @@ def _leave(code: int, run_exit_handlers: bool = True, server=None, supervisor=No
     os._exit(code)
 
 
+@dataclass
+class _Serving:
+    """What `hrbot serve` built and runs: the runtime, the Slack bot, the embedded server's supervisor and the
+    job worker's thread; `details` is what /readyz adds to the database check."""
+    rt: object
+    bot: object
+    supervisor: object
+    worker: object
+    details: Callable[[], dict]
+
+
 @click.command()
 @click.option("--http", "http_mode", is_flag=True, help="Serve the HTTP Events API instead of Socket Mode.")
 @click.option("--port", type=int, default=None, help="Port for --http (default HRBOT_HTTP_PORT, 3000).")
@@ -79,36 +93,63 @@ def _leave(code: int, run_exit_handlers: bool = True, server=None, supervisor=No
 def serve(ctx, http_mode, port, host, no_worker) -> None:
     """Run the Slack bot: Socket Mode when SLACK_APP_TOKEN is set, else (or with --http) the Events API.
 
-    HTTP mode serves POST /slack/events (signature-checked) and GET /healthz.
+    HTTP mode serves POST /slack/events (signature-checked), GET /healthz, /readyz and /metrics, and
+    POST /webhooks/<name>.
     """
-    from bot.app import build_bot
-    from bot.server import serve_http, serve_socket_mode
-
     rt = runtime_of(ctx)
-    settings = rt.settings
+    serving = _build_serving(rt, owner_work=rt.db.owner_access and not no_worker)
+    if _http_mode_chosen(rt.settings, http_mode):
+        handed_back = _run_http(serving, host, port or rt.settings.http_port)
+    else:
+        handed_back = _run_socket_mode(serving)
+    # The unfinished answers handed back belong to another process now: don't let their threads finish them too
+    # (no exit handler runs then, and the embedded server is left to the next process).
+    _leave(0, run_exit_handlers=not handed_back, server=rt.db.server, supervisor=serving.supervisor)
+
+
+def _http_mode_chosen(settings, http_flag: bool) -> bool:
+    """HTTP mode with --http or without an app token (Socket Mode needs one); it needs the signing secret."""
+    if not (http_flag or not settings.slack_app_token):
+        return False
+    if not settings.slack_signing_secret:
+        raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
+    return True
+
+
+def _build_serving(rt, owner_work: bool) -> _Serving:
+    """Everything before the first event: the database kept up, the models loaded (not during the first
+    question), the Bolt app, the job worker, and what /readyz and /metrics report."""
+    from bot.app import build_bot
+    from knowledge.operations.jobs import every
+
     supervisor = _supervise(rt)
     rt.embeddings  # load the models before the first question, not during it
     if rt.multilingual is not None:
         rt.multilingual.warm()
     bot = build_bot(rt.assistant)
-    from knowledge.operations.jobs import every
-
     every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
     # The job queue's worker: scheduled work (sources, retention, stalled jobs) and uploads where this process has
     # the owner's URL and was not told --no-worker; always the Slack queue (events whose lease ran out are
     # answered again through this process's Bolt app). A runtime-only replica leaves the owner's work to
     # `hrbot worker`.
-    owner_work = rt.db.owner_access and not no_worker
     worker = bot.jobs.start_thread(bot.jobs.queues(owner=owner_work, slack=True))[1]
+    details = _readiness_details(rt, bot, worker, supervisor, owner_work)
+    _register_gauges(rt, worker, supervisor)
+    return _Serving(rt, bot, supervisor, worker, details)
 
-    # /readyz says whether Slack's Web API is usable too (checked every minute, not per probe).
+
+def _readiness_details(rt, bot, worker, supervisor, owner_work: bool) -> Callable[[], dict]:
+    """/readyz's details: the model, Slack's Web API (checked every minute, not per probe), the worker and the
+    embedded database's restarts."""
+    from knowledge.operations.jobs import every
+
     slack_state = {"slack": "not checked yet"}
 
     def check_slack() -> None:
         from bot.app import whoami
 
         try:
-            whoami(bot.app.client, settings.slack_api_url, 0.0)
+            whoami(bot.app.client, rt.settings.slack_api_url, 0.0)
             slack_state["slack"] = "ok"
         except Exception as exc:
             slack_state["slack"] = f"unusable: {exc}"[:200]
@@ -117,12 +158,15 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
     model_state = {"model": getattr(rt.embeddings, "model_name", "embeddings") + " loaded"}
 
     def details() -> dict:
-        return {**model_state, **slack_state, **_worker_details()}
-
-    def _worker_details() -> dict:
-        return {"worker": ("running" if worker.running else "restarting")
+        return {**model_state, **slack_state,
+                "worker": ("running" if worker.running else "restarting")
                 + ("" if owner_work else " (Slack queue only; uploads and sources: hrbot worker)"),
                 "worker_restarts": worker.restarts, **_supervision(supervisor)}
+
+    return details
+
+
+def _register_gauges(rt, worker, supervisor) -> None:
     from knowledge.operations.metrics import register_state
 
     def gauges() -> dict:
@@ -134,20 +178,27 @@ def serve(ctx, http_mode, port, host, no_worker) -> None:
         return found
 
     register_state(rt.db, gauges)
-    if http_mode or not settings.slack_app_token:
-        if not settings.slack_signing_secret:
-            raise ConfigurationError("HTTP mode needs SLACK_SIGNING_SECRET to verify requests from Slack.")
-        handed_back = serve_http(bot.app, host, port or settings.http_port, rt.assistant.healthy, details, listeners=bot.listeners,
-                   hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
-                   drain=settings.drain_seconds)
-    else:
-        click.echo("Connecting to Slack (Socket Mode)...")
-        handed_back = serve_socket_mode(bot.app, settings.slack_app_token, listeners=bot.listeners,
-                                        hand_back=rt.assistant.events.hand_back,
-                                        on_stop=bot.jobs.stop_taking_slack_work, drain=settings.drain_seconds)
-    # The unfinished answers handed back belong to another process now: don't let their threads finish them too
-    # (no exit handler runs then, and the embedded server is left to the next process).
-    _leave(0, run_exit_handlers=not handed_back, server=rt.db.server, supervisor=supervisor)
+
+
+def _run_http(serving: _Serving, host: str, port: int) -> int:
+    """The Events API until SIGTERM; returns how many unfinished answers were handed back."""
+    from bot.server import serve_http
+
+    rt, bot = serving.rt, serving.bot
+    return serve_http(bot.app, host, port, rt.assistant.healthy, serving.details, listeners=bot.listeners,
+                      hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
+                      drain=rt.settings.drain_seconds)
+
+
+def _run_socket_mode(serving: _Serving) -> int:
+    """Socket Mode until SIGTERM; returns how many unfinished answers were handed back."""
+    from bot.server import serve_socket_mode
+
+    rt, bot = serving.rt, serving.bot
+    click.echo("Connecting to Slack (Socket Mode)...")
+    return serve_socket_mode(bot.app, rt.settings.slack_app_token, listeners=bot.listeners,
+                             hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
+                             drain=rt.settings.drain_seconds)
 
 
 @click.command()

@@ -1,177 +1,168 @@
-"""Running the bot: Socket Mode, or the HTTP Events API (/slack/events) with /healthz, on a threaded server."""
+"""Running the bot: HTTP mode (waitress serving bot/web.py's routes) or Socket Mode (Bolt's handler). Both stop
+the same way on SIGTERM: no new work, the answers in progress finished for up to the drain time, the rest handed
+back."""
 from __future__ import annotations
 
-import json
 import logging
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import urlparse
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
+
+from bot.web import WebApp
+from bot.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
-READ_TIMEOUT = 10.0   # seconds a connection may stay silent (Slack sends its whole request at once)
-CONNECTIONS = 64      # connections handled at once; more wait in the listen backlog, then get 503
-READY_WAIT = 0.8      # seconds /readyz waits for the database before saying it is not ready
-
-
-def _within(check: Callable[[], bool], seconds: float) -> bool:
-    """check() if it answers within `seconds`, else False (a database that hangs is as good as down)."""
-    result: list[bool] = []
-    worker = threading.Thread(target=lambda: result.append(bool(check())), daemon=True)
-    worker.start()
-    worker.join(seconds)
-    return bool(result and result[0])
-
-
-def make_http_server(app: App, host: str, port: int, healthy: Callable[[], bool], *,
-                     read_timeout: float = READ_TIMEOUT, connections: int = CONNECTIONS,
-                     details: Callable[[], dict] | None = None) -> HTTPServer:
-    """POST /slack/events -> Bolt (signature check, url_verification, ack); GET /healthz -> alive (liveness);
-    GET /readyz -> healthy() within a second, plus details() (readiness).
-    Bounded: at most `connections` at once on a fixed pool of threads, each silent connection dropped after
-    `read_timeout`, so idle or half-open connections cannot pile up threads."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = read_timeout  # applied to the socket by StreamRequestHandler.setup
-
-        def log_message(self, fmt, *args):
-            log.debug("http: " + fmt, *args)
-
-        def _reply(self, status: int, body: str | bytes, headers: dict | None = None) -> None:
-            raw = body if isinstance(body, bytes) else body.encode()
-            self.send_response(status)
-            for name, values in (headers or {}).items():
-                for value in values if isinstance(values, list) else [values]:
-                    if name.lower() not in ("content-length", "connection"):
-                        self.send_header(name, value)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def do_GET(self):
-            path = urlparse(self.path).path
-            json_type = {"Content-Type": "application/json"}
-            if path == "/healthz":  # liveness: the process serves requests; never waits on anything else
-                return self._reply(200, json.dumps({"status": "ok"}), json_type)
-            if path == "/metrics":  # Prometheus; the database gauges wait at most 1 s for a connection
-                from knowledge.operations.metrics import CONTENT_TYPE, exposition
-
-                return self._reply(200, exposition(), {"Content-Type": CONTENT_TYPE})
-            if path != "/readyz":
-                return self._reply(404, "not found")
-            # readiness: can it answer now? The database check gets READY_WAIT, then counts as down.
-            ready = _within(healthy, READY_WAIT)
-            extra = details() if details else {}
-            body = {"status": "ready" if ready else "not ready", "database": "ok" if ready else "unavailable",
-                    **extra}
-            return self._reply(200 if ready else 503, json.dumps(body), json_type)
-
-        def do_POST(self):
-            parsed = urlparse(self.path)
-            if parsed.path != "/slack/events":
-                return self._reply(404, "not found")
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if length < 0:
-                self.close_connection = True
-                return self._reply(400, "bad Content-Length")
-            if length > MAX_BODY:
-                self.close_connection = True
-                return self._reply(413, "too large")
-            body = self.rfile.read(length).decode("utf-8", errors="replace")
-            headers = {k.lower(): [v] for k, v in self.headers.items()}
-            from knowledge.operations.metrics import SLACK_REQUEST_SECONDS
-
-            started = time.perf_counter()
-            try:
-                response = app.dispatch(BoltRequest(body=body, query=parsed.query, headers=headers))
-            except Exception:  # a malformed payload must not take the connection down without an answer
-                log.exception("could not handle a request")
-                SLACK_REQUEST_SECONDS.labels(status="500").observe(time.perf_counter() - started)
-                return self._reply(500, "")
-            SLACK_REQUEST_SECONDS.labels(status=str(response.status)).observe(time.perf_counter() - started)
-            self._reply(response.status, response.body or "", response.headers)
-
-    class Server(HTTPServer):
-        request_queue_size = 128  # the default listen backlog (5) resets connections under bursts
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.pool = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="hrbot-http")
-            self.slots = threading.BoundedSemaphore(connections)
-
-        def process_request(self, request, client_address):
-            if not self.slots.acquire(blocking=False):  # every worker busy: say so at once, hold nothing
-                try:
-                    request.settimeout(1.0)
-                    request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                                    b"Connection: close\r\nRetry-After: 1\r\n\r\n")
-                except OSError:
-                    pass
-                self.shutdown_request(request)
-                return
-            self.pool.submit(self._work, request, client_address)
-
-        def _work(self, request, client_address):
-            try:
-                self.finish_request(request, client_address)
-            except (socket.timeout, ConnectionError):
-                pass  # a client that went quiet or away
-            except Exception:
-                self.handle_error(request, client_address)
-            finally:
-                self.shutdown_request(request)
-                self.slots.release()
-
-        def server_close(self):
-            super().server_close()
-            self.pool.shutdown(wait=False, cancel_futures=True)
-
-    return Server((host, port), Handler)
-
-
+LOOP_TURN = 0.1  # seconds the event loop waits for a socket before it looks at what it was told to do
 DRAIN = 25.0  # seconds to finish answers in progress on SIGTERM (Kubernetes waits 30 before SIGKILL)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one HTTP-mode process takes on. waitress reads each whole request on its event loop before a worker
+    thread sees it, so a slow or silent client holds a connection slot (a socket), never a thread."""
+    threads: int = 16          # requests being answered at once (each an ack: signature check, claim, ack)
+    connections: int = 100     # open connections; more wait in the listen backlog until one closes
+    read_timeout: int = 10     # seconds a connection may stay silent (Slack sends its whole request at once)
+    cleanup_every: int = 2     # seconds between two sweeps for silent connections
+    max_body: int = MAX_BODY   # larger bodies get 413 before anything reads them
+
+
+class HttpServer:
+    """waitress around a WSGI app, on a thread of its own, with the steps a drain needs: stop accepting, wait for
+    the requests in progress, close."""
+
+    def __init__(self, wsgi_app, host: str, port: int, limits: Limits = Limits()):
+        import waitress
+
+        self._server = waitress.create_server(
+            wsgi_app, host=host, port=port, threads=limits.threads,
+            connection_limit=limits.connections + 2,  # its socket map also holds the listening socket and a pipe
+            channel_timeout=limits.read_timeout, cleanup_interval=limits.cleanup_every,
+            max_request_body_size=limits.max_body + 1,  # waitress refuses a body of this size or more
+            asyncore_use_poll=True,  # select() fails on descriptors past 1024; the process holds many others
+            ident="hrbot")
+        self._thread: threading.Thread | None = None
+        self._stopping, self._closing = threading.Event(), threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)  # getnameinfo gives it as text
+
+    def start(self) -> "HttpServer":
+        self._thread = threading.Thread(target=self._loop, name="hrbot-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        """waitress's event loop, with this server's two changes of state made on it (where its sockets are
+        touched), between two turns: stop accepting, and close."""
+        from waitress import wasyncore
+
+        server = self._server
+        while not self._closing.is_set():
+            if self._stopping.is_set() and server.accepting:
+                self._stop_accepting_now()
+            wasyncore.loop(timeout=LOOP_TURN, map=server._map, use_poll=True, count=1)
+        wasyncore.close_all(server._map, ignore_all=True)
+
+    def _stop_accepting_now(self) -> None:
+        from waitress import wasyncore
+
+        server = self._server
+        server.accepting = False
+        wasyncore.dispatcher.close(server)  # the listening socket only: not the trigger the channels still pull
+        for channel in list(server.active_channels.values()):
+            if not channel.requests and channel.request is None:
+                channel.will_close = True
+
+    def stop_accepting(self) -> None:
+        """Close the listening socket (new connections are refused: the load balancer sends them elsewhere) and
+        the connections that wait for a next request; those with a request in progress carry on."""
+        self._stopping.set()
+        self._server.pull_trigger()  # wake the loop now rather than at the end of its turn
+        deadline = time.monotonic() + 5.0
+        while self._server.accepting and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def open_connections(self) -> int:
+        return len(self._server.active_channels)
+
+    def busy(self) -> bool:
+        """A request is being read, answered or written back."""
+        return any(channel.requests or channel.request is not None or channel.total_outbufs_len
+                   for channel in tuple(self._server.active_channels.values()))
+
+    def wait_idle(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while self.busy():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def close(self) -> None:
+        """The worker threads first (a request still running after the drain gets a second), then every socket."""
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1.0)
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(5.0)
+        else:
+            from waitress import wasyncore
+
+            wasyncore.close_all(self._server._map, ignore_all=True)
 
 
 def serve_http(app: App, host: str, port: int, healthy: Callable[[], bool],
                details: Callable[[], dict] | None = None, listeners: ThreadPoolExecutor | None = None,
                drain: float = DRAIN, hand_back: Callable[[], int] | None = None,
-               on_stop: Callable[[], None] | None = None) -> int:
+               on_stop: Callable[[], None] | None = None, *, webhooks: Webhooks | None = None,
+               limits: Limits = Limits(), stopping: threading.Event | None = None,
+               started: Callable[[HttpServer], None] | None = None) -> int:
     """Serve until SIGTERM or Ctrl-C, then stop taking requests and finish the answers already started (up to
-    `drain` seconds); hand_back() then returns the claims of any still unfinished, so another replica (or the
-    next start) answers them. Returns how many were handed back."""
+    `drain` seconds in all); hand_back() then returns the claims of any still unfinished, so another replica (or
+    the next start) answers them. Returns how many were handed back. `stopping` (an event that stops it like a
+    signal) and `started` (given the running server) are for tests."""
+    server = HttpServer(WebApp(app, healthy, details, webhooks), host, port, limits).start()
+    log.warning("HR assistant listening on http://%s:%d/slack/events", host, server.port)
+    if started is not None:
+        started(server)
+    _wait_for_stop(stopping or threading.Event())
+    return _drain_http(server, listeners, drain, hand_back, on_stop)
+
+
+def _wait_for_stop(stopping: threading.Event) -> None:
+    """Until SIGTERM or Ctrl-C (in the main thread), or until `stopping` is set."""
     import signal
 
-    server = make_http_server(app, host, port, healthy, details=details)
-    log.warning("HR assistant listening on http://%s:%d/slack/events", host, server.server_address[1])
-
-    def stop(signum, frame) -> None:
-        log.warning("stopping: no new requests; finishing the answers in progress (up to %.0f s)", drain)
-        if on_stop is not None:
-            on_stop()  # e.g. no more redeliveries: this process takes no new work
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, lambda signum, frame: stopping.set())
+                for s in (signal.SIGTERM, signal.SIGINT)} if in_main else {}
     try:
-        server.serve_forever()
+        while not stopping.wait(1.0):
+            pass
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        _finish(lambda: server.pool.shutdown(wait=True), drain)  # requests being read and acked
-        if listeners is not None:
-            _finish(lambda: listeners.shutdown(wait=True), drain)  # answers being written
-        returned = _hand_back(hand_back)
-        server.server_close()
-    return returned
+
+
+def _drain_http(server: HttpServer, listeners: ThreadPoolExecutor | None, drain: float,
+                hand_back: Callable[[], int] | None, on_stop: Callable[[], None] | None) -> int:
+    log.warning("stopping: no new requests; finishing the answers in progress (up to %.0f s)", drain)
+    if on_stop is not None:
+        on_stop()  # e.g. no more redeliveries: this process takes no new work
+    started = time.monotonic()
+    server.stop_accepting()
+    if not server.wait_idle(drain):  # requests being read and acked
+        log.error("gave up waiting after %.0f s for requests in progress", drain)
+    server.close()
+    if listeners is not None:  # answers being written
+        _finish(lambda: listeners.shutdown(wait=True), max(0.0, drain - (time.monotonic() - started)))
+    return _hand_back(hand_back)
 
 
 def _finish(wait: Callable[[], None], seconds: float) -> None:

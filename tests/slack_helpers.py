@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -10,7 +9,8 @@ import uuid
 from dataclasses import replace
 
 from bot.app import build_bot
-from bot.server import make_http_server
+from bot.server import HttpServer
+from bot.web import WebApp
 from knowledge.runtime import Runtime
 from tests.fakes.slack_api import FakeSlack, action_body, command_body, event_body, sign
 
@@ -35,14 +35,12 @@ class SlackHarness:
         self.fake = fake
         self.bot = build_bot(self.runtime.assistant)
         self.app = self.bot.app
-        self.server = make_http_server(self.app, "127.0.0.1", 0, self.runtime.assistant.healthy)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.web = WebApp(self.app, self.runtime.assistant.healthy)
+        self.server = HttpServer(self.web, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self.server.port}"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
     def post(self, body: str, *, timestamp: int | None = None, secret: str = SECRET,
              headers: dict | None = None) -> tuple[int, str, float]:
