@@ -92,7 +92,8 @@ def test_past_the_limit_connections_wait_until_silent_ones_are_dropped(serve):
 @pytest.mark.parametrize("length", [b"-1", b"12abc", b"1, 2"])
 def test_a_bad_content_length_is_refused(serve, length):
     server = serve()
-    reply = _raw(server.port, b"POST /slack/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " + length + b"\r\n\r\n")
+    head = b"POST /slack/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+    reply = _raw(server.port, head + length + b"\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 400")
 
 
