@@ -3,8 +3,8 @@ and how far apart their vectors are.
 
     python benchmarks/embed_runtimes.py
 
-'numpy' is knowledge/search/minilm.py over the wheel's safetensors; 'torch' is sentence-transformers. Each is
-loaded in a fresh interpreter so the load time includes its imports.
+'numpy' is knowledge/search/minilm.py over the wheel's safetensors; 'torch' is sentence-transformers (the
+`.[torch]` extra must be installed). Each is loaded in a fresh interpreter so the load time includes its imports.
 """
 from __future__ import annotations
 

