@@ -1,11 +1,13 @@
-"""What every kind of source hands the runner, and the error that stops a run. A kind returns a Listing: the items
-present at the source now (so items missing from it were deleted there) and, for each, a way to fetch its content
-when it changed since the last run. Nothing here knows any particular kind, so every kind (and the runner) can
-import it without importing each other."""
+"""The types the sources share: a configured Source (what the runner hands a kind), what every kind of source hands
+the runner, and the error that stops a run. A kind returns a Listing: the items present at the source now (so items
+missing from it were deleted there) and, for each, a way to fetch its content when it changed since the last run.
+Nothing here knows any particular kind or the store, so every kind, the document path, the store and the runner
+can import it without importing each other."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from knowledge.errors import ConfigurationError, HRBotError
@@ -13,6 +15,35 @@ from knowledge.errors import ConfigurationError, HRBotError
 
 class SourceError(HRBotError):
     """A run cannot go on (unreachable, refused, malformed listing): nothing is removed, the run is retried."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A configured source as the store keeps it: kind, settings, schedule and how its last runs went."""
+    source_id: int
+    name: str
+    kind: str
+    settings: dict
+    audience: str | None
+    every_seconds: int
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+    last_changes: dict | None = None
+    created_by: str | None = None
+
+    @property
+    def origin(self) -> str:
+        """Recorded as the uploader of its documents and the actor in the audit log."""
+        return f"source:{self.name}"
+
+    def stale(self, now: datetime) -> bool:
+        """Overdue: no successful run within twice its schedule (once counts as merely due)."""
+        if self.last_success_at is None:
+            return self.last_run_at is not None
+        return (now - self.last_success_at).total_seconds() > 2 * self.every_seconds
 
 
 @dataclass

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Callable
 
 from knowledge.errors import ConfigurationError
 from knowledge.sources.folder import folder_listing
-from knowledge.sources.items import Listing
+from knowledge.sources.items import Listing, Source
 from knowledge.sources.records import bamboohr_pull
 from knowledge.sources.sqlrecords import sql_pull
 from knowledge.sources.web import web_listing
 
 if TYPE_CHECKING:
     from knowledge.documents.ingest import Ingestor
-    from knowledge.sources.store import Source
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class Kind:
             raise ConfigurationError(f"A {self.name} source needs {', '.join(missing)} (the README's Sources "
                                      "section lists every setting).")
 
-    def run(self, ingestor: "Ingestor", source: "Source", result, profile) -> None:
+    def run(self, ingestor: "Ingestor", source: Source, result, profile) -> None:
         """One run; result is the runner's RunResult, whose changes the run fills in. A HRBotError fails it."""
         raise NotImplementedError
 

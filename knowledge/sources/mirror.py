@@ -8,14 +8,11 @@ until someone fixes the file): it is reported with its reason in the run's chang
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from knowledge.documents.ingest import IngestResult, Ingestor
 from knowledge.errors import NotFound
-from knowledge.sources.items import Listing, Seen, SourceError
-
-if TYPE_CHECKING:  # the store imports the kinds, which run this: a type only, so no circle
-    from knowledge.sources.store import Source
+from knowledge.sources.items import Listing, Seen, Source, SourceError
 
 log = logging.getLogger(__name__)
 

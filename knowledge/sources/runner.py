@@ -22,7 +22,8 @@ from typing import Callable
 from knowledge.documents.ingest import Ingestor
 from knowledge.errors import HRBotError
 from knowledge.sources.kinds import kind_of
-from knowledge.sources.store import Source, SourceStore
+from knowledge.sources.items import Source
+from knowledge.sources.store import SourceStore
 
 log = logging.getLogger(__name__)
 

@@ -1,15 +1,15 @@
-"""Sources and their status in PostgreSQL (migration 0013)."""
+"""Sources and their status in PostgreSQL (migration 0013). The store checks a new source against its kind's
+needs (kinds.py), so it stands above the registry; the kinds and the document path know a source only as the
+shared type (items.Source), never the store: the dependency runs one way."""
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
 from knowledge.database.connection import Database
 from knowledge.errors import ConfigurationError, NotFound
 from knowledge.database.audit import audit
-from knowledge.sources.items import resolve_secret
+from knowledge.sources.items import Source, resolve_secret
 from knowledge.sources.kinds import KINDS, kind_of
 
 EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -40,34 +40,6 @@ CLAIM_ALERT = "UPDATE sources SET alerted_at = now() WHERE source_id = %(id)s AN
 RELEASE_ALERT = "UPDATE sources SET alerted_at = NULL WHERE source_id = %(id)s"
 
 
-@dataclass(frozen=True)
-class Source:
-    source_id: int
-    name: str
-    kind: str
-    settings: dict
-    audience: str | None
-    every_seconds: int
-    next_run_at: datetime | None = None
-    last_run_at: datetime | None = None
-    last_success_at: datetime | None = None
-    last_error: str | None = None
-    failures: int = 0
-    last_changes: dict | None = None
-    created_by: str | None = None
-
-    @property
-    def origin(self) -> str:
-        """Recorded as the uploader of its documents and the actor in the audit log."""
-        return f"source:{self.name}"
-
-    def stale(self, now: datetime) -> bool:
-        """Overdue: no successful run within twice its schedule (once counts as merely due)."""
-        if self.last_success_at is None:
-            return self.last_run_at is not None
-        return (now - self.last_success_at).total_seconds() > 2 * self.every_seconds
-
-
 def parse_every(text: str) -> int:
     """'30m', '6h', '1d' -> seconds (at least a minute)."""
     match = EVERY.match(text or "")
@@ -89,7 +61,7 @@ def check_settings(settings: dict) -> None:
                 "so it is never stored in the database or shown in a log.")
 
 
-def problems(source: "Source") -> list[str]:
+def problems(source: Source) -> list[str]:
     """What would stop a source's next run before it reaches the service: a credential reference that does not
     resolve here, a client library that is not installed (for `hrbot doctor`)."""
     import importlib.util

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.documents.ingest import IngestResult, Ingestor
-from knowledge.sources.store import Source
+from knowledge.sources.items import Source
 
 log = logging.getLogger(__name__)
 
