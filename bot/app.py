@@ -1,5 +1,6 @@
-"""The Slack bot's parts, built once: the Bolt app (exactly-once events, listeners), its Web API client
-(SLACK_API_URL) and the background jobs for shared files. Everything else goes through the façade."""
+"""The Slack bot's parts, built once from the Runtime: the desks (knowledge/desks/), the Bolt app (exactly-once
+events, listeners, each given the desks it uses), its Web API client (SLACK_API_URL) and the background jobs.
+Everything else goes through the desks."""
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,13 @@ from bot.jobs import SlackJobs
 from bot.listeners import register_listeners
 from bot.patience import BoundedRateLimitRetryHandler, ClaimLost, Patience, PatientClient, transient
 from bot.services import CLAIM_KEY, BotServices
-from knowledge.assistant import HRAssistant
+from knowledge.desks.admins import AdminDesk
+from knowledge.desks.employees import EmployeeDesk
+from knowledge.desks.operations import OperationsDesk
+from knowledge.desks.privacy import PrivacyDesk
+from knowledge.desks.sources import SourcesDesk
 from knowledge.errors import ConfigurationError, DatabaseUnavailable, DiskFull
+from knowledge.runtime import Runtime
 
 log = logging.getLogger(__name__)
 BOLT_LOG = logging.getLogger("bot.bolt")
@@ -44,7 +50,8 @@ class SlackBot:
     app: App
     services: BotServices
     jobs: SlackJobs
-    assistant: HRAssistant
+    desk: EmployeeDesk             # its event ledger: claims, leases, hand-back on stopping
+    operations: OperationsDesk     # health
     listeners: ThreadPoolExecutor  # where answers run after the ack: drained on shutdown
 
 
@@ -144,19 +151,25 @@ class _FinishClaim(ListenerCompletionHandler):
             self.inner.handle(request=request, response=response)
 
 
-def _finish_claims_when_listeners_finish(app: HRApp, assistant: HRAssistant) -> None:
-    app.ledger = assistant.events
+def _finish_claims_when_listeners_finish(app: HRApp, desk: EmployeeDesk) -> None:
+    app.ledger = desk.events
     # Bolt has no public hook for "a listener finished"; its own @app.error replaces this runner's handlers the
     # same way. tests/test_event_leases.py fails if a Bolt upgrade moves it.
     runner = getattr(app, "_listener_runner", None)
     if runner is None or not hasattr(runner, "listener_completion_handler"):
         raise RuntimeError("slack-bolt no longer has App._listener_runner.listener_completion_handler")
-    runner.listener_completion_handler = _FinishClaim(assistant.events, runner.listener_completion_handler)
+    runner.listener_completion_handler = _FinishClaim(desk.events, runner.listener_completion_handler)
 
 
-def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_verification: bool = True,
+def build_jobs(runtime: Runtime, client: WebClient) -> SlackJobs:
+    """The background jobs with the desks they use (`hrbot worker` builds these alone, no Bolt app)."""
+    return SlackJobs(client, admins=AdminDesk(runtime), sources=SourcesDesk(runtime), privacy=PrivacyDesk(runtime),
+                     operations=OperationsDesk(runtime))
+
+
+def build_bot(runtime: Runtime, *, client: WebClient | None = None, token_verification: bool = True,
               connect_wait: float = 60.0) -> SlackBot:
-    settings = assistant.settings
+    settings = runtime.settings
     client = client or build_client(settings)
     # Before Bolt's App, which calls auth.test itself and would fail with a traceback on a network not up yet.
     bot_user_id, team_id = (whoami(client, settings.slack_api_url, connect_wait, with_team=True)
@@ -165,10 +178,11 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
     app = HRApp(client=client, signing_secret=settings.slack_signing_secret or "",
               request_verification_enabled=bool(settings.slack_signing_secret),
               token_verification_enabled=token_verification, listener_executor=listeners, logger=BOLT_LOG)
-    jobs = SlackJobs(assistant, client)
-    services = BotServices(assistant=assistant, defer_upload=jobs.defer_upload)
-    services.bot_user_id = bot_user_id
-    services.team_id = team_id
+    desk = EmployeeDesk(runtime)
+    admins, sources, privacy, operations = (AdminDesk(runtime), SourcesDesk(runtime), PrivacyDesk(runtime),
+                                            OperationsDesk(runtime))
+    jobs = SlackJobs(client, admins=admins, sources=sources, privacy=privacy, operations=operations)
+    services = BotServices(desk, bot_user_id=bot_user_id, team_id=team_id)
 
     @app.middleware
     def exactly_once(body: dict, context, next) -> BoltResponse | None:
@@ -179,7 +193,7 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
             event_id = None  # an edit or a deletion: nothing is answered, so nothing is claimed (issue 23 item 7)
         if event_id and context.get(CLAIM_KEY) is None:
             try:
-                claim = assistant.claim_event(event_id, body)
+                claim = desk.claim_event(event_id, body)
             except (DatabaseUnavailable, DiskFull):  # a full disk too: the ack must not become a 500
                 claim = False  # can't check: better a rare duplicate than a lost question
             if claim is None:
@@ -187,7 +201,7 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
                 return BoltResponse(status=200, body="")
             context[CLAIM_KEY] = claim or None
         if event_id:  # the answer waits out a Slack outage (bot/patience.py)
-            patience = Patience(assistant.events, context.get(CLAIM_KEY))
+            patience = Patience(desk.events, context.get(CLAIM_KEY))
             context["client"] = PatientClient.around(context.client, patience)
         return next()
 
@@ -204,8 +218,9 @@ def build_bot(assistant: HRAssistant, *, client: WebClient | None = None, token_
             context[FAILED_KEY] = True
             log.error("unhandled error for %s", body.get("type"), exc_info=error)
 
-    _finish_claims_when_listeners_finish(app, assistant)
-    register_listeners(app, services)
-    bot = SlackBot(app, services, jobs, assistant, listeners)
+    _finish_claims_when_listeners_finish(app, desk)
+    register_listeners(app, services, admins=admins, sources=sources, privacy=privacy,
+                       defer_upload=jobs.defer_upload)
+    bot = SlackBot(app, services, jobs, desk, operations, listeners)
     jobs.attach(bot)  # the redelivery job dispatches through this process's app
     return bot

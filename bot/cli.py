@@ -126,7 +126,7 @@ def _build_serving(rt, owner_work: bool) -> _Serving:
     rt.embeddings  # load the models before the first question, not during it
     if rt.multilingual is not None:
         rt.multilingual.warm()
-    bot = build_bot(rt.assistant)
+    bot = build_bot(rt)
     every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
     # The job queue's worker: scheduled work (sources, retention, stalled jobs) and uploads where this process has
     # the owner's URL and was not told --no-worker; always the Slack queue (events whose lease ran out are
@@ -185,8 +185,8 @@ def _run_http(serving: _Serving, host: str, port: int) -> int:
     from bot.server import serve_http
 
     rt, bot = serving.rt, serving.bot
-    return serve_http(bot.app, host, port, rt.assistant.healthy, serving.details, listeners=bot.listeners,
-                      hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
+    return serve_http(bot.app, host, port, bot.operations.healthy, serving.details, listeners=bot.listeners,
+                      hand_back=bot.desk.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
                       drain=rt.settings.drain_seconds)
 
 
@@ -197,7 +197,7 @@ def _run_socket_mode(serving: _Serving) -> int:
     rt, bot = serving.rt, serving.bot
     click.echo("Connecting to Slack (Socket Mode)...")
     return serve_socket_mode(bot.app, rt.settings.slack_app_token, listeners=bot.listeners,
-                             hand_back=rt.assistant.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
+                             hand_back=bot.desk.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
                              drain=rt.settings.drain_seconds)
 
 
@@ -209,8 +209,7 @@ def worker(ctx, once) -> None:
 
     It needs the bot token to download files and reply, but not the Bolt app: nothing is called at start.
     """
-    from bot.app import build_client
-    from bot.jobs import SlackJobs
+    from bot.app import build_client, build_jobs
 
     rt = runtime_of(ctx)
     if not once:
@@ -219,7 +218,7 @@ def worker(ctx, once) -> None:
         raise ConfigurationError("`hrbot worker` ingests, imports and runs sources: it needs the owner's URL "
                                  "(HRBOT_OWNER_DATABASE_URL), not HRBOT_RUNTIME_ONLY.")
     rt.embeddings
-    jobs = SlackJobs(rt.assistant, build_client(rt.settings))
+    jobs = build_jobs(rt, build_client(rt.settings))
     if once:
         jobs.run_pending()
     else:
@@ -238,7 +237,9 @@ def start(ctx) -> None:
         ctx.invoke(demo)
         return
     click.echo("Checking the knowledge base (an empty one gets the sample company's documents and records)...")
-    if rt.assistant.load_samples_if_empty():
+    from knowledge.desks.operations import OperationsDesk
+
+    if OperationsDesk(rt).load_samples_if_empty():
         click.echo("Loaded the sample company.")
     ctx.invoke(serve)
 

@@ -87,9 +87,10 @@ def doctor(ctx, slack) -> None:
     def sources():
         from datetime import datetime, timezone
 
+        from knowledge.desks.sources import SourcesDesk
         from knowledge.sources.store import problems
 
-        listed = rt.assistant.sources.list()
+        listed = SourcesDesk(rt).list()
         found = [problem for source in listed for problem in problems(source)]
         if found:
             raise RuntimeError("; ".join(found))

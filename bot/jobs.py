@@ -1,7 +1,7 @@
 """The Slack side's background jobs as a procrastinate blueprint, run without the Bolt app.
 
-The task only carries ids; the objects it needs (the façade and a Web API client) reach it through the
-worker's context, so `hrbot worker` builds those and nothing else (no Bolt app, no `auth.test`).
+The task only carries ids; the objects it needs (the desks and a Web API client) reach it through the worker's
+context, so `hrbot worker` builds those and nothing else (no Bolt app, no `auth.test`).
 
 The runtime database role can insert jobs, and the worker acts with the bot token and the owner's rights, so a
 job's arguments carry a seal (an HMAC under a subkey of the binding key, which that role cannot read): a job
@@ -20,7 +20,10 @@ from slack_sdk import WebClient
 
 from bot.render import plain
 from bot.uploads import SlackUploads
-from knowledge.assistant import HRAssistant
+from knowledge.desks.admins import AdminDesk
+from knowledge.desks.operations import OperationsDesk
+from knowledge.desks.privacy import PrivacyDesk
+from knowledge.desks.sources import SourcesDesk
 from knowledge.operations import schedule
 from knowledge.operations.jobs import INGEST_QUEUE, run_pending, start_worker_thread
 
@@ -46,16 +49,16 @@ def sealed(key, **args) -> dict:
     return {**args, "seal": job_seal(key, **args)}
 
 
-def refusal(assistant: HRAssistant, seal: str, **args) -> str | None:
+def refusal(operations: OperationsDesk, seal: str, **args) -> str | None:
     """Why a job must not run, or None; spends its seal when it may (in its own transaction, before the work:
     a job that then fails is not run again by a copy)."""
     from knowledge.database.seals import SEAL_DAYS
 
-    if not seal or not hmac.compare_digest(seal, job_seal(assistant.job_seal_key, **args)):
+    if not seal or not hmac.compare_digest(seal, job_seal(operations.job_seal_key, **args)):
         return "it carries no valid seal: it was not queued by the bot (or before a key rotation)"
     if not isinstance(args.get("issued"), int) or time.time() - args["issued"] > SEAL_DAYS * 86400:
         return f"it is older than {SEAL_DAYS} days"
-    if not assistant.spend_job_seal(bytes.fromhex(seal), SEAL_PURPOSE):
+    if not operations.spend_job_seal(bytes.fromhex(seal), SEAL_PURPOSE):
         return "it ran before: this is a copy (a replay)"
     return None
 
@@ -68,10 +71,10 @@ def redeliver(bot, limit: int = 10) -> int:
 
     from bot.services import CLAIM_KEY
 
-    due = bot.assistant.events.take_due(limit)
-    secret = bot.assistant.settings.slack_signing_secret
+    due = bot.desk.events.take_due(limit)
+    secret = bot.desk.settings.slack_signing_secret
     for item in due:
-        bot.assistant.events.adopt(item.claim)
+        bot.desk.events.adopt(item.claim)
         body = json.dumps(item.body)
         headers = {"content-type": "application/json"}
         if secret:
@@ -94,7 +97,7 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     def ingest_slack_file(context: procrastinate.JobContext, file_id: str, user: str, channel: str,
                           thread_ts: str, seal: str = "", nonce: str = "", issued: int | None = None) -> None:
         uploads = context.additional_context[UPLOADS]
-        why = refusal(uploads.assistant, seal, file_id=file_id, user=user, channel=channel, thread_ts=thread_ts,
+        why = refusal(context.additional_context[schedule.OPERATIONS], seal, file_id=file_id, user=user, channel=channel, thread_ts=thread_ts,
                       nonce=nonce, issued=issued)
         if why:
             log.error("SECURITY: job %s (a Slack file for %s) refused: %s", context.job.id, user, why)
@@ -116,29 +119,32 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
             return 0
         answered = redeliver(bot)
         # Askers whose answers could not get through while Slack was unreachable: told to ask again once it is back.
-        tell_undelivered(bot.assistant.events, bot.app.client)
+        tell_undelivered(bot.desk.events, bot.app.client)
         return answered
 
     return tasks
 
 
 class SlackJobs:
-    """Defers jobs through the façade's job app (the runtime's pool) and runs them in a worker with the context they
-    need."""
+    """Defers jobs through the operations desk's job app (the runtime's pool) and runs them in a worker with the
+    desks they need: the admins' (files shared in Slack, alerts), the sources', privacy's (retention) and the
+    operations desk (seals, vectors, stalled jobs)."""
 
-    def __init__(self, assistant: HRAssistant, client: WebClient):
-        self.assistant, self.client = assistant, client
-        self._deferrer = assistant.job_app()
-        self.context = {UPLOADS: SlackUploads(assistant, client), schedule.ASSISTANT: assistant,
+    def __init__(self, client: WebClient, *, admins: AdminDesk, sources: SourcesDesk, privacy: PrivacyDesk,
+                 operations: OperationsDesk):
+        self.client, self.admins, self.operations = client, admins, operations
+        self._deferrer = operations.job_app()
+        self.context = {UPLOADS: SlackUploads(admins, client), schedule.SOURCES: sources,
+                        schedule.PRIVACY: privacy, schedule.OPERATIONS: operations,
                         schedule.DEFERRER: self._deferrer, schedule.SOURCE_ALERT: self.source_alert}
         # The worker's App opens and closes its own connections (a finishing worker would close the
         # deferring side's), so it is a second App over the same queue.
-        self.worker_app = self._worker_app(assistant, periodic=True)
-        self.once_app = self._worker_app(assistant, periodic=False)
+        self.worker_app = self._worker_app(operations, periodic=True)
+        self.once_app = self._worker_app(operations, periodic=False)
 
     @staticmethod
-    def _worker_app(assistant: HRAssistant, periodic: bool) -> procrastinate.App:
-        app = assistant.job_app(for_worker=True)
+    def _worker_app(operations: OperationsDesk, periodic: bool) -> procrastinate.App:
+        app = operations.job_app(for_worker=True)
         app.add_tasks_from(blueprint(periodic), namespace=NAMESPACE)
         app.add_tasks_from(schedule.blueprint(periodic), namespace=schedule.NAMESPACE)
         for old in OLD_NAMES:  # a blueprint's aliases get the namespace too, so these are added on the App
@@ -147,7 +153,7 @@ class SlackJobs:
 
     def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str) -> int:
         return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
-            **sealed(self.assistant.job_seal_key, file_id=file_id, user=user, channel=channel,
+            **sealed(self.operations.job_seal_key, file_id=file_id, user=user, channel=channel,
                      thread_ts=thread_ts))
 
     def attach(self, bot) -> None:
@@ -172,7 +178,7 @@ class SlackJobs:
         text = (f":warning: The source *{plain(source.name)}* ({plain(source.kind)}) has failed {failures} runs in a "
                 f"row, so its documents are not being updated. Last error: {plain(error)}\nCheck it with "
                 "`hrbot sources list`; it is retried with backoff.")
-        for slack_user_id in self.assistant.admin_ids():
+        for slack_user_id in self.admins.admin_ids():
             self.client.chat_postMessage(channel=slack_user_id, text=text)
 
     def start_thread(self, queues: list[str] | None = None, **kwargs):

@@ -6,7 +6,8 @@ import re
 import urllib.parse
 
 from knowledge.answering.answers import Answer
-from knowledge.assistant import HomeSummary
+from knowledge.desks.admins import KnowledgeBaseStatus
+from knowledge.desks.employees import HomeSummary
 
 # Action and view ids: the listeners in bot/listeners/ are registered on these names.
 FEEDBACK_UP = "hr_feedback_up"
@@ -185,14 +186,14 @@ def feedback_modal(question_id: int) -> dict:
                                     "max_length": 2000}}]}
 
 
-def home_view(home: HomeSummary, examples: tuple[str, ...]) -> dict:
+def home_view(home: HomeSummary, examples: tuple[str, ...], status: KnowledgeBaseStatus | None = None) -> dict:
+    """The App Home tab; status: the knowledge base's, shown to admins only."""
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Your HR assistant"}}]
     if home.facts:
         blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {plain(f)}" for f in home.facts)))
     elif home.notice:
         blocks.append(section(plain(home.notice)))
     blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {plain(e)}" for e in examples)))
-    status = home.knowledge_base
     if status is not None:
         last = status.last_upload
         blocks += [{"type": "divider"}, section(

@@ -1,18 +1,17 @@
-"""What the Slack listeners share: the application façade, Slack identities and thread context."""
+"""What the employees' Slack listeners share: their desk, Slack identities and thread context."""
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.render import THINKING
 from knowledge.answering.answers import Asker
-from knowledge.assistant import Asked, HRAssistant
+from knowledge.desks.employees import Asked, EmployeeDesk
 
 log = logging.getLogger(__name__)
 EMAIL_TTL = 3600.0
@@ -21,22 +20,11 @@ CLAIM_KEY = "hrbot_claim"  # the request context's knowledge.answering.events.Cl
 
 @dataclass
 class BotServices:
-    assistant: HRAssistant
-    defer_upload: Callable[..., object]  # (file_id, user, channel, thread_ts): queue an admin's file for ingestion
+    desk: EmployeeDesk
     bot_user_id: str | None = None
     team_id: str | None = None  # the bot's own workspace (auth.test): only its full members bind by email
     _emails: dict = field(default_factory=dict)
     _lock: Lock = field(default_factory=Lock)
-
-    @property
-    def settings(self):
-        return self.assistant.settings
-
-    def kind(self, template: str) -> str:
-        return self.assistant.kind(template)
-
-    def is_admin(self, slack_user_id: str | None) -> bool:
-        return self.assistant.is_admin(slack_user_id)
 
     def asker(self, client: WebClient, slack_user_id: str) -> Asker:
         """The verified Slack user; their work email (users.info, cached) is fetched only if no record has
@@ -76,7 +64,7 @@ class BotServices:
 
     def ask(self, client: WebClient, slack_user_id: str, question: str, surface: str,
             history: list[tuple[str, str]] | None = None, for_channel: bool = False) -> Asked:
-        return self.assistant.ask(question, self.asker(client, slack_user_id), surface, history=history,
+        return self.desk.ask(question, self.asker(client, slack_user_id), surface, history=history,
                                   for_channel=for_channel)
 
     def progress_message(self, client: WebClient, context, channel: str, thread_ts: str) -> str:
@@ -89,7 +77,7 @@ class BotServices:
         ts = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=THINKING)["ts"]
         if claim is not None:
             try:
-                self.assistant.events.note_placeholder(claim, {"channel": channel, "ts": ts})
+                self.desk.events.note_placeholder(claim, {"channel": channel, "ts": ts})
             except Exception:  # only a nicety for a later redelivery
                 log.warning("could not note the progress message of %s", claim.event_id)
         return ts

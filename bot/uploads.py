@@ -1,5 +1,5 @@
 """Admins' files shared in Slack, processed by a background job: download with the bot token, add through the
-façade (documents ingested, CSV exports imported as records), and report back in the thread."""
+admins' desk (documents ingested, CSV exports imported as records), and report back in the thread."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.render import plain, upload_summary_blocks
-from knowledge.assistant import HRAssistant
+from knowledge.desks.admins import AdminDesk
 from knowledge.errors import DatabaseUnavailable, HRBotError
 from knowledge.sources.transport import OPENER
 
@@ -69,15 +69,15 @@ class SlackProgress:
 class SlackUploads:
     """The work behind one shared file; the job queue calls ingest() with the ids it was deferred with."""
 
-    def __init__(self, assistant: HRAssistant, client: WebClient):
-        self.assistant = assistant
+    def __init__(self, admins: AdminDesk, client: WebClient):
+        self.admins = admins
         self.client = client
 
     def ingest(self, file_id: str, user: str, channel: str, thread_ts: str) -> None:
         def say(text: str, blocks: list[dict] | None = None) -> None:
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
 
-        if not self.assistant.is_admin(user):  # checked again: the job runs later, rights may have changed
+        if not self.admins.is_admin(user):  # checked again: the job runs later, rights may have changed
             say("Only HR admins can add documents, so I didn't store this file.")
             return
         try:
@@ -87,7 +87,7 @@ class SlackUploads:
             say("I couldn't open that file in Slack. Please share it again.")
             return
         name = PurePath(info.get("name") or file_id).name
-        limit = self.assistant.settings.max_upload_bytes
+        limit = self.admins.settings.max_upload_bytes
         if (info.get("size") or 0) > limit:
             say(f":x: `{plain(name)}` was not added: the file is {info['size'] / 1048576:.1f} MB; the limit is "
                 f"{limit / 1048576:.0f} MB. Split it into smaller documents.")
@@ -99,8 +99,8 @@ class SlackUploads:
             say(f"I couldn't download `{plain(name)}` from Slack. Please share it again.")
             return
         try:
-            added = self.assistant.add_file(name, data, actor=user, url=info.get("permalink"),
-                                            progress=SlackProgress(self.client, channel, thread_ts, name))
+            added = self.admins.add_file(name, data, actor=user, url=info.get("permalink"),
+                                         progress=SlackProgress(self.client, channel, thread_ts, name))
         except DatabaseUnavailable:
             raise  # the job is retried when the database is back
         except HRBotError as exc:
@@ -117,4 +117,4 @@ class SlackUploads:
                 f"{result.changed} changed.")
         else:
             say(f"{plain(name)}: {added.ingest.status}", upload_summary_blocks(name, added.ingest,
-                                                                             self.assistant.audiences()))
+                                                                             self.admins.audiences()))

@@ -130,13 +130,6 @@ class Runtime:
 
         return Admins(self.db, self.settings.admin_ids)
 
-    @cached_property
-    def assistant(self):
-        """The application façade the surfaces (Slack, the command line) call."""
-        from knowledge.assistant import HRAssistant
-
-        return HRAssistant(self)
-
     def load_samples(self) -> None:
         """The sample company's documents and records (idempotent: unchanged files are no-ops)."""
         from knowledge.people.imports import import_csv

@@ -33,9 +33,9 @@ class SlackHarness:
                            **overrides)
         self.runtime = Runtime(settings, db=runtime.db, embeddings=runtime.embeddings)
         self.fake = fake
-        self.bot = build_bot(self.runtime.assistant)
+        self.bot = build_bot(self.runtime)
         self.app = self.bot.app
-        self.web = WebApp(self.app, self.runtime.assistant.healthy)
+        self.web = WebApp(self.app, self.bot.operations.healthy)
         self.server = HttpServer(self.web, "127.0.0.1", 0).start()
         self.url = f"http://127.0.0.1:{self.server.port}"
 

@@ -226,7 +226,7 @@ def test_audience_menu_on_a_replaced_version_changes_nothing_and_says_so(bot, fa
 
 
 def test_hrbot_worker_runs_shared_files_without_the_bolt_app(bot, fake, invoke, db):
-    """`hrbot worker` builds the façade and a Web API client only: no Bolt app, no auth.test at start."""
+    """`hrbot worker` builds the desks and a Web API client only: no Bolt app, no auth.test at start."""
     share(bot, fake, "U0ADMIN", ("F40", "pet-policy.md", POLICY_V1))
     fake.wait_for("chat.postMessage")
     auth_tests = len(fake.calls_to("auth.test"))
@@ -385,7 +385,7 @@ def test_serve_stops_with_one_line_when_slack_cannot_be_reached(runtime):
 
     settings = replace(runtime.settings, slack_bot_token="xoxb-test", slack_api_url="http://127.0.0.1:9/")
     with pytest.raises(ConfigurationError, match=r"Can't reach Slack's API at http://127.0.0.1:9/"):
-        build_bot(Runtime(settings, db=runtime.db, embeddings=runtime.embeddings).assistant, connect_wait=1.0)
+        build_bot(Runtime(settings, db=runtime.db, embeddings=runtime.embeddings), connect_wait=1.0)
 
 
 def test_hr_admin_sources_shows_status_and_stale_ones(bot, fake, runtime, tmp_path):

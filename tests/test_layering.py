@@ -5,17 +5,23 @@ import counts, including those inside functions: a lazy import hides a dependenc
 - the rooms have an order, and a module imports only its own room or lower ones; the few exceptions are listed
   with the reason for each, and a new one fails the test (as does an exception that is no longer needed);
 - no import cycles between modules;
-- Slack listeners go through the application façade (knowledge.assistant) and never reach the database, the
-  ingestor or the records reader themselves; bot/ does not reach through the façade into its runtime.
+- Slack listeners go through the desks (knowledge/desks/) and never reach the database, the ingestor or the
+  records reader themselves; the employees' listeners get no admin desk; bot/ does not reach through a desk into
+  its runtime.
 """
 import ast
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# What a listener may import from knowledge/: the façade, the errors it raises, and the value types it returns.
-LISTENER_IMPORTS = {"knowledge.assistant", "knowledge.errors", "knowledge.answering.answers",
+# What a listener may import from knowledge/: the desks, the errors they raise, and the value types they return.
+LISTENER_IMPORTS = {"knowledge.desks.employees", "knowledge.desks.admins", "knowledge.desks.sources",
+                    "knowledge.desks.privacy", "knowledge.errors", "knowledge.answering.answers",
                     "knowledge.answering.conversations"}
+# The employees' listeners (and what they share): their desk only, never an admin's desk or the admin listeners.
+EMPLOYEE_LISTENERS = ["messages", "assistant", "commands", "actions", "delivery"]
+ADMIN_SIDE = {"knowledge.desks.admins", "knowledge.desks.sources", "knowledge.desks.privacy",
+              "knowledge.desks.operations", "bot.listeners.admin"}
 
 # The rooms, lowest first. A module may import its own room and the rooms of lower levels; rooms on one level are
 # independent of each other. A room is a package under knowledge/ (or one of its top-level modules); bot/ is one.
@@ -26,7 +32,8 @@ LEVELS = [
     {"profile"},                              # the company profile: names, places, languages, dates
     {"documents", "search", "people"},        # the knowledge: documents and their search; employee records
     {"answering", "sources", "operations"},   # answering questions; scheduled sources; running the product
-    {"assistant", "runtime"},                 # the composition root and the application façade on it
+    {"runtime"},                              # the composition root: builds each part once, lazily
+    {"desks"},                                # what each audience can do, on the runtime's parts
     {"cli"},                                  # the command line
     {"bot"},                                  # the Slack side
 ]
@@ -40,16 +47,9 @@ EXCEPTIONS = {
         "the retrieval evaluation lists the stored documents, to name the gold questions' sources that are missing",
     ("knowledge.search.reembed", "knowledge.documents.ingest"):
         "re-embedding (a new model, multilingual vectors) walks the stored chunks the way ingestion writes them",
-    ("knowledge.assistant", "knowledge.runtime"):
-        "the façade is built on the runtime it is given (runtime.assistant), which it keeps",
-    ("knowledge.runtime", "knowledge.assistant"):
-        "the composition root builds the façade (runtime.assistant); both sit on one level, so name it",
 }
 # Cycles allowed, as the import edges left out of the cycle check, each with why.
-CYCLE_EXCEPTIONS = {
-    ("knowledge.runtime", "knowledge.assistant"):
-        "the composition root builds the façade lazily; the façade imports the runtime only to name its type",
-}
+CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:
@@ -60,23 +60,24 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for top in ("knowledge", "bot") for p in (ROOT / top).rglob("*.py")}
 
 
-def _running(tree: ast.AST):
+def _running(tree: ast.AST, typing: bool = False):
     """Every node that runs: what stands under `if TYPE_CHECKING:` is for the type checker only (no import at run
-    time, so neither a layer crossed nor a circle)."""
+    time, so neither a layer crossed nor a circle), unless typing: then those count too."""
     for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if not typing and isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             for other in node.orelse:
                 yield other
                 yield from _running(other)
             continue
         yield node
-        yield from _running(node)
+        yield from _running(node, typing)
 
 
-def imports(path: Path) -> set[str]:
-    """Every module the file imports, anywhere in it; `from package import module` counts as the module."""
+def imports(path: Path, typing: bool = False) -> set[str]:
+    """Every module the file imports, anywhere in it; `from package import module` counts as the module.
+    typing: those for the type checker alone too."""
     found = set()
-    for node in _running(ast.parse(path.read_text())):
+    for node in _running(ast.parse(path.read_text()), typing):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -142,13 +143,19 @@ def test_knowledge_never_imports_slack_or_the_bot():
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_listeners_use_the_facade_only():
+def test_listeners_use_the_desks_only():
     for path in (ROOT / "bot" / "listeners").glob("*.py"):
         used = {m for m in imports(path) if m.startswith("knowledge")}
         assert used <= LISTENER_IMPORTS, (path.name, used - LISTENER_IMPORTS)
         source = path.read_text()
         for reach in (".runtime", ".db", ".connection(", ".execute(", ".ingestor", ".records.", "SELECT "):
             assert reach not in source, (path.name, reach)
+
+
+def test_the_employees_listeners_get_no_admin_desk():
+    found = {name: sorted(imports(ROOT / "bot" / "listeners" / f"{name}.py") & ADMIN_SIDE)
+             for name in EMPLOYEE_LISTENERS}
+    assert {k: v for k, v in found.items() if v} == {}
 
 
 def test_no_sample_company_in_python_code():
@@ -178,20 +185,32 @@ def test_no_sample_company_in_python_code():
     assert found == []
 
 
-def test_the_bot_talks_to_the_facade_not_to_its_runtime():
-    """bot/ gets what it needs (the jobs' seal key, the job queue, the admins to alert) from HRAssistant's own
-    methods: reaching through it into `assistant.runtime` would tie the Slack side to how the runtime is built."""
+def test_the_bot_talks_to_the_desks_not_to_their_runtime():
+    """bot/ gets what it needs (the jobs' seal key, the job queue, the admins to alert) from the desks' own
+    methods: reaching through one into its runtime would tie the Slack side to how the runtime is built. Only
+    the entry points (bot/app.py, bot/cli.py, bot/doctor.py) hold the Runtime, to build the desks."""
     reaches = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "bot").rglob("*.py")
                for n, line in enumerate(path.read_text().splitlines(), start=1)
-               if re.search(r"assistant\.runtime\b|\.runtime\.", line)]
+               if re.search(r"(?<!knowledge)\._?runtime\b", line)]
     assert reaches == []
+    entry_points = {"bot.app", "bot.cli", "bot.doctor"}
+    holders = sorted(m for m, targets in graph().items() if m.startswith("bot") and "knowledge.runtime" in targets)
+    assert set(holders) <= entry_points, holders
+
+
+def test_the_runtime_builds_no_desk():
+    """The desks are built by the entry points from the Runtime, so the composition root never imports them (the
+    circle between the runtime and a façade on it is gone)."""
+    assert not {m for m in graph()["knowledge.runtime"] if m.startswith("knowledge.desks")}
 
 
 def test_no_source_kind_imports_the_registry():
-    """kinds.py imports the kinds; a kind (or what they share) importing it, or the store, back would make the
-    circle again."""
-    below = ["folder", "web", "confluence", "notion", "records", "items", "transport", "deadlines", "payload"]
-    found = {name: sorted(m for m in imports(ROOT / "knowledge" / "sources" / f"{name}.py")
+    """The store imports the registry (kinds.py), which imports the kinds and the document path (mirror.py); any of
+    them importing the registry or the store back, even only to name a type (items.Source is the shared one),
+    would make the circle again."""
+    below = ["kinds", "mirror", "folder", "web", "confluence", "notion", "records", "items", "transport",
+             "deadlines", "payload"]
+    found = {name: sorted(m for m in imports(ROOT / "knowledge" / "sources" / f"{name}.py", typing=True)
                           if m in ("knowledge.sources.kinds", "knowledge.sources.store", "knowledge.sources.runner"))
              for name in below}
     assert {k: v for k, v in found.items() if v} == {}

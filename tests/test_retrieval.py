@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from knowledge.desks.operations import OperationsDesk
 from knowledge.search.evaluation import TRANSLATED_SET, evaluate, is_gold, load_questions
 from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
 
@@ -107,7 +108,8 @@ def test_every_passage_gets_a_multilingual_vector_and_old_ones_are_filled_in(run
         conn.execute("UPDATE chunks SET embedding_ml = NULL")  # as stored before migration 0010
     hits = runtime.searcher.search("Bekomme ich mein Gehalt, wenn ich als Schöffe zum Gericht muss?", 1)
     assert hits  # still answers from the English-only space meanwhile
-    assert runtime.assistant.complete_vectors() == result.chunks
-    assert runtime.assistant.complete_vectors() == 0  # nothing left: a cheap no-op
+    operations = OperationsDesk(runtime)
+    assert operations.complete_vectors() == result.chunks
+    assert operations.complete_vectors() == 0  # nothing left: a cheap no-op
     [top] = runtime.searcher.search("Bekomme ich mein Gehalt, wenn ich als Schöffe zum Gericht muss?", 1)
     assert top.section.endswith("Jury service")

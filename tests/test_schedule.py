@@ -7,6 +7,9 @@ import procrastinate
 import procrastinate.testing
 import pytest
 
+from knowledge.desks.operations import OperationsDesk
+from knowledge.desks.privacy import PrivacyDesk
+from knowledge.desks.sources import SourcesDesk
 from knowledge.operations import schedule
 from knowledge.operations.jobs import build_job_app
 from tests.test_sources import FakeSite, site  # noqa: F401 (a fixture)
@@ -35,7 +38,8 @@ def _apps(runtime, alerts=None):
     deferrer = build_job_app(runtime.db)
     worker = build_job_app(runtime.db, for_worker=True)
     worker.add_tasks_from(schedule.blueprint(periodic=False), namespace=schedule.NAMESPACE)
-    context = {schedule.ASSISTANT: runtime.assistant, schedule.DEFERRER: deferrer}
+    context = {schedule.SOURCES: SourcesDesk(runtime), schedule.PRIVACY: PrivacyDesk(runtime),
+               schedule.OPERATIONS: OperationsDesk(runtime), schedule.DEFERRER: deferrer}
     return deferrer, worker, context
 
 
@@ -71,14 +75,15 @@ def test_a_slow_source_delays_no_other(runtime, store, slow_site, tmp_path):
     store.add("fast", "folder", {"path": str(folder)}, 3600)
     deferrer, worker, context = _apps(runtime)
     finished = {}
-    real = runtime.assistant.run_sources
+    sources = context[schedule.SOURCES]
+    real = sources.run
 
     def timed(names, **kwargs):
         results = real(names, **kwargs)
         finished[names[0]] = time.monotonic()
         return results
 
-    runtime.assistant.run_sources = timed
+    sources.run = timed
     try:
         schedule.defer_source(deferrer, "slow")  # queued first: a one-at-a-time loop would run it first
         schedule.defer_source(deferrer, "fast")
@@ -92,7 +97,6 @@ def test_a_slow_source_delays_no_other(runtime, store, slow_site, tmp_path):
         assert finished["fast"] < finished["slow"]  # the fast source did not wait for the slow one
         assert store.get("fast").last_success_at is not None and store.get("slow").last_success_at is not None
     finally:
-        del runtime.assistant.run_sources
         deferrer.close()
 
 

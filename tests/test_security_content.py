@@ -112,13 +112,14 @@ def test_admin_views_echo_names_and_errors_inert():
     from datetime import datetime, timezone
 
     from bot.render import documents_blocks, home_view, upload_summary_blocks
-    from knowledge.assistant import HomeSummary
+    from knowledge.desks.admins import KnowledgeBaseStatus
+    from knowledge.desks.employees import HomeSummary
 
     rendered = [
         documents_blocks([{"title": HOSTILE, "source": HOSTILE, "version": 1, "audience": HOSTILE,
                            "chunk_count": 3, "uploaded_by": HOSTILE, "created_at": datetime.now(timezone.utc)}]),
         upload_summary_blocks(HOSTILE, type("R", (), {"status": "rejected", "reason": HOSTILE})(), []),
-        home_view(HomeSummary([HOSTILE], None, None), (HOSTILE,)),
+        home_view(HomeSummary([HOSTILE], None), (HOSTILE,), KnowledgeBaseStatus(1, 2, None)),
     ]
     for blocks in rendered:
         assert_inert(displayed(blocks))

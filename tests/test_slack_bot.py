@@ -382,8 +382,8 @@ def test_a_full_database_disk_still_acks_and_answers_kindly(bot, fake, monkeypat
     def full(*args, **kwargs):
         raise DiskFull("The database's disk is full, so nothing was changed.")
 
-    monkeypatch.setattr(bot.bot.assistant, "claim_event", full)
-    monkeypatch.setattr(bot.bot.assistant.runtime.answers, "answer", full)
+    monkeypatch.setattr(bot.bot.desk, "claim_event", full)
+    monkeypatch.setattr(bot.runtime.answers, "answer", full)
     status, _, _ = bot.dm("U0SAMPLE", "How much annual leave do I have?", ts="1700000990.000100")
     assert status == 200
     [update] = fake.wait_for("chat.update")

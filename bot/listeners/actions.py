@@ -9,8 +9,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.render import (ESCALATE, FEEDBACK_DOWN, FEEDBACK_MODAL, FEEDBACK_UP, feedback_modal, handoff_blocks, mention,
                         plain)
-from bot.services import BotServices
 from knowledge.answering.conversations import LoggedQuestion
+from knowledge.desks.employees import EmployeeDesk
 
 log = logging.getLogger(__name__)
 THANKS = "Thanks for the feedback!"
@@ -35,10 +35,10 @@ def _post_to_hr(client: WebClient, channel: str, logged: LoggedQuestion) -> None
                             blocks=handoff_blocks(user, question, logged.question_id, logged.surface))
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, desk: EmployeeDesk) -> None:
     def may_rate(question_id: int | None, user: str) -> bool:
         """Only the person who asked rates an answer (an answer in a channel is seen by others too)."""
-        logged = services.assistant.logged_question(question_id) if question_id is not None else None
+        logged = desk.logged_question(question_id) if question_id is not None else None
         return logged is not None and logged.slack_user_id == user
 
     @app.action(FEEDBACK_UP)
@@ -48,7 +48,7 @@ def register(app: App, services: BotServices) -> None:
         if not may_rate(question_id, user):
             respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS_TO_RATE)
             return
-        services.assistant.feedback(question_id, user, True)
+        desk.feedback(question_id, user, True)
         respond(response_type="ephemeral", replace_original=False, text=THANKS)
 
     @app.action(FEEDBACK_DOWN)
@@ -58,7 +58,7 @@ def register(app: App, services: BotServices) -> None:
         if not may_rate(question_id, user):
             respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS_TO_RATE)
             return
-        services.assistant.feedback(question_id, user, False)
+        desk.feedback(question_id, user, False)
         client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(question_id))
 
     @app.view(FEEDBACK_MODAL)
@@ -70,26 +70,25 @@ def register(app: App, services: BotServices) -> None:
         except (KeyError, ValueError):
             return
         if comment and may_rate(question_id, body["user"]["id"]):
-            services.assistant.feedback(question_id, body["user"]["id"], False, comment)
+            desk.feedback(question_id, body["user"]["id"], False, comment)
 
     @app.action(ESCALATE)
     def escalate(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         question_id = _question_id(body)
         user = body["user"]["id"]
-        logged = services.assistant.logged_question(question_id) if question_id is not None else None
+        logged = desk.logged_question(question_id) if question_id is not None else None
         if logged is None or logged.slack_user_id != user:
             respond(response_type="ephemeral", replace_original=False, text=NOT_YOURS)
             return
-        channel = services.settings.escalation_channel
+        channel = desk.settings.escalation_channel
         if not channel:
-            respond(response_type="ephemeral", replace_original=False, text=services.kind(NO_CHANNEL))
+            respond(response_type="ephemeral", replace_original=False, text=desk.kind(NO_CHANNEL))
             return
         try:
-            services.assistant.escalate(question_id, user, channel,
-                                            send=lambda: _post_to_hr(client, channel, logged))
+            desk.escalate(question_id, user, channel, send=lambda: _post_to_hr(client, channel, logged))
         except SlackApiError as exc:  # the hand-off was rolled back: the next click tries again
             log.error("could not post to the HR channel %s: %s", channel, exc.response.get("error"))
-            respond(response_type="ephemeral", replace_original=False, text=services.kind(NOT_SENT))
+            respond(response_type="ephemeral", replace_original=False, text=desk.kind(NOT_SENT))
             return
-        respond(response_type="ephemeral", replace_original=False, text=services.kind(SENT))
+        respond(response_type="ephemeral", replace_original=False, text=desk.kind(SENT))

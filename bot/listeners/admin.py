@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import re
 
+from dataclasses import dataclass
+from typing import Callable
+
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.delivery import is_from_a_person
 from bot.render import DOC_AUDIENCE, DOC_REMOVE, documents_blocks, plain, section
-from bot.services import BotServices
-from knowledge.errors import NotFound
+from knowledge.desks.admins import AdminDesk
+from knowledge.desks.privacy import PrivacyDesk
+from knowledge.desks.sources import SourcesDesk
+from knowledge.errors import HRBotError, NotFound
 
 NOT_ADMIN = "Sorry, only HR admins can do that. If you should be one, ask HR to add you."
 REPLACED = ("That document has been replaced or removed since this summary, so I didn't change anything. "
@@ -51,14 +56,12 @@ def changes_text(changes: dict | None) -> str:
     return plain(", ".join(f"{k} {v}" for k, v in (changes or {}).items() if v)) or "nothing changed"
 
 
-def _run_source(services: BotServices, name: str, user: str) -> str:
+def _run_source(sources: SourcesDesk, name: str, user: str) -> str:
     """`/hr-admin sources run NAME`: the run, now, in this admin's name; what changed or why it failed."""
-    from knowledge.errors import NotFound
-
     if not name:
         return "Which source? `/hr-admin sources run NAME` (`/hr-admin sources` lists them)."
     try:
-        [result] = services.assistant.run_sources([name], actor=user)
+        [result] = sources.run([name], actor=user)
     except NotFound as exc:
         return plain(exc)
     if result.status == "busy":
@@ -81,10 +84,8 @@ MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 EMAIL_LINK = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
 
 
-def _bindings(services: BotServices, verb: str, argument: str, user: str) -> str:
+def _bindings(privacy: PrivacyDesk, verb: str, argument: str, user: str) -> str:
     """`/hr-admin bindings [who]` and `/hr-admin unbind EMPLOYEE-ID`: see and reset Slack bindings."""
-    from knowledge.errors import HRBotError
-
     who = argument
     for pattern in (MENTION, EMAIL_LINK):  # Slack sends "@user" as <@U123|name> and emails as <mailto:...>
         found = pattern.match(argument)
@@ -94,10 +95,10 @@ def _bindings(services: BotServices, verb: str, argument: str, user: str) -> str
         if verb == "unbind":
             if not who:
                 return "Whose binding? `/hr-admin unbind EMPLOYEE-ID` (`/hr-admin bindings` lists them)."
-            previous = services.assistant.unbind(who, user)
+            previous = privacy.unbind(who, user)
             return (f"`{plain(who)}` is no longer bound to {_user(previous)}; their next message binds again by email."
                     if previous else f"`{plain(who)}` was not bound to a Slack account.")
-        rows = services.assistant.bindings(who or None, user)
+        rows = privacy.bindings(who or None, user)
     except HRBotError as exc:
         return plain(str(exc))
     if not rows:
@@ -109,13 +110,11 @@ def _bindings(services: BotServices, verb: str, argument: str, user: str) -> str
     return "\n".join(lines)
 
 
-def register(app: App, services: BotServices) -> None:
-    assistant = services.assistant
-
+def register(app: App, admins: AdminDesk, sources: SourcesDesk, privacy: PrivacyDesk) -> None:
     @app.command("/hr-admin")
     def hr_admin(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         user = command["user_id"]
-        if not assistant.is_admin(user):
+        if not admins.is_admin(user):
             ack(response_type="ephemeral", text=NOT_ADMIN)
             return
         words = (command.get("text") or "").split(maxsplit=1)
@@ -123,35 +122,35 @@ def register(app: App, services: BotServices) -> None:
         ack(response_type="ephemeral", text="One moment..."
             if verb in ("docs", "gaps", "stats", "remove", "records", "sources", "bindings", "unbind") else USAGE)
         if verb == "docs":
-            documents = assistant.documents()
+            documents = admins.documents()
             respond(response_type="ephemeral", replace_original=True, text=f"{len(documents)} documents",
                     blocks=documents_blocks(documents))
         elif verb == "remove":
             source = words[1].strip() if len(words) > 1 else ""
-            respond(response_type="ephemeral", replace_original=True, text=_remove(services, source, user))
+            respond(response_type="ephemeral", replace_original=True, text=_remove(admins, source, user))
         elif verb == "gaps":
             respond(response_type="ephemeral", replace_original=True, text="Gaps",
-                    blocks=[section(gaps_text(assistant.gaps()))])
+                    blocks=[section(gaps_text(admins.gaps()))])
         elif verb == "stats":
             respond(response_type="ephemeral", replace_original=True, text="Stats",
-                    blocks=[section(stats_text(assistant.stats()))])
+                    blocks=[section(stats_text(admins.stats()))])
         elif verb == "records":
             respond(response_type="ephemeral", replace_original=True, text="Balance check",
-                    blocks=[section(records_text(assistant.balance_check(user)))])
+                    blocks=[section(records_text(admins.balance_check(user)))])
         elif verb == "sources" and len(words) > 1 and words[1].split()[0].lower() == "run":
             name = words[1].split()[1] if len(words[1].split()) > 1 else ""
-            respond(response_type="ephemeral", replace_original=True, text=_run_source(services, name, user))
+            respond(response_type="ephemeral", replace_original=True, text=_run_source(sources, name, user))
         elif verb == "sources":
             respond(response_type="ephemeral", replace_original=True, text="Sources",
-                    blocks=[section(sources_text(assistant.sources.list()))])
+                    blocks=[section(sources_text(sources.list()))])
         elif verb in ("bindings", "unbind"):
             argument = words[1].strip() if len(words) > 1 else ""
-            respond(response_type="ephemeral", replace_original=True, text=_bindings(services, verb, argument, user))
+            respond(response_type="ephemeral", replace_original=True, text=_bindings(privacy, verb, argument, user))
 
     def admin_clicked(body: dict, respond: Respond) -> str | None:
         """The clicking user's id if they are an admin now (buttons outlive rights); else tell them why not."""
         user = body["user"]["id"]
-        if assistant.is_admin(user):
+        if admins.is_admin(user):
             return user
         respond(response_type="ephemeral", replace_original=False, text=NOT_ADMIN)
         return None
@@ -162,7 +161,7 @@ def register(app: App, services: BotServices) -> None:
         user = admin_clicked(body, respond)
         if user:
             respond(response_type="ephemeral", replace_original=False,
-                    text=_remove(services, body["actions"][0]["value"], user))
+                    text=_remove(admins, body["actions"][0]["value"], user))
 
     @app.action(DOC_AUDIENCE)
     def audience(ack: Ack, body: dict, respond: Respond) -> None:
@@ -171,39 +170,47 @@ def register(app: App, services: BotServices) -> None:
         if not user:
             return
         document_id, value = body["actions"][0]["selected_option"]["value"].split(":", 1)
-        if not assistant.set_audience(int(document_id), value, user):
+        if not admins.set_audience(int(document_id), value, user):
             respond(response_type="ephemeral", replace_original=False, text=REPLACED)
             return
         respond(response_type="ephemeral", replace_original=False,
-                text=f"Done: that document is now for {plain(assistant.audience_label(value))}.")
+                text=f"Done: that document is now for {plain(admins.audience_label(value))}.")
 
 
-def handle_file_share(services: BotServices, event: dict, client: WebClient) -> bool:
-    """Files shared in a DM. Returns True when the event was an upload (handled here, whatever the outcome)."""
-    files = event.get("files") or []
-    if not files or not is_from_a_person(event, services.bot_user_id):
-        return False
-    user, channel = event["user"], event["channel"]
-    thread_ts = event.get("thread_ts") or event["ts"]
-    if not services.is_admin(user):
+@dataclass(frozen=True)
+class FileShares:
+    """Files shared in a DM or the assistant panel: an admin's are queued for the upload job (bot/jobs.py), anyone
+    else is told nothing was stored. The employees' listeners call it (bot.listeners.delivery.SharedFiles)."""
+    admins: AdminDesk
+    defer_upload: Callable[..., object]  # (file_id, user, channel, thread_ts): queue an admin's file for ingestion
+    bot_user_id: str | None = None
+
+    def __call__(self, event: dict, client: WebClient) -> bool:
+        """True when the event was an upload (handled here, whatever the outcome)."""
+        files = event.get("files") or []
+        if not files or not is_from_a_person(event, self.bot_user_id):
+            return False
+        user, channel = event["user"], event["channel"]
+        thread_ts = event.get("thread_ts") or event["ts"]
+        if not self.admins.is_admin(user):
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=(
+                "Thanks, but only HR admins can add documents, so I didn't store anything. If you have a "
+                "question, just ask it in words."))
+            return True
+        for f in files:
+            self.defer_upload(file_id=f["id"], user=user, channel=channel, thread_ts=thread_ts)
+        names = ", ".join(f"`{plain(f.get('name', f['id']))}`" for f in files)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=(
-            "Thanks, but only HR admins can add documents, so I didn't store anything. If you have a "
-            "question, just ask it in words."))
+            f"Got it: adding {names}. I'll post a summary here when {'it is' if len(files) == 1 else 'they are'} "
+            "ready."))
         return True
-    for f in files:
-        services.defer_upload(file_id=f["id"], user=user, channel=channel, thread_ts=thread_ts)
-    names = ", ".join(f"`{plain(f.get('name', f['id']))}`" for f in files)
-    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=(
-        f"Got it: adding {names}. I'll post a summary here when {'it is' if len(files) == 1 else 'they are'} "
-        "ready."))
-    return True
 
 
-def _remove(services: BotServices, source: str, user: str) -> str:
+def _remove(admins: AdminDesk, source: str, user: str) -> str:
     if not source:
         return "Tell me which document: `/hr-admin remove FILE-NAME` (see `/hr-admin docs`)."
     try:
-        services.assistant.remove(source, actor=user)
+        admins.remove(source, actor=user)
     except NotFound as exc:  # echoes the name asked for
         return plain(exc)
     return f"Removed `{plain(source)}`. Answers no longer cite it."

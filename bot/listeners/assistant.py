@@ -7,8 +7,7 @@ from slack_bolt import App, Assistant, Say, SetStatus, SetSuggestedPrompts, SetT
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.listeners.admin import handle_file_share
-from bot.listeners.delivery import answer_in_thread, clean_question
+from bot.listeners.delivery import SharedFiles, answer_in_thread, clean_question
 from bot.services import BotServices
 
 log = logging.getLogger(__name__)
@@ -16,19 +15,19 @@ GREETING = ("Hi! I answer HR questions from our policies and your own records: l
             "leave, benefits, expenses, remote work. What would you like to know?")
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, shared_files: SharedFiles) -> None:
     assistant = Assistant()
 
     @assistant.thread_started
     def start(say: Say, set_suggested_prompts: SetSuggestedPrompts) -> None:
         say(GREETING)
         set_suggested_prompts(prompts=[{"title": e, "message": e}
-                                       for e in services.assistant.profile.examples[:4]])
+                                       for e in services.desk.examples[:4]])
 
     @assistant.user_message
     def user_message(payload: dict, client: WebClient, set_status: SetStatus, set_title: SetTitle, context) -> None:
         # The Assistant middleware claims every DM message in a thread, files shared there included.
-        if handle_file_share(services, payload, client):
+        if shared_files(payload, client):
             return
         if payload.get("subtype") or payload.get("bot_id"):
             return

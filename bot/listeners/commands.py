@@ -13,7 +13,7 @@ def register(app: App, services: BotServices) -> None:
     def hr(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         question = " ".join((command.get("text") or "").split())
         if question.lower() in ("", "help", "?"):
-            ack(response_type="ephemeral", text="Here is what I can do", blocks=help_blocks(services.assistant.profile.examples))
+            ack(response_type="ephemeral", text="Here is what I can do", blocks=help_blocks(services.desk.examples))
             return
         ack(response_type="ephemeral", text=f"Looking up: {plain(question)}")
         asked = services.ask(client, command["user_id"], question, "command")

@@ -11,6 +11,9 @@ from bot.render import answer_blocks, fallback_text
 from bot.services import BotServices
 
 MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# Files shared in a message: True when the event was one (handled, whatever the outcome). The employees' listeners
+# get this from the admin side (bot/listeners/admin.py FileShares) and know nothing else of it.
+SharedFiles = Callable[[dict, WebClient], bool]
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "message_replied", "channel_join",
                     "channel_leave", "thread_broadcast", "ekm_access_denied"}
 

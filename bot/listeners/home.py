@@ -6,13 +6,15 @@ from slack_sdk import WebClient
 
 from bot.render import home_view
 from bot.services import BotServices
+from knowledge.desks.admins import AdminDesk
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, admins: AdminDesk) -> None:
     @app.event("app_home_opened")
     def home(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        summary = services.assistant.home(services.asker(client, user))
-        client.views_publish(user_id=user, view=home_view(summary, services.assistant.profile.examples))
+        summary = services.desk.home(services.asker(client, user))
+        status = admins.knowledge_base_status() if admins.is_admin(user) else None
+        client.views_publish(user_id=user, view=home_view(summary, services.desk.examples, status))

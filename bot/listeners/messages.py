@@ -5,26 +5,26 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.listeners.admin import handle_file_share
-from bot.listeners.delivery import MENTION, answer_in_thread, clean_question, is_from_a_person
+from bot.listeners.delivery import SharedFiles, MENTION, answer_in_thread, clean_question, is_from_a_person
 from bot.render import answer_blocks, fallback_text, help_blocks
 from bot.services import BotServices
 
 PRIVATE_NOTE = "_The part about your own records was sent only to you._"
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, shared_files: SharedFiles) -> None:
     @app.event("message")
     def direct_message(event: dict, client: WebClient, context) -> None:
         if event.get("channel_type") != "im" or not is_from_a_person(event, services.bot_user_id):
             return
-        if handle_file_share(services, event, client):
+        if shared_files(event, client):
             return
         question = clean_question(event.get("text", ""), {services.bot_user_id, event["user"]})
         if not question:
             return
         if question.lower() in ("help", "hi", "hello", "?"):
-            client.chat_postMessage(channel=event["channel"], text="Here is what I can do", blocks=help_blocks(services.assistant.profile.examples))
+            client.chat_postMessage(channel=event["channel"], text="Here is what I can do",
+                                    blocks=help_blocks(services.desk.examples))
             return
         answer_in_thread(services, client, channel=event["channel"], thread_ts=event.get("thread_ts") or event["ts"],
                          user=event["user"], question=question, surface="dm", current_ts=event["ts"],
@@ -39,7 +39,7 @@ def register(app: App, services: BotServices) -> None:
         thread_ts = event.get("thread_ts") or event["ts"]
         if not question:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text="Here is what I can do",
-                                      blocks=help_blocks(services.assistant.profile.examples))
+                                      blocks=help_blocks(services.desk.examples))
             return
         placeholder = services.progress_message(client, context, channel, thread_ts)
         history = services.thread_history(client, channel, event.get("thread_ts"), event["ts"])

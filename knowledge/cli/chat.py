@@ -12,6 +12,7 @@ from knowledge.cli.common import render_text, runtime_of
 def demo(ctx, slack_user_id) -> None:
     """Embedded database + sample content + a terminal chat as a sample employee."""
     from knowledge.answering.answers import Asker
+    from knowledge.desks.employees import EmployeeDesk
 
     rt = runtime_of(ctx)
     click.echo("Preparing the sample company (the first run embeds about 200 passages)...")
@@ -22,6 +23,7 @@ def demo(ctx, slack_user_id) -> None:
     mode = "chat model " + rt.settings.chat_model if rt.llm is not None else "offline answerer (no chat model set)"
     click.echo(f"Ready: you are {user}, answers by the {mode}. Try \"How much annual leave do I have?\" "
                "Empty line or Ctrl-D quits.")
+    desk = EmployeeDesk(rt)
     history: list[tuple[str, str]] = []
     while True:
         try:
@@ -30,6 +32,6 @@ def demo(ctx, slack_user_id) -> None:
             break
         if not question.strip():
             break
-        answer = rt.assistant.answer(question, Asker(user), history=history)
+        answer = desk.answer(question, Asker(user), history=history)
         click.echo("\n" + render_text(answer) + "\n")
         history += [("user", question), ("assistant", answer.text)]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from knowledge.cli.common import checked_audience, cli_actor, echo_json, progress_bars, runtime_of
+from knowledge.desks.admins import AdminDesk
 from knowledge.runtime import SAMPLE_DOCS
 
 
@@ -87,7 +88,7 @@ def search(ctx, query, k, mode, audience, as_json) -> None:
 @click.pass_context
 def docs(ctx, as_json) -> None:
     """List the documents in the knowledge base."""
-    rows = runtime_of(ctx).assistant.documents()
+    rows = AdminDesk(runtime_of(ctx)).documents()
     if as_json:
         echo_json(rows)
         return
@@ -103,7 +104,7 @@ def docs(ctx, as_json) -> None:
 @click.pass_context
 def remove(ctx, source) -> None:
     """Remove a document (by file name) from the knowledge base, effective immediately."""
-    runtime_of(ctx).assistant.remove(source, actor=cli_actor())
+    AdminDesk(runtime_of(ctx)).remove(source, actor=cli_actor())
     click.echo(f"Removed {source}; answers no longer cite it.")
 
 
@@ -135,7 +136,7 @@ def sync(ctx, folder, audience, as_json) -> None:
     folder exits at once.
     """
     rt = runtime_of(ctx)
-    result, records = rt.assistant.sync_folder(folder.resolve(), audience=checked_audience(rt, audience))
+    result, records = AdminDesk(rt).sync_folder(folder.resolve(), audience=checked_audience(rt, audience))
     if as_json:
         echo_json({"folder": result.folder, "busy": result.skipped_busy, "retired": result.retired,
                     "results": [r.as_dict() for r in result.results],

@@ -7,6 +7,8 @@ import click
 
 from knowledge.cli.privacy import records_export, records_forget
 from knowledge.cli.common import cli_actor, echo_json, render_text, runtime_of
+from knowledge.desks.admins import AdminDesk
+from knowledge.desks.privacy import PrivacyDesk
 
 
 @click.group()
@@ -23,7 +25,7 @@ def records_import(ctx, files) -> None:
     Every row is validated first; any error (reported with its line number) means nothing is written.
     Re-importing the same file changes nothing.
     """
-    results = runtime_of(ctx).assistant.import_records_files([(path.name, path.read_bytes()) for path in files],
+    results = AdminDesk(runtime_of(ctx)).import_records_files([(path.name, path.read_bytes()) for path in files],
                                                               actor=cli_actor())
     for result in results:
         click.echo(f"{result.name}: {result.rows} {result.kind} rows, {result.changed} changed")
@@ -41,7 +43,7 @@ def records_bindings(ctx, who) -> None:
 
     A Slack id from the records always identifies the employee. An employee with none is bound on their first
     message by the work email of their Slack profile (full members of the workspace only), once."""
-    rows = runtime_of(ctx).assistant.bindings(who, cli_actor())
+    rows = PrivacyDesk(runtime_of(ctx)).bindings(who, cli_actor())
     for employee_id, name, email, slack in rows:
         click.echo(f"{employee_id:12} {slack or '(not bound)':14} {email}  {name}")
     if not rows:
@@ -53,7 +55,7 @@ def records_bindings(ctx, who) -> None:
 @click.pass_context
 def records_unbind(ctx, employee_id) -> None:
     """Reset an employee's Slack binding (a wrong account was bound): their next message binds again by email."""
-    previous = runtime_of(ctx).assistant.unbind(employee_id, cli_actor())
+    previous = PrivacyDesk(runtime_of(ctx)).unbind(employee_id, cli_actor())
     click.echo(f"{employee_id} is no longer bound to {previous}." if previous else
                f"{employee_id} was not bound to a Slack account.")
 
@@ -63,7 +65,7 @@ def records_unbind(ctx, employee_id) -> None:
 def records_check(ctx) -> None:
     """Balances where the HR system (the balances import) and hrbot's computation disagree by more than half a
     day, computed as of the HR system's date. The read of everyone's records is audited."""
-    lines = runtime_of(ctx).assistant.balance_check(cli_actor())
+    lines = AdminDesk(runtime_of(ctx)).balance_check(cli_actor())
     for line in lines:
         click.echo(line)
     click.echo(f"{len(lines)} disagreement{'s' if len(lines) != 1 else ''}." if lines else
@@ -81,9 +83,10 @@ def records_check(ctx) -> None:
 def ask(ctx, question, slack_user_id, email, today, as_json) -> None:
     """Answer a question exactly as that Slack user would get it."""
     from knowledge.answering.answers import Asker
+    from knowledge.desks.employees import EmployeeDesk
 
-    answer = runtime_of(ctx).assistant.answer(question, Asker(slack_user_id, email),
-                                            today=today.date() if today else None, operator=cli_actor())
+    answer = EmployeeDesk(runtime_of(ctx)).answer(question, Asker(slack_user_id, email),
+                                                  today=today.date() if today else None, operator=cli_actor())
     if as_json:
         echo_json(answer.as_json())
         return

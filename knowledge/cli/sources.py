@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import click
 
 from knowledge.cli.common import checked_audience, cli_actor, echo_json, runtime_of
+from knowledge.desks.sources import SourcesDesk
 from knowledge.sources.kinds import KINDS
 from knowledge.sources.store import parse_every
 
@@ -55,7 +56,7 @@ def sources_add(ctx, name, kind, folder, urls, sitemap, auth_header, settings_fi
                                  "the README's Sources section lists them.")
     rt = runtime_of(ctx)
     audience = checked_audience(rt, audience)
-    source = rt.assistant.sources.add(name, kind, settings, parse_every(every), audience, cli_actor())
+    source = SourcesDesk(rt).add(name, kind, settings, parse_every(every), audience, cli_actor())
     click.echo(f"Added source {source.name} ({source.kind}, every {every}).")
 
 
@@ -64,7 +65,7 @@ def sources_add(ctx, name, kind, folder, urls, sitemap, auth_header, settings_fi
 @click.pass_context
 def sources_list(ctx, as_json) -> None:
     """Each source with its schedule and status: last run, last success, what changed, last error."""
-    sources = runtime_of(ctx).assistant.sources.list()
+    sources = SourcesDesk(runtime_of(ctx)).list()
     now = datetime.now(timezone.utc)
     if as_json:
         echo_json([{"name": s.name, "kind": s.kind, "every_seconds": s.every_seconds, "audience": s.audience,
@@ -89,7 +90,7 @@ def sources_list(ctx, as_json) -> None:
 @click.pass_context
 def sources_remove(ctx, name, keep_documents) -> None:
     """Remove a source; its documents are retired at once unless --keep-documents."""
-    retired = runtime_of(ctx).assistant.remove_source(name, keep_documents, cli_actor())
+    retired = SourcesDesk(runtime_of(ctx)).remove(name, keep_documents, cli_actor())
     click.echo(f"Removed source {name}" + ("." if keep_documents else f"; retired {retired} documents."))
 
 
@@ -98,7 +99,7 @@ def sources_remove(ctx, name, keep_documents) -> None:
 @click.pass_context
 def sources_run(ctx, names) -> None:
     """Run sources now (all of them when none is named). Exit status 1 if any run failed."""
-    results = runtime_of(ctx).assistant.run_sources(list(names) or None, actor=cli_actor())
+    results = SourcesDesk(runtime_of(ctx)).run(list(names) or None, actor=cli_actor())
     failed = False
     for r in results:
         if r.status == "busy":

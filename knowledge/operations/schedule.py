@@ -27,7 +27,9 @@ MAINTENANCE_QUEUE = "maintenance"
 OWNER_QUEUES = [MAINTENANCE_QUEUE, SOURCES_QUEUE]
 RUN_SOURCE = f"{NAMESPACE}:run_source"
 # Keys of the worker's context (procrastinate's additional_context)
-ASSISTANT = "assistant"      # knowledge.assistant.HRAssistant
+SOURCES = "sources"          # knowledge.desks.sources.SourcesDesk
+PRIVACY = "privacy"          # knowledge.desks.privacy.PrivacyDesk (retention)
+OPERATIONS = "operations"    # knowledge.desks.operations.OperationsDesk (vectors, stalled jobs, job seals)
 DEFERRER = "deferrer"        # a procrastinate App opened on the runtime's sync pool, for deferring from a job
 SOURCE_ALERT = "source_alert"  # (source, failures, error) -> None, or absent
 SOURCE_CONCURRENCY = 4       # sources running at once in one worker (each mostly waits on the network)
@@ -57,8 +59,8 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
                 pass_context=True)
     def schedule_sources(context: procrastinate.JobContext, timestamp: int) -> int:
         """Each source whose time has come becomes a job of its own."""
-        assistant, deferrer = context.additional_context[ASSISTANT], context.additional_context[DEFERRER]
-        queued = [s.name for s in assistant.sources.due() if defer_source(deferrer, s.name)]
+        sources, deferrer = context.additional_context[SOURCES], context.additional_context[DEFERRER]
+        queued = [s.name for s in sources.due() if defer_source(deferrer, s.name)]
         if queued:
             log.info("sources due, queued: %s", ", ".join(queued))
         return len(queued)
@@ -69,9 +71,9 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
         the job itself only fails on a bug."""
         from knowledge.errors import NotFound
 
-        assistant = context.additional_context[ASSISTANT]
+        sources = context.additional_context[SOURCES]
         try:
-            [result] = assistant.run_sources([name], alert=context.additional_context.get(SOURCE_ALERT))
+            [result] = sources.run([name], alert=context.additional_context.get(SOURCE_ALERT))
         except NotFound:
             return "removed"  # removed between the schedule and the run
         return result.status
@@ -80,19 +82,17 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     @tasks.task(name="retention", queue=MAINTENANCE_QUEUE, queueing_lock="retention", retry=RETENTION_RETRY,
                 pass_context=True)
     def retention(context: procrastinate.JobContext, timestamp: int) -> dict:
-        return context.additional_context[ASSISTANT].prune()
+        return context.additional_context[PRIVACY].prune()
 
     @every("41 * * * *", "vectors")
     @tasks.task(name="complete_vectors", queue=MAINTENANCE_QUEUE, queueing_lock="complete_vectors",
                 pass_context=True)
     def complete_vectors(context: procrastinate.JobContext, timestamp: int) -> int:
-        return context.additional_context[ASSISTANT].complete_vectors()
+        return context.additional_context[OPERATIONS].complete_vectors()
 
     @every("* * * * *", "stalled-jobs")
     @tasks.task(name="stalled_jobs", queue=MAINTENANCE_QUEUE, queueing_lock="stalled_jobs", pass_context=True)
     def stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> int:
-        from knowledge.operations.jobs import retry_stalled
-
-        return len(retry_stalled(context.additional_context[ASSISTANT].runtime.db))
+        return context.additional_context[OPERATIONS].retry_stalled_jobs()
 
     return tasks

@@ -1,0 +1,140 @@
+"""The employees' desk: ask (answered and logged once, failures as kind answers), the home summary, feedback and
+the hand-off to HR; and the ledger of the events their questions arrive in."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import date
+from threading import BoundedSemaphore
+from typing import Callable
+
+from knowledge.answering.answers import Answer, Asker
+from knowledge.answering.conversations import ConversationLog, LoggedQuestion
+from knowledge.answering.events import EventLedger
+from knowledge.errors import DatabaseUnavailable, DiskFull, HRBotError
+from knowledge.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = ("Sorry, I can't reach the HR knowledge base right now. Please try again in a few minutes, "
+               "or contact {hr_contact}.")
+FAILED = "Sorry, something went wrong while I was looking that up. Please try again, or contact {hr_contact}."
+HOME_FACT_KINDS = ("balance", "leave")
+
+
+@dataclass
+class Asked:
+    answer: Answer
+    question_id: int | None       # the logged question (feedback and escalation refer to it); None if not logged
+    public: Answer | None = None  # with for_channel: the same answer without the asker's records
+
+
+@dataclass(frozen=True)
+class HomeSummary:
+    facts: list[str]                              # the asker's leave this year, computed from their records
+    notice: str | None                            # why there are no facts (no record linked)
+
+
+class EmployeeDesk:
+    """What an employee can do. One per process: its gate bounds the answers running at once, and its event
+    ledger holds the leases of the events being answered here."""
+
+    def __init__(self, runtime: Runtime):
+        self._runtime = runtime
+        self.conversations = ConversationLog(runtime.db)
+        self.events = EventLedger(runtime.db)
+        # Answering is CPU-bound (the embedding model): about one per core at a time, so queued work waits
+        # instead of fighting for the CPU, and the threads that acknowledge requests get scheduled promptly.
+        self._gate = BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+    @property
+    def settings(self):
+        return self._runtime.settings
+
+    @property
+    def examples(self) -> tuple[str, ...]:
+        """Questions to suggest, from the company profile."""
+        return self._runtime.profile.examples
+
+    def kind(self, template: str) -> str:
+        return template.format(hr_contact=self.settings.hr_contact)
+
+    def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
+               today: date | None = None, operator: str | None = None) -> Answer:
+        """The answer alone, not logged and with errors raised (the command line's `ask` and chat). operator:
+        who runs the command, audited as the reader of the asker's records."""
+        return self._runtime.answers.answer(question, asker, history=history, today=today, operator=operator)
+
+    def ask(self, question: str, asker: Asker, surface: str, history: list[tuple[str, str]] | None = None,
+            for_channel: bool = False) -> Asked:
+        """Answer and log once. Failures become a kind answer; the details go to the log only.
+        for_channel: also return the copy others may read, from the same pass."""
+        from knowledge.operations.metrics import observe_answer
+
+        started = time.perf_counter()
+        asked = self._ask(question, asker, surface, history, for_channel)
+        observe_answer(surface, asked.answer.kind, asked.answer.supported, time.perf_counter() - started)
+        return asked
+
+    def _ask(self, question, asker, surface, history, for_channel) -> Asked:
+        try:
+            answer, public = self._answered(question, asker, history, for_channel)
+        except (DatabaseUnavailable, DiskFull):  # the operator's problem, not the asker's: the kind line, logged
+            log.exception("database unavailable while answering")
+            return Asked(Answer(self.kind(UNAVAILABLE), kind="error"), None)
+        except HRBotError as exc:
+            log.warning("could not answer: %s", exc)
+            return Asked(Answer(str(exc), kind="error"), None)
+        except Exception:
+            log.exception("answering failed")
+            return Asked(Answer(self.kind(FAILED), kind="error"), None)
+        return Asked(answer, self._logged(question, answer, asker, surface), public)
+
+    def _answered(self, question, asker, history, for_channel) -> tuple[Answer, Answer | None]:
+        answers = self._runtime.answers
+        with self._gate:
+            if for_channel:
+                return answers.answer_with_channel_copy(question, asker, history=history)
+            return answers.answer(question, asker, history=history), None
+
+    def _logged(self, question: str, answer: Answer, asker: Asker, surface: str) -> int | None:
+        try:
+            return self.conversations.record(question=question, answer=answer, surface=surface,
+                                             slack_user_id=asker.slack_user_id, employee_id=answer.employee_id)
+        except Exception:  # the answer still goes out; feedback buttons are simply left off
+            log.exception("could not log the question")
+            return None
+
+    def home(self, asker: Asker, today: date | None = None) -> HomeSummary:
+        """The asker's leave this year (an audited read of their records)."""
+        from knowledge.answering.chain import NO_RECORD
+        from knowledge.database import audit
+        from knowledge.people.personal import personal_facts
+
+        records_reader = self._runtime.records
+        employee_id = records_reader.resolve(asker.slack_user_id, asker.email, asker.email_lookup)
+        records = records_reader.load(employee_id) if employee_id else None
+        facts: list[str] = []
+        if records is not None:
+            audit.record(self._runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
+                         surface="app_home")
+            facts = [d.page_content for d in personal_facts(records, today or date.today(), self._runtime.profile)
+                     if d.metadata.get("kind") in HOME_FACT_KINDS]
+        return HomeSummary(facts, None if facts else NO_RECORD)
+
+    def feedback(self, question_id: int, slack_user_id: str, helpful: bool, comment: str | None = None) -> None:
+        self.conversations.feedback(question_id, slack_user_id, helpful, comment)
+
+    def logged_question(self, question_id: int) -> LoggedQuestion | None:
+        return self.conversations.get(question_id)
+
+    def escalate(self, question_id: int, slack_user_id: str, destination: str, send: Callable[[], None]) -> bool:
+        """Hand a question to HR: send runs inside the transaction that records it, so a failed send records
+        nothing and the next attempt tries again."""
+        return self.conversations.escalate(question_id, slack_user_id, destination, send)
+
+    def claim_event(self, event_id: str, body: dict):
+        """The lease on a new event (knowledge.answering.events.Claim), or None for a retry or duplicate."""
+        return self.events.claim(event_id, body)
