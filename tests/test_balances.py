@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.people.balances import (Employee, Entitlement, LeaveRecord, LeaveYear, leave_balance, months_employed,
-                                       round_up_half)
+from knowledge.people.balances import leave_balance, round_up_half
+from knowledge.people.leave import Employee, Entitlement, LeaveRecord, LeaveYear, months_employed
 from knowledge.people.personal import holidays_for
 from knowledge.people.records import RecordsReader
 from knowledge.profile.load import load_profile

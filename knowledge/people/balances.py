@@ -6,71 +6,15 @@ long service, pro rata, rounding, carry-over, accrual, unlimited) come from know
 """
 from __future__ import annotations
 
-import calendar
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from knowledge.people.leave import (Employee, Entitlement, LeaveRecord, LeaveYear, completed_periods, employed_in,
+                                    leave_year, months_employed, on_day, spread, years_of_service)
+from knowledge.profile.dates import day_month
 from knowledge.profile.model import LeaveRules
-from knowledge.profile.dates import day, day_month
-
-
-@dataclass(frozen=True)
-class Employee:
-    employee_id: str
-    name: str
-    email: str
-    country: str
-    fte: Decimal
-    hire_date: date
-    end_date: date | None = None
-    department: str | None = None
-    employment_type: str = "permanent"
-    manager_id: str | None = None
-    slack_user_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Entitlement:
-    leave_type: str
-    year: int
-    base_days: Decimal | None
-    carried_over: Decimal
-
-
-@dataclass(frozen=True)
-class OfficialBalance:
-    """A balance as the HR system computed it (the balances import)."""
-    leave_type: str
-    year: int
-    balance: Decimal
-    as_of: date
-
-
-@dataclass(frozen=True)
-class LeaveRecord:
-    request_id: str
-    leave_type: str
-    start_date: date
-    end_date: date
-    days: Decimal
-    status: str
-
-
-@dataclass(frozen=True)
-class LeaveYear:
-    start: date
-    end: date    # inclusive
-    label: int   # the calendar year the leave year starts in (the `year` of entitlement rows)
-
-    def __contains__(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-    def __str__(self) -> str:
-        if (self.start.month, self.start.day) == (1, 1):
-            return str(self.label)
-        return f"{day(self.start)} to {day(self.end)}"
 
 
 @dataclass
@@ -175,93 +119,28 @@ def round_up_half(value: Decimal) -> Decimal:
     return round_days(value, "up_half")
 
 
-def _on(year: int, month: int, day: int) -> date:
-    """That day in that year; 29 February falls on 1 March in other years."""
-    return date(year, month, min(day, calendar.monthrange(year, month)[1])) if (month, day) != (2, 29) or \
-        calendar.isleap(year) else date(year, 3, 1)
-
-
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def leave_year(rules: LeaveRules, employee: Employee, on: date) -> LeaveYear:
-    month, day = rules.year_start or (employee.hire_date.month, employee.hire_date.day)
-    start = _on(on.year, month, day)
-    if start > on:
-        start = _on(on.year - 1, month, day)
-    return LeaveYear(start, _on(start.year + 1, month, day) - timedelta(days=1), start.year)
-
-
-def leave_year_labelled(rules: LeaveRules, employee: Employee, label: int) -> LeaveYear:
-    month, day = rules.year_start or (employee.hire_date.month, employee.hire_date.day)
-    return leave_year(rules, employee, _on(label, month, day))
-
-
-def months_employed(employee: Employee, year: LeaveYear, cutoff_day: int) -> int:
-    """Months of the leave year counted: joining on/before the cutoff day, or leaving on/after it, counts."""
-    count = 0
-    for k in range(12):
-        period = _add_months(year.start, k)
-        cutoff = period + timedelta(days=cutoff_day - 1)
-        if employee.hire_date <= cutoff and (employee.end_date is None or employee.end_date >= cutoff):
-            count += 1
-    return count
-
-
-def years_of_service(employee: Employee, on: date) -> int:
-    years = on.year - employee.hire_date.year
-    if (on.month, on.day) < (employee.hire_date.month, employee.hire_date.day):
-        years -= 1
-    return max(years, 0)
-
-
-def _employed_in(employee: Employee, year: LeaveYear) -> tuple[date, date] | None:
-    first = max(year.start, employee.hire_date)
-    last = min(year.end, employee.end_date or year.end)
-    return (first, last) if first <= last else None
-
-
-def working_days(start: date, end: date, holidays: set[date]) -> list[date]:
-    days, current = [], start
-    while current <= end:
-        if current.weekday() < 5 and current not in holidays:
-            days.append(current)
-        current += timedelta(days=1)
-    return days
-
-
-def spread(record: LeaveRecord, holidays: set[date]) -> list[tuple[date, Decimal]]:
-    """A record's days spread evenly over its working days (all on the start date if it has none)."""
-    days = working_days(record.start_date, record.end_date, holidays)
-    if not days:
-        return [(record.start_date, record.days)]
-    share = record.days / len(days)
-    return [(d, share) for d in days]
-
-
-def _completed_periods(every: str, first: date, as_of: date, last: date) -> int:
-    """Accrual periods worked in full between first and min(as_of, last). Months and half months (1st-15th,
-    16th-end) follow the calendar, like pay periods; weeks and fortnights are counted from the first day."""
-    until = min(as_of, last)
-    if until < first:
-        return 0
-    if every in ("week", "two_weeks"):
-        return ((until - first).days + 1) // (7 if every == "week" else 14)
-    count, start = 0, date(first.year, first.month, 1)
-    while True:
-        month_end = _add_months(date(start.year, start.month, 1), 1) - timedelta(days=1)
-        end = month_end if every == "month" or start.day > 15 else date(start.year, start.month, 15)
-        if end > until:
-            return count
-        if start >= first:
-            count += 1
-        start = end + timedelta(days=1)
-
-
 CARRY_BACK_YEARS = 3  # how many leave years back unreported carry-over is followed (each year's carries the last's)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """This leave year's allowance and how it was found (the first half of a Balance)."""
+    base: Decimal
+    reason: str
+    amount: Decimal
+    factor: Decimal = Decimal(1)
+    factor_text: str = ""
+    accrued: bool = False
+
+
+@dataclass
+class Usage:
+    """The year's approved and pending requests of one leave type, day by day (the other half)."""
+    taken: Decimal = Decimal(0)
+    booked: Decimal = Decimal(0)
+    pending: Decimal = Decimal(0)
+    by_deadline: Decimal = Decimal(0)  # approved days on or before the carry-over's expiry
+    records: list[str] = field(default_factory=list)
 
 
 def leave_balance(rules: LeaveRules, employee: Employee, entitlements: list[Entitlement], records: list[LeaveRecord],
@@ -272,82 +151,119 @@ def leave_balance(rules: LeaveRules, employee: Employee, entitlements: list[Enti
     from the previous leave year's unused days by the profile's carry-over rules (carried_from_last_year)."""
     year = year or leave_year(rules, employee, as_of)
     row = next((x for x in entitlements if x.leave_type == rules.leave_type and x.year == year.label), None)
-    employed = _employed_in(employee, year)
-    fte = employee.fte
-    factor, factor_text = Decimal(1), ""
-    accrued = False
-    if rules.unlimited:
-        base, reason = Decimal(0), f"{location_name}: {label} is unlimited, with no fixed allowance"
-        amount = Decimal(0)
-    elif rules.accrual is not None:
-        accrual = rules.accrual
-        periods = _completed_periods(accrual.every, employed[0], as_of, employed[1]) if employed else 0
-        base = accrual.days * periods
-        reason = (f"{_fmt(accrual.days)} days per {accrual.every.replace('_', ' ')} x {periods} completed so far"
-                  if periods else f"{_fmt(accrual.days)} days per {accrual.every.replace('_', ' ')}, none completed yet")
-        amount = base * fte
-        if accrual.max_days is not None and amount > accrual.max_days:
-            amount, reason = accrual.max_days, reason + f", capped at {_fmt(accrual.max_days)} a year"
-        amount = round_days(amount, rules.rounding)
-        accrued = True
-    else:
-        if row is not None and row.base_days is not None:
-            base, reason = row.base_days, "your contractual full-time entitlement"
-        else:
-            base, reason = rules.base_days or Decimal(0), f"{location_name} full-time entitlement"
-            service = years_of_service(employee, year.start)
-            step = next((s for s in reversed(rules.long_service) if service >= s.after_years), None)
-            if step is not None:
-                base = step.days
-                reason += f" after {step.after_years} years' service"
-        if not employed:
-            factor, factor_text = Decimal(0), "0 months employed this leave year"
-        elif rules.pro_rata == "months":
-            months = months_employed(employee, year, rules.cutoff_day)
-            factor = Decimal(months) / 12
-            factor_text = "" if months == 12 else f"{months}/12 months employed this leave year"
-        elif rules.pro_rata == "calendar_days":
-            total = (year.end - year.start).days + 1
-            days = (employed[1] - employed[0]).days + 1
-            factor = Decimal(days) / total
-            factor_text = "" if days == total else f"{days}/{total} days employed this leave year"
-        amount = round_days(base * fte * factor, rules.rounding) if factor else Decimal(0)
-    carry_note = ""
+    allowance = _allowance(rules, employee, row, year, as_of, label, location_name)
     if row is not None:
-        carried = row.carried_over
-        if rules.carry_over.max_days is not None and carried > rules.carry_over.max_days:
-            carry_note = f"{_fmt(carried)} reported, capped at {_fmt(rules.carry_over.max_days)}"
-            carried = rules.carry_over.max_days
+        carried, carry_note = _reported_carry_over(rules, row)
     else:
         carried, carry_note = carried_from_last_year(rules, employee, entitlements, records, holidays, year,
                                                      label=label, location_name=location_name, carry_back=carry_back)
-    expiry = None
-    if rules.carry_over.expires is not None:
-        expiry = _on(year.start.year, *rules.carry_over.expires)
-        if expiry < year.start:
-            expiry = _on(year.start.year + 1, *rules.carry_over.expires)
-    taken = booked = pending = used_by_deadline = Decimal(0)
-    used: list[str] = []
+    expiry = carry_over_expiry(rules, year)
+    usage = _usage(rules, records, holidays, year, as_of, expiry)
+    expired = (max(Decimal(0), carried - usage.by_deadline) if expiry is not None and as_of > expiry
+               else Decimal(0))
+    return Balance(rules.leave_type, label, year, as_of, allowance.base, allowance.reason, employee.fte,
+                   allowance.factor, allowance.factor_text, _q(allowance.amount), _q(carried), _q(expired),
+                   _q(usage.taken), _q(usage.booked), _q(usage.pending), rules.rounding, carry_note, expiry,
+                   allowance.accrued, rules.unlimited, usage.records)
+
+
+def _allowance(rules: LeaveRules, employee: Employee, row: Entitlement | None, year: LeaveYear, as_of: date,
+               label: str, location_name: str) -> Allowance:
+    """The allowance by the kind of rule: unlimited, accrued per pay period, or granted for the year."""
+    if rules.unlimited:
+        return Allowance(Decimal(0), f"{location_name}: {label} is unlimited, with no fixed allowance",
+                         Decimal(0))
+    if rules.accrual is not None:
+        return _accrued_allowance(rules, employee, year, as_of)
+    return _yearly_allowance(rules, employee, row, year, location_name)
+
+
+def _accrued_allowance(rules: LeaveRules, employee: Employee, year: LeaveYear, as_of: date) -> Allowance:
+    """Days earned per completed pay period so far this leave year, times FTE, up to the yearly cap."""
+    accrual = rules.accrual
+    employed = employed_in(employee, year)
+    periods = completed_periods(accrual.every, employed[0], as_of, employed[1]) if employed else 0
+    base = accrual.days * periods
+    every = accrual.every.replace("_", " ")
+    reason = (f"{_fmt(accrual.days)} days per {every} x {periods} completed so far" if periods
+              else f"{_fmt(accrual.days)} days per {every}, none completed yet")
+    amount = base * employee.fte
+    if accrual.max_days is not None and amount > accrual.max_days:
+        amount, reason = accrual.max_days, reason + f", capped at {_fmt(accrual.max_days)} a year"
+    return Allowance(base, reason, round_days(amount, rules.rounding), accrued=True)
+
+
+def _yearly_allowance(rules: LeaveRules, employee: Employee, row: Entitlement | None, year: LeaveYear,
+                      location_name: str) -> Allowance:
+    """The full-time allowance (the contract's, else the location's with long-service steps), times FTE and the
+    share of the leave year employed."""
+    if row is not None and row.base_days is not None:
+        base, reason = row.base_days, "your contractual full-time entitlement"
+    else:
+        base, reason = rules.base_days or Decimal(0), f"{location_name} full-time entitlement"
+        service = years_of_service(employee, year.start)
+        step = next((s for s in reversed(rules.long_service) if service >= s.after_years), None)
+        if step is not None:
+            base = step.days
+            reason += f" after {step.after_years} years' service"
+    factor, factor_text = _pro_rata(rules, employee, year)
+    amount = round_days(base * employee.fte * factor, rules.rounding) if factor else Decimal(0)
+    return Allowance(base, reason, amount, factor, factor_text)
+
+
+def _pro_rata(rules: LeaveRules, employee: Employee, year: LeaveYear) -> tuple[Decimal, str]:
+    """(share of the leave year employed, said in words; "" for a whole year) by the rule's pro rata."""
+    employed = employed_in(employee, year)
+    if not employed:
+        return Decimal(0), "0 months employed this leave year"
+    if rules.pro_rata == "months":
+        months = months_employed(employee, year, rules.cutoff_day)
+        return Decimal(months) / 12, "" if months == 12 else f"{months}/12 months employed this leave year"
+    if rules.pro_rata == "calendar_days":
+        total = (year.end - year.start).days + 1
+        days = (employed[1] - employed[0]).days + 1
+        return Decimal(days) / total, "" if days == total else f"{days}/{total} days employed this leave year"
+    return Decimal(1), ""
+
+
+def _reported_carry_over(rules: LeaveRules, row: Entitlement) -> tuple[Decimal, str]:
+    """The HR system's carry-over for the year, capped by the profile's max_days."""
+    carried, cap = row.carried_over, rules.carry_over.max_days
+    if cap is not None and carried > cap:
+        return cap, f"{_fmt(carried)} reported, capped at {_fmt(cap)}"
+    return carried, ""
+
+
+def carry_over_expiry(rules: LeaveRules, year: LeaveYear) -> date | None:
+    """When days carried into the year lapse: the first such date on or after the leave year's start."""
+    if rules.carry_over.expires is None:
+        return None
+    expiry = on_day(year.start.year, *rules.carry_over.expires)
+    return expiry if expiry >= year.start else on_day(year.start.year + 1, *rules.carry_over.expires)
+
+
+def _usage(rules: LeaveRules, records: list[LeaveRecord], holidays: set[date], year: LeaveYear, as_of: date,
+           expiry: date | None) -> Usage:
+    """Each approved or pending request's working days inside the leave year: pending, taken (up to as_of) or
+    booked (after it), and the approved ones up to the carry-over's expiry."""
+    usage = Usage()
     for record in records:
         if record.leave_type != rules.leave_type or record.status not in ("approved", "pending"):
             continue
         portions = [(d, share) for d, share in spread(record, holidays) if d in year]
         if not portions:
             continue
-        used.append(record.request_id)
-        for day, share in portions:
+        usage.records.append(record.request_id)
+        for when, share in portions:
             if record.status == "pending":
-                pending += share
-            elif day <= as_of:
-                taken += share
+                usage.pending += share
+            elif when <= as_of:
+                usage.taken += share
             else:
-                booked += share
-            if record.status == "approved" and expiry is not None and day <= expiry:
-                used_by_deadline += share
-    expired = max(Decimal(0), carried - used_by_deadline) if expiry is not None and as_of > expiry else Decimal(0)
-    return Balance(rules.leave_type, label, year, as_of, base, reason, fte, factor, factor_text, _q(amount),
-                   _q(carried), _q(expired), _q(taken), _q(booked), _q(pending), rules.rounding, carry_note, expiry,
-                   accrued, rules.unlimited, used)
+                usage.booked += share
+            if record.status == "approved" and expiry is not None and when <= expiry:
+                usage.by_deadline += share
+    return usage
 
 
 def carried_from_last_year(rules: LeaveRules, employee: Employee, entitlements: list[Entitlement],
@@ -364,7 +280,7 @@ def carried_from_last_year(rules: LeaveRules, employee: Employee, entitlements: 
     if rules.unlimited or carry_back <= 0 or carry.max_days == 0 or (carry.max_days is None and carry.expires is None):
         return Decimal(0), ""
     previous = leave_year(rules, employee, year.start - timedelta(days=1))
-    if _employed_in(employee, previous) is None:
+    if employed_in(employee, previous) is None:
         return Decimal(0), ""
     known = (any(e.leave_type == rules.leave_type and e.year == previous.label for e in entitlements)
              or any(r.leave_type == rules.leave_type and r.start_date <= previous.end and r.end_date >= previous.start

@@ -1,11 +1,12 @@
 """For HR admins: where the HR system's balances and ours disagree by more than half a day. Reads every employee's
-records with the owner's rights, so the caller audits the read (knowledge.assistant does)."""
+records with the owner's rights, so the caller audits the read (knowledge.desks.admins does)."""
 from __future__ import annotations
 
 from collections import defaultdict
 
 from knowledge.database.connection import Database
-from knowledge.people.balances import Employee, Entitlement, LeaveRecord, OfficialBalance, leave_balance
+from knowledge.people.balances import leave_balance
+from knowledge.people.leave import Employee, Entitlement, LeaveRecord, OfficialBalance
 from knowledge.people.personal import DISAGREEMENT, holidays_for
 from knowledge.people.records import PersonalRecords
 from knowledge.profile.dates import day

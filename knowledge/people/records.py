@@ -12,7 +12,7 @@ import psycopg
 
 from knowledge.database.audit import audit
 from knowledge.database.connection import Database
-from knowledge.people.balances import Employee, Entitlement, LeaveRecord, OfficialBalance
+from knowledge.people.leave import Employee, Entitlement, LeaveRecord, OfficialBalance
 
 RECORDS_ROLE = "hrbot_records"
 

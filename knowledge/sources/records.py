@@ -260,7 +260,7 @@ def leave_year_of(profile) -> Callable[[dict, str, date], int]:
     in the profile. A balance is looked up by that label, so one filed under the calendar year of its date is
     never found when the leave year starts on 1 April and the date is in February. Without a profile, a known
     location or rules for the type, the calendar year."""
-    from knowledge.people.balances import Employee, leave_year
+    from knowledge.people.leave import Employee, leave_year
 
     def year_of(row: dict, leave_type: str, on: date) -> int:
         location = profile.location(row.get("country")) if profile is not None else None
