@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -208,75 +209,120 @@ def _location(raw: dict, line: str, errors: list[str], locations: set[str] | Non
     return code
 
 
+@dataclass(frozen=True)
+class RowCheck:
+    """One raw row being checked: where it came from, the errors found so far (each problem is appended with the
+    row's place) and what it may name."""
+    line: str
+    errors: list[str]
+    employees: set[str]
+    leave_types: set[str]
+    locations: set[str] | None
+
+    def fail(self, problem: str) -> None:
+        self.errors.append(f"{self.line}: {problem}")
+
+    def date(self, raw: dict, column: str, required: bool = True) -> date | None:
+        return _date(raw.get(column), column, self.errors, self.line, required=required)
+
+    def number(self, raw: dict, column: str, default: str | None = None, **kwargs) -> Decimal | None:
+        return _number(raw.get(column) or default, column, self.errors, self.line, **kwargs)
+
+
 def _validate(kind, raw, line, errors, employees, leave_types, locations) -> dict | None:
+    """One row of a kind, checked and typed; None when it has a problem (each one added to errors)."""
     before = len(errors)
-    row: dict = {}
-    if kind == "employees":
-        for column in ("employee_id", "email", "name"):
-            if not raw.get(column):
-                errors.append(f"{line}: {column} is empty")
-        row.update(employee_id=raw.get("employee_id"), email=raw.get("email"), name=raw.get("name"),
-                   slack_user_id=raw.get("slack_user_id") or None, department=raw.get("department") or None,
-                   manager_id=raw.get("manager_id") or None)
-        if row["email"] and "@" not in row["email"]:
-            errors.append(f"{line}: email {row['email']!r} is not an email address")
-        row["country"] = _location(raw, line, errors, locations)
-        row["employment_type"] = raw.get("employment_type") or "permanent"
-        if row["employment_type"] not in EMPLOYMENT_TYPES:
-            errors.append(f"{line}: employment_type {row['employment_type']!r} must be one of "
-                          + ", ".join(sorted(EMPLOYMENT_TYPES)))
-        fte = _number(raw.get("fte") or "1", "fte", errors, line, places=3, most=None)
-        if fte is not None and not (0 < fte <= 1):
-            errors.append(f"{line}: fte must be above 0 and at most 1 (got {fte})")
-        row["fte"] = fte
-        row["hire_date"] = _date(raw.get("hire_date"), "hire_date", errors, line)
-        row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line, required=False)
-        if row["hire_date"] and row["end_date"] and row["end_date"] < row["hire_date"]:
-            errors.append(f"{line}: end_date is before hire_date")
-        if row["manager_id"] and row["manager_id"] not in employees:
-            errors.append(f"{line}: manager_id {row['manager_id']!r} is not a known employee")
-    elif kind == "public_holidays":
-        row["country"] = _location(raw, line, errors, locations)
-        row["date"] = _date(raw.get("date"), "date", errors, line)
-        row["name"] = raw.get("name")
-        if not row["name"]:
-            errors.append(f"{line}: name is empty")
-    else:
-        row["employee_id"] = raw.get("employee_id")
-        if row["employee_id"] not in employees:
-            errors.append(f"{line}: unknown employee {row['employee_id']!r} (import employees first)")
-        row["leave_type"] = (raw.get("leave_type") or "").lower()
-        if row["leave_type"] not in leave_types:
-            errors.append(f"{line}: unknown leave type {raw.get('leave_type')!r}; use one of "
-                          + ", ".join(sorted(leave_types)))
-        if kind in ("entitlements", "balances"):
-            year = (raw.get("year") or "").strip()
-            if not (year.isdigit() and 2000 <= int(year) <= 2100):
-                errors.append(f"{line}: year {year!r} is not a year")
-            row["year"] = int(year) if year.isdigit() else None
-        if kind == "balances":
-            row["balance"] = _signed(raw.get("balance"), "balance", errors, line)
-            row["as_of"] = _date(raw.get("as_of"), "as_of", errors, line)
-        elif kind == "entitlements":
-            row["base_days"] = _number(raw.get("base_days"), "base_days", errors, line, required=False)
-            row["carried_over"] = _number(raw.get("carried_over") or "0", "carried_over", errors, line)
-        else:
-            row["request_id"] = raw.get("request_id")
-            if not row["request_id"]:
-                errors.append(f"{line}: request_id is empty")
-            row["start_date"] = _date(raw.get("start_date"), "start_date", errors, line)
-            row["end_date"] = _date(raw.get("end_date"), "end_date", errors, line)
-            if row["start_date"] and row["end_date"] and row["end_date"] < row["start_date"]:
-                errors.append(f"{line}: end_date {row['end_date']} is before start_date {row['start_date']}")
-            row["days"] = _number(raw.get("days"), "days", errors, line)
-            if row["days"] is not None and row["days"] == 0:
-                errors.append(f"{line}: days must be more than 0")
-            if (row["days"] and row["start_date"] and row["end_date"]
-                    and row["days"] > (row["end_date"] - row["start_date"]).days + 1):
-                errors.append(f"{line}: {row['days']} days do not fit between {row['start_date']} "
-                              f"and {row['end_date']}")
-            row["status"] = (raw.get("status") or "").lower()
-            if row["status"] not in STATUSES:
-                errors.append(f"{line}: status {raw.get('status')!r} must be one of "
-                              + ", ".join(sorted(STATUSES)))
+    row = ROW_CHECKS[kind](raw, RowCheck(line, errors, employees, leave_types, locations))
     return row if len(errors) == before else None
+
+
+def _employee(raw: dict, check: RowCheck) -> dict:
+    for column in ("employee_id", "email", "name"):
+        if not raw.get(column):
+            check.fail(f"{column} is empty")
+    row = dict(employee_id=raw.get("employee_id"), email=raw.get("email"), name=raw.get("name"),
+               slack_user_id=raw.get("slack_user_id") or None, department=raw.get("department") or None,
+               manager_id=raw.get("manager_id") or None)
+    if row["email"] and "@" not in row["email"]:
+        check.fail(f"email {row['email']!r} is not an email address")
+    row["country"] = _location(raw, check.line, check.errors, check.locations)
+    row["employment_type"] = raw.get("employment_type") or "permanent"
+    if row["employment_type"] not in EMPLOYMENT_TYPES:
+        check.fail(f"employment_type {row['employment_type']!r} must be one of " + ", ".join(sorted(EMPLOYMENT_TYPES)))
+    fte = check.number(raw, "fte", "1", places=3, most=None)
+    if fte is not None and not (0 < fte <= 1):
+        check.fail(f"fte must be above 0 and at most 1 (got {fte})")
+    row["fte"] = fte
+    row["hire_date"] = check.date(raw, "hire_date")
+    row["end_date"] = check.date(raw, "end_date", required=False)
+    if row["hire_date"] and row["end_date"] and row["end_date"] < row["hire_date"]:
+        check.fail("end_date is before hire_date")
+    if row["manager_id"] and row["manager_id"] not in check.employees:
+        check.fail(f"manager_id {row['manager_id']!r} is not a known employee")
+    return row
+
+
+def _public_holiday(raw: dict, check: RowCheck) -> dict:
+    row = {"country": _location(raw, check.line, check.errors, check.locations),
+           "date": check.date(raw, "date"), "name": raw.get("name")}
+    if not row["name"]:
+        check.fail("name is empty")
+    return row
+
+
+def _employees_leave(raw: dict, check: RowCheck) -> dict:
+    """What every leave row starts with: a known employee and a leave type of the profile."""
+    row = {"employee_id": raw.get("employee_id"), "leave_type": (raw.get("leave_type") or "").lower()}
+    if row["employee_id"] not in check.employees:
+        check.fail(f"unknown employee {row['employee_id']!r} (import employees first)")
+    if row["leave_type"] not in check.leave_types:
+        check.fail(f"unknown leave type {raw.get('leave_type')!r}; use one of " + ", ".join(sorted(check.leave_types)))
+    return row
+
+
+def _leave_year(raw: dict, check: RowCheck) -> dict:
+    """An employee's leave of one type in one year (entitlements and balances)."""
+    row = _employees_leave(raw, check)
+    year = (raw.get("year") or "").strip()
+    if not (year.isdigit() and 2000 <= int(year) <= 2100):
+        check.fail(f"year {year!r} is not a year")
+    row["year"] = int(year) if year.isdigit() else None
+    return row
+
+
+def _entitlement(raw: dict, check: RowCheck) -> dict:
+    row = _leave_year(raw, check)
+    row["base_days"] = check.number(raw, "base_days", required=False)
+    row["carried_over"] = check.number(raw, "carried_over", "0")
+    return row
+
+
+def _balance(raw: dict, check: RowCheck) -> dict:
+    row = _leave_year(raw, check)
+    row["balance"] = _signed(raw.get("balance"), "balance", check.errors, check.line)
+    row["as_of"] = check.date(raw, "as_of")
+    return row
+
+
+def _leave_request(raw: dict, check: RowCheck) -> dict:
+    row = _employees_leave(raw, check)
+    row["request_id"] = raw.get("request_id")
+    if not row["request_id"]:
+        check.fail("request_id is empty")
+    start = row["start_date"] = check.date(raw, "start_date")
+    end = row["end_date"] = check.date(raw, "end_date")
+    if start and end and end < start:
+        check.fail(f"end_date {end} is before start_date {start}")
+    days = row["days"] = check.number(raw, "days")
+    if days is not None and days == 0:
+        check.fail("days must be more than 0")
+    if days and start and end and days > (end - start).days + 1:
+        check.fail(f"{days} days do not fit between {start} and {end}")
+    row["status"] = (raw.get("status") or "").lower()
+    if row["status"] not in STATUSES:
+        check.fail(f"status {raw.get('status')!r} must be one of " + ", ".join(sorted(STATUSES)))
+    return row
+
+
+ROW_CHECKS = {"employees": _employee, "public_holidays": _public_holiday, "entitlements": _entitlement,
+              "balances": _balance, "leave": _leave_request}
