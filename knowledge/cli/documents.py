@@ -118,8 +118,8 @@ def reembed(ctx) -> None:
 
     rt = runtime_of(ctx)
     result = run(rt.db, rt.embeddings)
-    click.echo(f"Re-embedded {result['chunks']} chunks and {result['sentences']} sentences with {result['model']} "
-               f"({result['dimension']} dimensions).")
+    click.echo(f"Re-embedded {result['chunks']} chunks with {result['model']} ({result['dimension']} dimensions), "
+               f"and their {result['sentences']} stored sentences.")
     filled = fill_multilingual(rt.db, rt.multilingual)
     if filled:
         click.echo(f"Added the multilingual vector to {filled} chunks that lacked it.")
