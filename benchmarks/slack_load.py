@@ -7,10 +7,14 @@ loop, like people chatting); 20 extra deliveries are Slack-style retries (same e
 
 Reports ack latency (HTTP response), time from sending to the answer's chat.update, lost and duplicate answers.
 
-    python benchmarks/slack_load.py
+    python benchmarks/slack_load.py [--senders 20 --per-sender 10 --retries 20] [--settle SECONDS] [--name NAME]
+
+The issue 24 black-box check is 50 DMs from 10 senders, sent either a few seconds after `/healthz` first answers
+(`--settle 3`: a deploy, a restart, a new replica) or once the process has settled (`--settle 30`).
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import random
@@ -33,6 +37,14 @@ SENDERS, PER_SENDER, RETRIES = 20, 10, 20
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--senders", type=int, default=SENDERS)
+    parser.add_argument("--per-sender", type=int, default=PER_SENDER)
+    parser.add_argument("--retries", type=int, default=RETRIES)
+    parser.add_argument("--settle", type=float, default=0.0, help="seconds to wait after /healthz first answers")
+    parser.add_argument("--name", default="slack_load", help="result file name (benchmarks/results/NAME.json)")
+    args = parser.parse_args()
+    senders, per_sender, retries = args.senders, args.per_sender, args.retries
     url, server = benchmark_database("slack")
     rt = Runtime(Settings.from_env(environ={}, dotenv_path=None), db=Database(url))
     rt.load_samples()
@@ -42,6 +54,8 @@ def main() -> None:
     random.seed(5)
     with FakeSlack(users={u: {"email": f"{u.lower()}@x.example", "real_name": u} for u in users}) as fake:
         with ServedBot(url, fake.base_url, port=3900 + random.randrange(90)) as bot:
+            healthy_at = time.perf_counter()
+            time.sleep(args.settle)
             sent_at: dict[str, float] = {}
             acks: list[float] = []
             statuses: list[int] = []
@@ -70,7 +84,7 @@ def main() -> None:
 
             def sender(s: int) -> None:
                 user = users[s % len(users)]
-                for i in range(PER_SENDER):
+                for i in range(per_sender):
                     channel = f"DLOAD{s:02d}{i:02d}"
                     ts = f"17000{s:02d}{i:03d}.000100"
                     event = {"type": "message", "channel_type": "im", "channel": channel, "user": user,
@@ -82,7 +96,7 @@ def main() -> None:
                     with lock:
                         acks.append(seconds)
                         statuses.append(status)
-                    if (s * PER_SENDER + i) % (SENDERS * PER_SENDER // RETRIES) == 0:  # Slack retries it
+                    if retries and (s * per_sender + i) % max(1, senders * per_sender // retries) == 0:  # Slack retries it
                         status, seconds = bot.post_event(body, {"X-Slack-Retry-Num": "1",
                                                                 "X-Slack-Retry-Reason": "http_timeout"})
                         with lock:
@@ -91,8 +105,8 @@ def main() -> None:
                     wait_answered(channel)
 
             started = time.perf_counter()
-            with ThreadPoolExecutor(SENDERS) as pool:
-                list(pool.map(sender, range(SENDERS)))
+            with ThreadPoolExecutor(senders) as pool:
+                list(pool.map(sender, range(senders)))
             elapsed = time.perf_counter() - started
             time.sleep(2.0)  # late duplicates would show up here
             watching.set()
@@ -107,14 +121,15 @@ def main() -> None:
             offset = time.time() - time.perf_counter()
             answer_latency = [first_answer[c] - (sent_at[c] + offset) for c in sent_at if c in first_answer]
             result = {
-                "events": len(sent_at), "deliveries": len(acks), "senders": SENDERS,
+                "events": len(sent_at), "deliveries": len(acks), "senders": senders,
+                "sent_after_healthz_s": round(started - healthy_at, 1),
                 "all_acked_200": all(s == 200 for s in statuses),
                 "ack": summary_ms(acks), "answer_posted": summary_ms(answer_latency),
                 "lost": len(sent_at) - len(first_answer),
                 "duplicates": sum(n - 1 for n in per_channel.values()),
                 "seconds": round(elapsed, 1), "answers_per_s": round(len(first_answer) / elapsed, 1),
             }
-    path = write_result("slack_load", result)
+    path = write_result(args.name, result)
     print(json.dumps(result, indent=2))
     print(f"written to {path}")
     stop_database(server)

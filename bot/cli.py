@@ -37,7 +37,7 @@ def _leave(code: int, run_exit_handlers: bool = True, server=None, supervisor=No
     """End a long-running process once its work is finished, without interpreter finalization.
 
     At finalization CPython 3.11 makes every daemon thread that next asks for the GIL call pthread_exit(), which
-    unwinds its stack; a thread inside torch (the hourly quote warm-up, a bulk embedding) unwinds through a
+    unwinds its stack; a thread inside torch (a bulk embedding: an upload, the vectors job) unwinds through a
     C++ noexcept frame and libstdc++ calls std::terminate: SIGABRT, exit status -6, after a clean drain. So what
     a normal exit must do is done here (the supervisor stopped, the exit handlers run: the embedded server's stop
     among them), the logs and streams are flushed, and the process ends with os._exit, which stops every other
@@ -127,7 +127,6 @@ def _build_serving(rt, owner_work: bool) -> _Serving:
     if rt.multilingual is not None:
         rt.multilingual.warm()
     bot = build_bot(rt)
-    every(3600, rt.answers.warm_quotes, "hrbot-quotes")  # sentence vectors for the offline answerer's quotes
     # The job queue's worker: scheduled work (sources, retention, stalled jobs) and uploads where this process has
     # the owner's URL and was not told --no-worker; always the Slack queue (events whose lease ran out are
     # answered again through this process's Bolt app). A runtime-only replica leaves the owner's work to

@@ -35,13 +35,18 @@ def doctor(ctx, slack) -> None:
         return f"{p.name}, {len(p.locations)} locations, {len(p.leave_types)} leave types ({p.source})"
 
     def database():
+        from knowledge.search.sentences import missing
+
         with rt.db.connection() as conn:
             server = conn.execute("SHOW server_version").fetchone()[0]
             vector = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
             documents = conn.execute("SELECT count(*) FROM documents WHERE status = 'active'").fetchone()[0]
+            unstored = missing(conn) if vector is not None else 0
         if vector is None:
             raise RuntimeError("the pgvector extension is not installed in this database")
-        return f"PostgreSQL {server}, pgvector {vector[0]}, {documents} documents"
+        return (f"PostgreSQL {server}, pgvector {vector[0]}, {documents} documents"
+                + (f"; {unstored} passages without stored sentence vectors (answers embed their sentences until "
+                   "the worker's hourly complete_vectors job stores them, or run `hrbot reembed`)" if unstored else ""))
 
     def least_privilege():
         from knowledge.database.roles import role_facts, role_settings

@@ -93,13 +93,14 @@ class Runtime:
             wants = lambda question: self.profile.language_of(question) != default  # noqa: E731
         reranker = None
         if self.settings.rerank:
-            from knowledge.answering.answers import passage_sentences
             from knowledge.answering.selection import MeaningScorer, SentenceReranker
             from knowledge.search.embeddings import ArrayEmbeddings
+            from knowledge.search.sentences import passage_sentences
 
             if isinstance(self.embeddings, ArrayEmbeddings):
+                # the candidates' sentence vectors come stored with them; these are for passages stored before
                 reranker = SentenceReranker(
-                    MeaningScorer(self.embeddings),
+                    MeaningScorer(self.embeddings, "primary"),
                     lambda text, section: [in_context for _, in_context in passage_sentences(text, section)])
         searcher = HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual, multilingual_for=wants,
                                   reranker=reranker,

@@ -287,15 +287,6 @@ def test_offline_falls_back_to_shared_words_without_a_local_model(offline):
     assert "Crowns, bridges and dentures: 50%" in answer.text
 
 
-def test_quote_vectors_are_embedded_ahead_of_the_questions(offline):
-    warmed = offline.warm_quotes()
-    assert warmed > 100
-    cached = {name: len(scorer.vectors) for name, scorer in offline.scorers.items()}
-    answer = offline.answer("can I work from Spain for a month?", HANNAH, today=JUNE)
-    assert "20 working days" in answer.text
-    assert {name: len(scorer.vectors) for name, scorer in offline.scorers.items()} == cached
-
-
 def test_a_balance_answer_quotes_the_rule_behind_the_figure_not_its_neighbours(offline):
     """The facts answer "how much do I have?"; the quotes support them. Judged on the question alone, the
     nearest sentences were about pay for leave untaken on leaving (issue 10)."""

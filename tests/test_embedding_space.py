@@ -8,6 +8,7 @@ from knowledge.cli import main
 from knowledge.search.embeddings import ArrayEmbeddings, OpenAICompatibleEmbeddings
 from knowledge.documents.ingest import embedding_text
 from knowledge.search.reembed import reembed
+from knowledge.search.sentences import heading_of, in_context
 from knowledge.errors import EmbeddingModelMismatch
 from knowledge.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAI
@@ -112,3 +113,11 @@ def test_a_document_ingested_during_a_reembed_is_reembedded_too(runtime, db, tmp
     for title, section, text, stored in rows:
         expected = model.embed_array([embedding_text(title, section, text)])[0]
         assert np.allclose(stored.to_numpy(), expected, atol=1e-5), f"{text[:40]} kept another model's vector"
+    # and so did every stored sentence, the late document's included (migration 0019)
+    with db.connection() as conn:
+        sentences = conn.execute("SELECT s.text, c.section, s.embedding FROM passage_sentences s "
+                                 "JOIN chunks c USING (chunk_id)").fetchall()
+    assert any(text.startswith("This policy arrived") for text, _, _ in sentences)
+    for text, section, stored in sentences:
+        expected = model.embed_array([in_context(text, heading_of(section))])[0]
+        assert np.allclose(stored.to_numpy().astype(np.float32), expected, atol=2e-3), f"{text[:40]}: old vector"

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Callable
 
 from langchain_core.documents import Document
 
-from knowledge.documents.chunking import split_sentences
 from knowledge.people.colleagues import PARTICLES, name_variants, phrases
+from knowledge.search.sentences import LIST_ITEM, in_context, passage_sentences  # noqa: F401 - callers' names
 
 if TYPE_CHECKING:
     import numpy as np
@@ -286,23 +286,6 @@ LEXICAL_WEIGHT = 0.03    # by meaning: how much each shared rare word adds (set 
 PREFERRED_BONUS = 0.5    # a sentence naming what the asker is (`prefer`) outranks any that does not
 
 
-LIST_ITEM = re.compile(r"^\s*([-*•]|\d{1,2}[.)])\s+|\s\|\s")
-
-
-def in_context(sentence: str, heading: str) -> str:
-    """What a sentence means on its own: a list item or a table row ("- Crowns, bridges and dentures: 50%") takes
-    its meaning from the heading above it, so it is read with it; a whole sentence is read as it is."""
-    return f"{heading}: {sentence}" if heading and LIST_ITEM.search(sentence) else sentence
-
-
-def passage_sentences(text: str, section: str) -> list[tuple[str, str]]:
-    """A passage's quotable sentences, each with the text its meaning is judged on (in_context). Lines are
-    paragraphs or list items: a quote never runs across them."""
-    heading = (section or "").split(" > ")[-1]
-    return [(sentence, in_context(sentence, heading))
-            for line in text.split("\n") for sentence in split_sentences(line)]
-
-
 def is_heading(line: str) -> bool:
     """A short line with no full stop, no figure and no list marker ("Sick pay by country") names a topic; it
     answers nothing."""
@@ -312,11 +295,13 @@ def is_heading(line: str) -> bool:
 
 
 def extractive_answer(question: str, sources: list[Document], facts: list[str], hr_contact: str,
-                      max_sentences: int | None = None, similarity: Callable[[list[str]], "np.ndarray"] | None = None,
+                      max_sentences: int | None = None,
+                      similarity: Callable[[list[tuple[object, list[str]]]], "np.ndarray"] | None = None,
                       margin: float | None = None, prefer: re.Pattern | None = None) -> tuple[str, list[Citation]]:
     """Quote the sentences of the top passages that answer the question, each with its citation.
 
-    With `similarity` (each sentence's cosine with the question, knowledge.answering.selection) sentences are
+    With `similarity` (each sentence's cosine with the question, knowledge.answering.selection, given each
+    passage's stored sentences or None and the texts its sentences are judged on) sentences are
     chosen by meaning, so a question that shares no word with the rule (a trip of "a month" and a rule
     about "20 working days") or is asked in another language still gets it; shared rare words and the passage's rank
     only break near-ties, and sentences far below the best one are left out. Without it, by shared words.
@@ -337,19 +322,21 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
 
     query = terms(question)
     rows = []
-    judged = []  # what each row's meaning is judged on
+    groups = []  # per passage: its stored sentences (or None) and what each sentence's meaning is judged on
     for rank, doc in enumerate(sources, start=1):
-        section_terms = query & terms(doc.metadata.get("section", ""))
-        for position, (sentence, in_its_context) in enumerate(
-                passage_sentences(doc.page_content, doc.metadata.get("section", ""))):
+        section = doc.metadata.get("section", "")
+        section_terms = query & terms(section)
+        stored = doc.metadata.get("sentences")
+        sentences = stored.quotable(section) if stored is not None else passage_sentences(doc.page_content, section)
+        for position, (sentence, _) in enumerate(sentences):
             rows.append((rank, position, sentence, query & terms(sentence), section_terms))
-            judged.append(in_its_context)
+        groups.append((stored, [judged for _, judged in sentences]))
     # a word the question shares with every candidate sentence says little; a rare one ("crowns") says a lot
     df: dict[str, int] = {}
     for *_, shared, _ in rows:
         for term in shared:
             df[term] = df.get(term, 0) + 1
-    meaning = similarity(judged) if similarity is not None and rows else None
+    meaning = similarity(groups) if similarity is not None and rows else None
     candidates = []
     for i, (rank, position, sentence, shared, section_terms) in enumerate(rows):
         weight = sum(math.log(1 + len(rows) / df[t]) for t in shared) + 0.3 * len(section_terms)

@@ -23,7 +23,7 @@ from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOL
 from knowledge.answering.followups import read_with_previous
 from knowledge.answering.models import build_chat_model  # noqa: F401 - where callers have always found it
 from knowledge.answering.quoting import Quoter
-from knowledge.answering.selection import lean_towards
+from knowledge.answering.selection import facts_text, lean_towards
 from knowledge.people.colleagues import Colleagues
 from knowledge.people.personal import RecordsRetriever, not_covered_by
 from knowledge.search.embeddings import ArrayEmbeddings
@@ -169,6 +169,7 @@ class AnswerService:
                 | RunnablePassthrough.assign(embedding=RunnableLambda(self._embed, name="embed"),
                                              ml_embedding=RunnableLambda(self._embed_ml, name="embed_multilingual"))
                 | RunnablePassthrough.assign(facts=RunnableLambda(self._retrieve_facts, name="facts"))
+                | RunnablePassthrough.assign(facts_vectors=RunnableLambda(self._embed_facts, name="embed_facts"))
                 | RunnablePassthrough.assign(policy=RunnableLambda(self._retrieve_policy, name="retrieve"))
                 | RunnableLambda(self._respond, name="answer"))
 
@@ -194,18 +195,32 @@ class AnswerService:
             return None
         return _vectors(self.searcher.multilingual, x["search"], x["standalone"], True)
 
+    def _embed_facts(self, x) -> dict:
+        """The asker's facts' vector in each space this answer uses (the search leans towards them, and so do the
+        quotes): embedded once per answer."""
+        if not x["facts"]:
+            return {}
+        text = facts_text(x["facts"])
+        found = {}
+        if isinstance(self.searcher.embeddings, ArrayEmbeddings):
+            found["primary"] = self.searcher.embeddings.embed_array([text])[0]
+        if x["ml_embedding"] is not None:
+            found["multilingual"] = self.searcher.multilingual.embed_array([text])[0]
+        return found
+
     def _retrieve_policy(self, x):
         audiences = [x["country"]] if x["country"] else None
         ml = x["ml_embedding"]
         embedding = x["embedding"]["search"]
-        if x["facts"] and isinstance(self.searcher.embeddings, ArrayEmbeddings):
+        facts_vectors = x["facts_vectors"]
+        if "primary" in facts_vectors:
             # A question the asker's own records answer ("how much leave do I have?") wants the policy that
             # explains those figures (entitlement, carry-over, booking), not its nearest neighbour alone (pay for
             # leave untaken on leaving): search with the question leaning towards the facts.
-            embedding = lean_towards(embedding, self.quoter.facts_vector(self.searcher.embeddings, x["facts"]))
+            embedding = lean_towards(embedding, facts_vectors["primary"])
         ml_search = None if ml is None else ml["search"]
-        if x["facts"] and ml_search is not None:
-            ml_search = lean_towards(ml_search, self.quoter.facts_vector(self.searcher.multilingual, x["facts"]))
+        if ml_search is not None and "multilingual" in facts_vectors:
+            ml_search = lean_towards(ml_search, facts_vectors["multilingual"])
         docs = self.policy.invoke(x["search"], embedding=embedding, ml_embedding=ml_search,
                                   audiences=audiences)
         return self._with_scope(own_location_first(docs, x["country"], self.profile), x, audiences)
@@ -273,17 +288,14 @@ class AnswerService:
         # quotes are chosen for the question itself: the location added to the search query would favour every
         # sentence that names the place
         return self.quoter.quote(x["standalone"], x["policy"], x["fact_texts"], bool(x["fact_texts"]),
-                                 _question_vectors(x), prefer=not_covered_by(x["facts"]))
+                                 _question_vectors(x), prefer=not_covered_by(x["facts"]),
+                                 facts_vectors=x.get("facts_vectors"))
 
     def _model_down(self, x) -> Answer:
         log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))
         answer = self._offline_step(x)
         answer.text = MODEL_DOWN + "\n\n" + answer.text
         return answer
-
-    def warm_quotes(self, limit: int = 20_000) -> int:
-        """Embed the newest passages' sentences ahead of the questions (`hrbot serve`: at start and hourly)."""
-        return self.quoter.warm(limit)
 
     @property
     def scorers(self) -> dict:

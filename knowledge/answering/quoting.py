@@ -1,23 +1,15 @@
 """The offline answerer's quotes: which sentences of the passages answer the question, judged by meaning with the
 shipped models (the primary one for questions in the passages' language, the multilingual one otherwise), their
-sentence vectors cached and warmed ahead of the questions."""
+sentence vectors stored with the passages and read with them (knowledge/search/sentences.py)."""
 from __future__ import annotations
-
-import logging
 
 import numpy as np
 
-from knowledge.answering.answers import Answer, extractive_answer, passage_sentences
+from knowledge.answering.answers import Answer, extractive_answer
 from knowledge.answering.selection import MeaningScorer, facts_text, lean_towards
 from knowledge.profile.model import CompanyProfile
 from knowledge.search.embeddings import LocalEmbeddings
 from knowledge.search.retrieval import HybridSearcher
-
-log = logging.getLogger(__name__)
-
-WARM_PASSAGES = """
-SELECT c.text, c.section FROM chunks c JOIN documents d USING (document_id)
-WHERE d.status = 'active' ORDER BY d.document_id DESC, c.ordinal LIMIT %(limit)s"""
 
 
 def sentence_scorers(searcher: HybridSearcher) -> dict[str, MeaningScorer]:
@@ -25,11 +17,9 @@ def sentence_scorers(searcher: HybridSearcher) -> dict[str, MeaningScorer]:
     far as they are there (an embeddings API is not called per sentence); with neither, shared words."""
     scorers = {}
     if isinstance(searcher.embeddings, LocalEmbeddings):
-        # The re-ranker's scorer when there is one: one cache of sentence vectors serves both.
-        shared = getattr(getattr(searcher, "reranker", None), "scorer", None)
-        scorers["primary"] = shared if shared is not None else MeaningScorer(searcher.embeddings)
+        scorers["primary"] = MeaningScorer(searcher.embeddings, "primary")
     if searcher.multilingual is not None:
-        scorers["multilingual"] = MeaningScorer(searcher.multilingual)
+        scorers["multilingual"] = MeaningScorer(searcher.multilingual, "multilingual")
     return scorers
 
 
@@ -41,10 +31,11 @@ class Quoter:
         self.scorers = sentence_scorers(searcher)
 
     def quote(self, question, sources, facts, has_personal, vectors: dict | None = None,
-              prefer=None) -> Answer:
+              prefer=None, facts_vectors: dict | None = None) -> Answer:
         """The answer made of the sentences that answer `question` (leaning towards the asker's facts, if any),
         each with its citation. vectors: the question's own vector per scorer, where the embed steps made one;
-        prefer: words naming the asker that a rule leaves out (extractive_answer)."""
+        facts_vectors: the facts' vector per scorer, likewise; prefer: words naming the asker that a rule leaves
+        out (extractive_answer)."""
         name = self.scorer_for(question, sources)
         similarity = None
         if name is not None:
@@ -55,8 +46,11 @@ class Quoter:
                 # question alone (whose nearest sentence may be about pay for leave untaken on leaving).
                 if not isinstance(query, np.ndarray):
                     query = scorer.model.embed_array([query])[0]
-                query = lean_towards(query, self.facts_vector(scorer.model, facts))
-            similarity = lambda sentences: scorer(query, sentences)
+                facts_vector = (facts_vectors or {}).get(name)
+                if facts_vector is None:
+                    facts_vector = scorer.model.embed_array([facts_text(facts)])[0]
+                query = lean_towards(query, facts_vector)
+            similarity = lambda groups: scorer(query, groups)
         text, citations = extractive_answer(question, sources, facts, self.hr_contact, similarity=similarity,
                                             prefer=prefer)
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
@@ -71,27 +65,3 @@ class Quoter:
             if self.profile.language_of(question) == self.profile.language_of(passages):
                 return "primary"
         return "multilingual"
-
-    def facts_vector(self, model, facts) -> np.ndarray:
-        """The facts' vector in `model`'s space. One answer blends the same facts into its search, its
-        multilingual search and its quotes: the sentence scorers' cache embeds them once."""
-        text = facts_text(facts)
-        for scorer in self.scorers.values():
-            if scorer.model is model:
-                return scorer.vectors([text])[0]
-        return model.embed_array([text])[0]
-
-    def warm(self, limit: int = 20_000) -> int:
-        """Embed the sentences of the newest passages (at most `limit`) ahead of the questions, so the first answer
-        that quotes them does not wait for it. Returns how many."""
-        if not self.scorers:
-            return 0
-        with self.searcher.db.connection() as conn:
-            rows = conn.execute(WARM_PASSAGES, {"limit": limit}).fetchall()
-        texts = list(dict.fromkeys(judged for text, section in rows
-                                   for _, judged in passage_sentences(text, section)))[:limit]
-        for scorer in self.scorers.values():
-            for start in range(0, len(texts), 256):
-                scorer.vectors(texts[start:start + 256])
-        log.info("embedded %d sentences of %d passages for quoting", len(texts), len(rows))
-        return len(texts)

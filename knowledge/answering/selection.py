@@ -1,58 +1,52 @@
-"""Which sentences of the retrieved passages the offline answerer quotes: chosen by meaning (each sentence's
-vector against the question's, in the multilingual space so a question in one language finds the sentence written in another), with
-rare shared words and the passage's rank as tie-breakers.
+"""Which sentences of the retrieved passages the offline answerer quotes, and which candidates the re-ranker puts
+first: chosen by meaning (each sentence's vector against the question's, in the multilingual space so a question
+in one language finds the sentence written in another), with rare shared words and the passage's rank as
+tie-breakers.
 
-Sentence vectors are cached per process: the same policy passages come back for many questions, so after the
-first few answers most sentences are already known (benchmarks/ask_latency.py reports cold and warm).
+The sentence vectors are stored with their passages and come with the search candidates
+(knowledge/search/sentences.py); nothing is cached here, so a fresh process answers like a warm one.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 
-
-class SentenceVectors:
-    """A bounded cache of one embedding model's sentence vectors (normalised), filled a batch at a time."""
-
-    def __init__(self, model, size: int = 50_000):
-        self.model = model
-        self.size = size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __call__(self, sentences: list[str]) -> np.ndarray:
-        with self._lock:
-            known = {s: self._cache[s] for s in sentences if s in self._cache}
-        missing = list(dict.fromkeys(s for s in sentences if s not in known))
-        if missing:  # embedded outside the lock: another thread may read the cache meanwhile
-            known.update(zip(missing, self.model.embed_array(missing)))
-        with self._lock:
-            for sentence in dict.fromkeys(sentences):
-                self._cache[sentence] = known[sentence]
-                self._cache.move_to_end(sentence)
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        return np.vstack([known[s] for s in sentences]) if sentences else np.zeros((0, 0), np.float32)
-
-    def __len__(self) -> int:
-        return len(self._cache)
+from knowledge.search.sentences import StoredSentences, embed_unstored
 
 
 class MeaningScorer:
-    """similarities(question, sentences) -> cosine of each sentence with the question, in one model's space."""
+    """similarities(question, groups) -> cosine of each sentence with the question, in one model's space (`space`:
+    the name its stored vectors go by, "primary" or "multilingual"). `groups`: per passage, its stored sentences
+    (or None) and the texts its sentences are judged on; a passage whose vectors in this space are not stored has
+    its sentences embedded now."""
 
-    def __init__(self, model, size: int = 50_000):
+    def __init__(self, model, space: str = "primary"):
         self.model = model
-        self.vectors = SentenceVectors(model, size)
+        self.space = space
 
-    def __call__(self, question: str | np.ndarray, sentences: list[str]) -> np.ndarray:
-        if not sentences:
+    def vectors(self, groups: list[tuple[StoredSentences | None, list[str]]]) -> np.ndarray:
+        parts: list[np.ndarray | None] = []
+        unstored: list[str] = []
+        for stored, judged in groups:
+            matrix = stored.vectors.get(self.space) if stored is not None else None
+            if matrix is not None and len(matrix) == len(judged):
+                parts.append(matrix)
+            else:
+                parts.append(None)
+                unstored.extend(judged)
+        embedded = embed_unstored(self.model, unstored) if unstored else None
+        at, out = 0, []
+        for part, (_, judged) in zip(parts, groups):
+            if part is None:
+                part, at = embedded[at:at + len(judged)], at + len(judged)
+            out.append(part)
+        return np.vstack(out) if out else np.zeros((0, 0), np.float32)
+
+    def __call__(self, question: str | np.ndarray, groups: list[tuple[StoredSentences | None, list[str]]]) -> np.ndarray:
+        if not any(judged for _, judged in groups):
             return np.zeros(0, dtype=np.float32)
         query = question if isinstance(question, np.ndarray) else self.model.embed_array([question])[0]
         query = np.asarray(query, dtype=np.float32)
-        return self.vectors(sentences) @ (query / max(float(np.linalg.norm(query)), 1e-12))
+        return self.vectors(groups) @ (query / max(float(np.linalg.norm(query)), 1e-12))
 
 
 FACTS_WEIGHT = 0.5  # how far a personal question leans towards its facts (chosen on our own sample questions)
@@ -78,7 +72,7 @@ RERANK_WEIGHT = 1.0  # fused score + this x the passage's best sentence similari
 class SentenceReranker:
     """Re-ranks search candidates by their best single sentence's similarity to the question: a passage's own
     vector averages all its sentences, so the one sentence that answers can be drowned by its neighbours.
-    It uses the same shipped model and the same cached sentence vectors as the offline answerer's quotes (no
+    It uses the same shipped model and the same stored sentence vectors as the offline answerer's quotes (no
     cross-encoder with its weights in a registry package exists; see docs/benchmarks.md). Only for questions in
     the passages' language: all-MiniLM-L6-v2 judges other languages' sentences poorly (measured on our
     translated set).
@@ -88,18 +82,23 @@ class SentenceReranker:
 
     def __init__(self, scorer: MeaningScorer, sentences, weight: float = RERANK_WEIGHT):
         self.scorer = scorer
-        self.sentences = sentences  # (text, section) -> sentences to judge, as the answerer splits them
+        self.sentences = sentences  # (text, section) -> sentences to judge, for passages not stored with theirs
         self.weight = weight
 
-    def __call__(self, query: np.ndarray, rows: list, text_at: int, section_at: int, score_at: int) -> list:
+    def __call__(self, query: np.ndarray, rows: list, text_at: int, section_at: int, score_at: int,
+                 sentences_at: int | None = None) -> list:
         if not rows or not self.weight:
             return rows
-        judged = [self.sentences(row[text_at], row[section_at] or "") or [row[text_at]] for row in rows]
-        flat = [s for group in judged for s in group]
-        sims = self.scorer(query, flat)
+        groups = []
+        for row in rows:
+            stored = row[sentences_at] if sentences_at is not None else None
+            judged = ([j for _, j in stored.quotable(row[section_at] or "")] if stored is not None
+                      else self.sentences(row[text_at], row[section_at] or "")) or [row[text_at]]
+            groups.append((stored, judged))
+        sims = self.scorer(query, groups)
         keyed, start = [], 0
-        for row, group in zip(rows, judged):
-            best = float(np.max(sims[start:start + len(group)]))
-            start += len(group)
+        for row, (_, judged) in zip(rows, groups):
+            best = float(np.max(sims[start:start + len(judged)]))
+            start += len(judged)
             keyed.append((float(row[score_at]) + self.weight * best, row))
         return [row for _, row in sorted(keyed, key=lambda pair: -pair[0])]

@@ -111,16 +111,22 @@ def remove(ctx, source) -> None:
 @click.command()
 @click.pass_context
 def reembed(ctx) -> None:
-    """Re-embed every chunk with the configured embedding model (after changing HRBOT_EMBEDDINGS), and give
-    passages without one their multilingual vector."""
+    """Re-embed every chunk and its stored sentences with the configured embedding model (after changing
+    HRBOT_EMBEDDINGS), give passages without one their multilingual vector, and store the sentences of passages
+    stored without them."""
+    from knowledge.search import sentences
     from knowledge.search.reembed import fill_multilingual, reembed as run
 
     rt = runtime_of(ctx)
     result = run(rt.db, rt.embeddings)
-    click.echo(f"Re-embedded {result['chunks']} chunks with {result['model']} ({result['dimension']} dimensions).")
+    click.echo(f"Re-embedded {result['chunks']} chunks with {result['model']} ({result['dimension']} dimensions), "
+               f"and their {result['sentences']} stored sentences.")
     filled = fill_multilingual(rt.db, rt.multilingual)
     if filled:
         click.echo(f"Added the multilingual vector to {filled} chunks that lacked it.")
+    stored = sentences.fill(rt.db, rt.embeddings, rt.multilingual)
+    if stored:
+        click.echo(f"Stored the sentences of {stored} chunks that lacked them.")
 
 
 @click.command()

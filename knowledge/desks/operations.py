@@ -51,14 +51,22 @@ class OperationsDesk:
         return len(retry_stalled(self._runtime.db))
 
     def complete_vectors(self) -> int:
-        """Add the multilingual vector to passages stored without it (after an upgrade); run hourly by `hrbot
-        serve` and `hrbot worker`, a no-op query when nothing is missing."""
+        """Add the multilingual vector to passages stored without it, and store the sentences (with their vectors)
+        of passages stored without them (both after an upgrade); run hourly by `hrbot serve` and `hrbot worker`,
+        no-op queries when nothing is missing. Returns how many passages gained something."""
+        from knowledge.search import sentences
         from knowledge.search.reembed import fill_multilingual
 
-        filled = fill_multilingual(self._runtime.db, self._runtime.multilingual)
+        rt = self._runtime
+        filled = fill_multilingual(rt.db, rt.multilingual)
         if filled:
             log.info("added the multilingual vector to %d passages", filled)
-        return filled
+        with rt.db.connection() as conn:
+            unstored = sentences.missing(conn)
+        stored = sentences.fill(rt.db, rt.embeddings, rt.multilingual) if unstored else 0
+        if stored:
+            log.info("stored the sentences of %d passages", stored)
+        return max(filled, stored)
 
     def load_samples_if_empty(self) -> bool:
         """The sample company's content on a first run (an empty knowledge base). True if it was loaded."""

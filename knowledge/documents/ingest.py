@@ -16,6 +16,7 @@ from knowledge.documents import store
 from knowledge.database import audit
 from knowledge.documents.chunking import chunk_blocks
 from knowledge.database.connection import Database
+from knowledge.search import sentences
 from knowledge.search.embeddings import embed_in_batches, ensure_space, model_name_of
 from knowledge.errors import DatabaseUnavailable, DiskFull, DocumentRejected, NotFound
 from knowledge.documents.guards import MB, Limits
@@ -133,6 +134,11 @@ class Ingestor:
         texts = [embedding_text(parsed.title, c.section, c.text) for c in chunks]
         vectors = embed_in_batches(self.embeddings, texts, progress)
         ml_vectors = embed_in_batches(self.multilingual, texts) if self.multilingual is not None else None
+        # each passage's sentences, embedded now and stored with it: answering reads them, never embeds them
+        passage_sentences = sentences.embed(
+            [sentences.split(c.text, c.section, page_start=c.page_start, page_end=c.page_end,
+                             page_starts=sentences.page_starts_of(c)) for c in chunks],
+            self.embeddings, self.multilingual)
         model = model_name_of(self.embeddings)
         with self.db.connection() as conn:
             ensure_space(conn, model, vectors.shape[1])
@@ -141,6 +147,8 @@ class Ingestor:
                 audience=audience if audience is not None else (current[3] if current else None),
                 pages=parsed.pages, size=len(data), uploaded_by=uploaded_by, url=url, chunks=chunks,
                 vectors=vectors, ml_vectors=ml_vectors)
+            if old_id != new.document_id:
+                sentences.write_document(conn, new.document_id, [c.ordinal for c in chunks], passage_sentences)
         if old_id == new.document_id:  # a concurrent upload of the same content finished first
             return IngestResult(source, "unchanged", parsed.title, new.document_id, new.version, parsed.pages,
                                 len(chunks), reason="already up to date")

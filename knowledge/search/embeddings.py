@@ -238,6 +238,7 @@ SPACE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('hrbot.embedding_space'))"
 SPACE_LOCK_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtext('hrbot.embedding_space'))"
 DROP_HNSW = "DROP INDEX IF EXISTS chunks_embedding_hnsw"
 UNTYPE_EMBEDDING = "ALTER TABLE chunks ALTER COLUMN embedding TYPE vector"
+UNTYPE_SENTENCES = "ALTER TABLE passage_sentences ALTER COLUMN embedding TYPE halfvec"
 REPLACE_SPACE = "UPDATE embedding_space SET model = %(model)s, dimension = %(dimension)s, created_at = now()"
 
 
@@ -245,6 +246,7 @@ def type_embedding_sql(dimension: int) -> list[str]:
     dim = int(dimension)  # an integer from the model, never user text
     return [
         f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({dim})",
+        f"ALTER TABLE passage_sentences ALTER COLUMN embedding TYPE halfvec({dim})",  # migration 0019
         "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)",
     ]
 

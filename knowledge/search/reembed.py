@@ -1,11 +1,13 @@
-"""Re-embedding: move every chunk to the configured embedding model in one transaction (never mixed vectors)."""
+"""Re-embedding: move every chunk and its stored sentences to the configured embedding model in one transaction
+(never mixed vectors)."""
 from __future__ import annotations
 
 import numpy as np
 
 from knowledge.database.connection import Database
+from knowledge.search import sentences
 from knowledge.search.embeddings import (DROP_HNSW, GET_SPACE, REPLACE_SPACE, SET_SPACE, SPACE_LOCK, UNTYPE_EMBEDDING,
-                                  embed_in_batches, model_name_of, type_embedding_sql)
+                                  UNTYPE_SENTENCES, embed_in_batches, model_name_of, type_embedding_sql)
 from knowledge.documents.ingest import Progress, embedding_text
 
 ALL_CHUNKS = """
@@ -33,7 +35,9 @@ def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
     lock exclusively (ingests hold it shared while they write), then embeds the chunks written meanwhile."""
     with db.owner.connection() as conn:
         rows = conn.execute(ALL_CHUNKS).fetchall()
+        sentence_rows = sentences.stored_for_reembed(conn) if sentences.stores_primary(embeddings) else []
     vectors = _embed(embeddings, rows, progress)
+    sentence_vectors = sentences.reembed_vectors(embeddings, sentence_rows) if sentence_rows else None
     model = model_name_of(embeddings)
     with db.owner.connection() as conn:
         conn.execute(SPACE_LOCK)
@@ -47,6 +51,7 @@ def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
         conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
         conn.execute(DROP_HNSW)
         conn.execute(UNTYPE_EMBEDDING)
+        conn.execute(UNTYPE_SENTENCES)
         if rows:
             conn.execute(STAGE_TABLE)
             with conn.cursor() as cur, cur.copy(COPY_STAGE) as copy:
@@ -54,11 +59,12 @@ def reembed(db: Database, embeddings, progress: Progress | None = None) -> dict:
                 for (chunk_id, *_), vector in zip(rows, vectors):
                     copy.write_row((chunk_id, vector))
             conn.execute(APPLY_STAGE)
+        resentenced = sentences.apply_reembed(conn, embeddings, sentence_rows, sentence_vectors)
         for statement in type_embedding_sql(dimension):
             conn.execute(statement)
         params = {"model": model, "dimension": dimension}
         conn.execute(REPLACE_SPACE if before else SET_SPACE, params)
-    return {"chunks": len(rows), "model": model, "dimension": dimension,
+    return {"chunks": len(rows), "sentences": resentenced, "model": model, "dimension": dimension,
             "previous_model": before[0] if before else None}
 
 
@@ -74,8 +80,10 @@ def fill_multilingual(db: Database, multilingual, *, batch: int = 256, progress:
         if not rows:
             return done
         vectors = _embed(multilingual, rows)
-        with db.owner.connection() as conn, conn.cursor() as cur:
-            cur.executemany(SET_ML, [{"chunk_id": row[0], "vector": vector} for row, vector in zip(rows, vectors)])
+        with db.owner.connection() as conn:
+            with conn.cursor() as cur:
+                cur.executemany(SET_ML, [{"chunk_id": row[0], "vector": vector} for row, vector in zip(rows, vectors)])
+            sentences.add_multilingual(conn, [row[0] for row in rows], multilingual)  # their sentences' too
         done += len(rows)
         if progress:
             progress(done, done)

@@ -3,7 +3,7 @@ by score."""
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from pydantic import ConfigDict
 
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import GET_SPACE, check_space, model_name_of
+from knowledge.search.sentences import READ_WITH_CANDIDATES, SENTENCE_COLUMNS, StoredSentences, from_columns
 
 RRF_K = 60             # reciprocal-rank constant (Cormack et al.), for the "rrf" comparison mode
 CANDIDATES = 60        # per candidate list (vector, full-text), before fusion
@@ -35,7 +36,7 @@ _FILTERS = """
       AND (%(audiences)s::text[] IS NULL OR c.audience IS NULL OR c.audience = ANY(%(audiences)s::text[]))
       AND (%(document_ids)s::bigint[] IS NULL OR c.document_id = ANY(%(document_ids)s::bigint[]))"""
 
-# One statement, four steps:
+# One statement, five steps:
 # 1. query words -> lexemes; a word never seen in the corpus becomes its nearest known word (trigram
 #    similarity), so "vacaton" still finds "vacation"; each lexeme gets its BM25 inverse document frequency.
 # 2. candidates: the nearest chunks by HNSW in each embedding space (the configured model's and the
@@ -48,6 +49,8 @@ _FILTERS = """
 #    everything in the English-only space and a high one to its answer in the multilingual space; for English
 #    questions the two mostly agree, and a passage one model misjudges is rescued by the other
 #    (docs/benchmarks.md has the measurements).
+# 5. the best candidates' stored sentences and their vectors (knowledge/search/sentences.py), for the sentence
+#    re-ranker and the offline answerer's quotes: read here, so no process embeds or caches them.
 SEARCH = f"""
 WITH query_words AS (
     SELECT coalesce(
@@ -116,9 +119,10 @@ best AS (
     SELECT * FROM fused ORDER BY score DESC, chunk_id LIMIT %(limit)s
 )
 SELECT b.chunk_id, b.document_id, d.source, d.title, b.page, b.page_start, b.page_end, b.section, b.text,
-       b.score, b.embedding, d.url
-FROM best b JOIN documents d USING (document_id)
+       b.score, b.embedding, d.url, {SENTENCE_COLUMNS}
+FROM best b JOIN documents d USING (document_id) {READ_WITH_CANDIDATES}
 ORDER BY b.score DESC, b.chunk_id"""
+SENTENCES_AT = 12  # where a row's StoredSentences stands once read (search())
 
 QUERY_WORD = re.compile(r"[a-z0-9]+")
 
@@ -136,6 +140,7 @@ class Hit:
     text: str
     score: float
     url: str | None = None
+    sentences: StoredSentences | None = None  # stored with the passage; read with it
 
     def as_json(self) -> dict[str, Any]:
         """The documented `hrbot search --json` shape."""
@@ -143,7 +148,9 @@ class Hit:
                 "text": self.text, "document_id": self.document_id}
 
     def to_document(self) -> Document:
-        return Document(page_content=self.text, metadata={k: v for k, v in asdict(self).items() if k != "text"})
+        # not asdict(): it would deep-copy the sentences' vectors
+        return Document(page_content=self.text,
+                        metadata={f.name: getattr(self, f.name) for f in fields(self) if f.name != "text"})
 
 
 def query_words(query: str) -> list[str]:
@@ -188,16 +195,17 @@ class HybridSearcher:
             "embedding": embedding, "words": query_words(query), "audiences": audiences,
             "document_ids": document_ids, "candidates": max(CANDIDATES, k * 2), "rrf_k": RRF_K,
             "limit": k * 3, "selective_df": SELECTIVE_DF, "use_ml": use_ml,
-            "ml": ml_embedding if use_ml else None, **mode_params,
+            "ml": ml_embedding if use_ml else None, "sentences_ml": self.multilingual is not None, **mode_params,
         }
         with self.db.connection() as conn:
             row = conn.execute(GET_SPACE).fetchone()
             if row is None:
                 return []  # nothing ingested yet
             check_space(row, model_name_of(self.embeddings), len(embedding))
-            rows = conn.execute(SEARCH, params, binary=True).fetchall()
+            rows = [(*row[:SENTENCES_AT], from_columns(*row[SENTENCES_AT:]))
+                    for row in conn.execute(SEARCH, params, binary=True).fetchall()]
         if self.reranker is not None and mode == "hybrid" and (self.rerank_for is None or self.rerank_for(query)):
-            rows = self.reranker(embedding, rows, text_at=8, section_at=7, score_at=9)
+            rows = self.reranker(embedding, rows, text_at=8, section_at=7, score_at=9, sentences_at=SENTENCES_AT)
         return _diversify(rows, k, self.one_per_section)
 
 
@@ -216,7 +224,7 @@ def _diversify(rows, k: int, one_per_section: bool = True) -> list[Hit]:
         vector = vector / norm
         if any(float(vector @ v) >= NEAR_DUPLICATE for v in vectors):
             continue
-        chosen.append(Hit(*row[:9], float(row[9]), row[11]))
+        chosen.append(Hit(*row[:9], float(row[9]), row[11], row[SENTENCES_AT]))
         vectors.append(vector)
         places.add(place)
         if len(chosen) == k:
