@@ -21,6 +21,9 @@ class Chunk:
     page: int | None        # the page holding most of the words: where a citation should point
     page_start: int | None
     page_end: int | None
+    # [offset in text, page] where each page begins, first at offset 0 (a sentence's page is that of the pair at
+    # or before its start); empty without pages. The contract the sentence store reads (issue 24).
+    page_starts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -120,11 +123,22 @@ def _pack(units: list[_Unit]) -> list[list[_Unit]]:
     return chunks
 
 
-def _render(units: list[_Unit]) -> str:
+def _render(units: list[_Unit]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The chunk's text and where each of its pages begins in it. Repeated column names heading a chunk take
+    the page of the row after them."""
     out = ""
-    for unit in units:
-        out = unit.text if not out else out + (" " if unit.joins_previous else "\n") + unit.text
-    return out
+    starts: list[tuple[int, int]] = []
+    for i, unit in enumerate(units):
+        out = out if not out else out + (" " if unit.joins_previous else "\n")
+        page = unit.page
+        if unit.names:
+            page = next((u.page for u in units[i + 1:] if not u.names), page)
+        if page is not None and (not starts or starts[-1][1] != page):
+            starts.append((len(out), page))
+        out += unit.text
+    if starts:
+        starts[0] = (0, starts[0][1])
+    return out, tuple(starts)
 
 
 def chunk_blocks(blocks: list[Block]) -> list[Chunk]:
@@ -145,6 +159,34 @@ def chunk_blocks(blocks: list[Block]) -> list[Chunk]:
             if unit.page is not None:
                 pages[unit.page] += unit.words
         page = min(pages, key=lambda p: (-pages[p], p)) if pages else None
-        chunks.append(Chunk(ordinal, _render(units), section_name, page,
-                            min(pages) if pages else None, max(pages) if pages else None))
+        text, starts = _render(units)
+        chunks.append(Chunk(ordinal, text, section_name, page,
+                            min(pages) if pages else None, max(pages) if pages else None, starts))
     return chunks
+
+
+OVERVIEW_WORDS = 120  # how much of a long document's opening its overview passage holds
+OVERVIEW_PAGES = 3    # documents of fewer pages need no overview: their passages are the whole of them
+
+
+def overview_chunk(blocks: list[Block], ordinal: int) -> Chunk | None:
+    """A passage for questions about a document as a whole ("what is this brochure about?"): the opening words of
+    a long paged document (its cover, contents and introduction, whatever section they sit in), which name and
+    summarise it; the passages cut by section each hold only a part. None for short or unpaged documents."""
+    paged = [block for block in blocks if block.page is not None and not block.table]
+    if len({block.page for block in blocks if block.page is not None}) < OVERVIEW_PAGES or not paged:
+        return None
+    units: list[_Unit] = []
+    section: tuple[str, ...] = ()
+    for block in paged:
+        if block.section and block.section != section:  # the title and headings it opens with say most
+            units.append(_Unit(block.section[-1], block.page, len(block.section[-1].split())))
+            section = block.section
+        room = OVERVIEW_WORDS - _words(units)
+        if room <= 0:
+            break
+        words = block.text.split()[:room]
+        units.append(_Unit(" ".join(words), block.page, len(words)))
+    text, starts = _render(units)
+    pages = [u.page for u in units]
+    return Chunk(ordinal, text, "", pages[0], min(pages), max(pages), starts)
