@@ -29,9 +29,16 @@ def quote_pages(text: str, quote: str, page_starts: PageStarts | None,
     return page_at(page_starts, start, default), page_at(page_starts, end, default)
 
 
-def one_per_page(hits: Iterable, key=lambda hit: (hit.document_id, hit.page)) -> list:
-    """The hits with at most one per page of a document, the better-ranked kept: two passages of one page would
-    take two places of five and show the reader the same page twice. Hits without a page are all kept (one
+def page_region(hit) -> tuple:
+    """A page of a document under one top-level heading: two passages there show the reader the same part of the
+    same page. A page that holds the ends of two chapters (a short policy with a section per half page) is two
+    regions: dropping one would drop the other chapter's rule."""
+    return hit.document_id, (hit.section or "").split(" > ")[0], hit.page
+
+
+def one_per_page(hits: Iterable, key=page_region) -> list:
+    """The hits with at most one per page region (page_region), the better-ranked kept: two passages of one page
+    would take two places of five and show the reader the same page twice. Hits without a page are all kept (one
     Markdown page has no pages to repeat; its sections are kept apart elsewhere)."""
     seen: set = set()
     kept = []
