@@ -164,29 +164,3 @@ def chunk_blocks(blocks: list[Block]) -> list[Chunk]:
                             min(pages) if pages else None, max(pages) if pages else None, starts))
     return chunks
 
-
-OVERVIEW_WORDS = 120  # how much of a long document's opening its overview passage holds
-OVERVIEW_PAGES = 3    # documents of fewer pages need no overview: their passages are the whole of them
-
-
-def overview_chunk(blocks: list[Block], ordinal: int) -> Chunk | None:
-    """A passage for questions about a document as a whole ("what is this brochure about?"): the opening words of
-    a long paged document (its cover, contents and introduction, whatever section they sit in), which name and
-    summarise it; the passages cut by section each hold only a part. None for short or unpaged documents."""
-    paged = [block for block in blocks if block.page is not None and not block.table]
-    if len({block.page for block in blocks if block.page is not None}) < OVERVIEW_PAGES or not paged:
-        return None
-    units: list[_Unit] = []
-    section: tuple[str, ...] = ()
-    for block in paged:
-        if block.section and block.section != section:  # the title and headings it opens with say most
-            units.append(_Unit(block.section[-1], block.page, len(block.section[-1].split())))
-            section = block.section
-        room = OVERVIEW_WORDS - _words(units)
-        if room <= 0:
-            break
-        words = block.text.split()[:room]
-        units.append(_Unit(" ".join(words), block.page, len(words)))
-    text, starts = _render(units)
-    pages = [u.page for u in units]
-    return Chunk(ordinal, text, "", pages[0], min(pages), max(pages), starts)

@@ -14,7 +14,7 @@ import psycopg
 
 from knowledge.documents import store
 from knowledge.database import audit
-from knowledge.documents.chunking import chunk_blocks, overview_chunk
+from knowledge.documents.chunking import chunk_blocks
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import embed_in_batches, ensure_space, model_name_of
 from knowledge.errors import DatabaseUnavailable, DiskFull, DocumentRejected, NotFound
@@ -123,8 +123,6 @@ class Ingestor:
         # by what it is (parse_name), and the page limit is the loader's: it knows before reading pages
         parsed = parse(parse_name, data, self.limits)
         chunks = chunk_blocks(parsed.blocks)
-        overview = overview_chunk(parsed.blocks, len(chunks)) if chunks else None
-        chunks += [overview] if overview is not None else []  # for questions about the document as a whole
         if not chunks:
             raise DocumentRejected("No text could be found in the file.")
         if len(chunks) > self.max_chunks:  # bytes say little: 20 MB of plain text is 26,000 passages
