@@ -120,7 +120,7 @@ def source_line(citation) -> str:
     """One line of the Sources block: the title (a link when the document's address passes safe_link), then the
     section's last heading and the page. Headings are document text, escaped like the rest."""
     where = " · ".join(x for x in (citation.section.split(" > ")[-1] if citation.section else "",
-                                   f"p. {citation.page}" if citation.page else "") if x)
+                                   f"p. {citation.pages}" if citation.page else "") if x)
     return f"*[{citation.n}]* {safe_link(citation.url, citation.title)}" + (f" — {plain(where)}" if where else "")
 
 

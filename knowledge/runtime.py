@@ -91,8 +91,9 @@ class Runtime:
         wants = None
         if multilingual_mode(self.settings) == "auto":
             wants = lambda question: self.profile.language_of(question) != default  # noqa: E731
-        reranker = None
+        reranker = locator = None
         if self.settings.rerank:
+            from knowledge.answering.pages import sentence_locator
             from knowledge.answering.selection import MeaningScorer, SentenceReranker
             from knowledge.search.embeddings import ArrayEmbeddings
             from knowledge.search.sentences import passage_sentences
@@ -102,8 +103,9 @@ class Runtime:
                 reranker = SentenceReranker(
                     MeaningScorer(self.embeddings, "primary"),
                     lambda text, section: [in_context for _, in_context in passage_sentences(text, section)])
+                locator = sentence_locator(reranker.scorer)  # the page of the sentence the re-ranker judged best
         searcher = HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual, multilingual_for=wants,
-                                  reranker=reranker,
+                                  reranker=reranker, locator=locator,
                                   rerank_for=lambda question: self.profile.language_of(question) == default)
         return searcher
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
 from langchain_core.documents import Document
 
 from knowledge.people.colleagues import PARTICLES, name_variants, phrases
 from knowledge.search.sentences import LIST_ITEM, in_context, passage_sentences  # noqa: F401 - callers' names
+from knowledge.search.pages import quote_pages
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,6 +40,14 @@ class Citation:
     section: str
     document_id: int
     url: str | None = None
+    page_end: int | None = None  # set where the quote runs over a page break: "pages 9-10"
+
+    @property
+    def pages(self) -> str:
+        """The page to show: "9", or "9-10" for a quote over a page break; empty without pages."""
+        if self.page is None:
+            return ""
+        return f"{self.page}-{self.page_end}" if self.page_end and self.page_end != self.page else str(self.page)
 
 
 @dataclass
@@ -57,8 +66,9 @@ class Answer:
 
     def as_json(self) -> dict:
         return {"answer": self.text,
-                "citations": [{k: v for k, v in asdict(c).items() if k in ("n", "source", "page", "section",
-                                                                          "document_id", "title")}
+                "citations": [{**{k: v for k, v in asdict(c).items() if k in ("n", "source", "page", "section",
+                                                                             "document_id", "title")},
+                               "pages": [c.page, c.page_end or c.page] if c.page is not None else None}
                               for c in self.citations],
                 "facts": self.facts, "supported": self.supported, "personal": self.personal, "kind": self.kind,
                 "notice": self.notice, "source_language": self.source_language}
@@ -219,6 +229,18 @@ def citation_for(n: int, doc: Document) -> Citation:
                     m["document_id"], m.get("url"))
 
 
+def quoted_citation(n: int, doc: Document, quotes: list[str]) -> Citation:
+    """The citation of a passage by what was quoted from it: the page of the quoted sentences (first to last, so
+    "pages 9-10" only where they run over a page break), not the page holding most of the passage."""
+    citation = citation_for(n, doc)
+    page_starts = doc.metadata.get("page_starts")
+    pages = [page for quote in quotes
+             for page in quote_pages(doc.page_content, quote, page_starts, citation.page) if page is not None]
+    if not page_starts or not pages:
+        return citation
+    return replace(citation, page=min(pages), page_end=max(pages) if max(pages) != min(pages) else None)
+
+
 def check_citations(text: str, sources: list[Document]) -> tuple[str, list[Citation]]:
     """Keep citations of sources that were given, numbered 1, 2, ... in the order they first appear; drop (and
     log) any other number the model wrote."""
@@ -371,7 +393,8 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
         lines += [f"> {sentence} [{shown[rank]}]" for _, rank, _, sentence in chosen]
         lines.append("")
         lines.append(OFFLINE_NOTE)
-    return "\n".join(lines).strip(), [citation_for(n, sources[rank - 1]) for rank, n in shown.items()]
+    return "\n".join(lines).strip(), [quoted_citation(n, sources[rank - 1], [c[3] for c in chosen if c[1] == rank])
+                                      for rank, n in shown.items()]
 
 
 def not_found_text(hr_contact: str) -> str:

@@ -41,7 +41,8 @@ def render_text(answer) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            where = ", ".join(x for x in (c.section, f"page {c.page}" if c.page else "") if x)
+            page = f"page{'s' if '-' in c.pages else ''} {c.pages}" if c.page else ""  # "pages 9-10" over a break
+            where = ", ".join(x for x in (c.section, page) if x)
             lines.append(f"  [{c.n}] {c.title} ({c.source}{': ' + where if where else ''})")
     if answer.notice:
         lines += ["", f"Note: {answer.notice}"]

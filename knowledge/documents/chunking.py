@@ -21,6 +21,9 @@ class Chunk:
     page: int | None        # the page holding most of the words: where a citation should point
     page_start: int | None
     page_end: int | None
+    # [offset in text, page] where each page begins, first at offset 0 (a sentence's page is that of the pair at
+    # or before its start); empty without pages. The contract the sentence store reads (issue 24).
+    page_starts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -120,11 +123,22 @@ def _pack(units: list[_Unit]) -> list[list[_Unit]]:
     return chunks
 
 
-def _render(units: list[_Unit]) -> str:
+def _render(units: list[_Unit]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The chunk's text and where each of its pages begins in it. Repeated column names heading a chunk take
+    the page of the row after them."""
     out = ""
-    for unit in units:
-        out = unit.text if not out else out + (" " if unit.joins_previous else "\n") + unit.text
-    return out
+    starts: list[tuple[int, int]] = []
+    for i, unit in enumerate(units):
+        out = out if not out else out + (" " if unit.joins_previous else "\n")
+        page = unit.page
+        if unit.names:
+            page = next((u.page for u in units[i + 1:] if not u.names), page)
+        if page is not None and (not starts or starts[-1][1] != page):
+            starts.append((len(out), page))
+        out += unit.text
+    if starts:
+        starts[0] = (0, starts[0][1])
+    return out, tuple(starts)
 
 
 def chunk_blocks(blocks: list[Block]) -> list[Chunk]:
@@ -145,6 +159,8 @@ def chunk_blocks(blocks: list[Block]) -> list[Chunk]:
             if unit.page is not None:
                 pages[unit.page] += unit.words
         page = min(pages, key=lambda p: (-pages[p], p)) if pages else None
-        chunks.append(Chunk(ordinal, _render(units), section_name, page,
-                            min(pages) if pages else None, max(pages) if pages else None))
+        text, starts = _render(units)
+        chunks.append(Chunk(ordinal, text, section_name, page,
+                            min(pages) if pages else None, max(pages) if pages else None, starts))
     return chunks
+

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections import Counter
 from dataclasses import replace
 from pathlib import PurePath
 
@@ -15,6 +14,7 @@ from knowledge.documents.blocks import MEDIA_TYPES, Block, ParsedDocument, table
 from knowledge.documents.guards import Budget, Limits, pdf_page_count
 from knowledge.documents.markup import parse_html, parse_markdown, parse_text
 from knowledge.documents.word import parse_docx
+from knowledge.documents.running import furniture_key, running_lines
 from knowledge.documents.pdf_layout import COLUMN_TOLERANCE, PdfTable, font_headings, pdf_runs, pdf_tables
 from knowledge.documents.text import BULLET, clean, join_lines
 from knowledge.errors import DocumentRejected
@@ -142,24 +142,12 @@ def _pdf_pages(data: bytes, name: str, password: str | None, limits: Limits, bud
 
 # --- PDF layout: where pypdf's text visitor says each run of text is drawn, in which size and weight ---------
 
-def _repeated_lines(pages: list[list[str]]) -> set[str]:
-    """Running headers/footers: first or last lines (digits ignored) that recur on at least half of the pages."""
-    if len(pages) < 3:
-        return set()
-    seen: Counter = Counter()
-    for lines in pages:
-        lines = [line for line in lines if line]
-        seen.update({re.sub(r"\d+", "#", line) for line in lines[:2] + lines[-2:]})
-    return {line for line, n in seen.items() if n >= max(3, len(pages) // 2)}
-
-
 def _only_running_lines(texts: list[str]) -> bool:
     """Every line of every page is a running header or footer: the PDF has nothing else to say (a cover repeated
     on each page, an export that kept only the page furniture)."""
     pages = [[clean(line) for line in text.splitlines()] for text in texts]
-    boilerplate = _repeated_lines(pages)
-    return bool(boilerplate) and all(re.sub(r"\d+", "#", line) in boilerplate
-                                     for lines in pages for line in lines if line)
+    boilerplate = running_lines(pages)
+    return bool(boilerplate) and all(furniture_key(line) in boilerplate for lines in pages for line in lines if line)
 
 
 def _pdf_blocks(texts: list[str], layout: list[dict[str, int]] | None = None,
@@ -167,7 +155,7 @@ def _pdf_blocks(texts: list[str], layout: list[dict[str, int]] | None = None,
     pages = [[clean(line) for line in text.splitlines()] for text in texts]
     layout = layout or [{} for _ in pages]
     tables = tables or [[] for _ in pages]
-    boilerplate = _repeated_lines(pages)
+    boilerplate = running_lines(pages)  # headers, footers, page numbers: never passages
     blocks: list[Block] = []
     section: list[tuple[int, str]] = []  # (level, title)
     open_table: PdfTable | None = None  # the table that ended the page before: it may go on at the top of this one
@@ -193,7 +181,7 @@ def _pdf_blocks(texts: list[str], layout: list[dict[str, int]] | None = None,
             else:
                 item_lines = [item]
             for line in item_lines:
-                if not line or re.sub(r"\d+", "#", line) in boilerplate:
+                if not line or furniture_key(line) in boilerplate:
                     continue
                 open_table, at_top = None, False
                 heading = PDF_HEADING.match(line)

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+from psycopg.types.json import Jsonb
 
 from knowledge.documents.chunking import Chunk
 
@@ -24,9 +25,10 @@ VALUES (%(source)s, %(title)s, %(media_type)s, %(sha256)s, %(version)s, %(audien
         %(chunk_count)s, %(uploaded_by)s, %(url)s)
 RETURNING document_id"""
 COPY_CHUNKS = """
-COPY chunks (document_id, ordinal, page, page_start, page_end, section, text, audience, embedding, embedding_ml)
+COPY chunks (document_id, ordinal, page, page_start, page_end, section, text, audience, embedding, embedding_ml,
+            page_starts)
 FROM STDIN WITH (FORMAT BINARY)"""
-CHUNK_COPY_TYPES = ["int8", "int4", "int4", "int4", "int4", "text", "text", "text", "vector", "vector"]
+CHUNK_COPY_TYPES = ["int8", "int4", "int4", "int4", "int4", "text", "text", "text", "vector", "vector", "jsonb"]
 ADD_WORDS = "INSERT INTO lexicon (word) SELECT unnest(%(words)s::text[]) ON CONFLICT DO NOTHING"
 SET_AUDIENCE = """
 UPDATE documents SET audience = %(audience)s WHERE document_id = %(document_id)s AND status = 'active'
@@ -83,7 +85,8 @@ def replace_document(conn, *, source: str, title: str, media_type: str, sha256: 
             for i, (chunk, vector) in enumerate(zip(chunks, vectors)):
                 copy.write_row((document_id, chunk.ordinal, chunk.page, chunk.page_start, chunk.page_end,
                                 chunk.section, chunk.text, audience, vector,
-                                ml_vectors[i] if ml_vectors is not None else None))
+                                ml_vectors[i] if ml_vectors is not None else None,
+                                Jsonb([list(pair) for pair in chunk.page_starts]) if chunk.page_starts else None))
     words = sorted({w for chunk in chunks for w in WORD.findall(chunk.text.lower())})
     conn.execute(ADD_WORDS, {"words": words})
     return StoredDocument(document_id, version), (old[0] if old else None)

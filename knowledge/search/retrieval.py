@@ -3,7 +3,7 @@ by score."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from pydantic import ConfigDict
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import GET_SPACE, check_space, model_name_of
 from knowledge.search.sentences import READ_WITH_CANDIDATES, SENTENCE_COLUMNS, StoredSentences, from_columns
+from knowledge.search.pages import one_per_page
 
 RRF_K = 60             # reciprocal-rank constant (Cormack et al.), for the "rrf" comparison mode
 CANDIDATES = 60        # per candidate list (vector, full-text), before fusion
@@ -94,6 +95,7 @@ text_hits AS (
 ),
 scored AS MATERIALIZED (
     SELECT c.chunk_id, c.document_id, c.page, c.page_start, c.page_end, c.section, c.text, c.embedding,
+           c.page_starts,
            1 - (c.embedding <=> %(embedding)s) AS similarity,
            CASE WHEN %(use_ml)s THEN coalesce(1 - (c.embedding_ml <=> %(ml)s::vector(512)), 0) ELSE 0 END
                AS ml_similarity,
@@ -119,10 +121,10 @@ best AS (
     SELECT * FROM fused ORDER BY score DESC, chunk_id LIMIT %(limit)s
 )
 SELECT b.chunk_id, b.document_id, d.source, d.title, b.page, b.page_start, b.page_end, b.section, b.text,
-       b.score, b.embedding, d.url, {SENTENCE_COLUMNS}
+       b.score, b.embedding, d.url, b.page_starts, {SENTENCE_COLUMNS}
 FROM best b JOIN documents d USING (document_id) {READ_WITH_CANDIDATES}
 ORDER BY b.score DESC, b.chunk_id"""
-SENTENCES_AT = 12  # where a row's StoredSentences stands once read (search())
+SENTENCES_AT = 13  # where a row's StoredSentences stands once read (search())
 
 QUERY_WORD = re.compile(r"[a-z0-9]+")
 
@@ -140,12 +142,15 @@ class Hit:
     text: str
     score: float
     url: str | None = None
+    page_starts: tuple | None = None  # [offset, page] where each page begins in text (knowledge.search.pages)
     sentences: StoredSentences | None = None  # stored with the passage; read with it
 
     def as_json(self) -> dict[str, Any]:
-        """The documented `hrbot search --json` shape."""
+        """The documented `hrbot search --json` shape: `page` is the page of the sentence that answers (where it
+        is known, else the page holding most of the passage), `pages` the passage's first and last page."""
         return {"source": self.source, "page": self.page, "section": self.section, "score": round(self.score, 6),
-                "text": self.text, "document_id": self.document_id}
+                "text": self.text, "document_id": self.document_id,
+                "pages": [self.page_start, self.page_end] if self.page is not None else None}
 
     def to_document(self) -> Document:
         # not asdict(): it would deep-copy the sentences' vectors
@@ -162,11 +167,12 @@ class HybridSearcher:
     model (`hrbot reembed` may have switched them from another process since)."""
 
     def __init__(self, db: Database, embeddings, *, one_per_section: bool = True, multilingual=None,
-                 multilingual_for=None, reranker=None, rerank_for=None):
+                 multilingual_for=None, reranker=None, rerank_for=None, locator=None):
         """`multilingual_for(question) -> bool`: whether a question searches with the multilingual vector too
         (None: every question does, when a multilingual model is there). `reranker(query_vector, rows, text_at,
         section_at, score_at) -> rows`: a second stage over the candidates, for the questions `rerank_for` admits
-        (None: all)."""
+        (None: all). `locator(query_vector, hit) -> page`: the page of the hit's sentence nearest the question, for
+        the questions the re-ranker judged (its sentence vectors are then at hand)."""
         self.db = db
         self.embeddings = embeddings
         self.one_per_section = one_per_section
@@ -174,6 +180,7 @@ class HybridSearcher:
         self.multilingual_for = multilingual_for
         self.reranker = reranker
         self.rerank_for = rerank_for
+        self.locator = locator
 
     def wants_multilingual(self, question: str) -> bool:
         return self.multilingual is not None and (self.multilingual_for is None or self.multilingual_for(question))
@@ -204,9 +211,14 @@ class HybridSearcher:
             check_space(row, model_name_of(self.embeddings), len(embedding))
             rows = [(*row[:SENTENCES_AT], from_columns(*row[SENTENCES_AT:]))
                     for row in conn.execute(SEARCH, params, binary=True).fetchall()]
-        if self.reranker is not None and mode == "hybrid" and (self.rerank_for is None or self.rerank_for(query)):
+        reranked = self.reranker is not None and mode == "hybrid" and (self.rerank_for is None
+                                                                        or self.rerank_for(query))
+        if reranked:
             rows = self.reranker(embedding, rows, text_at=8, section_at=7, score_at=9, sentences_at=SENTENCES_AT)
-        return _diversify(rows, k, self.one_per_section)
+        hits = _diversify(rows, len(rows), self.one_per_section)
+        if reranked and self.locator is not None:
+            hits = [replace(hit, page=self.locator(embedding, hit)) for hit in hits]
+        return one_per_page(hits)[:k]
 
 
 def _diversify(rows, k: int, one_per_section: bool = True) -> list[Hit]:
@@ -224,12 +236,16 @@ def _diversify(rows, k: int, one_per_section: bool = True) -> list[Hit]:
         vector = vector / norm
         if any(float(vector @ v) >= NEAR_DUPLICATE for v in vectors):
             continue
-        chosen.append(Hit(*row[:9], float(row[9]), row[11], row[SENTENCES_AT]))
+        chosen.append(Hit(*row[:9], float(row[9]), row[11], _pairs(row[12]), row[SENTENCES_AT]))
         vectors.append(vector)
         places.add(place)
         if len(chosen) == k:
             break
     return chosen
+
+
+def _pairs(page_starts) -> tuple | None:
+    return tuple(tuple(pair) for pair in page_starts) if page_starts else None
 
 
 class PolicyRetriever(BaseRetriever):
