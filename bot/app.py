@@ -115,6 +115,13 @@ class HRApp(App):
 
     ledger = None
 
+    @property
+    def verifies_signatures(self) -> str | None:
+        """The signing secret requests must be signed with, or None where verification is off (tests, Socket
+        Mode): the HTTP front checks it before Bolt parses a body (bot/web.py)."""
+        return self._signing_secret if self._signing_secret and self._middleware_list and any(
+            type(m).__name__ == "RequestVerification" for m in self._middleware_list) else None
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         response = super().dispatch(req)
         claim = req.context.get(CLAIM_KEY)

@@ -28,8 +28,39 @@ class Limits:
     threads: int = 16          # requests being answered at once (each an ack: signature check, claim, ack)
     connections: int = 100     # open connections; more wait in the listen backlog until one closes
     read_timeout: int = 10     # seconds a connection may stay silent (Slack sends its whole request at once)
+    request_deadline: int = 10  # seconds a request may take to arrive whole, however it trickles (slowloris)
     cleanup_every: int = 2     # seconds between two sweeps for silent connections
     max_body: int = MAX_BODY   # larger bodies get 413 before anything reads them
+
+
+def _enforce_request_deadline(server, seconds: int) -> None:
+    """Close a connection whose request has not arrived whole `seconds` after its first byte. waitress closes only
+    connections that go silent, so a client that sends one header line a second would hold its slot for hours, and
+    a hundred such clients would keep every slot, /healthz and Slack's acks included (found by an outside probe).
+    Checked at waitress's own maintenance sweep (every `cleanup_every` seconds)."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+
+    class TimedParser(HTTPRequestParser):
+        def __init__(self, adj):
+            super().__init__(adj)
+            self.begun = time.time()  # waitress's maintenance clock
+
+    class DeadlineChannel(HTTPChannel):
+        parser_class = TimedParser
+
+    sweep = server.maintenance
+
+    def maintenance(now: float) -> None:
+        sweep(now)
+        for channel in list(server.active_channels.values()):
+            request = getattr(channel, "request", None)
+            if request is not None and not request.completed and now - request.begun > seconds:
+                log.info("closing a connection whose request took over %d s to arrive", seconds)
+                channel.will_close = True
+
+    server.channel_class = DeadlineChannel
+    server.maintenance = maintenance
 
 
 class HttpServer:
@@ -46,6 +77,7 @@ class HttpServer:
             max_request_body_size=limits.max_body + 1,  # waitress refuses a body of this size or more
             asyncore_use_poll=True,  # select() fails on descriptors past 1024; the process holds many others
             ident="hrbot")
+        _enforce_request_deadline(self._server, limits.request_deadline)
         self._thread: threading.Thread | None = None
         self._stopping, self._closing = threading.Event(), threading.Event()
 

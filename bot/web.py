@@ -3,6 +3,7 @@ Prometheus metrics and the webhooks' mount point. The server around it (waitress
 connections, time-outs and the body-size limit; this owns what each path answers."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -11,6 +12,7 @@ from typing import Callable, Iterable
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 
 from bot.webhooks import WebhookRequest, WebhookResponse, Webhooks
 
@@ -46,6 +48,8 @@ class WebApp:
     def __init__(self, slack: App, healthy: Callable[[], bool], details: Callable[[], dict] | None = None,
                  webhooks: Webhooks | None = None, ready_wait: float = READY_WAIT):
         self._slack = SlackRequestHandler(slack, path=SLACK_EVENTS)
+        secret = getattr(slack, "verifies_signatures", None)
+        self._verifier = SignatureVerifier(secret) if secret else None
         self._healthy, self._details, self._ready_wait = healthy, details, ready_wait
         self.webhooks = webhooks if webhooks is not None else Webhooks()
         self._routes: dict[tuple[str, str], Callable[[dict, Callable], Iterable[bytes]]] = {
@@ -86,6 +90,10 @@ class WebApp:
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         started = time.perf_counter()
+        if not self._signed(environ):  # before Bolt parses the body: garbage from anyone is a 401, not a 500
+            log.info("Invalid request signature: a request to %s refused before its body was read", SLACK_EVENTS)
+            SLACK_REQUEST_SECONDS.labels(status="401").observe(time.perf_counter() - started)
+            return self._send(start_response, (401, TEXT, b"invalid request"))
         try:
             body = self._slack(environ, recording)
         except Exception:  # a malformed payload must not take the connection down without an answer
@@ -94,6 +102,23 @@ class WebApp:
             return self._send(start_response, (500, TEXT, b""))
         SLACK_REQUEST_SECONDS.labels(status=seen[0].split()[0]).observe(time.perf_counter() - started)
         return body
+
+    def _signed(self, environ: dict) -> bool:
+        """Whether the request carries Slack's signature of its body (always, where verification is off). The body
+        is read once and put back for Bolt's adapter."""
+        if self._verifier is None:
+            return True
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            return self._verifier.is_valid(raw, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or "",
+                                           environ.get("HTTP_X_SLACK_SIGNATURE") or "")
+        except (UnicodeDecodeError, ValueError):  # a body that is not UTF-8 was not signed by Slack
+            return False
 
     @staticmethod
     def _healthz(environ: dict) -> Response:

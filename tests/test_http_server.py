@@ -199,3 +199,42 @@ def test_stopping_refuses_new_connections_and_finishes_what_is_in_progress(bot):
     reply = next(h for h in happened if isinstance(h, bytes))
     assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"done")
     assert [h for h in happened if not isinstance(h, bytes)] == ["answer finished", "hand back", ("handed back", 0)]
+
+
+def test_a_trickling_request_is_cut_off_and_keeps_no_one_out(serve):
+    """Slowloris (outside probe, issue 23): clients that send one header line a second never go silent, so the
+    read timeout never closes them; with every slot taken, /healthz and Slack's acks waited as long as they went
+    on. A request must arrive whole within the request deadline."""
+    server = serve(Limits(connections=3, request_deadline=1, **QUICK))
+    stop = threading.Event()
+    tricklers = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(3)]
+
+    def trickle(s: socket.socket) -> None:
+        try:
+            s.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\n")
+            while not stop.wait(0.3):
+                s.sendall(b"X-a: b\r\n")
+        except OSError:
+            pass  # the server closed it: what this test wants
+
+    threads = [threading.Thread(target=trickle, args=(s,), daemon=True) for s in tricklers]
+    for t in threads:
+        t.start()
+    try:
+        assert _get(server.port, "/healthz", timeout=20) == (200, b'{"status": "ok"}')
+    finally:
+        stop.set()
+        for s in tricklers:
+            s.close()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1,2]", b"\xff\xfe{", b"payload=%7Bx"])
+def test_an_unsigned_garbage_body_is_refused_before_it_is_parsed(serve, caplog, body):
+    """Bolt parses a body before its signature middleware runs: unsigned garbage was a 500 with a traceback in the
+    log (anyone could fill the logs). The signature is checked first: 401, nothing logged as an error."""
+    server = serve()
+    request = (b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    reply = _raw(server.port, request)
+    assert reply.startswith(b"HTTP/1.1 401"), reply[:80]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
