@@ -82,29 +82,13 @@ def request(url: str, headers: dict, max_bytes: int, timeout: float = CONNECT_SE
     for attempt in range(RETRIES + 1):
         request = urllib.request.Request(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
         try:
-            with OPENER.open(request, timeout=timeout) as response:
+            with _failures(url, timeout), OPENER.open(request, timeout=timeout) as response:
                 body = read_within(response, url, max_bytes, time.monotonic() + total, total)
                 return response.status, response.headers, body
         except urllib.error.HTTPError as exc:
             if exc.code in (304, 404, 410):
                 return exc.code, exc.headers, b""
-            if exc.code in (429, 503) and attempt < RETRIES:
-                wait = retry_after(exc.headers.get("Retry-After"))
-                if wait is not None and wait <= MAX_RETRY_AFTER:
-                    log.warning("%s answered %d; waiting %.0f s as it asked", url, exc.code, wait)
-                    time.sleep(wait)
-                    continue
-            if exc.code in (401, 403):
-                raise SourceError(f"{url} refused access ({exc.code}): check the source's credentials and that "
-                                  "its account may read this page.") from None
-            raise SourceError(f"{url} answered HTTP {exc.code}.") from None
-        except urllib.error.URLError as exc:
-            raise SourceError(f"{url} cannot be reached ({getattr(exc, 'reason', exc)}).") from None
-        except TimeoutError:
-            raise SourceError(f"{url} did not answer within {timeout:.0f} s.") from None
-        except (http.client.HTTPException, ConnectionError) as exc:  # cut off mid-answer, a malformed answer
-            raise SourceError(f"{url} broke off its answer ({type(exc).__name__}); tried again at the next run.") \
-                from None
+            _refused(url, exc, attempt)
     raise SourceError(f"{url} kept answering 429/503 after {RETRIES} waits.")
 
 
