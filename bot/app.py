@@ -115,12 +115,8 @@ class HRApp(App):
 
     ledger = None
 
-    @property
-    def verifies_signatures(self) -> str | None:
-        """The signing secret requests must be signed with, or None where verification is off (tests, Socket
-        Mode): the HTTP front checks it before Bolt parses a body (bot/web.py)."""
-        return self._signing_secret if self._signing_secret and self._middleware_list and any(
-            type(m).__name__ == "RequestVerification" for m in self._middleware_list) else None
+    verified_with: str | None = None  # the signing secret requests are checked with (None: verification off);
+    # set where the app is built, so the HTTP front (bot/web.py) checks it before Bolt parses a body
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         response = super().dispatch(req)
@@ -185,6 +181,7 @@ def build_bot(runtime: Runtime, *, client: WebClient | None = None, token_verifi
     app = HRApp(client=client, signing_secret=settings.slack_signing_secret or "",
               request_verification_enabled=bool(settings.slack_signing_secret),
               token_verification_enabled=token_verification, listener_executor=listeners, logger=BOLT_LOG)
+    app.verified_with = settings.slack_signing_secret or None
     desk = EmployeeDesk(runtime)
     admins, sources, privacy, operations = (AdminDesk(runtime), SourcesDesk(runtime), PrivacyDesk(runtime),
                                             OperationsDesk(runtime))

@@ -48,7 +48,7 @@ class WebApp:
     def __init__(self, slack: App, healthy: Callable[[], bool], details: Callable[[], dict] | None = None,
                  webhooks: Webhooks | None = None, ready_wait: float = READY_WAIT):
         self._slack = SlackRequestHandler(slack, path=SLACK_EVENTS)
-        secret = getattr(slack, "verifies_signatures", None)
+        secret = getattr(slack, "verified_with", None)
         self._verifier = SignatureVerifier(secret) if secret else None
         self._healthy, self._details, self._ready_wait = healthy, details, ready_wait
         self.webhooks = webhooks if webhooks is not None else Webhooks()
