@@ -64,6 +64,20 @@ def test_numpy_vectors_equal_the_stored_sentence_transformers_vectors(model_dir)
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
 
 
+def test_both_paths_give_the_stored_vectors(model_dir):
+    """A question's few texts run packed on the calling thread; a passage batch runs padded on the pool. Both
+    compute upstream's function: the packed path for each text alone and all together, the padded one for a call
+    too large to pack."""
+    expected = np.load(REFERENCE)
+    model = NumpyMiniLM(model_dir)
+    ids = [model.tokenizer.encode(text).ids for text in TEXTS]
+    together = model._forward_packed(ids)
+    alone = np.vstack([model._forward_packed([one]) for one in ids])
+    padded = model.encode(TEXTS * 2, batch_size=3)  # 14 texts: more than a packed call takes
+    for got in (together, alone, padded[:len(TEXTS)], padded[len(TEXTS):]):
+        assert np.abs(got - expected).max() < 1e-5
+
+
 def test_the_installed_weights_are_upstreams_byte_for_byte(model_dir):
     for name, digest in SHA256.items():
         assert hashlib.sha256((model_dir / name).read_bytes()).hexdigest() == digest, name

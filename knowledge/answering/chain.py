@@ -166,10 +166,8 @@ class AnswerService:
         self.write = write
         return (RunnablePassthrough.assign(standalone=condense)
                 | RunnablePassthrough.assign(search=RunnableLambda(self._search_query, name="search_query"))
-                | RunnablePassthrough.assign(embedding=RunnableLambda(self._embed, name="embed"),
-                                             ml_embedding=RunnableLambda(self._embed_ml, name="embed_multilingual"))
                 | RunnablePassthrough.assign(facts=RunnableLambda(self._retrieve_facts, name="facts"))
-                | RunnablePassthrough.assign(facts_vectors=RunnableLambda(self._embed_facts, name="embed_facts"))
+                | RunnableLambda(self._embed, name="embed")
                 | RunnablePassthrough.assign(policy=RunnableLambda(self._retrieve_policy, name="retrieve"))
                 | RunnableLambda(self._respond, name="answer"))
 
@@ -185,28 +183,20 @@ class AnswerService:
             return f"{x['standalone']} ({location.name})"
         return x["standalone"]
 
-    def _embed(self, x):
-        """The search query's vector and, in the same model call, the question's own (without the location the
-        query adds) for choosing quotes: {"search": ..., "question": ...}."""
-        return _vectors(self.searcher.embeddings, x["search"], x["standalone"], "primary" in self.scorers)
-
-    def _embed_ml(self, x):
-        if not self.searcher.wants_multilingual(x["standalone"]):
-            return None
-        return _vectors(self.searcher.multilingual, x["search"], x["standalone"], True)
-
-    def _embed_facts(self, x) -> dict:
-        """The asker's facts' vector in each space this answer uses (the search leans towards them, and so do the
-        quotes): embedded once per answer."""
-        if not x["facts"]:
-            return {}
-        text = facts_text(x["facts"])
-        found = {}
-        if isinstance(self.searcher.embeddings, ArrayEmbeddings):
-            found["primary"] = self.searcher.embeddings.embed_array([text])[0]
-        if x["ml_embedding"] is not None:
-            found["multilingual"] = self.searcher.multilingual.embed_array([text])[0]
-        return found
+    def _embed(self, x) -> dict:
+        """The input with its vectors, one model call per embedding space for everything the answer needs: the
+        search query, the question's own words (without the location the query adds, for choosing quotes) and
+        the asker's facts (the search leans towards them, and so do the quotes). A forward pass costs about the
+        same for three short texts as for one, so a personal question no longer pays for a second call.
+        embedding / ml_embedding: {"search", "question"}; facts_vectors: {space name: vector}."""
+        facts = facts_text(x["facts"]) if x["facts"] else None
+        primary = _vectors(self.searcher.embeddings, x["search"], x["standalone"], "primary" in self.scorers, facts)
+        ml = None
+        if self.searcher.wants_multilingual(x["standalone"]):
+            ml = _vectors(self.searcher.multilingual, x["search"], x["standalone"], True, facts)
+        facts_vectors = {name: found.pop("facts") for name, found in (("primary", primary), ("multilingual", ml))
+                         if found is not None and found.get("facts") is not None}
+        return {**x, "embedding": primary, "ml_embedding": ml, "facts_vectors": facts_vectors}
 
     def _retrieve_policy(self, x):
         audiences = [x["country"]] if x["country"] else None
@@ -318,12 +308,21 @@ class AnswerService:
             public.text = public.text.replace(OFFLINE_NOTE, QUOTED_NOTE)
         return public
 
-def _vectors(model, search: str, question: str, with_question: bool) -> dict:
-    if not with_question or question == search or not isinstance(model, ArrayEmbeddings):
+def _vectors(model, search: str, question: str, with_question: bool, facts: str | None = None) -> dict:
+    """{"search", "question", "facts"} vectors of one model, in one call where the model takes arrays (an
+    embeddings API that does not is asked for the search alone, as before: one request per answer)."""
+    if not isinstance(model, ArrayEmbeddings):
         vector = np.asarray(model.embed_query(search), dtype=np.float32)
-        return {"search": vector, "question": vector if question == search else None}
-    both = model.embed_array([search, question])  # one call: barely slower than one text
-    return {"search": both[0], "question": both[1]}
+        return {"search": vector, "question": vector if question == search else None, "facts": None}
+    texts = {"search": search}
+    if with_question and question != search:
+        texts["question"] = question
+    if facts:
+        texts["facts"] = facts
+    found = dict(zip(texts, model.embed_array(list(texts.values()))))
+    if question == search:
+        found["question"] = found["search"]
+    return {"search": found["search"], "question": found.get("question"), "facts": found.get("facts")}
 
 
 def _question_vectors(x) -> dict:

@@ -100,6 +100,13 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return centred / np.sqrt(var + eps) * weight + bias
 
 
+def _column_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    """Layer norm of each column (a token) of a (hidden, tokens) matrix."""
+    centred = x - x.mean(axis=0, keepdims=True)
+    var = (centred * centred).mean(axis=0, keepdims=True)
+    return centred / np.sqrt(var + eps) * weight + bias
+
+
 class _Layer:
     def __init__(self, t: dict[str, np.ndarray], prefix: str):
         def linear(name):
@@ -114,6 +121,12 @@ class _Layer:
         self.up = linear("intermediate.dense")
         self.down = linear("output.dense")
         self.ln2 = (t[f"{prefix}.output.LayerNorm.weight"], t[f"{prefix}.output.LayerNorm.bias"])
+        # The same weights as (out, in) matrices and column biases for the packed path (tokens as columns), where
+        # BLAS multiplies a few columns by a large matrix a third faster than a few rows by its transpose.
+        self.columns = tuple((np.ascontiguousarray(w.T), b[:, None].copy())
+                             for w, b in ((self.qkv_w, self.qkv_b), self.out, self.up, self.down))
+        self.ln1_columns = tuple(np.asarray(p, dtype=np.float32)[:, None].copy() for p in self.ln1)
+        self.ln2_columns = tuple(np.asarray(p, dtype=np.float32)[:, None].copy() for p in self.ln2)
 
 
 def one_blas_thread() -> None:
@@ -143,6 +156,7 @@ class NumpyMiniLM:
         self.position = np.asarray(t["embeddings.position_embeddings.weight"], dtype=np.float32)
         self.token_type = np.asarray(t["embeddings.token_type_embeddings.weight"][0], dtype=np.float32)
         self.ln = (t["embeddings.LayerNorm.weight"], t["embeddings.LayerNorm.bias"])
+        self.ln_columns = tuple(np.asarray(p, dtype=np.float32)[:, None].copy() for p in self.ln)
         self.layers = [_Layer(t, f"encoder.layer.{i}") for i in range(int(config["num_hidden_layers"]))]
         self.dimension = self.hidden
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -188,10 +202,47 @@ class NumpyMiniLM:
             context[s:s + step] = part.transpose(0, 2, 1, 3).reshape(part.shape[0], length, self.hidden)
         return context.reshape(batch * length, self.hidden)
 
+    def _forward_packed(self, sequences: list[list[int]]) -> np.ndarray:
+        """The same function for a few texts (a question, its search query, the asker's facts), on the calling
+        thread: every token of every text is one column of a (hidden, tokens) matrix, with no padding, so each
+        projection is one (out, in) x (in, tokens) product; attention runs per text over its own columns.
+        Used where a thread pool's hand-off would cost more than it saves (beside a busy core it waits for a
+        descheduled thread)."""
+        ids = np.concatenate([np.asarray(seq, dtype=np.int64) for seq in sequences])
+        positions = np.concatenate([np.arange(len(seq)) for seq in sequences])
+        x = (self.word[ids].astype(np.float32) + self.position[positions] + self.token_type).T
+        x = _column_norm(x, *self.ln_columns, self.eps)
+        bounds = np.cumsum([0] + [len(seq) for seq in sequences])
+        for layer in self.layers:
+            (qkv_w, qkv_b), (out_w, out_b), (up_w, up_b), (down_w, down_b) = layer.columns
+            context = self._packed_attention(qkv_w @ x + qkv_b, bounds)
+            x = _column_norm(x + out_w @ context + out_b, *layer.ln1_columns, self.eps)
+            x = _column_norm(x + down_w @ _gelu(up_w @ x + up_b) + down_b, *layer.ln2_columns, self.eps)
+        pooled = np.stack([x[:, start:end].mean(axis=1) for start, end in zip(bounds[:-1], bounds[1:])])
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _packed_attention(self, qkv: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        heads, width, hidden = self.heads, self.hidden // self.heads, self.hidden
+        scale = np.float32(1.0 / np.sqrt(width))
+        context = np.empty((hidden, qkv.shape[1]), dtype=np.float32)
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            n = end - start
+            q = qkv[:hidden, start:end].reshape(heads, width, n)
+            k = qkv[hidden:2 * hidden, start:end].reshape(heads, width, n)
+            v = qkv[2 * hidden:, start:end].reshape(heads, width, n)
+            scores = (q.transpose(0, 2, 1) * scale) @ k  # (heads, query, key)
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context[:, start:end] = (v @ scores.transpose(0, 2, 1)).reshape(hidden, n)
+        return context
+
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(list(texts))
+        if len(texts) <= _PACKED_TEXTS and sum(len(e.ids) for e in encodings) <= _PACKED_TOKENS:
+            return self._forward_packed([e.ids for e in encodings])
         # Texts of similar length share a batch, so little is spent on padding (as sentence-transformers does).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         count = max(-(-len(order) // batch_size), min(self.threads, len(order)))  # at least one batch a thread
@@ -215,6 +266,9 @@ class NumpyMiniLM:
             return self._pool
 
 
+# Calls this small run packed on the calling thread (a question's texts); larger ones in padded batches on the pool.
+_PACKED_TEXTS = 8
+_PACKED_TOKENS = 512
 # Attention scores computed at once (floats): 4 MB, so the soft-max's passes over them stay in cache.
 _ATTENTION_SCORES = 1 << 20
 # Tokens that go through the feed-forward block at once: its 1536-wide activations then take 3 MB.
