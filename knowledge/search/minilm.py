@@ -104,29 +104,27 @@ def _column_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float
     """Layer norm of each column (a token) of a (hidden, tokens) matrix."""
     centred = x - x.mean(axis=0, keepdims=True)
     var = (centred * centred).mean(axis=0, keepdims=True)
-    return centred / np.sqrt(var + eps) * weight + bias
+    return centred / np.sqrt(var + eps) * weight[:, None] + bias[:, None]
 
 
 class _Layer:
+    """One encoder layer's weights as upstream stores them: (out, in) matrices, read from the memory-mapped file
+    without a copy (so processes on one machine share their pages). The packed path multiplies them as they are
+    (W @ X, tokens as columns, the faster product for a few tokens); the padded path by their transposed views
+    (X @ W.T, tokens as rows), which BLAS reads without copying either."""
+
     def __init__(self, t: dict[str, np.ndarray], prefix: str):
         def linear(name):
-            return (np.ascontiguousarray(t[f"{prefix}.{name}.weight"].T, dtype=np.float32),
+            return (np.asarray(t[f"{prefix}.{name}.weight"], dtype=np.float32),
                     np.asarray(t[f"{prefix}.{name}.bias"], dtype=np.float32))
         q, k, v = linear("attention.self.query"), linear("attention.self.key"), linear("attention.self.value")
-        # One matmul for query, key and value.
-        self.qkv_w = np.ascontiguousarray(np.concatenate([q[0], k[0], v[0]], axis=1))
-        self.qkv_b = np.concatenate([q[1], k[1], v[1]])
+        # One product for query, key and value (the one copy: 1.7 MB a layer).
+        self.qkv = (np.concatenate([q[0], k[0], v[0]], axis=0), np.concatenate([q[1], k[1], v[1]]))
         self.out = linear("attention.output.dense")
-        self.ln1 = (t[f"{prefix}.attention.output.LayerNorm.weight"], t[f"{prefix}.attention.output.LayerNorm.bias"])
         self.up = linear("intermediate.dense")
         self.down = linear("output.dense")
+        self.ln1 = (t[f"{prefix}.attention.output.LayerNorm.weight"], t[f"{prefix}.attention.output.LayerNorm.bias"])
         self.ln2 = (t[f"{prefix}.output.LayerNorm.weight"], t[f"{prefix}.output.LayerNorm.bias"])
-        # The same weights as (out, in) matrices and column biases for the packed path (tokens as columns), where
-        # BLAS multiplies a few columns by a large matrix a third faster than a few rows by its transpose.
-        self.columns = tuple((np.ascontiguousarray(w.T), b[:, None].copy())
-                             for w, b in ((self.qkv_w, self.qkv_b), self.out, self.up, self.down))
-        self.ln1_columns = tuple(np.asarray(p, dtype=np.float32)[:, None].copy() for p in self.ln1)
-        self.ln2_columns = tuple(np.asarray(p, dtype=np.float32)[:, None].copy() for p in self.ln2)
 
 
 def one_blas_thread() -> None:
@@ -156,7 +154,6 @@ class NumpyMiniLM:
         self.position = np.asarray(t["embeddings.position_embeddings.weight"], dtype=np.float32)
         self.token_type = np.asarray(t["embeddings.token_type_embeddings.weight"][0], dtype=np.float32)
         self.ln = (t["embeddings.LayerNorm.weight"], t["embeddings.LayerNorm.bias"])
-        self.ln_columns = tuple(np.asarray(p, dtype=np.float32)[:, None].copy() for p in self.ln)
         self.layers = [_Layer(t, f"encoder.layer.{i}") for i in range(int(config["num_hidden_layers"]))]
         self.dimension = self.hidden
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -176,8 +173,8 @@ class NumpyMiniLM:
         # Padding keys get -inf-like scores so no real token attends to them.
         key_bias = ((1.0 - mask[:, None, None, :]) * np.float32(-1e9)).astype(np.float32)
         for layer in self.layers:
-            context = self._attention(x @ layer.qkv_w + layer.qkv_b, key_bias, batch, length)
-            x = _layer_norm(x + context @ layer.out[0] + layer.out[1], *layer.ln1, self.eps)
+            context = self._attention(x @ layer.qkv[0].T + layer.qkv[1], key_bias, batch, length)
+            x = _layer_norm(x + context @ layer.out[0].T + layer.out[1], *layer.ln1, self.eps)
             x = _layer_norm(x + _feed_forward(x, layer), *layer.ln2, self.eps)
         x = x.reshape(batch, length, self.hidden)
         weights = mask[:, :, None]
@@ -211,13 +208,13 @@ class NumpyMiniLM:
         ids = np.concatenate([np.asarray(seq, dtype=np.int64) for seq in sequences])
         positions = np.concatenate([np.arange(len(seq)) for seq in sequences])
         x = (self.word[ids].astype(np.float32) + self.position[positions] + self.token_type).T
-        x = _column_norm(x, *self.ln_columns, self.eps)
+        x = _column_norm(x, *self.ln, self.eps)
         bounds = np.cumsum([0] + [len(seq) for seq in sequences])
         for layer in self.layers:
-            (qkv_w, qkv_b), (out_w, out_b), (up_w, up_b), (down_w, down_b) = layer.columns
-            context = self._packed_attention(qkv_w @ x + qkv_b, bounds)
-            x = _column_norm(x + out_w @ context + out_b, *layer.ln1_columns, self.eps)
-            x = _column_norm(x + down_w @ _gelu(up_w @ x + up_b) + down_b, *layer.ln2_columns, self.eps)
+            context = self._packed_attention(layer.qkv[0] @ x + layer.qkv[1][:, None], bounds)
+            x = _column_norm(x + layer.out[0] @ context + layer.out[1][:, None], *layer.ln1, self.eps)
+            h = _gelu(layer.up[0] @ x + layer.up[1][:, None])
+            x = _column_norm(x + layer.down[0] @ h + layer.down[1][:, None], *layer.ln2, self.eps)
         pooled = np.stack([x[:, start:end].mean(axis=1) for start, end in zip(bounds[:-1], bounds[1:])])
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
@@ -279,8 +276,8 @@ def _feed_forward(x: np.ndarray, layer: _Layer) -> np.ndarray:
     """down(GELU(up(x))), a slice of rows at a time, so the GELU's many element-wise passes run in cache."""
     out = np.empty_like(x)
     for r in range(0, x.shape[0], _FEED_FORWARD_ROWS):
-        h = _gelu(x[r:r + _FEED_FORWARD_ROWS] @ layer.up[0] + layer.up[1])
-        np.matmul(h, layer.down[0], out=out[r:r + _FEED_FORWARD_ROWS])
+        h = _gelu(x[r:r + _FEED_FORWARD_ROWS] @ layer.up[0].T + layer.up[1])
+        np.matmul(h, layer.down[0].T, out=out[r:r + _FEED_FORWARD_ROWS])
     out += layer.down[1]
     return out
 
