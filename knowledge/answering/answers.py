@@ -57,7 +57,7 @@ class Answer:
     facts: list[str] = field(default_factory=list)
     supported: bool = False
     personal: bool = False        # holds the asker's own data: show it to the asker only
-    kind: str = "answer"          # answer | not_found | refused | error
+    kind: str = "answer"          # answer | not_found | refused | clarify (dates to plan) | error
     notice: str | None = None     # e.g. no HR record is linked to this Slack user
     records_as_of: object | None = None  # when the records the facts come from were last brought in
     timings: dict = field(default_factory=dict)

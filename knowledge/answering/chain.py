@@ -26,6 +26,7 @@ from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import facts_text, lean_towards
 from knowledge.people.colleagues import Colleagues
 from knowledge.people.personal import RecordsRetriever, not_covered_by
+from knowledge.people.planning import unreadable_plan_reply
 from knowledge.search.embeddings import ArrayEmbeddings
 from knowledge.people.records import RecordsReader
 from knowledge.answering.retriever import PolicyRetriever
@@ -137,6 +138,10 @@ class AnswerService:
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                              timings=_finish(timings, started))
             return refusal, replace(refusal) if for_channel else None
+        ask_dates = unreadable_plan_reply(question, self.profile, today)  # a plan needs dates: ask, never guess
+        if ask_dates is not None:
+            clarify = Answer(ask_dates, supported=True, kind="clarify", timings=_finish(timings, started))
+            return clarify, replace(clarify) if for_channel else None
         answer, channel = self.chain.invoke(
             {"question": question, "history": history or [], "personal": personal, "today": today,
              "country": personal.employee.country if personal else None, "for_channel": for_channel},

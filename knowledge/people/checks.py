@@ -53,7 +53,7 @@ def balance_disagreements(db: Database, profile: CompanyProfile) -> list[dict]:
                 continue
             records = PersonalRecords(e, entitlements[e.employee_id], leave[e.employee_id],
                                       dict(holidays[e.country]), official[e.employee_id])
-            days = holidays_for(records, location, o.as_of)
+            days = holidays_for(records, location, o.as_of, profile)
             computed = leave_balance(rules, e, records.entitlements, records.leave, set(days), o.as_of,
                                      label=profile.label(o.leave_type), location_name=location.name)
             if computed.year.label != o.year:

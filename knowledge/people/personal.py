@@ -11,6 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from knowledge.people.balances import fmt_days, leave_balance
+from knowledge.people.planning import asks_to_plan, holidays_in, names_leave_type, plan_facts
 from knowledge.people.records import PersonalRecords
 from knowledge.profile.dates import day, day_month, weekday
 from knowledge.profile.model import CompanyProfile, Location
@@ -35,7 +36,7 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
             f"Your HR record places you in {e.country}, which the company profile does not describe, so no "
             "balance can be computed; HR can correct your record."), metadata={"kind": "balance", "leave_type": None}))
         return docs + _leave_and_holidays(records, today, {}, place)
-    holidays = holidays_for(records, location, today)
+    holidays = holidays_for(records, location, today, profile)
     for leave_type in profile.leave_types:
         rules = location.rules_for(leave_type, e)
         if rules is None:
@@ -106,10 +107,11 @@ def not_covered_by(facts: list[Document]) -> re.Pattern | None:
     return None
 
 
-def holidays_for(records: PersonalRecords, location: Location, today: date) -> dict[date, str]:
-    """Public holidays at the employee's location (the holidays library, per the profile) plus the company's
-    own days off from the holidays import, which win on the same date."""
-    return {**location.public_holidays([today.year - 1, today.year, today.year + 1]), **records.holidays}
+def holidays_for(records: PersonalRecords, location: Location, today: date,
+                 profile: CompanyProfile | None = None) -> dict[date, str]:
+    """Public holidays at the employee's location (the holidays library, per the profile), the company's closure
+    days (the profile) and its own days off from the holidays import, which win on the same date."""
+    return holidays_in(records, location, profile, [today.year - 1, today.year, today.year + 1])
 
 
 def _leave_and_holidays(records: PersonalRecords, today: date, holidays: dict[date, str],
@@ -132,16 +134,6 @@ def _leave_and_holidays(records: PersonalRecords, today: date, holidays: dict[da
     return docs
 
 
-GENERIC_WORDS = {"leave", "day", "days", "time", "off", "in", "of", "lieu", "the"}
-
-
-def _names(question: str, leave_type: str, label: str) -> bool:
-    """Does the question name this leave type (its code, or a distinctive word of its label)?"""
-    words = [w for w in re.findall(r"[a-z]+", label.lower()) if w not in GENERIC_WORDS] or [leave_type]
-    stems = {w[:max(4, len(w) - 3)] for w in words} | {leave_type.replace("_", " ")}
-    return any(re.search(rf"\b{re.escape(s)}", question, re.I) for s in stems)
-
-
 def select_facts(question: str, docs: list[Document], profile: CompanyProfile) -> list[Document]:
     """The facts a question is about (none when it names no topic they cover, e.g. sick pay), in any of the
     company's languages (their language packs name the topics). A balance is chosen by the leave type the
@@ -149,7 +141,7 @@ def select_facts(question: str, docs: list[Document], profile: CompanyProfile) -
     wanted = profile.topics_of(question)
     balances = [d for d in docs if d.metadata.get("kind") == "balance"]
     named = [d for d in balances if d.metadata.get("leave_type")
-             and _names(question, d.metadata["leave_type"], d.metadata.get("label", ""))]
+             and names_leave_type(question, d.metadata["leave_type"], d.metadata.get("label", ""))]
     chosen = named or (balances[:1] if "balance" in wanted else [])
     return [d for d in docs if (d in chosen) or (d.metadata.get("kind") in wanted - {"balance"})]
 
@@ -164,6 +156,8 @@ class RecordsRetriever(BaseRetriever):
     profile: CompanyProfile
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        if self.records is None or not self.profile.is_personal(query):
+        if self.records is None or not (self.profile.is_personal(query) or asks_to_plan(query, self.profile)):
             return []
-        return select_facts(query, personal_facts(self.records, self.today, self.profile), self.profile)
+        # a plan ("if I take 22 December to 2 January off...") comes first: it is what the question is about
+        plan = plan_facts(self.records, query, self.today, self.profile)
+        return plan + select_facts(query, personal_facts(self.records, self.today, self.profile), self.profile)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from knowledge.profile.periods import DateWords, DateWordsError, parse_date_words
+
 PACKS = Path(__file__).resolve().parent / "languages"
 TOPICS = ("balance", "leave", "holidays", "profile")
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -40,6 +42,13 @@ class Language:
     names: dict[str, str]      # language code -> its name in this language
     records_as_of: str | None = None   # "Your records as of {when}."
     stale_source: str | None = None    # "{source} has not synced since {when}: ..."
+    dates: DateWords | None = None     # how dates and periods are written (knowledge.profile.periods)
+    planning: tuple[re.Pattern, ...] = ()  # how people ask to plan leave ("if I take ... off")
+    ask_dates: str | None = None       # the kind reply when a plan's period cannot be read
+
+    def plans(self, text: str) -> bool:
+        """Does the text ask what a period of leave would cost ("if I take 22 December to 2 January off")?"""
+        return any(p.search(text) for p in self.planning)
 
     def is_personal(self, text: str) -> bool:
         return bool((self.personal and self.personal.search(text))
@@ -70,7 +79,7 @@ def parse_pack(code: str, data: dict) -> Language:
             raise LanguagePackError(f"{where}{key} must be a list of texts")
         return value
 
-    unknown = set(data) - {"name", "words", "personal", "topics", "say"}
+    unknown = set(data) - {"name", "words", "personal", "topics", "say", "dates", "planning"}
     if unknown:
         raise LanguagePackError(f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(data.get("name"), str) or not data["name"].strip():
@@ -83,12 +92,14 @@ def parse_pack(code: str, data: dict) -> Language:
             raise LanguagePackError(f"{where} must be a table")
     if set(topics) - set(TOPICS):
         raise LanguagePackError(f"topics.{sorted(set(topics) - set(TOPICS))[0]} is not one of {', '.join(TOPICS)}")
-    phrases = []
-    for phrase in texts(personal, "phrases", "personal."):
-        try:
-            phrases.append(re.compile(phrase, re.IGNORECASE))
-        except re.error as exc:
-            raise LanguagePackError(f"personal.phrases: {phrase!r} is not a regular expression ({exc})") from None
+    phrases = _expressions(texts(personal, "phrases", "personal."), "personal.phrases")
+    planning = data.get("planning", {})
+    if not isinstance(planning, dict) or set(planning) - {"phrases"}:
+        raise LanguagePackError("planning must be a table with phrases (regular expressions)")
+    try:
+        dates = parse_date_words(data["dates"]) if "dates" in data else None
+    except DateWordsError as exc:
+        raise LanguagePackError(str(exc)) from None
     names = say.get("names", {})
     if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
         raise LanguagePackError("say.names must map language codes to names")
@@ -96,7 +107,7 @@ def parse_pack(code: str, data: dict) -> Language:
     if sources_in is not None and (not isinstance(sources_in, str) or "{language}" not in sources_in):
         raise LanguagePackError("say.sources_in must be a text containing {language}")
     templates = {}
-    for key, needed in (("records_as_of", ("{when}",)), ("stale_source", ("{source}", "{when}"))):
+    for key, needed in (("records_as_of", ("{when}",)), ("stale_source", ("{source}", "{when}")), ("ask_dates", ())):
         value = say.get(key)
         if value is not None and (not isinstance(value, str) or any(n not in value for n in needed)):
             raise LanguagePackError(f"say.{key} must be a text containing {' and '.join(needed)}")
@@ -106,7 +117,18 @@ def parse_pack(code: str, data: dict) -> Language:
         code=code, name=data["name"].strip(), words=frozenset(w.lower() for w in texts(data, "words", "")),
         personal=_alternation(texts(personal, "words", "personal."), whole=True), personal_phrases=tuple(phrases),
         topics={t: p for t, p in compiled.items() if p is not None}, sources_in=sources_in, names=dict(names),
+        dates=dates, planning=tuple(_expressions(texts(planning, "phrases", "planning."), "planning.phrases")),
         **templates)
+
+
+def _expressions(phrases: list[str], where: str) -> list[re.Pattern]:
+    compiled = []
+    for phrase in phrases:
+        try:
+            compiled.append(re.compile(phrase, re.IGNORECASE))
+        except re.error as exc:
+            raise LanguagePackError(f"{where}: {phrase!r} is not a regular expression ({exc})") from None
+    return compiled
 
 
 def shipped() -> list[str]:

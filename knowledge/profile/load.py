@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from knowledge.errors import ConfigurationError
+from knowledge.profile.days_off import read_blackout, read_closures
 from knowledge.profile.language import Language, LanguagePackError, parse_pack, shipped_pack
 from knowledge.profile.model import (ACCRUAL_PERIODS, EMPLOYMENT_TYPES, PRO_RATA, ROUNDING, Accrual, CarryOver,
                                      CompanyProfile, Location, LeaveRules, LongServiceStep, Override)
@@ -18,7 +19,7 @@ LEAVE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 RULE_KEYS = {"year_start", "base_days", "long_service", "pro_rata", "cutoff_day", "rounding", "carry_over",
-             "accrual", "unlimited", "eligible"}
+             "accrual", "unlimited", "eligible", "blackout"}
 MAX_DAYS = Decimal(366)
 
 
@@ -153,7 +154,7 @@ class _Checker:
         self.unknown(data, (), {"company", "leave_types", "locations", "language_packs"})
         company = self.table(data, (), "company", required=True)
         self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user",
-                                                "examples", "languages"})
+                                                "examples", "languages", "closures"})
         name = self.text(company, ("company",), "name", required=True) or ""
         hr_contact = self.text(company, ("company",), "hr_contact", required=True) or ""
         channel = self.text(company, ("company",), "escalation_channel")
@@ -162,6 +163,8 @@ class _Checker:
         not_names = self.texts(company, ("company",), "not_names")
         demo_user = self.text(company, ("company",), "demo_user")
         examples = self.texts(company, ("company",), "examples") if "examples" in company else None
+        closures = (read_closures(company["closures"], self.fail, ("company", "closures"))
+                    if "closures" in company else ())
 
         leave_types: dict[str, str] = {}
         for code, label in self.table(data, (), "leave_types", required=True).items():
@@ -197,7 +200,7 @@ class _Checker:
                                                                "could not be placed")
         languages = self.languages(company, self.table(data, (), "language_packs"))
         profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
-                                 path, languages=languages)
+                                 path, languages=languages, closures=closures)
         return replace(profile, examples=examples) if examples else profile
 
     def languages(self, company: dict, packs: dict) -> tuple[Language, ...]:
@@ -341,6 +344,8 @@ class _Checker:
                                             self.days(accrual, at + ("accrual",), "max_days"))
             else:
                 self.fail(at + ("accrual",), "must be { every = \"month\", days = <days> }")
+        if "blackout" in raw:
+            values["blackout"] = read_blackout(raw["blackout"], self.fail, at + ("blackout",))
         for key in ("unlimited", "eligible"):
             if key in raw:
                 values[key] = self.flag(raw, at, key, getattr(base, key))

@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 
 from knowledge.profile.dates import day_month
+from knowledge.profile.days_off import Blackout, Day, closure_days
 from knowledge.profile.language import Language, detect, shipped_pack
 
 PRO_RATA = ("months", "calendar_days", "none")
@@ -56,6 +57,7 @@ class LeaveRules:
     accrual: Accrual | None = None               # instead of a yearly grant (US-style PTO)
     unlimited: bool = False                      # no balance: the policy applies, days taken are shown
     eligible: bool = True                        # False: not covered (e.g. contractors)
+    blackout: tuple[Blackout, ...] = ()          # periods when leave is normally not approved (planning warns)
 
     def describe(self, label: str) -> str:
         """The rules in words, as `hrbot profile check` prints them."""
@@ -139,6 +141,20 @@ class Location:
                                           years=years)
         return {day: name for day, name in found.items()}
 
+    def easter(self, year: int) -> date:
+        """Easter Sunday as the location's holidays count it (the holidays library: Orthodox churches' Easter
+        where the country keeps it), for "the week after Easter"; the Western date where no country is set."""
+        if self.holidays_country:
+            import holidays
+
+            found = holidays.country_holidays(self.holidays_country, subdiv=self.holidays_subdivision, years=year)
+            sunday = getattr(found, "_easter_sunday", None)  # set by the library's Christian holidays group
+            if isinstance(sunday, date) and sunday.year == year:
+                return sunday
+        from dateutil.easter import easter
+
+        return easter(year)
+
 
 @dataclass(frozen=True)
 class CompanyProfile:
@@ -153,6 +169,10 @@ class CompanyProfile:
     examples: tuple[str, ...] = EXAMPLES  # questions offered in help, App Home and the assistant panel
     # The languages employees ask in (language packs); the first is the company's default
     languages: tuple[Language, ...] = field(default_factory=lambda: (shipped_pack("en"),))
+    closures: tuple[Day, ...] = ()       # company-wide closure days: no leave is needed on them
+
+    def closure_days(self, years: list[int]) -> dict[date, str]:
+        return closure_days(self.closures, years)
 
     def location(self, code: str | None) -> Location | None:
         return self.locations.get((code or "").upper()) if code else None

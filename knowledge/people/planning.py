@@ -1,0 +1,277 @@
+"""Leave planning: "if I take 22 December to 2 January off, how many days is that and what will I have left?"
+
+Computed in code like the balance (knowledge.people.balances), never by a language model: the period is read
+from the question with the language packs' words (knowledge.profile.periods), its working days are counted with
+the asker's working pattern, their location's public holidays and the company's closure days, split across
+leave years, and each year's balance is computed before and after it, as if the leave were approved. The plan is
+one fact with its arithmetic, so a chat model may phrase it but any figure it adds is removed
+(guard_personal_numbers) like the balance's.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from langchain_core.documents import Document
+
+from knowledge.people.balances import Balance, fmt_days, leave_balance
+from knowledge.people.leave import Employee, LeaveRecord, LeaveYear, leave_year, working_days
+from knowledge.people.records import PersonalRecords
+from knowledge.profile.dates import day, day_month, weekday
+from knowledge.profile.model import CompanyProfile, LeaveRules, Location
+from knowledge.profile.periods import Period, read_period
+
+PLANNED = "planned"  # the request id of the leave being planned, in the balance computed as if it were approved
+MAX_PLAN_DAYS = 366
+
+
+@dataclass
+class PlanPart:
+    """The share of the plan in one leave year, and that year's balance without and with it."""
+    year: LeaveYear
+    days: list[date]
+    amount: Decimal
+    before: Balance | None
+    after: Balance | None
+
+
+@dataclass
+class LeavePlan:
+    leave_type: str
+    label: str
+    start: date
+    end: date
+    fte: Decimal
+    days_off: dict[date, str]          # holidays and closure days inside the period (weekends not listed)
+    parts: list[PlanPart]
+    warnings: list[str] = field(default_factory=list)
+    unlimited: bool = False
+
+    @property
+    def working(self) -> int:
+        return sum(len(p.days) for p in self.parts)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((p.amount for p in self.parts), Decimal(0))
+
+    def text(self) -> str:
+        lines = [f"Leave plan ({self.label}), {weekday(self.start)} to {weekday(self.end)}: {self._count()}."]
+        for part in self.parts:
+            lines.append(self._part_text(part))
+        lines += self.warnings
+        return " ".join(lines)
+
+    def _count(self) -> str:
+        count = f"{self.working} working day{'s' if self.working != 1 else ''}"
+        if self.days_off:
+            count += " (not counted: weekends; " + "; ".join(f"{name} on {weekday(d)}"
+                                                            for d, name in self.days_off.items()) + ")"
+        if self.fte != 1:
+            count += (f"; at {_n(self.fte)} FTE with no working days in your records, each counts as {_n(self.fte)}"
+                      f" of a day: {self.working} x {_n(self.fte)} = {fmt_days(self.amount)} of {self.label}")
+        else:
+            count += f" = {fmt_days(self.amount)} of {self.label}"
+        return count
+
+    def _part_text(self, part: PlanPart) -> str:
+        head = f"Leave year {part.year}: {fmt_days(part.amount)} ({day(part.days[0])} to {day(part.days[-1])})" \
+            if part.days else f"Leave year {part.year}: no working days"
+        if self.unlimited or part.before is None or part.after is None:
+            return head + f"; {self.label} is unlimited, so there is no balance to take it from."
+        before, after = part.before, part.after
+        if after.available == before.available - part.amount:
+            left = f"{_n(before.available)} - {_n(part.amount)} = {fmt_days(after.available)}"
+        else:  # carried-over days used before they lapse change what lapses
+            left = f"{after.arithmetic()} (with this leave)"
+        return (f"{head}. Available as of {day(before.as_of)} without it: {before.arithmetic()}. "
+                f"Left after it: {left}.")
+
+    def as_dict(self) -> dict:
+        return {"kind": "plan", "leave_type": self.leave_type, "start": self.start.isoformat(),
+                "end": self.end.isoformat(), "working_days": self.working, "days": float(self.amount),
+                "parts": [{"year": p.year.label, "days": float(p.amount),
+                           "available_before": None if p.before is None else float(p.before.available),
+                           "available_after": None if p.after is None else float(p.after.available)}
+                          for p in self.parts], "warnings": list(self.warnings)}
+
+
+def _n(value: Decimal) -> str:
+    return f"{Decimal(value).normalize():f}"
+
+
+def resolve(period: Period, holidays: set[date]) -> tuple[date, date]:
+    """The period's last day: given, or after its count of working days."""
+    if period.end is not None:
+        return period.start, period.end
+    end, counted = period.start, 0
+    while True:
+        if end.weekday() < 5 and end not in holidays:
+            counted += 1
+            if counted == period.working_days:
+                return period.start, end
+        end += timedelta(days=1)
+
+
+def plan_leave(rules: LeaveRules, employee: Employee, records: PersonalRecords, holidays: dict[date, str],
+               start: date, end: date, today: date, *, label: str, location_name: str) -> LeavePlan:
+    """The plan: working days per leave year and, for each, the balance without and with the leave (as an
+    approved request), as of the later of today and the leave's last day in that year; then the warnings."""
+    days = working_days(start, end, set(holidays))
+    plan = LeavePlan(rules.leave_type, label, start, end, employee.fte,
+                     {d: n for d, n in sorted(holidays.items()) if start <= d <= end and d.weekday() < 5}, [],
+                     unlimited=rules.unlimited)
+    years: list[LeaveYear] = []
+    for d in days:
+        if not years or d not in years[-1]:
+            years.append(leave_year(rules, employee, d))
+    planned = LeaveRecord(PLANNED, rules.leave_type, start, end, _q(len(days) * employee.fte), "approved")
+    for year in years:
+        inside = [d for d in days if d in year]
+        part = PlanPart(year, inside, _q(len(inside) * employee.fte), None, None)
+        if not rules.unlimited:
+            as_of = max(today, inside[-1])
+            kwargs = dict(label=label, location_name=location_name, year=year)
+            part.before = leave_balance(rules, employee, records.entitlements, records.leave, set(holidays), as_of,
+                                        **kwargs)
+            part.after = leave_balance(rules, employee, records.entitlements, [*records.leave, planned],
+                                       set(holidays), as_of, **kwargs)
+        plan.parts.append(part)
+    plan.warnings = _warnings(plan, rules, records, start, end, today)
+    return plan
+
+
+def _q(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+def _warnings(plan: LeavePlan, rules: LeaveRules, records: PersonalRecords, start: date, end: date,
+              today: date) -> list[str]:
+    warnings = []
+    if not plan.parts:
+        warnings.append("There are no working days in this period, so it needs no leave.")
+    for part in plan.parts:
+        if part.after is not None and part.after.available < 0:
+            warnings.append(f"Warning: that is {fmt_days(-part.after.available)} more than you will have in leave "
+                            f"year {part.year} ({fmt_days(part.amount)} needed, {fmt_days(part.before.available)} "
+                            "available).")
+        warnings += _carry_over_warning(part, today)
+    blocked = [(b, [d for d in _days(start, end) if b.covers(d)]) for b in rules.blackout]
+    for blackout, hit in blocked:
+        if hit:
+            warnings.append(f"Warning: {day(hit[0])} to {day(hit[-1])} falls in a blackout period for "
+                            f"{plan.label} ({blackout.describe()}): leave then is normally not approved, so ask "
+                            "your manager before you book.")
+    overlapping = [r for r in records.leave if r.status in ("approved", "pending") and r.start_date <= end
+                   and r.end_date >= start]
+    if overlapping:
+        warnings.append("You already have leave on some of these days: " + "; ".join(
+            f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)} ({r.status})" for r in overlapping) + ".")
+    if start < today:
+        warnings.append(f"Part of this period is before today ({day(today)}).")
+    return warnings
+
+
+def _carry_over_warning(part: PlanPart, today: date) -> list[str]:
+    """Carried-over days lapse on their expiry unless used: say when this leave uses them first, and when some
+    would still lapse (before or while the leave falls)."""
+    before, after = part.before, part.after
+    if before is None or after is None or not before.carried or before.expiry is None or today > before.expiry:
+        return []
+    expiry = day_month(before.expiry)
+    if after.expired:
+        where = "before this leave starts" if part.days and part.days[0] > before.expiry else "during this leave"
+        return [f"Warning: {fmt_days(after.expired)} of your {fmt_days(before.carried)} carried over lapse on "
+                f"{expiry}, {where}: take them by then (they are used first)."]
+    if part.days and part.days[0] <= before.expiry:
+        return [f"This leave uses your carried-over days first (they must be used by {expiry})."]
+    return []
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+# --- from a question --------------------------------------------------------------------------------------------
+
+def read_question(question: str, profile: CompanyProfile, location: Location | None, today: date) -> Period | None:
+    """The period the question names, read with the question's language first, then the company's others."""
+    easter = location.easter if location is not None else _western_easter
+    detected = profile.language_of(question)
+    for language in (detected, *(x for x in profile.languages if x is not detected)):
+        if language.dates is not None:
+            found = read_period(question, language.dates, today, easter)
+            if found is not None:
+                return found
+    return None
+
+
+def _western_easter(year: int) -> date:
+    from dateutil.easter import easter
+
+    return easter(year)
+
+
+def asks_to_plan(question: str, profile: CompanyProfile) -> bool:
+    return any(language.plans(question) for language in profile.languages)
+
+
+def unreadable_plan_reply(question: str, profile: CompanyProfile, today: date) -> str | None:
+    """The kind reply asking for the dates, when the question asks to plan leave but names no period the
+    language packs can read (never a guess); None otherwise."""
+    if not asks_to_plan(question, profile) or read_question(question, profile, None, today) is not None:
+        return None
+    language = profile.language_of(question)
+    return language.ask_dates or next((x.ask_dates for x in profile.languages if x.ask_dates), None)
+
+
+def holidays_in(records: PersonalRecords, location: Location, profile: CompanyProfile | None,
+                years: list[int]) -> dict[date, str]:
+    """Days off at the employee's location: public holidays (the holidays library, per the profile), the
+    company's closure days (the profile) and its own days off from the holidays import, which win on a date."""
+    closures = profile.closure_days(years) if profile is not None else {}
+    return {**location.public_holidays(years), **closures, **records.holidays}
+
+
+def plan_facts(records: PersonalRecords, question: str, today: date, profile: CompanyProfile) -> list[Document]:
+    """The plan as a fact (kind=plan), for the leave type the question names (else the first with a balance);
+    nothing when the question does not ask to plan leave or names no period."""
+    if not asks_to_plan(question, profile):
+        return []
+    employee = records.employee
+    location = profile.location(employee.country)
+    period = read_question(question, profile, location, today)
+    if location is None or period is None:
+        return []
+    years = list(range(min(today, period.start).year - 1, period.start.year + 3))
+    holidays = holidays_in(records, location, profile, years)
+    start, end = resolve(period, set(holidays))
+    if (end - start).days > MAX_PLAN_DAYS:
+        return [Document(page_content=f"A plan covers at most {MAX_PLAN_DAYS} days; ask for a shorter period.",
+                         metadata={"kind": "plan"})]
+    rules = _rules_for(question, profile, location, employee)
+    if rules is None:
+        return []
+    label = profile.label(rules.leave_type)
+    plan = plan_leave(rules, employee, records, holidays, start, end, today, label=label,
+                      location_name=location.name)
+    return [Document(page_content=plan.text(), metadata=plan.as_dict())]
+
+
+def _rules_for(question: str, profile: CompanyProfile, location: Location, employee: Employee) -> LeaveRules | None:
+    covered = [(t, r) for t in profile.leave_types if (r := location.rules_for(t, employee)) is not None
+               and r.eligible]
+    named = [r for t, r in covered if names_leave_type(question, t, profile.label(t))]
+    return (named or [r for _, r in covered] or [None])[0]
+
+
+GENERIC_WORDS = {"leave", "day", "days", "time", "off", "in", "of", "lieu", "the"}
+
+
+def names_leave_type(question: str, leave_type: str, label: str) -> bool:
+    """Does the question name this leave type (its code, or a distinctive word of its label)?"""
+    words = [w for w in re.findall(r"[a-z]+", label.lower()) if w not in GENERIC_WORDS] or [leave_type]
+    stems = {w[:max(4, len(w) - 3)] for w in words} | {leave_type.replace("_", " ")}
+    return any(re.search(rf"\b{re.escape(s)}", question, re.I) for s in stems)

@@ -1,0 +1,273 @@
+"""Reading a period of leave out of a question ("22 December to 2 January", "22.12.-2.1.", "next week", "the
+week after Easter", "from Monday for 3 days") with the words and date formats of a language pack's [dates]
+table. Nothing is guessed: a period the words and formats cannot read is None, and the caller asks for the
+dates. No language is special in code; every word comes from the pack (knowledge/profile/languages/*.toml).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable
+
+FORMAT_TOKENS = re.compile(r"YYYY|MONTH|MM|DD|M|D")
+DATE_KEYS = {"formats", "months", "weekdays", "ordinals", "range", "start", "for", "numbers", "days", "weeks",
+             "next_week", "week_after", "week_before", "feasts"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period read from a question: start and end (inclusive), or start and a count of working days (the end
+    then depends on the asker's holidays, so the planner finds it)."""
+    start: date
+    end: date | None
+    working_days: int | None = None
+
+
+@dataclass(frozen=True)
+class DateWords:
+    """A language pack's [dates] table, compiled."""
+    formats: tuple[re.Pattern, ...]
+    months: tuple[tuple[str, ...], ...]      # 12 entries, each the spellings of that month
+    weekdays: tuple[tuple[str, ...], ...]    # 7 entries, Monday first
+    range: re.Pattern                        # between two dates: "to", "bis", "-"
+    start: re.Pattern | None                 # before a start: "from", "ab"
+    count: re.Pattern | None                 # "for 3 days", "für 2 Wochen"
+    next_week: re.Pattern | None
+    week_after: re.Pattern | None            # "the week after <feast>"
+    week_before: re.Pattern | None
+    feasts: dict[str, re.Pattern]            # "easter" or "MM-DD" -> its names
+    numbers: dict[str, int]
+    weekday: re.Pattern | None
+
+
+class DateWordsError(ValueError):
+    pass
+
+
+def _words(pattern_words, whole: bool = True) -> str:
+    words = sorted({w.strip().lower() for w in pattern_words if w and w.strip()}, key=len, reverse=True)
+    body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+    return rf"(?<![\w])(?:{body})(?![\w])" if whole else f"(?:{body})"
+
+
+def _spellings(value, where: str, count: int) -> tuple[tuple[str, ...], ...]:
+    """["january|jan", ...] or [["january", "jan"], ...] -> the spellings of each of `count` entries."""
+    if not isinstance(value, list) or len(value) != count:
+        raise DateWordsError(f"dates.{where} must list {count} entries")
+    entries = []
+    for item in value:
+        spellings = item.split("|") if isinstance(item, str) else item
+        if not isinstance(spellings, list) or not all(isinstance(s, str) and s.strip() for s in spellings):
+            raise DateWordsError(f"dates.{where}: each entry is a text (spellings separated by |) or a list")
+        entries.append(tuple(s.strip().lower() for s in spellings))
+    return tuple(entries)
+
+
+def _list(data: dict, key: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DateWordsError(f"dates.{key} must be a list of texts")
+    return value
+
+
+def parse_date_words(data: dict) -> DateWords:
+    """The pack's [dates] table; raises DateWordsError naming the key that is wrong."""
+    unknown = set(data) - DATE_KEYS
+    if unknown:
+        raise DateWordsError(f"dates.{sorted(unknown)[0]} is not a known key ({', '.join(sorted(DATE_KEYS))})")
+    months = _spellings(data.get("months"), "months", 12)
+    weekdays = _spellings(data.get("weekdays"), "weekdays", 7)
+    ordinals = _list(data, "ordinals")
+    month_names = _words([s for m in months for s in m], whole=False)
+    formats = tuple(_format(f, month_names, ordinals) for f in _list(data, "formats"))
+    if not formats or not _list(data, "range"):
+        raise DateWordsError("dates.formats and dates.range must each list at least one entry")
+    numbers = {}
+    for n, spellings in enumerate(_spellings(data["numbers"], "numbers", len(data["numbers"])) if "numbers" in data
+                                  else (), start=1):
+        numbers.update({s: n for s in spellings})
+    feasts = data.get("feasts", {})
+    if not isinstance(feasts, dict) or not all(k == "easter" or re.fullmatch(r"\d{2}-\d{2}", k) for k in feasts):
+        raise DateWordsError('dates.feasts maps "easter" or "MM-DD" to the names of that day')
+
+    def optional(key: str) -> re.Pattern | None:
+        words = _list(data, key)
+        return re.compile(_words(words), re.I) if words else None
+
+    number = r"(\d{1,2}" + (("|" + _words(numbers, whole=False)) if numbers else "") + ")"
+    count = None
+    if _list(data, "for") and _list(data, "days"):
+        units = rf"(?:({_words(_list(data, 'days'), whole=False)})|({_words(_list(data, 'weeks'), whole=False)}))" \
+            if _list(data, "weeks") else rf"({_words(_list(data, 'days'), whole=False)})()"
+        count = re.compile(rf"{_words(_list(data, 'for'))}\s+{number}\s+{units}(?![\w])", re.I)
+    return DateWords(
+        formats=formats, months=months, weekdays=weekdays,
+        range=re.compile(_words(_list(data, "range"), whole=False), re.I),
+        start=optional("start"), count=count, next_week=optional("next_week"), week_after=optional("week_after"),
+        week_before=optional("week_before"), numbers=numbers,
+        feasts={k: re.compile(_words(v) + r"(?:\s+(\d{4}))?", re.I) for k, v in feasts.items()},
+        weekday=re.compile(_words([s for d in weekdays for s in d]), re.I))
+
+
+def _format(text: str, month_names: str, ordinals: list[str]) -> re.Pattern:
+    """"D MONTH YYYY" -> a pattern with named groups d, m (number) or month (name), y."""
+    ordinal = f"(?:{'|'.join(map(re.escape, ordinals))})?" if ordinals else ""
+    parts, last = [], 0
+    for token in FORMAT_TOKENS.finditer(text):
+        parts.append(_literal(text[last:token.start()]))
+        parts.append({"YYYY": r"(?P<y>\d{4})", "MONTH": rf"(?P<month>{month_names})\.?",
+                      "MM": r"(?P<m>\d{1,2})", "M": r"(?P<m>\d{1,2})",
+                      "DD": rf"(?P<d>\d{{1,2}}){ordinal}", "D": rf"(?P<d>\d{{1,2}}){ordinal}"}[token.group()])
+        last = token.end()
+    parts.append(_literal(text[last:]))
+    return re.compile(r"(?<![\w.])" + "".join(parts) + r"(?![\w])", re.I)
+
+
+def _literal(text: str) -> str:
+    return "".join(r"\s*" if ch == " " else re.escape(ch) for ch in text)
+
+
+# --- reading a question ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Found:
+    start: int
+    end: int
+    day: int
+    month: int
+    year: int | None
+
+
+def read_period(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> Period | None:
+    """The period a question names, or None. easter(year): Easter Sunday at the asker's location."""
+    found = _dates(text, words)
+    counted = words.count.search(text) if words.count else None
+    if len(found) >= 2 and words.range.fullmatch(text[found[0].end:found[1].start].strip()):
+        return _range(found[0], found[1], today)
+    bare = _bare_day_range(text, found, words)
+    if bare is not None:
+        return _range(bare, found[0], today)
+    start = _resolve(found[0], today) if found else _weekday_start(text, words, today, counted)
+    if start is not None and counted:
+        return _counted(start, counted, words)
+    if found:
+        return Period(start, start)
+    return _relative_week(text, words, today, easter)
+
+
+def _dates(text: str, words: DateWords) -> list[_Found]:
+    """Every date the pack's formats find, longest first where they overlap, in the order they stand."""
+    hits = []
+    for pattern in words.formats:
+        for match in pattern.finditer(text):
+            month = int(match.group("m")) if "m" in match.groupdict() and match.group("m") else None
+            if month is None and "month" in match.groupdict():
+                name = match.group("month").lower()
+                month = next(n for n, spellings in enumerate(words.months, start=1) if name in spellings)
+            year = int(match.group("y")) if "y" in match.groupdict() and match.group("y") else None
+            if month and _valid(int(match.group("d")), month, year or 2000):
+                hits.append(_Found(match.start(), match.end(), int(match.group("d")), month, year))
+    chosen: list[_Found] = []
+    for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
+        if all(hit.start >= c.end or hit.end <= c.start for c in chosen):
+            chosen.append(hit)
+    return sorted(chosen, key=lambda h: h.start)
+
+
+def _valid(day: int, month: int, year: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _bare_day_range(text: str, found: list[_Found], words: DateWords) -> _Found | None:
+    """"22 to 29 December", "22.-29.12.": a day number, a range word, then a whole date."""
+    if not found:
+        return None
+    before = text[:found[0].start]
+    match = re.search(rf"(?<![\w.])(\d{{1,2}})\.?\s*({words.range.pattern})\s*$", before, re.I)
+    if not match or not 1 <= int(match.group(1)) <= 31:
+        return None
+    end = found[0]
+    month = end.month if int(match.group(1)) <= end.day else end.month - 1 or 12
+    return _Found(match.start(), match.end(), int(match.group(1)), month, None)
+
+
+def _resolve(found: _Found, today: date, after: date | None = None) -> date:
+    """A date without a year is the next one on or after `after` (today)."""
+    after = after or today
+    if found.year is not None:
+        return date(found.year, found.month, min(found.day, 29 if found.month == 2 else 31)) \
+            if _valid(found.day, found.month, found.year) else date(found.year, found.month, 28)
+    for year in (after.year, after.year + 1):
+        if _valid(found.day, found.month, year) and date(year, found.month, found.day) >= after:
+            return date(year, found.month, found.day)
+    return date(after.year + 1, found.month, 28)
+
+
+def _range(first: _Found, second: _Found, today: date) -> Period | None:
+    if first.year is None and second.year is not None:
+        end = _resolve(second, today)
+        guess = _Found(first.start, first.end, first.day, first.month, end.year)
+        start = _resolve(guess, today) if _valid(first.day, first.month, end.year) else None
+        if start is None or start > end:
+            start = _resolve(_Found(0, 0, first.day, first.month, end.year - 1), today)
+        return Period(start, end)
+    start = _resolve(first, today)
+    end = _resolve(second, today, after=start)
+    return Period(start, end) if end >= start else None
+
+
+def _weekday_start(text: str, words: DateWords, today: date, counted) -> date | None:
+    """"from Monday": the next such day after today (only with a count: a weekday alone names no period)."""
+    if not counted or words.weekday is None:
+        return None
+    match = words.weekday.search(text)
+    if match is None:
+        return None
+    wanted = next(n for n, spellings in enumerate(words.weekdays) if match.group().lower() in spellings)
+    return today + timedelta(days=(wanted - today.weekday() - 1) % 7 + 1)
+
+
+def _counted(start: date, counted: re.Match, words: DateWords) -> Period | None:
+    raw = counted.group(1).lower()
+    n = int(raw) if raw.isdigit() else words.numbers.get(raw)
+    if not n or n > 60:
+        return None
+    if counted.group(3):  # weeks: calendar weeks from the start
+        return Period(start, start + timedelta(days=7 * n - 1))
+    return Period(start, None, working_days=n)
+
+
+def _relative_week(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> Period | None:
+    """"next week", "the week after/before <feast>": Monday to Friday."""
+    if words.next_week and words.next_week.search(text):
+        monday = today + timedelta(days=7 - today.weekday())
+        return Period(monday, monday + timedelta(days=4))
+    for relation, pattern in (("after", words.week_after), ("before", words.week_before)):
+        if pattern is None:
+            continue
+        for key, feast in words.feasts.items():
+            match = re.search(pattern.pattern + r"\s+" + feast.pattern, text, re.I)
+            if match is None:
+                continue
+            day = _feast_day(key, today, easter, int(match.group(1)) if match.group(1) else None)
+            if relation == "after":
+                monday = day + timedelta(days=7 - day.weekday())
+            else:
+                friday = day - timedelta(days=(day.weekday() - 4) % 7 or 7)
+                monday = friday - timedelta(days=4)
+            return Period(monday, monday + timedelta(days=4))
+    return None
+
+
+def _feast_day(key: str, today: date, easter: Callable[[int], date], year: int | None) -> date:
+    """The feast's next day on or after today (or in the year named)."""
+    for candidate in ([year] if year else [today.year, today.year + 1]):
+        day = easter(candidate) if key == "easter" else date(candidate, int(key[:2]), int(key[3:]))
+        if year or day >= today:
+            return day
+    return day

@@ -1,0 +1,220 @@
+"""Leave planning: "if I take 22 December to 5 January off, how many days is that and what will I have left?",
+asked through `hrbot ask --json` (and the Slack layer) as sample employees. The expected figures were worked out
+by hand from the sample records (knowledge/sample/records) and the sample profile's rules; see each test."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from knowledge.errors import ConfigurationError
+from knowledge.profile.language import shipped_pack
+from knowledge.profile.load import load_profile, parse_profile
+from knowledge.profile.periods import Period, read_period
+from knowledge.runtime import Runtime
+from knowledge.settings import SAMPLE_PROFILE
+
+HANNAH, LENA, PRIYA = "U0SAMPLE", "U06LH2OFFM", "U05K2M8PRQ"  # GB full-time, DE 0.8 FTE, GB 0.6 FTE
+
+
+def ask(rt, user: str, today: str, question: str) -> dict:
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["ask", "--json", "--as", user, "--today", today, question], obj=rt,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def plan_of(answer: dict) -> str:
+    plans = [f for f in answer["facts"] if f.startswith("Leave plan")]
+    assert len(plans) == 1, answer
+    assert plans[0] in answer["answer"]  # the offline answerer shows the computed plan as it is
+    return plans[0]
+
+
+def test_over_new_year_with_holidays_inside_is_split_into_two_leave_years(sample_runtime):
+    """Hannah (UK, full-time). 22 Dec 2026 - 5 Jan 2027: Dec 22, 23, 24, 29, 30, 31 and Jan 4, 5 are working
+    days; 25 Dec (Christmas), 28 Dec (Boxing Day substitute, from the records' holidays) and 1 Jan 2027 (from the
+    holidays library) are not. 2026: 27 + 3 carried - 12.5 taken = 17.5, less 6 = 11.5. 2027: 27 (long service)
+    + 5 carried over (17.5 unused in 2026, capped at 5) = 32, less 2 = 30."""
+    answer = ask(sample_runtime, HANNAH, "2026-12-01",
+                 "If I take 22 December to 5 January off, how many days is that and what will I have left?")
+    assert answer["kind"] == "answer" and answer["personal"]
+    plan = plan_of(answer)
+    assert "Tuesday 22 December 2026 to Tuesday 5 January 2027: 8 working days" in plan
+    for holiday in ("Christmas Day on Friday 25 December 2026", "Boxing Day (substitute day) on Monday 28 December",
+                    "New Year's Day on Friday 1 January 2027"):
+        assert holiday in plan
+    assert "Leave year 2026: 6 days (22 December 2026 to 31 December 2026)" in plan
+    assert "27 entitlement + 3 carried over - 12.5 taken - 0 booked ahead = 17.5 days available" in plan
+    assert "Left after it: 17.5 - 6 = 11.5 days" in plan
+    assert "Leave year 2027: 2 days (4 January 2027 to 5 January 2027)" in plan
+    assert "Left after it: 32 - 2 = 30 days" in plan
+    assert "This leave uses your carried-over days first (they must be used by 31 March)" in plan
+    assert "more than you will have" not in plan
+
+
+def test_german_week_after_easter_part_time_with_carry_over_lapsing(sample_runtime):
+    """Lena (Berlin, 0.8 FTE) on 1 Dec 2026: Easter 2027 is 28 March, the week after it 29 March - 2 April with
+    Easter Monday a holiday: 4 working days x 0.8 = 3.2 days. 2027: 30 x 0.8 = 24, plus 10 carried over (15.5
+    unused in 2026, capped at 10) lapsing on 31 March. Without the leave all 10 lapse (24 left); with it, the 1.6
+    days on 30-31 March use them, 8.4 lapse: 24 + 10 - 8.4 - 3.2 = 22.4."""
+    answer = ask(sample_runtime, LENA, "2026-12-01", "Wie viele Tage brauche ich für die Woche nach Ostern?")
+    plan = plan_of(answer)
+    assert "Monday 29 March 2027 to Friday 2 April 2027: 4 working days" in plan
+    assert "Ostermontag" in plan or "Easter Monday" in plan
+    assert "at 0.8 FTE with no working days in your records, each counts as 0.8 of a day: 4 x 0.8 = 3.2 days" in plan
+    assert "24 entitlement + 10 carried over (computed: 15.5 unused in 2026, capped at 10) - 10 carried-over " \
+           "expired on 31 March - 0 taken - 0 booked ahead = 24 days available" in plan
+    assert "- 8.4 carried-over expired on 31 March - 3.2 taken - 0 booked ahead = 22.4 days available" in plan
+    assert "Warning: 8.4 days of your 10 days carried over lapse on 31 March, during this leave" in plan
+
+
+def test_more_than_available_is_a_warning(sample_runtime):
+    """Hannah, all of December 2026: 23 weekdays less 25 and 28 December = 21 days, with 17.5 available."""
+    plan = plan_of(ask(sample_runtime, HANNAH, "2026-11-01", "If I take 1 December to 31 December off, what will "
+                                                              "I have left?"))
+    assert "21 working days" in plan and "Left after it: 17.5 - 21 = -3.5 days" in plan
+    assert "Warning: that is 3.5 days more than you will have in leave year 2026 (21 days needed, 17.5 days " \
+           "available)" in plan
+
+
+def test_dotted_dates_and_counted_days_in_german_and_english(sample_runtime):
+    plan = plan_of(ask(sample_runtime, LENA, "2026-11-20", "Wenn ich 22.12.-2.1. frei nehme, was bleibt danach?"))
+    # Berlin: 22-24, 28-31 December (25 December and 1 January are holidays, 26 December a Saturday): 7 x 0.8;
+    # Lena's own pending request of 28-30 December overlaps
+    assert "Tuesday 22 December 2026 to Saturday 2 January 2027: 7 working days" in plan
+    assert "7 x 0.8 = 5.6 days" in plan
+    assert "You already have leave on some of these days: annual 28 December 2026 to 30 December 2026 (pending)" \
+        in plan
+    counted = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "Can I take off from Monday for 3 days?"))
+    assert "Monday 7 December 2026 to Wednesday 9 December 2026: 3 working days" in counted
+
+
+def test_a_period_the_words_cannot_read_gets_a_question_back_not_a_guess(sample_runtime):
+    english = ask(sample_runtime, HANNAH, "2026-12-01", "If I take the week of the company retreat off, how many "
+                                                          "days is that?")
+    assert english["kind"] == "clarify" and english["facts"] == [] and english["citations"] == []
+    assert english["answer"].startswith("Which dates would you like to take off?")
+    german = ask(sample_runtime, LENA, "2026-12-01", "Wenn ich die Brückentage frei nehme, wie viele Tage brauche "
+                                                       "ich?")
+    assert german["kind"] == "clarify" and german["answer"].startswith("Für welche Tage möchten Sie Urlaub nehmen?")
+
+
+def test_the_plan_uses_only_the_askers_own_records(sample_runtime):
+    """The same dates as Lena's pending request: Hannah's plan does not know it; a question about a colleague's
+    plan is refused before any record is read."""
+    hannah = ask(sample_runtime, HANNAH, "2026-11-20", "If I take 28 December to 30 December off, what will I have "
+                                                         "left?")
+    plan = plan_of(hannah)
+    assert "You already have leave" not in plan and "pending" not in plan
+    assert "Lena" not in hannah["answer"] and "E005" not in hannah["answer"]
+    priya = plan_of(ask(sample_runtime, PRIYA, "2026-11-20", "If I take 28 December to 30 December off?"))
+    assert "at 0.6 FTE" in priya and "17.5" not in priya  # Priya's own balance, not Hannah's
+    refused = ask(sample_runtime, HANNAH, "2026-11-20", "If Lena Hoffmann takes 22 December to 2 January off, "
+                                                          "what will she have left?")
+    assert refused["kind"] == "refused" and refused["facts"] == []
+
+
+@pytest.fixture(scope="module")
+def closing_runtime(sample_runtime, tmp_path_factory):
+    """The sample company with a closure day (31 December) and a blackout before Christmas for UK annual leave."""
+    text = SAMPLE_PROFILE.read_text(encoding="utf-8")
+    text = text.replace('languages = ["en", "de"]', 'languages = ["en", "de"]\nclosures = ["12-31"]', 1)
+    text = text.replace('carry_over = { max_days = 5, expires = "03-31" }',
+                        'carry_over = { max_days = 5, expires = "03-31" }\n'
+                        'blackout = [{ from = "12-21", to = "12-24", reason = "year-end close" }]', 1)
+    path = tmp_path_factory.mktemp("profile") / "profile.toml"
+    path.write_text(text, encoding="utf-8")
+    rt = Runtime(replace(sample_runtime.settings, profile=str(path)), db=sample_runtime.db,
+                 embeddings=sample_runtime.embeddings)
+    yield rt
+
+
+def test_company_closure_days_are_not_counted_and_a_blackout_is_a_warning(closing_runtime):
+    plan = plan_of(ask(closing_runtime, HANNAH, "2026-12-01", "If I take 22 December to 5 January off, how many "
+                                                                "days is that?"))
+    assert "7 working days" in plan and "company closure on Thursday 31 December 2026" in plan
+    assert "Leave year 2026: 5 days" in plan
+    assert ("Warning: 22 December 2026 to 24 December 2026 falls in a blackout period for annual leave (21 December "
+            "to 24 December (year-end close))") in plan
+
+
+def test_a_chat_model_may_phrase_the_plan_but_not_change_its_figures(sample_runtime):
+    from knowledge.answering.chain import AnswerService
+    from knowledge.answering.answers import Asker
+    from knowledge.answering.models import build_chat_model
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as fake_llm:
+        settings = replace(sample_runtime.settings, openai_base_url=fake_llm.base_url, chat_timeout=5.0)
+        online = AnswerService(sample_runtime.searcher, sample_runtime.records, settings, sample_runtime.profile,
+                               llm=build_chat_model(settings))
+        answer = online.answer("If I take 22 December to 5 January off, what will I have left? FAKE-WRONG-NUMBER",
+                               Asker(HANNAH), today=date(2026, 12, 1))
+    assert "99 days" not in answer.text
+    assert "Left after it: 17.5 - 6 = 11.5 days" in answer.text  # the computed plan is added back
+
+
+def test_the_profile_checks_closures_and_blackouts_with_their_lines():
+    text = SAMPLE_PROFILE.read_text(encoding="utf-8")
+    text = text.replace('languages = ["en", "de"]', 'languages = ["en", "de"]\nclosures = ["12-32"]', 1)
+    text = text.replace('carry_over = { max_days = 5, expires = "03-31" }',
+                        'carry_over = { max_days = 5, expires = "03-31" }\nblackout = [{ from = "12-21" }]', 1)
+    with pytest.raises(ConfigurationError) as caught:
+        parse_profile(text)
+    problems = "\n".join(caught.value.problems)
+    assert "company.closures.0: must be a day as \"MM-DD\"" in problems
+    assert "locations.GB.leave.annual.blackout.0: must be a list such as" in problems
+    assert load_profile(SAMPLE_PROFILE).closures == ()
+
+
+EASTER_2027 = date(2027, 3, 28)
+TODAY = date(2026, 12, 3)  # a Thursday
+
+
+@pytest.mark.parametrize("pack,text,expected", [
+    ("en", "22 December to 2 January", Period(date(2026, 12, 22), date(2027, 1, 2))),
+    ("en", "from the 22nd of December", Period(date(2026, 12, 22), date(2026, 12, 22))),
+    ("en", "22nd Dec - 2nd Jan 2027", Period(date(2026, 12, 22), date(2027, 1, 2))),
+    ("en", "2027-03-29 to 2027-04-02", Period(date(2027, 3, 29), date(2027, 4, 2))),
+    ("en", "22 to 29 December", Period(date(2026, 12, 22), date(2026, 12, 29))),
+    ("en", "next week", Period(date(2026, 12, 7), date(2026, 12, 11))),
+    ("en", "the week after Easter", Period(date(2027, 3, 29), date(2027, 4, 2))),
+    ("en", "the week before Easter", Period(date(2027, 3, 22), date(2027, 3, 26))),
+    ("en", "from Monday for three days", Period(date(2026, 12, 7), None, working_days=3)),
+    ("en", "from 3 March for 2 weeks", Period(date(2027, 3, 3), date(2027, 3, 16))),
+    ("en", "on 24 December", Period(date(2026, 12, 24), date(2026, 12, 24))),
+    ("en", "the company retreat", None),
+    ("de", "22.12.-2.1.", Period(date(2026, 12, 22), date(2027, 1, 2))),
+    ("de", "vom 22. bis 29. Dezember", Period(date(2026, 12, 22), date(2026, 12, 29))),
+    ("de", "die Woche nach Ostern", Period(date(2027, 3, 29), date(2027, 4, 2))),
+    ("de", "nächste Woche", Period(date(2026, 12, 7), date(2026, 12, 11))),
+    ("de", "ab Montag für drei Tage", Period(date(2026, 12, 7), None, working_days=3)),
+    ("de", "die Brückentage", None),
+])
+def test_periods_are_read_with_each_packs_words(pack, text, expected):
+    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027) == expected
+
+
+def test_a_plan_asked_in_a_slack_dm_is_answered_in_its_thread(sample_runtime, fake):
+    """Through the Slack layer as a signed DM (the dates carry their years: the bot plans from today's date).
+    22 Dec 2027 - 4 Jan 2028 in England: 27 and 28 December and 3 January are the substitute days for Christmas,
+    Boxing Day and New Year's Day (the holidays library), so 6 working days in 2027 and 1 in 2028."""
+    from tests.slack_helpers import SlackHarness, texts
+
+    harness = SlackHarness(sample_runtime, fake)
+    try:
+        status, _, _ = harness.dm(HANNAH, "If I take 22.12.2027-4.1.2028 off, how many days is that?",
+                                  ts="1700009000.000100")
+        [update] = fake.wait_for("chat.update")
+    finally:
+        harness.close()
+    assert status == 200 and update.args["channel"] == f"D{HANNAH}"
+    shown = texts([update])
+    assert "Wednesday 22 December 2027 to Tuesday 4 January 2028: 7 working days" in shown
+    assert "Leave year 2027: 6 days" in shown and "Leave year 2028: 1 day (4 January 2028 to 4 January 2028)" in shown
