@@ -218,3 +218,35 @@ def test_a_plan_asked_in_a_slack_dm_is_answered_in_its_thread(sample_runtime, fa
     shown = texts([update])
     assert "Wednesday 22 December 2027 to Tuesday 4 January 2028: 7 working days" in shown
     assert "Leave year 2027: 6 days" in shown and "Leave year 2028: 1 day (4 January 2028 to 4 January 2028)" in shown
+
+
+@pytest.mark.parametrize("question,asks", [
+    ("If I take the week of the company retreat off, how many days is that?", True),
+    ("Wenn ich die Brückentage frei nehme, wie viele Tage brauche ich?", True),
+    ("If I take parental leave, do I keep my bonus?", False),   # a policy question, not a cost
+    ("Can I take unpaid leave?", False),
+    ("How much annual leave do I have left?", False),
+    ("If I take 22 December to 2 January off, what will I have left?", False),  # readable: planned, not asked
+])
+def test_only_a_cost_question_without_readable_dates_is_asked_for_them(question, asks):
+    from knowledge.people.planning import unreadable_plan_reply
+
+    assert (unreadable_plan_reply(question, load_profile(SAMPLE_PROFILE), TODAY) is not None) is asks
+
+
+def test_a_plan_is_for_the_leave_type_named_and_none_where_it_has_no_balance():
+    from decimal import Decimal
+
+    from knowledge.people.leave import Employee, Entitlement
+    from knowledge.people.planning import plan_facts
+    from knowledge.people.records import PersonalRecords
+
+    profile = load_profile(SAMPLE_PROFILE)
+    person = Employee("X1", "Sam Doe", "sam@example.test", next(iter(profile.locations)), Decimal(1),
+                      date(2020, 1, 6))
+    records = PersonalRecords(person, [Entitlement("annual", 2026, None, Decimal(0))], [], {})
+    volunteering = plan_facts(records, "If I take 10 December off as a volunteering day, what will I have left?",
+                              TODAY, profile)
+    assert volunteering[0].metadata["leave_type"] == "volunteering"
+    assert plan_facts(records, "If I take parental leave from 10 December, how many days is that?", TODAY,
+                      profile) == []

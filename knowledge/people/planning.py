@@ -219,9 +219,11 @@ def asks_to_plan(question: str, profile: CompanyProfile) -> bool:
 
 
 def unreadable_plan_reply(question: str, profile: CompanyProfile, today: date) -> str | None:
-    """The kind reply asking for the dates, when the question asks to plan leave but names no period the
-    language packs can read (never a guess); None otherwise."""
-    if not asks_to_plan(question, profile) or read_question(question, profile, None, today) is not None:
+    """The kind reply asking for the dates, when the question asks what taking leave would cost but names no
+    period the language packs can read (never a guess); None otherwise."""
+    if not asks_to_plan(question, profile) or not any(x.asks_cost(question) for x in profile.languages):
+        return None  # "If I take parental leave, do I keep my bonus?" asks about a rule, not a cost
+    if read_question(question, profile, None, today) is not None:
         return None
     language = profile.language_of(question)
     return language.ask_dates or next((x.ask_dates for x in profile.languages if x.ask_dates), None)
@@ -261,10 +263,11 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
 
 
 def _rules_for(question: str, profile: CompanyProfile, location: Location, employee: Employee) -> LeaveRules | None:
-    covered = [(t, r) for t in profile.leave_types if (r := location.rules_for(t, employee)) is not None
-               and r.eligible]
-    named = [r for t, r in covered if names_leave_type(question, t, profile.label(t))]
-    return (named or [r for _, r in covered] or [None])[0]
+    """The leave type the question names (None when it has no balance here: a plan for another type would
+    mislead), else the first with a balance."""
+    named = [t for t in profile.leave_types if names_leave_type(question, t, profile.label(t))]
+    rules = [location.rules_for(t, employee) for t in (named or profile.leave_types)]
+    return next((r for r in rules if r is not None and r.eligible), None) if rules else None
 
 
 GENERIC_WORDS = {"leave", "day", "days", "time", "off", "in", "of", "lieu", "the"}

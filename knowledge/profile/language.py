@@ -44,11 +44,15 @@ class Language:
     stale_source: str | None = None    # "{source} has not synced since {when}: ..."
     dates: DateWords | None = None     # how dates and periods are written (knowledge.profile.periods)
     planning: tuple[re.Pattern, ...] = ()  # how people ask to plan leave ("if I take ... off")
+    cost: tuple[re.Pattern, ...] = ()  # how they ask what it costs ("how many days", "what will I have left")
     ask_dates: str | None = None       # the kind reply when a plan's period cannot be read
 
     def plans(self, text: str) -> bool:
         """Does the text ask what a period of leave would cost ("if I take 22 December to 2 January off")?"""
         return any(p.search(text) for p in self.planning)
+
+    def asks_cost(self, text: str) -> bool:
+        return any(p.search(text) for p in self.cost)
 
     def is_personal(self, text: str) -> bool:
         return bool((self.personal and self.personal.search(text))
@@ -94,8 +98,8 @@ def parse_pack(code: str, data: dict) -> Language:
         raise LanguagePackError(f"topics.{sorted(set(topics) - set(TOPICS))[0]} is not one of {', '.join(TOPICS)}")
     phrases = _expressions(texts(personal, "phrases", "personal."), "personal.phrases")
     planning = data.get("planning", {})
-    if not isinstance(planning, dict) or set(planning) - {"phrases"}:
-        raise LanguagePackError("planning must be a table with phrases (regular expressions)")
+    if not isinstance(planning, dict) or set(planning) - {"phrases", "cost"}:
+        raise LanguagePackError("planning must be a table with phrases and cost (regular expressions)")
     try:
         dates = parse_date_words(data["dates"]) if "dates" in data else None
     except DateWordsError as exc:
@@ -118,6 +122,7 @@ def parse_pack(code: str, data: dict) -> Language:
         personal=_alternation(texts(personal, "words", "personal."), whole=True), personal_phrases=tuple(phrases),
         topics={t: p for t, p in compiled.items() if p is not None}, sources_in=sources_in, names=dict(names),
         dates=dates, planning=tuple(_expressions(texts(planning, "phrases", "planning."), "planning.phrases")),
+        cost=tuple(_expressions(texts(planning, "cost", "planning."), "planning.cost")),
         **templates)
 
 
