@@ -21,6 +21,8 @@ LISTED_DOCUMENTS = 45  # a message holds 50 blocks
 SECTION_LIMIT = 3000      # characters in one section's text
 MAX_BLOCKS = 50           # blocks in one message
 FALLBACK_LIMIT = 3000     # the notification / screen-reader text
+ANSWER_LIMIT = 12_000     # characters of answer text in one message: a passage that is one huge "sentence" (a
+                          # hostile or broken document) must not make a message Slack refuses (it did: 148 KB)
 THINKING = "Looking that up..."
 
 
@@ -126,7 +128,7 @@ def source_line(citation) -> str:
 
 def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = True,
                   escalation: bool = True, note: str | None = None) -> list[dict]:
-    blocks: list[dict] = [section(part) for part in split_text(answer_markup(answer.text))]
+    blocks: list[dict] = [section(part) for part in _within(split_text(answer_markup(answer.text)), ANSWER_LIMIT)]
     if answer.citations:
         lines = [source_line(c) for c in answer.citations]
         blocks.append({"type": "context", "elements": [
@@ -156,6 +158,17 @@ def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = T
     if len(blocks) > MAX_BLOCKS:
         blocks = blocks[:MAX_BLOCKS - 2] + [section("_(answer shortened to fit Slack)_")] + blocks[-1:]
     return blocks
+
+
+def _within(parts: list[str], limit: int) -> list[str]:
+    """As many whole parts as fit in `limit` characters, then a note that the answer was shortened."""
+    kept, used = [], 0
+    for part in parts:
+        if used + len(part) > limit:
+            return kept + ["_(answer shortened to fit Slack: open the cited source for the rest)_"]
+        kept.append(part)
+        used += len(part)
+    return kept
 
 
 def fallback_text(answer: Answer) -> str:

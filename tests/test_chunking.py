@@ -101,3 +101,13 @@ def test_html_table_longer_than_a_chunk_repeats_its_header_in_each_part():
         rows += lines[1:]
     assert rows == [f"Band: Band {i} | Annual leave: {20 + i} days a year | From: after {i} years of service"
                     for i in range(30)]
+
+
+def test_a_document_of_one_endless_word_becomes_passages_of_normal_size():
+    """Outside review: 200,000 dots after "Dental implants." were one 200 KB passage (one "word" of the chunker)."""
+    from knowledge.documents.chunking import MAX_UNIT_CHARS
+
+    text = "Dental implants. " + "." * 200_000 + " end."
+    chunks = chunk_blocks([Block(text, None, ("Dental",))])
+    assert chunks and all(len(c.text) <= MAX_UNIT_CHARS + 200 for c in chunks)
+    assert "".join(c.text.replace(" ", "") for c in chunks).count(".") >= 200_000  # nothing dropped

@@ -141,3 +141,13 @@ def test_a_folder_source_brings_in_the_good_files_and_names_the_hostile_ones(run
     assert "a-bomb.docx: The Word file contains XML entity declarations" in reasons
     assert reasons.endswith("; and 2 more")
     assert "Error" not in reasons.split(":")[0]  # a reason, not an exception's name
+
+
+def test_a_nul_byte_in_a_text_file_is_dropped_not_a_database_refusal():
+    """Outside review: a .txt with a NUL was refused as "The database refused this file" after all its embedding
+    (PostgreSQL text cannot hold NUL)."""
+    from knowledge.documents.loaders import parse
+
+    doc = parse("nul.txt", b"Dental implants are covered\x00 in full after an accident.")
+    assert "\x00" not in "".join(b.text for b in doc.blocks)
+    assert "covered in full" in doc.blocks[0].text

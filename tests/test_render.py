@@ -21,3 +21,15 @@ def test_split_text_keeps_every_word_and_breaks_between_words():
     pieces = split_text(text, limit=500)
     assert all(len(p) <= 500 for p in pieces)
     assert " ".join(" ".join(pieces).split()) == " ".join(text.split())
+
+
+def test_an_answer_quoting_one_huge_sentence_fits_one_slack_message():
+    """Outside review: a document that is one 200,000-character "sentence" was quoted whole, and the 148 KB
+    chat.update Slack refuses left the asker with "Looking that up..." for ever."""
+    from bot.render import ANSWER_LIMIT
+
+    blocks = answer_blocks(Answer("Dental implants. " + "." * 200_000 + " end.", [], supported=True), question_id=3)
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert sum(len(text) for text in sections) <= ANSWER_LIMIT + 100
+    assert "shortened" in sections[-1]
+    assert blocks[-1]["type"] == "actions"

@@ -174,3 +174,26 @@ def test_a_fresh_process_answers_without_embedding_any_passage_sentence(sample_r
     embedded = primary.texts + multilingual.texts
     assert not (set(embedded) & (every_sentence | judged)), set(embedded) & (every_sentence | judged)
     assert len(embedded) <= 3 * len(questions) + 2  # search query, question, facts: nothing per sentence
+
+
+def test_a_passage_of_thousands_of_tiny_sentences_stores_a_bounded_number():
+    """Outside review: "Ab. " x 20,000 took over 5 minutes to ingest, one model input per "sentence"; the store
+    keeps MAX_SENTENCES a passage, the rest as its last one (all of the text still quotable)."""
+    text = "Ab. " * 170
+    found = sentences.split(text, "Hostile")
+    assert len(found) == sentences.MAX_SENTENCES
+    assert " ".join(s.text for s in found).split() == text.split()
+    assert [s.position for s in found] == list(range(sentences.MAX_SENTENCES))
+
+
+def test_the_upgrade_stores_the_sentences_of_passages_stored_before(runtime, db, tmp_path, invoke):
+    """Outside review: after an upgrade, passages without stored sentences were embedded by every fresh process
+    until the worker's hourly job ran; `hrbot db upgrade` now fills them (SQL cannot embed)."""
+    result = ingest(runtime, tmp_path, "leave.md", POLICY)
+    with db.connection() as conn:
+        conn.execute("DELETE FROM passage_sentences")
+    output = invoke("db", "upgrade").output
+    assert f"Stored the sentences of {result.chunks} passages" in output
+    with db.connection() as conn:
+        assert sentences.missing(conn) == 0
+    assert "Storing" not in invoke("db", "upgrade").output  # nothing missing: nothing said, nothing done

@@ -33,6 +33,22 @@ def db_upgrade(ctx: click.Context) -> None:
     click.echo("Applied: " + ", ".join(applied) if applied else "Database schema is up to date.")
     for note in notes:
         click.echo(note)
+    _store_missing_sentences(rt)
+
+
+def _store_missing_sentences(rt) -> None:
+    """Passages stored before the sentence store (migration 0019) get their sentences' vectors now: SQL cannot
+    embed, so the upgrade that adds the table fills it, as the owner with the configured model. Otherwise every
+    fresh process embeds those passages' sentences while answering until the worker's hourly job runs (found by
+    an outside review). A no-op query when nothing is missing."""
+    from knowledge.search import sentences
+
+    with rt.db.connection() as conn:
+        unstored = sentences.missing(conn)
+    if unstored:
+        click.echo(f"Storing the sentence vectors of {unstored} passages stored before this version...")
+        stored = sentences.fill(rt.db, rt.embeddings, rt.multilingual)
+        click.echo(f"Stored the sentences of {stored} passages.")
 
 
 @db.command("status")

@@ -9,6 +9,9 @@ from knowledge.documents.blocks import Block
 
 MAX_WORDS = 170   # all-MiniLM-L6-v2 reads 256 word pieces; leave room for the title/section prefix
 MIN_WORDS = 40    # a smaller tail merges into the chunk before it (same section)
+LONG_WORD = 100   # characters: a longer "word" (a run of dots, a base64 blob) is cut into pieces this long, so a
+                  # unit stays near MAX_WORDS real words in size (a 200,000-dot sentence was one 200 KB passage)
+MAX_UNIT_CHARS = 2000  # and a unit of words ends here whatever their count
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\u2022-])")
 SECTION_SEPARATOR = " > "
 
@@ -65,11 +68,22 @@ def _units(blocks: list[Block]) -> list[_Unit]:
 
 
 def _word_windows(text: str, page: int | None, joins_previous: bool, table: int | None = None) -> list[_Unit]:
-    """A sentence or table row as one unit, or several of MAX_WORDS words when it is longer than a chunk."""
-    words = text.split()
-    return [_Unit(" ".join(words[start:start + MAX_WORDS]), page, len(words[start:start + MAX_WORDS]),
-                  joins_previous=joins_previous or start > 0, table=table)
-            for start in range(0, len(words), MAX_WORDS)]
+    """A sentence or table row as one unit, or several of at most MAX_WORDS words and MAX_UNIT_CHARS characters
+    when it is longer than a chunk (words longer than LONG_WORD cut up first)."""
+    words = [word[i:i + LONG_WORD] for word in text.split() for i in range(0, len(word), LONG_WORD)]
+    windows: list[list[str]] = []
+    size = 0
+    for word in words:
+        if not windows or len(windows[-1]) >= MAX_WORDS or size + len(word) > MAX_UNIT_CHARS:
+            windows.append([])
+            size = 0
+        windows[-1].append(word)
+        size += len(word) + 1
+    # A unit's size counts its characters too (12 a word, twice a real word's average), so packing cannot put
+    # several 2,000-character units of a few giant "words" into one chunk; real text is measured by its words.
+    return [_Unit(" ".join(window), page, max(len(window), sum(map(len, window)) // 12),
+                  joins_previous=joins_previous or i > 0, table=table)
+            for i, window in enumerate(windows)]
 
 
 def _pieces(units: list[_Unit]) -> list[list[_Unit]]:

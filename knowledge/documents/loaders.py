@@ -53,6 +53,11 @@ def parse(name: str, data: bytes, limits: Limits | None = None) -> ParsedDocumen
     except (Exception, RecursionError, MemoryError) as exc:  # lxml, zipfile, pypdf, bs4 each raise their own kinds
         log.warning("could not read %s: %s: %s", name, type(exc).__name__, exc)
         raise _unreadable(media_type, exc) from exc
+    # PostgreSQL text cannot hold NUL: a file with one was refused only when its passages were written, after
+    # all the embedding, with "the database refused this file" (outside review). It carries no meaning: dropped.
+    doc.blocks = [replace(b, text=b.text.replace("\x00", ""), header=b.header.replace("\x00", ""),
+                          section=tuple(h.replace("\x00", "") for h in b.section)) if "\x00" in b.text + b.header
+                  + "".join(b.section) else b for b in doc.blocks]
     doc.blocks = [b for b in doc.blocks if b.text.strip()]
     if not doc.blocks:
         raise DocumentRejected("No text could be found in the file.")

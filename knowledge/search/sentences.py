@@ -19,6 +19,10 @@ from knowledge.search.embeddings import ArrayEmbeddings, embed_in_batches
 log = logging.getLogger(__name__)
 
 LIST_ITEM = re.compile(r"^\s*([-*•]|\d{1,2}[.)])\s+|\s\|\s")
+# Sentences stored a passage: a real passage of MAX_WORDS words has about 10 (40 short list items at most); the rest
+# of a passage made of thousands of one-word "sentences" (a hostile or broken document: "Ab. Ab. Ab. ...") is kept
+# as its last one, so the embedding work of storing a passage stays bounded by the passage count the ingest limits.
+MAX_SENTENCES = 32
 
 
 def in_context(sentence: str, heading: str) -> str:
@@ -63,6 +67,10 @@ def split(text: str, section: str, *, page_start: int | None = None, page_end: i
             page = next((p for o, p in reversed(starts) if o <= offset), None) if starts else single
             found.append(Sentence(len(found), sentence, in_context(sentence, heading), page))
         line_at += len(line) + 1
+    if len(found) > MAX_SENTENCES:
+        last = found[MAX_SENTENCES - 1]
+        rest = " ".join(s.text for s in found[MAX_SENTENCES - 1:])
+        found = found[:MAX_SENTENCES - 1] + [Sentence(last.position, rest, in_context(rest, heading), last.page)]
     return found
 
 

@@ -201,6 +201,9 @@ class FakeSlack:
                                    **{f: user[f] for f in flags if f in user},
                                    "profile": {"email": user.get("email"), "real_name": user.get("real_name")}}}
         if method in ("chat.postMessage", "chat.update"):
+            refused = _message_limits(args)
+            if refused:
+                return {"ok": False, "error": refused}
             ts = args.get("ts") or self._next_ts()
             if self.keep_threads and method == "chat.postMessage" and args.get("thread_ts"):
                 with self._lock:
@@ -263,3 +266,20 @@ def command_body(command: str, text: str, user_id: str, channel_id: str, respons
 
 def action_body(payload: dict) -> str:
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _message_limits(args: dict) -> str | None:
+    """Slack's documented message limits, as its API refuses them: text over 40,000 characters (msg_too_long),
+    more than 50 blocks or a section's text over 3,000 characters (invalid_blocks)."""
+    if len(args.get("text") or "") > 40_000:
+        return "msg_too_long"
+    blocks = args.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if len(blocks) > 50:
+        return "invalid_blocks"
+    for block in blocks:
+        text = block.get("text") if isinstance(block, dict) else None
+        if block.get("type") == "section" and isinstance(text, dict) and len(text.get("text") or "") > 3000:
+            return "invalid_blocks"
+    return None
