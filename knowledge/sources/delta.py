@@ -33,6 +33,7 @@ class Change:
     node: Node | None
     version: str | None = None   # changes with the content only (Graph's cTag), so a rename costs no comparison
     size: int | None = None
+    url: str | None = None       # its web address, for citations
 
 
 @dataclass

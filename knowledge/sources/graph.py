@@ -43,14 +43,24 @@ def run_graph(ingestor, source: Source, result, profile=None,
         log.warning("source %s: the delta link expired (resyncRequired); listing the library again", source.name)
         changes, link = _delta(client, scope, None)
         whole = True
-    tree = {} if whole else state.tree()
-    fetch = _fetcher(client, scope["drive"], ingestor.max_bytes)
-    changed = apply_changes(ingestor, source, result, changes, tree, scope["folder"], fetch)
-    state.save(DELTA, link, tree, whole=whole, changed=changed)
+    if changes or whole:
+        tree = {} if whole else state.tree()
+        fetch = _fetcher(client, scope["drive"], ingestor.max_bytes)
+        changed = apply_changes(ingestor, source, result, changes, tree, scope["folder"], fetch)
+        state.save(DELTA, link, tree, whole=whole, changed=changed)
+    else:  # nothing changed: one call, and nothing read from the tree
+        result.changes["unchanged"] += unchanged_files(ingestor.db, source)
+        state.put(DELTA, link)
     if source.kind == "sharepoint" and as_bool(source.settings.get("pages", True)):
         sync_pages(client, ingestor, source, result, scope["site"])
     result.changes["graph calls"] = client.calls
     return client, scope["drive"]
+
+
+def unchanged_files(db, source: Source) -> int:
+    with db.connection() as conn:
+        return conn.execute("SELECT count(*) FROM source_items WHERE source_id = %s AND item_key NOT LIKE 'page:%%'",
+                            [source.source_id]).fetchone()[0]
 
 
 # --- where the documents are ------------------------------------------------------------------------------------
@@ -138,13 +148,15 @@ def _change(item: dict) -> Change | None:
     if "package" in item:
         return Change(item["id"], Node(parent, str(item.get("name") or ""), True))
     return Change(item["id"], Node(None if "root" in item else parent, str(item.get("name") or ""), folder),
-                  version=item.get("cTag"), size=item.get("size"))
+                  version=item.get("cTag"), size=item.get("size"), url=item.get("webUrl"))
 
 
 def _fetcher(client: GraphClient, drive: str, max_bytes: int):
     def fetch(item_id: str, change: Change | None) -> File:
-        meta = client.get(f"/drives/{_q(drive)}/items/{_q(item_id)}", "a file",
-                          {"$select": "id,name,cTag,size,webUrl"})
+        """The delta described a changed file; one it did not (moved with its folder) is asked for first."""
+        meta = {"cTag": change.version, "size": change.size, "webUrl": change.url, "name": change.node.name} \
+            if change is not None and change.node is not None else \
+            client.get(f"/drives/{_q(drive)}/items/{_q(item_id)}", "a file", {"$select": "id,name,cTag,size,webUrl"})
         if too_large(meta.get("size"), max_bytes):
             return File(None, meta.get("cTag"), meta.get("webUrl"), skipped=too_large(meta.get("size"), max_bytes))
         data = client.content(drive, item_id, f"the file {meta.get('name')!r}")
