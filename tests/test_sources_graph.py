@@ -210,3 +210,24 @@ def test_a_subscription_is_renewed_before_it_ends_and_its_validation_is_echoed_a
                                      data=b"", method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.read() == b"<b>hi</b>" and response.headers["Content-Type"].startswith("text/plain")
+
+
+def test_a_download_that_fails_keeps_the_delta_link_so_the_next_run_applies_the_same_changes(runtime, store, graph):
+    site, drive, files = _library(graph)
+    source = store.add("hr-site", "sharepoint", _app(graph, site=site.id, folder="HR", pages=False), 3600)
+    assert run_source(runtime.ingestor, store, source).status == "ok"
+    graph.put(drive, "HR/Travel.md", TRAVEL.replace("standard", "second"))
+    graph.put(drive, "HR/Remote work.md", REMOTE.replace("three", "two"))
+    graph.delete(graph.folder(drive, "HR/Benefits"))  # what is in it goes with it, unreported
+    graph.broken = {files["remote"].id}
+    failed = run_source(runtime.ingestor, store, store.get("hr-site"))
+    assert failed.status == "failed" and "could not be fetched" in failed.error
+    active = _active(runtime)
+    assert active["hr-site/Travel.md"] == 2 and active["hr-site/Remote work.md"] == 1  # kept as it was
+    assert "hr-site/Benefits/Dental plan.md" not in active
+    graph.broken = set()
+    graph.calls.clear()
+    again = run_source(runtime.ingestor, store, store.get("hr-site"))
+    assert again.status == "ok", again.error
+    assert _active(runtime)["hr-site/Remote work.md"] == 2 and _active(runtime)["hr-site/Travel.md"] == 2
+    assert _downloads(graph) == [files["remote"].id]  # the same changes again; only what had failed is read

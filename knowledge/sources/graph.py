@@ -48,6 +48,8 @@ def run_graph(ingestor, source: Source, result, profile=None,
         fetch = _fetcher(client, scope["drive"], ingestor.max_bytes)
         changed = apply_changes(ingestor, source, result, changes, tree, scope["folder"], fetch)
         state.save(DELTA, link, tree, whole=whole, changed=changed)
+        if scope["folder"] not in tree:  # the folder itself was deleted: found again by its path next run
+            state.drop(SCOPE)
     else:  # nothing changed: one call, and nothing read from the tree
         result.changes["unchanged"] += unchanged_files(ingestor.db, source)
         state.put(DELTA, link)

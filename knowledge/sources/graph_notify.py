@@ -32,7 +32,7 @@ SUBSCRIPTION = "subscription"
 MAX_MINUTES = 42300                  # driveItem's maximum subscription life (Graph's documentation)
 ASKED = timedelta(minutes=MAX_MINUTES - 60)
 RENEW_BEFORE = timedelta(days=14)
-TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+TEXT = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}
 
 
 def notification_url(source: Source, public_url: str | None) -> str | None:

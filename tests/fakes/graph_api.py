@@ -65,6 +65,7 @@ class FakeGraph(FakeService):
         self.expire_before = 0   # delta links with a lower position answer 410
         self.throttle = 0
         self.notified: list[int] = []  # statuses the notification URL answered
+        self.broken: set[str] = set()  # ids whose download answers 500
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -181,6 +182,8 @@ class FakeGraph(FakeService):
             return self._token(call)
         if call.path.startswith("/download/"):
             entry = self.entries.get(call.path[len("/download/"):])
+            if entry and entry.id in self.broken:
+                return 500, b"", None
             return (200, entry.content, None) if entry and not entry.deleted else (404, b"", None)
         if (call.headers.get("Authorization") or "")[7:] not in self.tokens:
             return 401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}}, None
