@@ -11,6 +11,7 @@
    in a worker that holds its token (one call) and in a fresh process (token + delta).
 
     python benchmarks/graph_updates.py [--files 10000] [--edits 5]
+    python benchmarks/graph_updates.py --files 10000 --in-folder 500 --edits 0 --name graph_updates_10k
 """
 from __future__ import annotations
 
@@ -93,7 +94,9 @@ def with_notifications(rt, edits: int) -> dict:
             "notifications_answered": fake.notified}
 
 
-def unchanged_library(rt, files: int) -> dict:
+def unchanged_library(rt, files: int, in_folder: int | None = None) -> dict:
+    """in_folder: only that many of the files are in the source's folder (the rest elsewhere in the same drive,
+    listed by the root delta but not ingested): the drive's size without ingesting all of it."""
     import os
 
     from knowledge.sources import graph_api
@@ -109,13 +112,14 @@ def unchanged_library(rt, files: int) -> dict:
     site = fake.add_site(path="/sites/Library")
     drive = site.drives["Documents"]
     for i in range(files):
-        fake.put(drive, f"Policies/Area {i % 50:02d}/Policy {i:05d}.md",
+        top = "Policies" if in_folder is None or i < in_folder else "Archive"
+        fake.put(drive, f"{top}/Area {i % 50:02d}/Policy {i:05d}.md",
                  f"# Policy {i}\n\nPolicy number {i} applies to team {i % 97} from day {i % 31 + 1}.\n")
     store = SourceStore(rt.db)
-    source = store.add("library", "sharepoint", _settings(fake, site=site.id), 21600)
+    source = store.add("library", "sharepoint", _settings(fake, site=site.id, folder="Policies"), 21600)
     started = time.perf_counter()
     first = run_source(rt.ingestor, store, source)
-    out = {"files": files, "first_run": {"seconds": round(time.perf_counter() - started, 1), "status": first.status,
+    out = {"files_in_drive": files, "files_in_folder": files if in_folder is None else in_folder, "first_run": {"seconds": round(time.perf_counter() - started, 1), "status": first.status,
                                          "changes": first.changes, "graph_calls": fake.call_count}}
     print("first run", out["first_run"])
     for name, cold in (("unchanged_warm_worker", False), ("unchanged_fresh_process", True)):
@@ -138,6 +142,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--in-folder", type=int, default=None,
+                        help="only this many of --files in the source's folder (the rest elsewhere in the drive)")
+    parser.add_argument("--name", default="graph_updates", help="the result file's name")
     args = parser.parse_args()
     from knowledge.database.connection import Database
     from knowledge.runtime import Runtime
@@ -151,12 +158,13 @@ def main() -> None:
         rt.embeddings.embed_array(["warm up"] * 64)  # models loaded outside the timings
         if rt.multilingual is not None:
             rt.multilingual.warm()
-        results["with_notifications"] = with_notifications(rt, args.edits)
-        results["without_notifications"] = unchanged_library(rt, args.files)
+        if args.edits:
+            results["with_notifications"] = with_notifications(rt, args.edits)
+        results["without_notifications"] = unchanged_library(rt, args.files, args.in_folder)
     finally:
         db.close()
         stop_database(pg)
-    print(f"written to {write_result('graph_updates', results)}")
+    print(f"written to {write_result(args.name, results)}")
 
 
 if __name__ == "__main__":

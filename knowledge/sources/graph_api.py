@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 AUTHORITY = "https://login.microsoftonline.com"
-RUN_SECONDS = 1800.0      # one run's calls, Retry-After waits included; what is left is tried at the next run
+RUN_SECONDS = 1800.0      # waiting on Graph in one run (Retry-After included); ingesting what arrived is not counted
 JSON_BYTES = 32 * 1024 * 1024  # one page of a listing, one token answer
 _tokens: dict[str, tuple[str, float]] = {}  # credentials' digest -> (access token, expires at, monotonic)
 _tokens_lock = threading.Lock()
@@ -53,7 +53,7 @@ class GraphClient:
                                      "id) and client_secret (env:VARIABLE or file:/path holding the secret's value).")
         self._secret = resolve_secret(settings["client_secret"])
         self.max_bytes = max_bytes
-        self.deadline = time.monotonic() + run_seconds
+        self.run_seconds, self.waited = run_seconds, 0.0
         self.calls = 0
         self.bytes = 0
 
@@ -130,13 +130,17 @@ class GraphClient:
 
     def _send(self, url: str, headers: dict, data: bytes | None, method: str, answered: tuple[int, ...],
               limit: int = JSON_BYTES):
-        left = self.deadline - time.monotonic()
+        left = self.run_seconds - self.waited
         if left <= 0:
-            raise SourceError(f"The run took longer than {RUN_SECONDS / 60:.0f} minutes (Microsoft Graph kept it "
-                              "waiting); what was applied stays, the rest is taken up at the next run.")
+            raise SourceError(f"Microsoft Graph kept this run waiting for over {self.run_seconds / 60:.0f} minutes "
+                              "(throttled or slow); what was applied stays, the rest is taken up at the next run.")
         self.calls += 1
-        status, response_headers, body = request(url, headers, limit, data=data, method=method,
-                                                 total=min(TOTAL_SECONDS, left), answered=answered)
+        started = time.monotonic()
+        try:
+            status, response_headers, body = request(url, headers, limit, data=data, method=method,
+                                                     total=min(TOTAL_SECONDS, left), answered=answered)
+        finally:
+            self.waited += time.monotonic() - started
         self.bytes += len(body)
         return status, response_headers, body
 
