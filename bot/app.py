@@ -16,6 +16,7 @@ from bot.jobs import SlackJobs
 from bot.listeners import register_listeners
 from bot.patience import BoundedRateLimitRetryHandler, ClaimLost, Patience, PatientClient, transient
 from bot.services import CLAIM_KEY, BotServices
+from bot.webhooks import Webhooks, source_webhooks
 from knowledge.desks.admins import AdminDesk
 from knowledge.desks.employees import EmployeeDesk
 from knowledge.desks.operations import OperationsDesk
@@ -53,6 +54,7 @@ class SlackBot:
     desk: EmployeeDesk             # its event ledger: claims, leases, hand-back on stopping
     operations: OperationsDesk     # health
     listeners: ThreadPoolExecutor  # where answers run after the ack: drained on shutdown
+    webhooks: Webhooks             # POST /webhooks/<name>: the sources whose service notifies (HTTP mode)
 
 
 def build_client(settings) -> WebClient:
@@ -225,6 +227,8 @@ def build_bot(runtime: Runtime, *, client: WebClient | None = None, token_verifi
     _finish_claims_when_listeners_finish(app, desk)
     register_listeners(app, services, admins=admins, sources=sources, privacy=privacy,
                        defer_upload=jobs.defer_upload)
-    bot = SlackBot(app, services, jobs, desk, operations, listeners)
+    # Every source whose kind can be notified gets POST /webhooks/<its name>; a verified notification queues a run.
+    webhooks = Webhooks(resolver=source_webhooks(sources, jobs.defer_source))
+    bot = SlackBot(app, services, jobs, desk, operations, listeners, webhooks)
     jobs.attach(bot)  # the redelivery job dispatches through this process's app
     return bot

@@ -186,7 +186,7 @@ def _run_http(serving: _Serving, host: str, port: int) -> int:
     rt, bot = serving.rt, serving.bot
     return serve_http(bot.app, host, port, bot.operations.healthy, serving.details, listeners=bot.listeners,
                       hand_back=bot.desk.events.hand_back, on_stop=bot.jobs.stop_taking_slack_work,
-                      drain=rt.settings.drain_seconds)
+                      drain=rt.settings.drain_seconds, webhooks=bot.webhooks)
 
 
 def _run_socket_mode(serving: _Serving) -> int:

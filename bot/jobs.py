@@ -156,6 +156,13 @@ class SlackJobs:
             **sealed(self.operations.job_seal_key, file_id=file_id, user=user, channel=channel,
                      thread_ts=thread_ts))
 
+    def defer_source(self, name: str, reason: str) -> bool:
+        """A run of a source now, because its service said something changed (a verified notification); False
+        when one is waiting already (the runs are de-duplicated by their queueing lock)."""
+        queued = schedule.defer_source(self._deferrer, name)
+        log.info("source %s: %s; a run %s", name, reason, "is queued" if queued else "was already waiting")
+        return queued
+
     def attach(self, bot) -> None:
         """The bot process's SlackBot (bot.app): redelivery jobs answer through its Bolt app."""
         self.context[SLACK_BOT] = bot

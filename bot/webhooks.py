@@ -6,25 +6,14 @@ point registers the handlers when it builds HTTP mode; a name with no handler is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Callable
 
+# The request and answer types live with the sources, whose kinds make the handlers (knowledge/ never imports bot/).
+from knowledge.sources.notifications import WebhookRequest, WebhookResponse
+
+__all__ = ["NAME", "Webhook", "WebhookRequest", "WebhookResponse", "Webhooks"]
+
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
-
-
-@dataclass(frozen=True)
-class WebhookRequest:
-    name: str
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    query: str = ""
-
-
-@dataclass(frozen=True)
-class WebhookResponse:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 Webhook = Callable[[WebhookRequest], WebhookResponse]
@@ -32,10 +21,12 @@ Webhook = Callable[[WebhookRequest], WebhookResponse]
 
 class Webhooks:
     """The registry: one handler per name, registered once (a second handler for a name is a mistake, not an
-    override)."""
+    override). `resolver` answers the names registered nowhere: the sources' webhooks are looked up when a request
+    comes, so a source added while the bot runs can be notified at once (its subscription's handshake included)."""
 
-    def __init__(self) -> None:
+    def __init__(self, resolver: Callable[[str], Webhook | None] | None = None) -> None:
         self._handlers: dict[str, Webhook] = {}
+        self._resolver = resolver
 
     def register(self, name: str, handler: Webhook) -> None:
         if not NAME.fullmatch(name):
@@ -45,7 +36,26 @@ class Webhooks:
         self._handlers[name] = handler
 
     def handler(self, name: str) -> Webhook | None:
-        return self._handlers.get(name)
+        found = self._handlers.get(name)
+        if found is None and self._resolver is not None and NAME.fullmatch(name):
+            found = self._resolver(name)
+        return found
 
     def names(self) -> list[str]:
         return sorted(self._handlers)
+
+
+def source_webhooks(sources, on_change: Callable[[str, str], None]) -> Callable[[str], Webhook | None]:
+    """A resolver for Webhooks: the handler of the source named so, made by its kind's `webhook` factory with
+    on_change bound (the entry point binds it to a de-duplicated run); None for a source whose kind cannot be
+    notified, one not set up for it, or no such source (404). sources: the sources' desk (its list)."""
+    from knowledge.sources.kinds import KINDS
+
+    def resolve(name: str) -> Webhook | None:
+        source = next((s for s in sources.list() if s.name == name), None)
+        kind = KINDS.get(source.kind) if source is not None else None
+        if kind is None or kind.webhook is None:
+            return None
+        return kind.webhook(source, on_change)
+
+    return resolve

@@ -150,6 +150,10 @@ class Settings:
         "to the other replicas (or the next start); keep it below the orchestrator's grace period (30 s).")
     http_port: int = setting(
         "HRBOT_HTTP_PORT", 3000, "Port for `hrbot serve --http` (the Events API endpoint and /healthz).")
+    public_url: str | None = setting(
+        "HRBOT_PUBLIC_URL", None,
+        "The bot's public https address (e.g. https://hrbot.example.com), where services send change notifications: "
+        "/webhooks/<source name> under it. Unset: sources are updated on their schedule only.")
     log_format: str = setting(
         "HRBOT_LOG_FORMAT", "text", "Log lines as 'text' or 'json' (one object per line). Tokens are masked in both.")
     log_level: str = setting(

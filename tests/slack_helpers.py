@@ -35,7 +35,7 @@ class SlackHarness:
         self.fake = fake
         self.bot = build_bot(self.runtime)
         self.app = self.bot.app
-        self.web = WebApp(self.app, self.bot.operations.healthy)
+        self.web = WebApp(self.app, self.bot.operations.healthy, webhooks=self.bot.webhooks)
         self.server = HttpServer(self.web, "127.0.0.1", 0).start()
         self.url = f"http://127.0.0.1:{self.server.port}"
 

@@ -30,6 +30,9 @@ class Kind:
     # not hold them (`hrbot doctor` checks that where the runs happen).
     needs: tuple[tuple[str, ...], ...] = ()
     library: str | None = None  # the client library it imports when it runs (checked by `hrbot doctor`)
+    # (source, on_change) -> a handler for POST /webhooks/<source name>, or None (notifications.py): a kind whose
+    # service can say when something changed declares one, and the entry point mounts it for each such source.
+    webhook: Callable | None = None
     records = False
 
     def check(self, settings: dict) -> None:
@@ -78,11 +81,38 @@ def notion(settings: dict, max_bytes: int) -> Listing:
     return notion_listing(settings, max_bytes)
 
 
+@dataclass(frozen=True)
+class GraphKind(Kind):
+    """SharePoint and OneDrive through Microsoft Graph: a delta run (delta.py), then the notification subscription
+    kept alive (graph_notify.py)."""
+
+    def run(self, ingestor, source, result, profile) -> None:
+        from knowledge.sources.graph import run_graph
+        from knowledge.sources.graph_notify import keep_subscribed, public_url_setting
+        from knowledge.sources.state import SourceState
+
+        client, drive = run_graph(ingestor, source, result, profile)
+        state = SourceState(ingestor.db, source.source_id)
+        notifications = keep_subscribed(client, source, state, drive, public_url_setting())
+        if notifications:
+            result.changes["notifications"] = notifications
+
+
+def graph_webhook(source: Source, on_change):
+    from knowledge.sources.graph_notify import make_graph_webhook
+
+    return make_graph_webhook(source, on_change)
+
+
+GRAPH_APP = (("tenant",), ("client_id",), ("client_secret",))
+
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     DocumentKind("folder", (("path",),), listing=folder_listing),
     DocumentKind("web", (("urls", "sitemap"),), listing=web_listing),
     DocumentKind("confluence", (("url",), ("space", "spaces"), ("token",)), "atlassian", listing=confluence),
     DocumentKind("notion", (("token",), ("root_pages", "search")), "notion_client", listing=notion),
+    GraphKind("sharepoint", (*GRAPH_APP, ("site",)), webhook=graph_webhook),
+    GraphKind("onedrive", (*GRAPH_APP, ("user",)), webhook=graph_webhook),
     RecordsKind("bamboohr", (("company",), ("api_key",), ("leave_types",)), pull=bamboohr_pull),
     RecordsKind("sql", (("dsn",), ("queries",)), pull=sql_pull),
 )}

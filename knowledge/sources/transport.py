@@ -74,18 +74,24 @@ TOTAL_SECONDS = 300.0    # for one whole answer, however slowly it drips
 
 
 def request(url: str, headers: dict, max_bytes: int, timeout: float = CONNECT_SECONDS, data: bytes | None = None,
-            total: float = TOTAL_SECONDS):
-    """GET (POST with data) with the server's rate limits honoured: 429/503 with Retry-After (up to
-    MAX_RETRY_AFTER) is waited out and tried again. Returns (status, headers, body); 304/404/410 are statuses,
-    not errors. Time limits: `timeout` to connect and for each read, `total` for the whole answer (a server that
-    drips a byte every few seconds never trips a per-read limit)."""
+            total: float = TOTAL_SECONDS, *, method: str | None = None, answered: tuple[int, ...] = ()):
+    """GET (POST with data; `method` for PATCH and the like) with the server's rate limits honoured: 429/503 with
+    Retry-After (up to MAX_RETRY_AFTER) is waited out and tried again. Returns (status, headers, body); 304/404/410
+    are statuses, not errors, and so are the statuses in `answered`, returned with their body (an API's error
+    code, for a message that says what to fix). Time limits: `timeout` to connect and for each read, `total` for
+    the whole answer (a server that drips a byte every few seconds never trips a per-read limit)."""
     for attempt in range(RETRIES + 1):
-        request = urllib.request.Request(url, data=data, headers={"User-Agent": USER_AGENT, **headers})
+        request = urllib.request.Request(url, data=data, headers={"User-Agent": USER_AGENT, **headers},
+                                         method=method)
         try:
             with _failures(url, timeout), OPENER.open(request, timeout=timeout) as response:
                 body = read_within(response, url, max_bytes, time.monotonic() + total, total)
                 return response.status, response.headers, body
         except urllib.error.HTTPError as exc:
+            if exc.code in answered:
+                with _failures(url, timeout):
+                    body = read_within(exc, url, max_bytes, time.monotonic() + total, total)
+                return exc.code, exc.headers, body
             if exc.code in (304, 404, 410):
                 return exc.code, exc.headers, b""
             _refused(url, exc, attempt)

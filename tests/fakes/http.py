@@ -15,7 +15,7 @@ class Call:
     method: str
     path: str
     query: dict
-    body: object          # parsed JSON, or None
+    body: object          # parsed JSON (a form as a dict), or None
     headers: object = None  # the request's headers (case-insensitive get and [])
 
 
@@ -53,11 +53,18 @@ class FakeService:
             def do_POST(self):
                 self._handle("POST")
 
+            def do_PATCH(self):
+                self._handle("PATCH")
+
+            def do_DELETE(self):
+                self._handle("DELETE")
+
             def _handle(self, method):
                 url = urlparse(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                call = Call(method, url.path, dict(parse_qsl(url.query)), json.loads(raw) if raw else None,
-                            self.headers)
+                form = "x-www-form-urlencoded" in (self.headers.get("Content-Type") or "")
+                body = dict(parse_qsl(raw.decode())) if form else (json.loads(raw) if raw else None)
+                call = Call(method, url.path, dict(parse_qsl(url.query)), body, self.headers)
                 with service._lock:
                     service.call_count += 1
                     if service.keep_calls:
