@@ -4,9 +4,8 @@ pulls rows, and records.py writes them with the CSV import's checks. The runner,
 `hrbot doctor` ask the kind instead of branching on its name.
 
 The implementations live in a module each (folder.py, web.py, confluence.py, notion.py, records.py, merge.py,
-personio.py) and import
-only what they share (items.py, transport.py), never this registry, so there is no circle between the registry
-and the kinds."""
+personio.py) and import only what they share (items.py, transport.py, records.py's mapping helpers), never this
+registry, so there is no circle between the registry and the kinds."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -117,7 +117,7 @@ def nested(attributes: dict, name: str) -> dict:
 
 def personio_pull(settings: dict, profile, today: date, into=None):
     """Settings: client_id, client_secret (env:/file:), leave_types {"Paid vacation": "annual", ...} (Personio's
-    absence type names or ids onto the company's leave types), optional locations {"Berlin office": "DE"} (an
+    absence type names or ids onto the company's leave types), optional locations {"Head office": "XX"} (an
     office name onto a profile location code), slack_field (a custom attribute such as dynamic_1234567 holding
     a Slack user id), concurrency (4), base_url. Personio counts absences in days."""
     api = Personio(settings)
