@@ -234,3 +234,31 @@ def test_a_credential_given_in_clear_is_refused_for_both_kinds(store, merge, per
         store.add("unified", "merge", {**merge_settings(merge), "account_token": ACCOUNT_TOKEN}, 3600)
     with pytest.raises(ConfigurationError, match="looks like a credential"):
         store.add("personio", "personio", {**personio_settings(personio), "client_secret": PERSONIO_SECRET}, 3600)
+
+
+def test_personio_time_offs_paged_by_page_number_are_all_read_and_a_short_list_fails(runtime, store, personio,
+                                                                                     monkeypatch):
+    """Personio documents offset as counting items, but its time-offs have been seen to count pages: a second
+    page that comes back empty while items are missing is asked again by page number, and a list that still
+    ends short of the count Personio gives fails the run instead of deleting the absences it did not see."""
+    personio.offset_counts_pages = True
+    source = store.add("personio", "personio", personio_settings(personio), 3600)
+    result = run_source(runtime.ingestor, store, source, profile=runtime.profile)
+    assert result.status == "ok", result.error
+    assert [r[0] for r in rows(runtime.db, "SELECT request_id FROM leave_records ORDER BY 1")] == [
+        "personio-9001", "personio-9002", "personio-9004"]
+    offsets = [c.query["offset"] for c in personio.calls if c.path == "/v1/company/time-offs"]
+    assert offsets == ["0", "2", "1", "2"]
+    before = snapshot(runtime.db)
+    original = personio._page
+
+    def short(call):  # the last page of absences lost on the way
+        status, answer, headers = original(call)
+        if call.path.endswith("/time-offs") and call.query.get("offset") == "2":
+            answer = {**answer, "data": []}
+        return status, answer, headers
+
+    monkeypatch.setattr(personio, "_page", short)
+    failed = run_source(runtime.ingestor, store, store.get("personio"), profile=runtime.profile)
+    assert failed.status == "failed" and "Personio listed 4 of the 5" in failed.error
+    assert snapshot(runtime.db) == before

@@ -77,19 +77,30 @@ class Personio:
         return answer
 
     def each(self, path: str, query: dict | None = None) -> Iterator[dict]:
-        """Every item of a paged list. offset counts items and moves on by what came (a server may give fewer
-        than the limit asked); the list ends with an empty page, or the page the metadata says is the last."""
-        offset = 0
-        for number in range(1, MAX_PAGES + 1):
-            answer = self.get(path, {**(query or {}), "limit": PAGE_LIMITS[path], "offset": offset})
-            items = payload.objects(answer.get("data"), f"{path}, page {number}")
-            yield from items
+        """Every item of a paged list, checked against the count Personio gives (a list cut short would make the
+        run delete the absences it did not see). offset counts items as documented; Personio's time-offs have
+        been seen to count it in pages instead, which shows on the second page (the page number Personio says it
+        sent is not the next one, or it is empty while items are missing): then the pages are asked by number."""
+        read, pages_read, by_page, total = 0, 0, False, None
+        for _ in range(MAX_PAGES):
+            answer = self.get(path, {**(query or {}), "limit": PAGE_LIMITS[path],
+                                     "offset": pages_read if by_page else read})
+            items = payload.objects(answer.get("data"), f"{path}, page {pages_read + 1}")
             meta = answer.get("metadata") if isinstance(answer.get("metadata"), dict) else {}
-            page, pages = meta.get("current_page"), meta.get("total_pages")
-            if not items or (isinstance(page, int) and isinstance(pages, int) and page + 1 >= pages):
-                return
-            offset += len(items)
-        raise SourceError(f"Personio's {path} did not end after {MAX_PAGES} pages.")
+            total, page, pages = meta.get("total_elements"), meta.get("current_page"), meta.get("total_pages")
+            if read and not by_page and ((isinstance(page, int) and page != pages_read)
+                                         or (not items and isinstance(total, int) and read < total)):
+                by_page = True  # offset was taken as a page number: this page is not the next one
+                continue
+            yield from items
+            read, pages_read = read + len(items), pages_read + 1
+            if not items or (isinstance(pages, int) and pages_read >= pages):
+                break
+        else:
+            raise SourceError(f"Personio's {path} did not end after {MAX_PAGES} pages.")
+        if isinstance(total, int) and read != total:
+            raise SourceError(f"Personio listed {read} of the {total} items it counts in {path} (changed while "
+                              "read?); nothing was changed, tried again at the next run.")
 
     def balances(self, employee_id: str) -> list[dict]:
         path = f"/company/employees/{urllib.parse.quote(employee_id)}/absences/balance"

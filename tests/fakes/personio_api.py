@@ -28,6 +28,7 @@ class FakePersonio(FakeService):
         self.throttle: set[str] = set()           # paths answered 429 once
         self.broken_page: tuple[str, int] | None = None  # (path, page number from 1) answered 500
         self.page_limit: int | None = None        # a smaller largest page (so tests page with few items)
+        self.offset_counts_pages = False          # time-offs' offset taken as a page number, as seen in the wild
         super().__init__()
 
     def answer(self, call: Call):
@@ -57,6 +58,8 @@ class FakePersonio(FakeService):
     def _page(self, call: Call):
         limit = min(int(call.query.get("limit", 50)), self.page_limit or LIMITS[call.path])
         offset = int(call.query.get("offset", 0))
+        if self.offset_counts_pages and call.path.endswith("/time-offs"):
+            offset *= limit
         if self.broken_page == (call.path, offset // limit + 1):
             return 500, {"success": False, "error": {"code": 500, "message": "Internal error"}}, None
         if call.path.endswith("/employees"):
