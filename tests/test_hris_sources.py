@@ -262,3 +262,25 @@ def test_personio_time_offs_paged_by_page_number_are_all_read_and_a_short_list_f
     failed = run_source(runtime.ingestor, store, store.get("personio"), profile=runtime.profile)
     assert failed.status == "failed" and "Personio listed 4 of the 5" in failed.error
     assert snapshot(runtime.db) == before
+
+
+def test_merge_can_map_the_hr_systems_own_type_names_instead_of_merges_six(runtime, store, merge):
+    """Merge normalises time-off types to six (a custom plan becomes null); remote_types asks Merge for the HR
+    system's own names (remote_fields), so "Sabbatical" and "Annual Leave (UK)" can be mapped."""
+    merge.time_off.clear()
+    merge.balances.clear()
+    merge.request_time_off("9101", "101", "VACATION", "2026-02-02", "2026-02-03", 2, remote_type="Annual Leave (UK)")
+    merge.request_time_off("9102", "102", None, "2026-05-04", "2026-05-04", 1, remote_type="Sabbatical")
+    merge.balance("101", "VACATION", 80, remote_type="Annual Leave (UK)")
+    merge.balance("102", None, 16, remote_type="Sabbatical")
+    settings = merge_settings(merge, remote_types=True,
+                              leave_types={"Annual Leave (UK)": "annual", "Sabbatical": "unpaid"})
+    result = run_source(runtime.ingestor, store, store.add("unified", "merge", settings, 3600),
+                        profile=runtime.profile)
+    assert result.status == "ok", result.error
+    assert rows(runtime.db, "SELECT request_id, leave_type FROM leave_records ORDER BY 1") == [
+        ("merge-9101", "annual"), ("merge-9102", "unpaid")]
+    assert rows(runtime.db, "SELECT employee_id, leave_type, balance FROM leave_balances ORDER BY 1") == [
+        ("101", "annual", 10), ("102", "unpaid", 2)]
+    assert {c.query.get("remote_fields") for c in merge.calls if "time-off" in c.path} == \
+        {"request_type", "policy_type"}

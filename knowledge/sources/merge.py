@@ -22,7 +22,7 @@ from typing import Iterator
 
 from knowledge.errors import ConfigurationError
 from knowledge.sources import payload
-from knowledge.sources.items import SourceError, resolve_secret
+from knowledge.sources.items import SourceError, as_bool, resolve_secret
 from knowledge.sources.records import Pull, _days, leave_year_of, locations_matcher
 from knowledge.sources.transport import request
 
@@ -43,6 +43,7 @@ class Merge:
             if not settings.get(key):
                 raise ConfigurationError(f"A merge source needs {key} as env:VARIABLE or file:/path.")
         self.root = settings.get("base_url", "https://api.merge.dev").rstrip("/") + "/api/hris/v1"
+        self.remote_types = as_bool(settings.get("remote_types"))  # the HR system's own type names, not Merge's
         self.headers = {"Authorization": f"Bearer {resolve_secret(settings['api_key'])}",
                         "X-Account-Token": resolve_secret(settings["account_token"]), "Accept": "application/json"}
 
@@ -73,7 +74,9 @@ def merge_pull(settings: dict, profile, today: date, into=None):
     (Merge's request_type / policy_type values onto the company's leave types), optional locations
     {"Head office": "XX"} (a Merge location's name or city onto a profile location code), slack_field (a field
     mapping or custom field holding a Slack user id), hours_per_day (8: Merge gives balances in hours), base_url
-    (https://api.merge.dev; https://api-eu.merge.dev for Merge's EU region)."""
+    (https://api.merge.dev; https://api-eu.merge.dev for Merge's EU region), remote_types (true: leave_types
+    maps the HR system's own time-off type and policy names, asked with Merge's remote_fields, instead of
+    Merge's six normalised ones: a Workday with twenty absence plans is not six types)."""
     api = Merge(settings)
     leave_types = {str(k).strip().lower(): v for k, v in (settings.get("leave_types") or {}).items()}
     if not leave_types:
@@ -163,7 +166,8 @@ def _time_off(api: Merge, pull, leave_types: dict, hours_per_day: Decimal) -> It
     """Time off overlapping the pull's window as leave rows; unmapped types and 0-day requests are skipped and
     counted, requests deleted at the source are not listed (so they are removed here)."""
     since, until = (day.isoformat() for day in pull.window)
-    for n, asked in enumerate(api.each("/time-off", {"expand": "employee"}), start=1):
+    query = {"expand": "employee", **({"remote_fields": "request_type"} if api.remote_types else {})}
+    for n, asked in enumerate(api.each("/time-off", query), start=1):
         where = f"time-off request {person_id(asked, f'time-off request {n}') or n}"
         status = payload.text(asked, "status", where).upper()
         if asked.get("remote_was_deleted") or status == "DELETED":
@@ -193,7 +197,8 @@ def _balances(api: Merge, pull, leave_types: dict, hours_per_day: Decimal, today
               year_of) -> Iterator[tuple[str, dict]]:
     """Each current employee's balances (Merge lists them all, in hours), filed under the leave year holding
     today for that person; balances of people who left, or of types the company did not map, are not ours."""
-    for n, line in enumerate(api.each("/time-off-balances", {"expand": "employee"}), start=1):
+    query = {"expand": "employee", **({"remote_fields": "policy_type"} if api.remote_types else {})}
+    for n, line in enumerate(api.each("/time-off-balances", query), start=1):
         where = f"time-off balance {person_id(line, f'time-off balance {n}') or n}"
         if line.get("remote_was_deleted"):
             continue

@@ -44,7 +44,8 @@ class FakeMerge(FakeService):
         if self.broken_page == (path, start // size + 1):
             return 500, {"detail": "Internal error"}, None
         objects = list(models[path].values())
-        page = [self._expanded(o, call.query.get("expand", "")) for o in objects[start:start + size]]
+        page = [self._remote(self._expanded(o, call.query.get("expand", "")), call.query.get("remote_fields", ""))
+                for o in objects[start:start + size]]
         more = start + size < len(objects)
         return 200, {"next": base64.b64encode(str(start + size).encode()).decode() if more else None,
                      "previous": None, "results": page}, None
@@ -59,6 +60,15 @@ class FakeMerge(FakeService):
                 model[name] = [copy.deepcopy(related[i]) for i in held]
             elif held is not None:
                 model[name] = copy.deepcopy(related[held])
+        return model
+
+    @staticmethod
+    def _remote(model: dict, fields: str) -> dict:
+        """remote_fields: the HR system's own value of an enum field instead of Merge's normalised one."""
+        remote = model.pop("_remote", {})
+        for name in filter(None, fields.split(",")):
+            if name in remote:
+                model[name] = remote[name]
         return model
 
     @property
@@ -93,14 +103,16 @@ class FakeMerge(FakeService):
         return merge_id
 
     def request_time_off(self, remote_id: str, employee: str, request_type: str | None, start: str, end: str,
-                         amount, units: str = "DAYS", status: str = "APPROVED", **fields) -> None:
+                         amount, units: str = "DAYS", status: str = "APPROVED", remote_type: str | None = None,
+                         **fields) -> None:
         self.time_off[f"t-{remote_id}"] = {
             "id": f"t-{remote_id}", "remote_id": remote_id, "employee": f"m-{employee}", "approver": None,
             "status": status, "units": units, "amount": amount, "request_type": request_type,
             "start_time": f"{start}T00:00:00Z", "end_time": f"{end}T00:00:00Z", "remote_was_deleted": False,
-            **fields}
+            "_remote": {"request_type": remote_type or request_type}, **fields}
 
-    def balance(self, employee: str, policy_type: str, hours, used=0) -> None:
-        key = f"b-{employee}-{policy_type}"
+    def balance(self, employee: str, policy_type: str | None, hours, used=0, remote_type: str | None = None) -> None:
+        key = f"b-{employee}-{remote_type or policy_type}"
         self.balances[key] = {"id": key, "remote_id": key, "employee": f"m-{employee}", "balance": hours,
-                              "used": used, "policy_type": policy_type, "remote_was_deleted": False}
+                              "used": used, "policy_type": policy_type, "remote_was_deleted": False,
+                              "_remote": {"policy_type": remote_type or policy_type}}
