@@ -284,3 +284,21 @@ def test_merge_can_map_the_hr_systems_own_type_names_instead_of_merges_six(runti
         ("101", "annual", 10), ("102", "unpaid", 2)]
     assert {c.query.get("remote_fields") for c in merge.calls if "time-off" in c.path} == \
         {"request_type", "policy_type"}
+
+
+def test_the_readmes_commands_add_and_run_both_kinds(invoke, runtime, merge, personio, monkeypatch):
+    monkeypatch.setenv("MERGE_ACCOUNT", ACCOUNT_TOKEN)
+    added = invoke("sources", "add", "hr", "--kind", "merge", "--every", "6h", "--set", "api_key=env:MERGE_KEY",
+                   "--set", "account_token=env:MERGE_ACCOUNT", "--set", f"base_url={merge.base_url}",
+                   "--set", "leave_types.VACATION=annual", "--set", "leave_types.SICK=sick",
+                   "--set", "locations.Berlin office=DE", "--set", "slack_field=slack_id")
+    assert added.exit_code == 0, added.output
+    ran = invoke("sources", "run", "hr")
+    assert ran.exit_code == 0 and "changed 9" in ran.output, ran.output
+    added = invoke("sources", "add", "hr2", "--kind", "personio", "--every", "6h", "--set", "client_id=papi-client-1",
+                   "--set", "client_secret=env:PERSONIO_SECRET", "--set", f"base_url={personio.base_url}",
+                   "--set", "leave_types.Paid vacation=annual", "--set", "leave_types.2=sick",
+                   "--set", "locations.Berlin office=DE", "--set", "slack_field=dynamic_555")
+    assert added.exit_code == 0, added.output
+    ran = invoke("sources", "run", "hr2")
+    assert ran.exit_code == 0 and "rows 9" in ran.output, ran.output
