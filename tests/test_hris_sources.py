@@ -58,6 +58,8 @@ def merge_settings(hr, **more):
 
 
 def test_merge_maps_people_time_off_and_balances_in_hours_across_pages(runtime, store, merge):
+    merge.request_time_off("9007", "101", "VACATION", "2026-10-01", "2026-10-01", 1)
+    merge.time_off["t-9007"]["employee"] = None  # the employee gone from Merge
     source = store.add("unified", "merge", merge_settings(merge), 3600)
     result = run_source(runtime.ingestor, store, source, profile=runtime.profile)
     assert result.status == "ok", result.error
@@ -75,7 +77,8 @@ def test_merge_maps_people_time_off_and_balances_in_hours_across_pages(runtime, 
         ("101", "annual", 17.5), ("102", "annual", 20), ("102", "sick", 5)]
     assert "1 time-off type 'JURY_DUTY' not mapped" in result.changes["skipped because"]
     assert "1 requests of 0 days" in result.changes["skipped because"]
-    assert merge.asked.count("GET /api/hris/v1/time-off") == 3  # six requests, two a page
+    assert "1 requests naming no employee" in result.changes["skipped because"]
+    assert merge.asked.count("GET /api/hris/v1/time-off") == 4  # seven requests, two a page
     assert all(c.query.get("page_size") == "2" for c in merge.calls)
 
 

@@ -185,10 +185,11 @@ def _time_off(api: Merge, pull, leave_types: dict, hours_per_day: Decimal) -> It
             pull.skip("requests of 0 days")
             continue
         person = asked.get("employee")
+        if not isinstance(person, dict):
+            pull.skip("requests naming no employee")  # Merge lost the employee (deleted at the source)
+            continue
         yield where, {
-            "request_id": f"merge-{person_id(asked, where)}",
-            "employee_id": person_id(payload.obj(person, f"{where}: the field 'employee'"), where)
-            if isinstance(person, dict) else payload.text(asked, "employee", where),
+            "request_id": f"merge-{person_id(asked, where)}", "employee_id": person_id(person, where),
             "leave_type": leave_type, "start_date": start, "end_date": end, "days": days,
             "status": STATUSES.get(status, status.lower())}
 
