@@ -123,8 +123,10 @@ def make_bamboohr_webhook(source: Source, secret: str, on_change: Callable[[str,
 
 
 def bamboohr_webhook(source: Source, on_change: Callable[[str, str], None]):
-    """The handler for a bamboohr source, its private key from the source's webhook_key (env:/file:)."""
-    return make_bamboohr_webhook(source, _secret(source, "webhook_key"), on_change)
+    """The handler for a bamboohr source, its private key from the source's webhook_key (env:/file:); None for a
+    source without one (not set up for notifications: its schedule alone keeps it current)."""
+    secret = _secret(source, "webhook_key")
+    return make_bamboohr_webhook(source, secret, on_change) if secret is not None else None
 
 
 # --- Merge ------------------------------------------------------------------------------------------------------
@@ -162,14 +164,14 @@ def make_merge_webhook(source: Source, secret: str, on_change: Callable[[str, st
 
 def merge_webhook(source: Source, on_change: Callable[[str, str], None]):
     """The handler for a merge source: webhook_key (env:/file:) is Merge's webhook signature key;
-    linked_account_id (optional) keeps other linked accounts' notifications out."""
-    return make_merge_webhook(source, _secret(source, "webhook_key"), on_change,
-                              source.settings.get("linked_account_id") or None)
+    linked_account_id (optional) keeps other linked accounts' notifications out. None without a webhook_key."""
+    secret = _secret(source, "webhook_key")
+    return make_merge_webhook(source, secret, on_change, source.settings.get("linked_account_id") or None) \
+        if secret is not None else None
 
 
-def _secret(source: Source, setting: str) -> str:
+def _secret(source: Source, setting: str) -> str | None:
+    """The key a reference in the settings points to; None when the source has none. A reference that does not
+    resolve is a ConfigurationError: a webhook that cannot verify anything must not be mounted."""
     reference = source.settings.get(setting)
-    if not reference:
-        raise ConfigurationError(f"Source {source.name} has no {setting}: its webhook cannot verify "
-                                 "notifications (give it as env:VARIABLE or file:/path).")
-    return resolve_secret(reference)
+    return resolve_secret(str(reference)) if reference else None
