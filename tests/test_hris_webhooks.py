@@ -26,6 +26,14 @@ MERGE_BODY = json.dumps({"hook": {"id": "h1", "event": "TimeOff.changed", "targe
                          "data": {"id": "t-9001", "status": "APPROVED"}}).encode()
 
 
+@pytest.fixture(autouse=True)
+def forget_seen(monkeypatch):
+    """Each test starts with no notification seen (the memory of them is per process)."""
+    from knowledge.sources import hris_webhooks
+
+    monkeypatch.setattr(hris_webhooks, "_SEEN", {})
+
+
 def source(name: str, kind: str, **settings) -> Source:
     return Source(1, name, kind, settings, None, 3600)
 
@@ -84,6 +92,9 @@ def test_a_replayed_notification_is_not_acted_on_twice(caplog):
     assert (again.status, again.body) == (200, b"already received")
     assert len(changed.calls) == 1 and "already acted on" in caplog.text
     assert handle(WebhookRequest("hr", bamboo_signed(BODY, NOW + 1), BODY)).status == 200  # a new notification
+    assert len(changed.calls) == 2
+    fresh = make_bamboohr_webhook(source("hr", "bamboohr"), BAMBOO_KEY, changed, now=lambda: NOW)
+    assert fresh(WebhookRequest("hr", signed, BODY)).body == b"already received"  # a handler made per request
     assert len(changed.calls) == 2
 
 

@@ -63,6 +63,17 @@ class Seen:
                 self._held.popitem(last=False)
 
 
+_SEEN: dict[str, Seen] = {}
+_SEEN_LOCK = threading.Lock()
+
+
+def seen_for(source: Source) -> Seen:
+    """The signatures acted on for this source, shared by every handler made for it: HTTP mode may make a
+    handler per request (from the source's current settings), and a replay must be recognised all the same."""
+    with _SEEN_LOCK:
+        return _SEEN.setdefault(f"{source.kind}:{source.name}", Seen())
+
+
 def _refuse(source: Source, service: str, why: str) -> Answer:
     log.warning("webhook for source %s refused: %s (not from %s, or its secret is not the one configured); "
                 "nothing queued", source.name, why, service)
@@ -102,7 +113,7 @@ def make_bamboohr_webhook(source: Source, secret: str, on_change: Callable[[str,
     recognised."""
     if not secret:
         raise ConfigurationError(f"The BambooHR webhook of source {source.name} has no private key.")
-    key, seen = secret.encode(), Seen()
+    key, seen = secret.encode(), seen_for(source)
 
     def handle(request) -> Answer:
         signature = (request.headers.get("x-bamboohr-signature") or "").strip().lower()
@@ -139,7 +150,7 @@ def make_merge_webhook(source: Source, secret: str, on_change: Callable[[str, st
     and queues nothing (it is not this source's)."""
     if not secret:
         raise ConfigurationError(f"The Merge webhook of source {source.name} has no signature key.")
-    key, seen = secret.encode(), Seen()
+    key, seen = secret.encode(), seen_for(source)
 
     def handle(request) -> Answer:
         given = (request.headers.get("x-merge-webhook-signature") or "").strip()
