@@ -18,7 +18,8 @@ from knowledge.settings import Settings
 
 TRUNCATE_ALL = ("TRUNCATE documents, chunks, lexicon, embedding_space, employees, leave_entitlements, "
                 "leave_records, leave_balances, public_holidays, questions, spent_seals, feedback, escalations, processed_events, "
-                "admins, audit_log, procrastinate_jobs, sources, source_items, colleague_names RESTART IDENTITY CASCADE")  # BM25 stats reset by trigger
+                "admins, audit_log, procrastinate_jobs, sources, source_items, colleague_names, erased_people "
+                "RESTART IDENTITY CASCADE")  # BM25 stats reset by trigger
 
 
 _servers: list = []  # the session's embedded server, once started, for the crash check after each test

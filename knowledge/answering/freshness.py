@@ -15,7 +15,7 @@ from knowledge.profile.dates import moment as written
 # The kinds of the sources that pull employee records rather than documents: the keys of
 # knowledge.sources.kinds.RECORD_KINDS, written out here so answering need not import sources (a test keeps the two
 # the same).
-RECORD_SOURCE_KINDS = ("bamboohr", "sql")
+RECORD_SOURCE_KINDS = ("bamboohr", "merge", "personio", "sql")
 RECORDS_SYNCED = "SELECT max(at) FROM audit_log WHERE action = 'records_import'"
 STALE_DOCUMENTS = """
 SELECT i.document, s.name, s.last_success_at

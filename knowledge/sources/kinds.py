@@ -3,9 +3,9 @@ how it runs: a document kind lists and fetches, and mirror.py makes the knowledg
 pulls rows, and records.py writes them with the CSV import's checks. The runner, `hrbot sources add` and
 `hrbot doctor` ask the kind instead of branching on its name.
 
-The implementations live in a module each (folder.py, web.py, confluence.py, notion.py, records.py) and import
-only what they share (items.py, transport.py), never this registry, so there is no circle between the registry
-and the kinds."""
+The implementations live in a module each (folder.py, web.py, confluence.py, notion.py, records.py, merge.py,
+personio.py) and import only what they share (items.py, transport.py, records.py's mapping helpers), never this
+registry, so there is no circle between the registry and the kinds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Callable
 from knowledge.errors import ConfigurationError
 from knowledge.sources.folder import folder_listing
 from knowledge.sources.items import Listing, Source
+from knowledge.sources.merge import merge_pull
+from knowledge.sources.personio import personio_pull
 from knowledge.sources.records import bamboohr_pull
 from knowledge.sources.sqlrecords import sql_pull
 from knowledge.sources.web import web_listing
@@ -114,6 +116,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     GraphKind("sharepoint", (*GRAPH_APP, ("site",)), webhook=graph_webhook),
     GraphKind("onedrive", (*GRAPH_APP, ("user",)), webhook=graph_webhook),
     RecordsKind("bamboohr", (("company",), ("api_key",), ("leave_types",)), pull=bamboohr_pull),
+    RecordsKind("merge", (("api_key",), ("account_token",), ("leave_types",)), pull=merge_pull),
+    RecordsKind("personio", (("client_id",), ("client_secret",), ("leave_types",)), pull=personio_pull),
     RecordsKind("sql", (("dsn",), ("queries",)), pull=sql_pull),
 )}
 RECORD_KINDS = [name for name, kind in KINDS.items() if kind.records]
