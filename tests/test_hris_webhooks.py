@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from bot.webhooks import WebhookRequest, Webhooks
+from knowledge.sources.notifications import WebhookRequest
 from knowledge.errors import ConfigurationError
 from knowledge.sources.hris_webhooks import (BAMBOOHR_SKEW, bamboohr_webhook, make_bamboohr_webhook,
                                              make_merge_webhook, merge_webhook)
@@ -163,22 +163,19 @@ def test_the_handlers_read_their_key_from_a_reference_in_the_sources_settings(mo
         merge_webhook(source("unified", "merge", webhook_key="env:MISSING_KEY"), changed)
 
 
-def test_through_the_http_server_a_signed_notification_queues_one_run_and_an_unsigned_one_none(runtime, bot):
-    """The handler as HTTP mode mounts it, on_change bound to the de-duplicated job (defer_source)."""
-    from bot.server import HttpServer, Limits
-    from bot.web import WebApp
+def test_through_http_mode_a_signed_notification_queues_one_run_and_an_unsigned_one_none(
+        runtime, bot, store, monkeypatch):
+    """Mounted as HTTP mode mounts it: the merge kind declares its webhook, the bot resolves /webhooks/<source>
+    from the sources table, on_change is the de-duplicated job (defer_source)."""
     from knowledge.operations import schedule
-    from knowledge.operations.jobs import build_job_app
 
-    deferrer = build_job_app(runtime.db)
-    webhooks = Webhooks()
-    webhooks.register("unified", make_merge_webhook(
-        source("unified", "merge"), MERGE_KEY, lambda name, reason: schedule.defer_source(deferrer, name)))
-    server = HttpServer(WebApp(bot.app, lambda: True, webhooks=webhooks), "127.0.0.1", 0, Limits()).start()
+    monkeypatch.setenv("MERGE_WEBHOOK_KEY", MERGE_KEY)
+    store.add("unified", "merge", {"api_key": "env:MERGE_API", "account_token": "env:MERGE_ACCOUNT",
+                                   "leave_types": {"VACATION": "annual"}, "webhook_key": "env:MERGE_WEBHOOK_KEY"},
+              3600)
 
     def post(body: bytes, headers: dict) -> int:
-        asked = urllib.request.Request(f"http://127.0.0.1:{server.port}/webhooks/unified", data=body,
-                                       method="POST", headers=headers)
+        asked = urllib.request.Request(f"{bot.url}/webhooks/unified", data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(asked, timeout=30) as response:
                 return response.status
@@ -190,13 +187,10 @@ def test_through_the_http_server_a_signed_notification_queues_one_run_and_an_uns
             return conn.execute("SELECT queueing_lock FROM procrastinate_jobs WHERE queue_name = %s",
                                 [schedule.SOURCES_QUEUE]).fetchall()
 
-    try:
-        assert post(MERGE_BODY, {"X-Merge-Webhook-Signature": "forged"}) == 401
-        assert jobs() == []
-        assert post(MERGE_BODY, merge_signed(MERGE_BODY)) == 200
-        other = MERGE_BODY.replace(b"t-9001", b"t-9002")
-        assert post(other, merge_signed(other)) == 200  # a second change before the run: still one run queued
-        assert jobs() == [("source:unified",)]
-    finally:
-        server.close()
-        deferrer.close()
+    assert post(MERGE_BODY, {"X-Merge-Webhook-Signature": "forged"}) == 401
+    assert jobs() == []
+    assert post(MERGE_BODY, merge_signed(MERGE_BODY)) == 200
+    other = MERGE_BODY.replace(b"t-9001", b"t-9002")
+    assert post(other, merge_signed(other)) == 200  # a second change before the run: still one run queued
+    assert jobs() == [("source:unified",)]
+

@@ -9,9 +9,9 @@ The notification's content is never trusted or stored: it only says "something c
 HR system through its API as a scheduled run does (so a forged payload could not write a record even if it were
 signed).
 
-A handler takes the webhook request (bot.webhooks.WebhookRequest: lower-case `headers`, raw `body`) and returns
-an Answer with the fields of bot.webhooks.WebhookResponse (status, body, headers); knowledge/ does not import the
-bot, so the two meet by shape.
+A handler takes the webhook request (knowledge.sources.notifications.WebhookRequest: lower-case `headers`, raw
+`body`) and returns a WebhookResponse; a kind declares its factory (`webhook=` in kinds.py) and HTTP mode mounts
+it at /webhooks/<source name>.
 """
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Callable
 
 from knowledge.errors import ConfigurationError
 from knowledge.sources.items import Source, resolve_secret
+from knowledge.sources.notifications import WebhookResponse
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,11 @@ BAMBOOHR_SKEW = 300  # seconds a BambooHR timestamp may be off (BambooHR's own g
 REMEMBERED = 4096    # signatures kept to recognise a replay (a few hours of a busy HR system's notifications)
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What a handler answers: the fields of bot.webhooks.WebhookResponse."""
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/plain; charset=utf-8"})
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def Answer(status: int = 200, body: bytes = b"") -> WebhookResponse:  # noqa: N802 - reads as the response it builds
+    return WebhookResponse(status, body, dict(TEXT))
 
 
 REFUSED = Answer(401, b"invalid signature")
@@ -74,13 +73,13 @@ def seen_for(source: Source) -> Seen:
         return _SEEN.setdefault(f"{source.kind}:{source.name}", Seen())
 
 
-def _refuse(source: Source, service: str, why: str) -> Answer:
+def _refuse(source: Source, service: str, why: str) -> WebhookResponse:
     log.warning("webhook for source %s refused: %s (not from %s, or its secret is not the one configured); "
                 "nothing queued", source.name, why, service)
     return REFUSED
 
 
-def _act(source: Source, seen: Seen, signature: str, reason: str, on_change: Callable[[str, str], None]) -> Answer:
+def _act(source: Source, seen: Seen, signature: str, reason: str, on_change: Callable[[str, str], None]) -> WebhookResponse:
     """Queue a run unless this very notification was acted on already; it counts as seen once queued (so a
     failure to queue, a 500, lets the service try again)."""
     if signature in seen:
@@ -115,7 +114,7 @@ def make_bamboohr_webhook(source: Source, secret: str, on_change: Callable[[str,
         raise ConfigurationError(f"The BambooHR webhook of source {source.name} has no private key.")
     key, seen = secret.encode(), seen_for(source)
 
-    def handle(request) -> Answer:
+    def handle(request) -> WebhookResponse:
         signature = (request.headers.get("x-bamboohr-signature") or "").strip().lower()
         stamp = (request.headers.get("x-bamboohr-timestamp") or "").strip()
         if not signature or not stamp:
@@ -152,7 +151,7 @@ def make_merge_webhook(source: Source, secret: str, on_change: Callable[[str, st
         raise ConfigurationError(f"The Merge webhook of source {source.name} has no signature key.")
     key, seen = secret.encode(), seen_for(source)
 
-    def handle(request) -> Answer:
+    def handle(request) -> WebhookResponse:
         given = (request.headers.get("x-merge-webhook-signature") or "").strip()
         if not given:
             return _refuse(source, "Merge", "no X-Merge-Webhook-Signature header")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from knowledge.errors import ConfigurationError
 from knowledge.sources.folder import folder_listing
 from knowledge.sources.items import Listing, Source
+from knowledge.sources.hris_webhooks import bamboohr_webhook, merge_webhook
 from knowledge.sources.merge import merge_pull
 from knowledge.sources.personio import personio_pull
 from knowledge.sources.records import bamboohr_pull
@@ -115,8 +116,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     DocumentKind("notion", (("token",), ("root_pages", "search")), "notion_client", listing=notion),
     GraphKind("sharepoint", (*GRAPH_APP, ("site",)), webhook=graph_webhook),
     GraphKind("onedrive", (*GRAPH_APP, ("user",)), webhook=graph_webhook),
-    RecordsKind("bamboohr", (("company",), ("api_key",), ("leave_types",)), pull=bamboohr_pull),
-    RecordsKind("merge", (("api_key",), ("account_token",), ("leave_types",)), pull=merge_pull),
+    RecordsKind("bamboohr", (("company",), ("api_key",), ("leave_types",)), pull=bamboohr_pull,
+                webhook=bamboohr_webhook),
+    RecordsKind("merge", (("api_key",), ("account_token",), ("leave_types",)), pull=merge_pull, webhook=merge_webhook),
     RecordsKind("personio", (("client_id",), ("client_secret",), ("leave_types",)), pull=personio_pull),
     RecordsKind("sql", (("dsn",), ("queries",)), pull=sql_pull),
 )}
