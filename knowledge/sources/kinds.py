@@ -107,6 +107,29 @@ def graph_webhook(source: Source, on_change):
     return make_graph_webhook(source, on_change)
 
 
+@dataclass(frozen=True)
+class GDriveKind(Kind):
+    """Google Drive: a changes run (gdrive.py), then the push channel kept alive (gdrive_notify.py)."""
+
+    def run(self, ingestor, source, result, profile) -> None:
+        from knowledge.sources.gdrive import run_gdrive, scope_of
+        from knowledge.sources.gdrive_notify import keep_watching
+        from knowledge.sources.graph_notify import public_url_setting
+        from knowledge.sources.state import SourceState
+
+        client, token = run_gdrive(ingestor, source, result, profile)
+        state = SourceState(ingestor.db, source.source_id)
+        channel = keep_watching(client, source, state, token, scope_of(source.settings)[1], public_url_setting())
+        if channel:
+            result.changes["notifications"] = channel
+
+
+def gdrive_webhook(source: Source, on_change):
+    from knowledge.sources.gdrive_notify import make_gdrive_webhook
+
+    return make_gdrive_webhook(source, on_change)
+
+
 GRAPH_APP = (("tenant",), ("client_id",), ("client_secret",))
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
@@ -116,6 +139,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     DocumentKind("notion", (("token",), ("root_pages", "search")), "notion_client", listing=notion),
     GraphKind("sharepoint", (*GRAPH_APP, ("site",)), webhook=graph_webhook),
     GraphKind("onedrive", (*GRAPH_APP, ("user",)), webhook=graph_webhook),
+    GDriveKind("gdrive", (("key",), ("folder", "drive")), webhook=gdrive_webhook),
     RecordsKind("bamboohr", (("company",), ("api_key",), ("leave_types",)), pull=bamboohr_pull,
                 webhook=bamboohr_webhook),
     RecordsKind("merge", (("api_key",), ("account_token",), ("leave_types",)), pull=merge_pull, webhook=merge_webhook),
