@@ -118,3 +118,67 @@ class SlackUploads:
         else:
             say(f"{plain(name)}: {added.ingest.status}", upload_summary_blocks(name, added.ingest,
                                                                              self.admins.audiences()))
+
+
+class SlackFileEdits:
+    """Files an admin shared in Slack and then edited (file_change) or deleted (file_deleted) there: the document
+    each became follows, re-read or retired. A document is found by its address: it keeps the permalink of the
+    Slack file its current version came from, which names the file's id; one replaced since by another file
+    belongs to that file, and a document from a scheduled source is never touched."""
+
+    def __init__(self, admins: AdminDesk):
+        self.admins = admins
+
+    def documents_of(self, file_id: str) -> list[str]:
+        return [d["source"] for d in self.admins.documents()
+                if names_file(d.get("url"), file_id) and not str(d.get("uploaded_by") or "").startswith("source:")]
+
+    def deleted(self, file_id: str) -> list[str]:
+        """Retire what the file became; the document names retired."""
+        retired = []
+        for source in self.documents_of(file_id):
+            try:
+                self.admins.remove(source, actor=f"slack:file_deleted:{file_id}")
+                retired.append(source)
+            except HRBotError as exc:  # removed meanwhile (by an admin, or a second delivery of the event)
+                log.info("file %s deleted in Slack: %s", file_id, exc)
+        if retired:
+            log.info("file %s deleted in Slack: retired %s", file_id, retired)
+        return retired
+
+    def changed(self, client: WebClient, file_id: str) -> list[str]:
+        """Read the file again and replace what it became (unchanged content changes nothing); the names added
+        again. Only while its owner is an HR admin: rights may have changed since it was shared."""
+        sources = self.documents_of(file_id)
+        if not sources:
+            return []
+        try:
+            info = client.files_info(file=file_id)["file"]
+        except SlackApiError as exc:
+            log.warning("file %s changed in Slack but files.info failed: %s", file_id, exc.response.get("error"))
+            return []
+        if not self.admins.is_admin(info.get("user")):
+            log.warning("file %s changed in Slack by its owner %s, who is not an HR admin: not re-read", file_id,
+                        info.get("user"))
+            return []
+        limit = self.admins.settings.max_upload_bytes
+        if (info.get("size") or 0) > limit:
+            log.warning("file %s changed in Slack and is now larger than the upload limit: kept as it was", file_id)
+            return []
+        try:
+            data = download(client, info["url_private_download"], limit)
+        except (urllib.error.URLError, OSError, KeyError, HRBotError) as exc:
+            log.warning("file %s changed in Slack but could not be downloaded (kept as it was): %s", file_id, exc)
+            return []
+        for source in sources:
+            self.admins.add_file(source, data, actor=info["user"], url=info.get("permalink"))
+        return sources
+
+
+def names_file(url: str | None, file_id: str) -> bool:
+    """A Slack permalink (https://team.slack.com/files/U123/F456/name.pdf) names the file's id as a path segment."""
+    if not url or not file_id:
+        return False
+    from urllib.parse import urlsplit
+
+    return file_id in urlsplit(url).path.split("/")

@@ -111,6 +111,19 @@ def _bindings(privacy: PrivacyDesk, verb: str, argument: str, user: str) -> str:
 
 
 def register(app: App, admins: AdminDesk, sources: SourcesDesk, privacy: PrivacyDesk) -> None:
+    from bot.uploads import SlackFileEdits
+
+    edits = SlackFileEdits(admins)
+
+    @app.event("file_change")
+    def file_change(event: dict, client: WebClient) -> None:
+        """A shared file edited in Slack: the document it became is read again (Bolt has acknowledged already)."""
+        edits.changed(client, event.get("file_id") or (event.get("file") or {}).get("id") or "")
+
+    @app.event("file_deleted")
+    def file_deleted(event: dict) -> None:
+        edits.deleted(event.get("file_id") or "")
+
     @app.command("/hr-admin")
     def hr_admin(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         user = command["user_id"]

@@ -35,7 +35,7 @@ UPDATE documents SET audience = %(audience)s WHERE document_id = %(document_id)s
 RETURNING document_id"""
 SET_CHUNK_AUDIENCE = "UPDATE chunks SET audience = %(audience)s WHERE document_id = %(document_id)s"
 LIST_DOCUMENTS = """
-SELECT document_id, source, title, version, audience, pages, chunk_count, uploaded_by, created_at
+SELECT document_id, source, title, version, audience, pages, chunk_count, uploaded_by, created_at, url
 FROM documents WHERE status = 'active' ORDER BY source"""
 KB_COUNTS = """
 SELECT (SELECT count(*) FROM documents WHERE status = 'active'),

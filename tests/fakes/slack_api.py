@@ -95,13 +95,25 @@ class FakeSlack:
 
     # --- test controls --------------------------------------------------------------------------------------
     def add_file(self, file_id: str, name: str, content: bytes, mimetype: str = "application/pdf",
-                 filetype: str = "pdf", size: int | None = None) -> dict:
+                 filetype: str = "pdf", size: int | None = None, user: str | None = None) -> dict:
+        """A file in Slack; user: who shared it (files.info's `user`, its owner: only they can edit it)."""
         info = {"id": file_id, "name": name, "title": name, "mimetype": mimetype, "filetype": filetype,
+                **({"user": user} if user else {}),
                 "size": len(content) if size is None else size, "url_private_download": self.file_url(file_id),
                 "url_private": self.file_url(file_id), "permalink": f"https://fake.slack.example/files/{file_id}"}
         self.files[file_id] = info
         self._file_bytes[file_id] = content
         return info
+
+    def edit_file(self, file_id: str, content: bytes) -> None:
+        """Its owner edits it in Slack: the same id and permalink, new content (Slack then sends file_change)."""
+        self.files[file_id]["size"] = len(content)
+        self._file_bytes[file_id] = content
+
+    def delete_file(self, file_id: str) -> None:
+        """Deleted in Slack (Slack then sends file_deleted): files.info and the download answer not found."""
+        self.files.pop(file_id, None)
+        self._file_bytes.pop(file_id, None)
 
     def set_replies(self, channel: str, thread_ts: str, messages: list[dict]) -> None:
         self._replies[(channel, thread_ts)] = messages
