@@ -159,6 +159,19 @@ def test_a_shared_drive_is_listed_whole_and_docs_can_come_as_html(runtime, store
     assert set(_active(runtime)) == {"hr-shared/Expenses.html"}
 
 
+def test_a_folder_not_shared_fails_the_run_and_the_folder_trashed_retires_everything_in_it(runtime, store, drive):
+    hr, _, _ = _folder(drive)
+    mistyped = store.add("typo", "gdrive", _settings(drive, folder="1DrvNotShared000AbCd"), 3600)
+    failed = run_source(runtime.ingestor, store, mistyped)
+    assert failed.status == "failed" and "share it with the service account" in failed.error
+    source = store.add("hr-drive", "gdrive", _settings(drive, folder=hr.id), 3600)
+    assert run_source(runtime.ingestor, store, source).status == "ok" and len(_active(runtime)) == 4
+    drive.trash(hr)  # reported alone: what is in it is trashed with it
+    result = run_source(runtime.ingestor, store, store.get("hr-drive"))
+    assert result.status == "ok", result.error
+    assert _active(runtime) == {} and result.changes["removed"] == 4
+
+
 # --- push notifications through the real HTTP server -------------------------------------------------------
 
 def _queued(runtime) -> list[tuple]:

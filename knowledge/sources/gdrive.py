@@ -47,7 +47,10 @@ def run_gdrive(ingestor, source: Source, result, profile=None,
     state = SourceState(ingestor.db, source.source_id)
     folder, drive = scope_of(source.settings)
     key = json.dumps({"folder": folder, "drive": drive})
-    kept = state.get(CURSOR) if (state.get(SCOPE) or ("",))[0] == key else None
+    if (state.get(SCOPE) or ("",))[0] != key:  # another folder: a token and tree of the old one are no use
+        state.drop(CURSOR)
+        state.put(SCOPE, key)
+    kept = state.get(CURSOR)
     export = _export(source.settings)
     whole = kept is None
     if not whole:
@@ -57,10 +60,11 @@ def run_gdrive(ingestor, source: Source, result, profile=None,
             log.warning("source %s: Drive no longer accepts the saved page token; listing the folder again",
                         source.name)
             whole = True
+    if not whole and any(c.id == folder and c.node is None for c in changes):
+        whole = True  # the folder itself trashed or unshared: listed again (gone: all retired; unshared: refused)
     if whole:
         token = start_token(client, drive)  # asked first: what changes during the listing is applied next run
         changes = listing(client, folder, drive, export)
-        state.put(SCOPE, key)
     if changes or whole:
         tree = {} if whole else state.tree()
         if not whole:
@@ -114,7 +118,14 @@ def start_token(client: DriveClient, drive: str | None) -> str:
 
 
 def listing(client: DriveClient, folder: str, drive: str | None, export) -> list[Change]:
-    """Everything under the folder: a shared drive in one paged listing, a folder level by level."""
+    """Everything under the folder: a shared drive in one paged listing, a folder level by level. A folder not
+    shared with the service account (or a mistyped id) fails the run: Drive would list it as empty."""
+    found = client.get(f"/drive/v3/files/{_q(folder)}", "folder with this id", {"fields": "id,mimeType,trashed",
+                                                                                  "supportsAllDrives": "true"})
+    if found.get("trashed"):
+        return []
+    if found.get("mimeType") != FOLDER:
+        raise ConfigurationError(f"{folder} is a file, not a folder: give the id of the folder that holds it.")
     if drive is not None:
         return [c for f in _files_list(client, "trashed = false", {"corpora": "drive", "driveId": drive})
                 if (c := change_of(f, export))]

@@ -103,8 +103,21 @@ class FakeDrive(FakeService):
         self._changed(entry)
 
     def trash(self, entry: Entry) -> None:
+        """Trashed, and what is in it with it (implicitly: only the folder is reported as a change)."""
+        for other in self.entries.values():
+            if self._within(other, entry.id):
+                other.trashed = True
         entry.trashed = True
         self._changed(entry)
+
+    def _within(self, entry: Entry, folder: str) -> bool:
+        for _ in range(100):
+            if entry.parent is None or entry.parent not in self.entries:
+                return False
+            if entry.parent == folder:
+                return True
+            entry = self.entries[entry.parent]
+        return False
 
     def unshare(self, entry: Entry) -> None:
         """Access lost (or deleted for good): changes report it as removed, and it is 404 from now on."""
