@@ -172,6 +172,27 @@ def test_a_folder_not_shared_fails_the_run_and_the_folder_trashed_retires_everyt
     assert _active(runtime) == {} and result.changes["removed"] == 4
 
 
+def test_a_download_that_fails_keeps_the_page_token_so_the_next_run_applies_the_same_changes(runtime, store, drive):
+    hr, folders, files = _folder(drive)
+    source = store.add("hr-drive", "gdrive", _settings(drive, folder=hr.id), 3600)
+    assert run_source(runtime.ingestor, store, source).status == "ok"
+    drive.put(hr.id, "Travel.md", TRAVEL.replace("standard", "second"))
+    drive.put(hr.id, "Remote work.md", REMOTE.replace("three", "two"))
+    drive.trash(folders["benefits"])
+    drive.broken = {files["remote"].id}
+    failed = run_source(runtime.ingestor, store, store.get("hr-drive"))
+    assert failed.status == "failed" and "could not be fetched" in failed.error
+    active = _active(runtime)
+    assert active["hr-drive/Travel.md"] == 2 and active["hr-drive/Remote work.md"] == 1  # kept as it was
+    assert "hr-drive/Benefits/Dental plan.md" not in active
+    drive.broken = set()
+    drive.calls.clear()
+    again = run_source(runtime.ingestor, store, store.get("hr-drive"))
+    assert again.status == "ok", again.error
+    assert _active(runtime)["hr-drive/Remote work.md"] == 2
+    assert _reads(drive) == [files["remote"].id]  # the same changes again; only what had failed is read
+
+
 # --- push notifications through the real HTTP server -------------------------------------------------------
 
 def _queued(runtime) -> list[tuple]:

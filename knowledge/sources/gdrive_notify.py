@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from knowledge.errors import ConfigurationError
 from knowledge.sources.gdrive_api import DriveClient
 from knowledge.sources.graph_notify import notification_url
-from knowledge.sources.items import Source, resolve_secret
+from knowledge.sources.items import Source, SourceError, resolve_secret
 from knowledge.sources.notifications import OnChange, WebhookRequest, WebhookResponse
 from knowledge.sources.state import SourceState
 
@@ -56,8 +56,12 @@ def keep_watching(client: DriveClient, source: Source, state: SourceState, token
             "token": resolve_secret(reference), "expiration": str(int(until.timestamp() * 1000))}
     params = {"pageToken": token, "supportsAllDrives": "true", "includeItemsFromAllDrives": "true",
               **({"driveId": drive} if drive else {})}
-    status, answer = client.call("POST", "/drive/v3/changes/watch", "a push notification channel", params=params,
-                                 data=json.dumps(body).encode(), answered=(400, 403, 404))
+    try:
+        status, answer = client.call("POST", "/drive/v3/changes/watch", "a push notification channel",
+                                     params=params, data=json.dumps(body).encode(), answered=(400, 403, 404))
+    except SourceError as exc:  # the documents are fine: the run is not failed for its notifications
+        log.warning("source %s: no push channel: %s", source.name, exc)
+        return f"off for now: {exc}"
     granted = _json(answer)
     if status != 200 or not granted.get("resourceId"):
         state.drop(CHANNEL)

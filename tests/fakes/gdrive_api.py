@@ -8,7 +8,7 @@ trashed: true, deleted or no longer shared ones as removed: true; nextPageToken,
 Invalid Value for a page token older than `expire_before`), changes.watch channels (a "sync" message at once,
 then a "change" message on each change, with the channel's id and token) and channels.stop. Knobs: `throttle`
 (the next N calls answer 429 Retry-After: 1), `rate_limited` (the next N answer 403 rateLimitExceeded, no
-Retry-After), `revoke()`, `unshare(entry)`."""
+Retry-After), `broken` (ids whose download answers 500), `revoke()`, `unshare(entry)`."""
 from __future__ import annotations
 
 import base64
@@ -65,6 +65,7 @@ class FakeDrive(FakeService):
         self.rate_limited = 0
         self.notified: list[tuple[str, int]] = []   # (resource state, status the address answered)
         self.revoked = False
+        self.broken: set[str] = set()   # ids whose download answers 500
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -187,7 +188,7 @@ class FakeDrive(FakeService):
             if call.query.get("alt") == "media":
                 if entry.mime.startswith("application/vnd.google-apps."):
                     return _error(403, "fileNotDownloadable", "Only files with binary content can be downloaded.")
-                return 200, entry.content, None
+                return (500, b"", None) if entry.id in self.broken else (200, entry.content, None)
             return 200, self._json(entry), None
         return _error(404, "notFound", "Not found")
 
