@@ -78,6 +78,12 @@ def confluence(settings: dict, max_bytes: int) -> Listing:
     return confluence_listing(settings, max_bytes)
 
 
+def confluence_webhook(source: Source, on_change):
+    from knowledge.sources.confluence_notify import confluence_webhook as make
+
+    return make(source, on_change)
+
+
 def notion(settings: dict, max_bytes: int) -> Listing:
     from knowledge.sources.notion import notion_listing
 
@@ -135,7 +141,8 @@ GRAPH_APP = (("tenant",), ("client_id",), ("client_secret",))
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     DocumentKind("folder", (("path",),), listing=folder_listing),
     DocumentKind("web", (("urls", "sitemap"),), listing=web_listing),
-    DocumentKind("confluence", (("url",), ("space", "spaces"), ("token",)), "atlassian", listing=confluence),
+    DocumentKind("confluence", (("url",), ("space", "spaces"), ("token",)), "atlassian", listing=confluence,
+                 webhook=confluence_webhook),
     DocumentKind("notion", (("token",), ("root_pages", "search")), "notion_client", listing=notion),
     GraphKind("sharepoint", (*GRAPH_APP, ("site",)), webhook=graph_webhook),
     GraphKind("onedrive", (*GRAPH_APP, ("user",)), webhook=graph_webhook),
