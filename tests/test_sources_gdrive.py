@@ -263,3 +263,16 @@ def test_a_channel_is_replaced_before_it_ends_and_the_old_one_stopped(runtime, s
     with urllib.request.urlopen(stale, timeout=10) as response:
         assert response.status == 200
     assert _queued(runtime) == []
+
+
+def test_a_service_account_key_pasted_as_json_is_refused_not_stored(store):
+    """Outside review: `--set key='{"type": "service_account", "private_key": ...}'` was accepted and the key
+    stored in sources.settings; a credential is a reference whatever its type, and no setting holds key material."""
+    from knowledge.errors import ConfigurationError
+
+    pasted = {"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----abc"}
+    with pytest.raises(ConfigurationError, match="looks like a credential"):
+        store.add("drive", "gdrive", {"key": pasted, "folder": "abc"}, 3600)
+    with pytest.raises(ConfigurationError, match="private key"):
+        store.add("drive", "gdrive", {"key": "env:DRIVE_KEY", "folder": "abc", "extra": {"note": pasted}}, 3600)
+    assert all(s.name != "drive" for s in store.list())

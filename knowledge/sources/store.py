@@ -52,13 +52,28 @@ def parse_every(text: str) -> int:
 
 
 def check_settings(settings: dict) -> None:
-    """Credentials are references (env:NAME or file:/path), never values stored in the database."""
+    """Credentials are references (env:NAME or file:/path), never values stored in the database: a setting named
+    like a credential must be a reference whatever its type (a service account's key pasted as a JSON object was
+    stored: outside review), and no value anywhere may hold key material."""
     for key, value in settings.items():
-        if any(word in key.lower() for word in SECRET_KEYS) and isinstance(value, str) \
-                and not value.startswith(("env:", "file:")):
+        if any(word in key.lower() for word in SECRET_KEYS) and not (
+                isinstance(value, str) and value.startswith(("env:", "file:"))):
             raise ConfigurationError(
                 f"Setting {key!r} looks like a credential: give it as env:VARIABLE or file:/path/to/secret, "
                 "so it is never stored in the database or shown in a log.")
+        if _holds_key_material(value):
+            raise ConfigurationError(
+                f"Setting {key!r} holds a private key: give the key as env:VARIABLE or file:/path/to/key.json.")
+
+
+def _holds_key_material(value) -> bool:
+    if isinstance(value, str):
+        return "PRIVATE KEY" in value or '"private_key"' in value
+    if isinstance(value, dict):
+        return any(_holds_key_material(v) or "private_key" in str(k).lower() for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_key_material(v) for v in value)
+    return False
 
 
 def problems(source: Source) -> list[str]:
