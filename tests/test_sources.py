@@ -278,8 +278,10 @@ def test_a_source_missing_what_its_kind_needs_is_refused_when_added(store):
         store.add("wiki", "notion", {"token": "env:NOTION_TOKEN"}, 3600)
     with pytest.raises(ConfigurationError, match="A bamboohr source needs company, leave_types"):
         store.add("hr", "bamboohr", {"api_key": "env:BAMBOO_KEY"}, 3600)
-    with pytest.raises(ConfigurationError, match="Unknown source kind 'gdrive'"):
+    with pytest.raises(ConfigurationError, match="A gdrive source needs key"):
         store.add("drive", "gdrive", {"folder": "x"}, 3600)
+    with pytest.raises(ConfigurationError, match="Unknown source kind 'dropbox'"):
+        store.add("box", "dropbox", {"folder": "x"}, 3600)
     assert store.list() == []
 
 
