@@ -5,7 +5,7 @@ was seen, benchmarks/external/questions_*.jsonl).
 
 For each set and each variant of the searcher: hit@1/3/5/10, MRR and search latency (p50/p95, warm).
 
-    python benchmarks/retrieval_quality.py [--variants default,no-section-slots]
+    python benchmarks/retrieval_quality.py [--variants default,no-section-slots] [--label before]
 """
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def measure(searcher: HybridSearcher, questions, k: int = 10, by_answer: bool = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--label", default="", help="suffix of the result file (e.g. before)")
     args = parser.parse_args()
     settings = Settings.from_env(environ={}, dotenv_path=None)
     sets = {"sample (own, tuned on)": (SAMPLE_DOCS, load_questions(EVAL_SET)),
@@ -93,7 +94,7 @@ def main() -> None:
                         reranker=rt.searcher.reranker if options["rerank"] else None,
                         rerank_for=rt.searcher.rerank_for)
                     results[name][variant] = measure(searcher, questions, by_answer=name.startswith("external"))
-    path = write_result("retrieval_quality", {"sets": results})
+    path = write_result("retrieval_quality" + (f"_{args.label}" if args.label else ""), {"sets": results})
     for name, by_variant in results.items():
         print(f"{name}: {by_variant['questions']} questions")
         for variant, r in by_variant.items():
