@@ -24,13 +24,15 @@ from knowledge.settings import Settings  # noqa: E402
 EXTERNAL = Path(__file__).resolve().parent / "external"
 # multilingual: "auto" = the product's default (the multilingual vector for questions not in the company's first
 # language), "always" = every question searches with it too, "off" = never.
-# rerank: the sentence re-ranker (questions in the first language) or not.
+# rerank: the sentence re-ranker (questions in the first language) or not; spelling: misspelt words corrected
+# before the search (knowledge/search/spelling.py) or not.
 VARIANTS = {
-    "default": dict(one_per_section=True, multilingual="auto", rerank=True),
-    "no-rerank": dict(one_per_section=True, multilingual="auto", rerank=False),
-    "multilingual-always": dict(one_per_section=True, multilingual="always", rerank=True),
-    "no-multilingual": dict(one_per_section=True, multilingual="off", rerank=True),
-    "no-section-slots": dict(one_per_section=False, multilingual="auto", rerank=True),
+    "default": dict(one_per_section=True, multilingual="auto", rerank=True, spelling=True),
+    "no-rerank": dict(one_per_section=True, multilingual="auto", rerank=False, spelling=True),
+    "multilingual-always": dict(one_per_section=True, multilingual="always", rerank=True, spelling=True),
+    "no-multilingual": dict(one_per_section=True, multilingual="off", rerank=True, spelling=True),
+    "no-section-slots": dict(one_per_section=False, multilingual="auto", rerank=True, spelling=True),
+    "no-spelling": dict(one_per_section=True, multilingual="auto", rerank=True, spelling=False),
 }
 CUTOFFS = (1, 3, 5, 10)
 
@@ -92,7 +94,8 @@ def main() -> None:
                         multilingual=None if ml == "off" else rt.multilingual,
                         multilingual_for=rt.searcher.multilingual_for if ml == "auto" else None,
                         reranker=rt.searcher.reranker if options["rerank"] else None,
-                        rerank_for=rt.searcher.rerank_for)
+                        rerank_for=rt.searcher.rerank_for, locator=rt.searcher.locator,
+                        speller=rt.searcher.speller if options["spelling"] else None)
                     results[name][variant] = measure(searcher, questions, by_answer=name.startswith("external"))
     path = write_result("retrieval_quality" + (f"_{args.label}" if args.label else ""), {"sets": results})
     for name, by_variant in results.items():

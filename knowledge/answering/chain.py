@@ -183,11 +183,13 @@ class AnswerService:
         return read_with_previous(x["question"], x["history"], self.profile)
 
     def _search_query(self, x) -> str:
-        # Policies differ by location: name the asker's in the search unless the question names one.
+        # Policies differ by location: name the asker's in the search unless the question names one. Misspelt
+        # words are searched for corrected (the question quoted from stays as typed).
         location = self.profile.location(x["country"])
+        search = self.searcher.corrected(x["standalone"])
         if location and not self.profile.mentioned(x["standalone"]):
-            return f"{x['standalone']} ({location.name})"
-        return x["standalone"]
+            return f"{search} ({location.name})"
+        return search
 
     def _embed(self, x) -> dict:
         """The input with its vectors, one model call per embedding space for everything the answer needs: the
