@@ -11,7 +11,7 @@ A hit is strict: a result from the labelled file whose reported page is one the 
 hit@1/3/5/10 and MRR; hit@5 with the page off by one allowed; the right file anywhere in the top 5; how many result
 lists hold one page of one file twice in their top 5; hit@5 by kind of question (fact, table, vague, misspelt).
 
-    python benchmarks/pdf_pages.py [--label after] [--no-baseline]
+    python benchmarks/pdf_pages.py [--label after] [--no-baseline] [--questions FILE.jsonl]
 """
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ def score(questions: list[dict], results: list[list[Result]]) -> dict:
         kind: f"{sum(1 for q, r in zip(questions, ranks) if q['kind'] == kind and r and r <= 5)}"
               f"/{sum(1 for q in questions if q['kind'] == kind)}" for kind in kinds}
     report["ranks"] = {q["question"]: r for q, r in zip(questions, ranks)}
+    report["top 3"] = {q["question"]: [f"{h.source} p{h.page}" for h in hits[:3]]
+                       for q, hits in zip(questions, results)}
     return report
 
 
@@ -111,10 +113,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--label", default="", help="suffix of the result file (e.g. before)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive LangChain baseline")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS,
+                        help="the question set (JSON lines: question, source, pages, kind); default %(default)s")
     args = parser.parse_args()
-    questions = load_questions()
+    questions = load_questions(args.questions)
     settings = Settings.from_env(environ={}, dotenv_path=None)
-    report: dict = {"questions": len(questions), "files": len(list(PDFS.glob("*.pdf")))}
+    report: dict = {"question set": args.questions.name, "questions": len(questions),
+                    "files": len(list(PDFS.glob("*.pdf")))}
     with ingested(PDFS, settings) as rt:
         with rt.db.connection() as conn:
             report["passages"] = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
@@ -130,7 +135,7 @@ def main() -> None:
     path = write_result("pdf_pages" + (f"_{args.label}" if args.label else ""), report)
     for name, figures in report.items():
         if isinstance(figures, dict):
-            shown = {key: value for key, value in figures.items() if key != "ranks"}
+            shown = {key: value for key, value in figures.items() if key not in ("ranks", "top 3")}
             print(f"{name}: {json.dumps(shown)}")
     print(f"written to {path}")
 
