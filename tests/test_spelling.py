@@ -8,14 +8,15 @@ POLICY = """# Leave
 ## Vacation
 
 Vacation requests are made in the people system two weeks ahead. Unused vacation days carry over to March.
+Booking is simple: one form.
 
 ## Equipment
 
-Remove company data from a personal device before you sell it.
+Remove company data from a personal device before you sell it. A simpler form is on its way.
 
 ## Sabbatical
 
-After five years of service you may take a sabbatical of up to three months.
+After five years of service you may take a sabbatical of up to three months. Applying is simple.
 """
 
 
@@ -26,6 +27,7 @@ def test_edits_count_a_swap_of_neighbouring_letters_once_and_the_length_sets_how
     assert nearest("vacaton", ["vocation", "vacation"]) == "vacation"  # fewer edits wins over trigram order
     assert nearest("leaev", ["leave", "league"]) == "leave"
     assert nearest("stay", ["study"]) is None  # two edits: too many for four letters
+    assert nearest("simpel", ["simpler", "simple"], [2, 40]) == "simple"  # one edit each: the commoner word
 
 
 def test_a_misspelt_word_is_searched_as_the_knowledge_base_spells_it(runtime, tmp_path):
@@ -34,6 +36,7 @@ def test_a_misspelt_word_is_searched_as_the_knowledge_base_spells_it(runtime, tm
     searcher = runtime.searcher
     assert searcher.corrected("how do I request vacaton?") == "how do I request vacation?"
     assert searcher.corrected("Can I take a SABATICAL after 5 yrs") == "Can I take a sabbatical after 5 yrs"
+    assert searcher.corrected("is booking simpel") == "is booking simple"  # not "simpler": in fewer passages
     # the search itself uses the corrected words: the same passages with the same scores as spelt right
     typed = [(h.chunk_id, round(h.score, 5)) for h in searcher.search("how do I request vacaton?", 3)]
     assert typed == [(h.chunk_id, round(h.score, 5)) for h in searcher.search("how do I request vacation?", 3)]

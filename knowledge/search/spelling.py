@@ -9,7 +9,8 @@ Nothing here is tuned on a question set: a word is corrected only when
   word the documents do not use, "remote" beside the documents' "remove", is left alone);
 - it is at least MIN_LENGTH letters long, and its nearest known word is within the edit distance Elasticsearch's
   AUTO fuzziness allows for its length (one edit up to five letters, two from six; a swap of two neighbouring
-  letters is one edit), candidates found by trigram similarity (pg_trgm) and ranked by edit distance first.
+  letters is one edit), candidates found by trigram similarity (pg_trgm) and ranked by edit distance first, then
+  by how many passages hold them.
 The question shown to the asker stays as typed; only the search query is corrected."""
 from __future__ import annotations
 
@@ -20,11 +21,15 @@ from typing import Callable, Iterable
 MIN_LENGTH = 4  # shorter words are too often another real word one edit away ("pto", "sick" / "sack")
 CANDIDATES = 8  # nearest known words by trigram similarity, ranked again by edit distance
 
+# each unknown word's nearest known words by trigram similarity, with how many passages hold each (its lexeme's
+# document frequency): of two words one edit away ("simpel": "simple", "simpler"), the commoner is meant
 NEAREST_KNOWN = """
-SELECT w.word,
-       ARRAY(SELECT l.word FROM lexicon l WHERE l.word %% w.word
-             ORDER BY similarity(l.word, w.word) DESC, l.word LIMIT %(candidates)s) AS near
+SELECT w.word, near.word,
+       coalesce((SELECT max(s.chunks) FROM lexeme_stats s
+                 WHERE s.lexeme = ANY(tsvector_to_array(to_tsvector('english', near.word)))), 0) AS passages
 FROM unnest(%(words)s::text[]) AS w(word)
+CROSS JOIN LATERAL (SELECT l.word FROM lexicon l WHERE l.word %% w.word
+                    ORDER BY similarity(l.word, w.word) DESC, l.word LIMIT %(candidates)s) near
 WHERE NOT EXISTS (SELECT 1 FROM lexicon l WHERE l.word = w.word)"""
 
 WORD = re.compile(r"[A-Za-z]+")
@@ -51,12 +56,16 @@ def allowed_edits(word: str) -> int:
     return 1 if len(word) <= 5 else 2
 
 
-def nearest(word: str, known: Iterable[str]) -> str | None:
-    """The known word within the allowed edits of `word`, fewest edits first (then in the order given)."""
+def nearest(word: str, known: Iterable[str], passages: Iterable[int] | None = None) -> str | None:
+    """The known word within the allowed edits of `word`: fewest edits first, then the one in most passages
+    (`passages`, aligned with `known`), then in the order given."""
+    known = list(known)
+    counts = list(passages) if passages is not None else [0] * len(known)
     limit = allowed_edits(word)
-    scored = [(edit_distance(word, candidate), order, candidate) for order, candidate in enumerate(known)]
+    scored = [(edit_distance(word, candidate), -count, order, candidate)
+              for order, (candidate, count) in enumerate(zip(known, counts))]
     best = min((s for s in scored if 0 < s[0] <= limit), default=None)
-    return best[2] if best else None
+    return best[-1] if best else None
 
 
 def model_vocabulary(model_dir: Path) -> frozenset[str]:
@@ -91,7 +100,10 @@ class Speller:
             return {}
         with self.db.connection() as conn:
             rows = conn.execute(NEAREST_KNOWN, {"words": suspects, "candidates": CANDIDATES}).fetchall()
-        found = {word: nearest(word, near) for word, near in rows}
+        near: dict[str, list[tuple[str, int]]] = {}
+        for word, candidate, passages in rows:
+            near.setdefault(word, []).append((candidate, passages))
+        found = {word: nearest(word, [c for c, _ in found], [n for _, n in found]) for word, found in near.items()}
         return {word: fix for word, fix in found.items() if fix}
 
     def correct(self, query: str) -> str:
