@@ -11,7 +11,7 @@ A hit is strict: a result from the labelled file whose reported page is one the 
 hit@1/3/5/10 and MRR; hit@5 with the page off by one allowed; the right file anywhere in the top 5; how many result
 lists hold one page of one file twice in their top 5; hit@5 by kind of question (fact, table, vague, misspelt).
 
-    python benchmarks/pdf_pages.py [--label after] [--no-baseline] [--questions FILE.jsonl]
+    python benchmarks/pdf_pages.py [--label after] [--no-baseline] [--questions FILE.jsonl...]
 """
 from __future__ import annotations
 
@@ -113,12 +113,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--label", default="", help="suffix of the result file (e.g. before)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive LangChain baseline")
-    parser.add_argument("--questions", type=Path, default=QUESTIONS,
-                        help="the question set (JSON lines: question, source, pages, kind); default %(default)s")
+    parser.add_argument("--questions", type=Path, nargs="+", default=[QUESTIONS],
+                        help="question sets (JSON lines: question, source, pages, kind), scored over one ingest; "
+                             "the baseline is measured on the first; default %(default)s")
     args = parser.parse_args()
-    questions = load_questions(args.questions)
+    questions = load_questions(args.questions[0])
     settings = Settings.from_env(environ={}, dotenv_path=None)
-    report: dict = {"question set": args.questions.name, "questions": len(questions),
+    report: dict = {"question set": args.questions[0].name, "questions": len(questions),
                     "files": len(list(PDFS.glob("*.pdf")))}
     with ingested(PDFS, settings) as rt:
         with rt.db.connection() as conn:
@@ -128,6 +129,10 @@ def main() -> None:
         report["hrbot"] = score(questions, results)
         report["hrbot"]["search_ms"] = {"p50": round(percentile(seconds, 50) * 1000, 1),
                                         "p95": round(percentile(seconds, 95) * 1000, 1)}
+        for other in args.questions[1:]:
+            extra = load_questions(other)
+            report[f"hrbot on {other.name}"] = {"questions": len(extra),
+                                                **score(extra, product_results(rt, extra)[0])}
         if not args.no_baseline:
             naive, extra = naive_results(rt.embeddings, questions)
             report["naive LangChain (PyPDFLoader, 1000/200, MiniLM, in-memory cosine)"] = {**score(questions, naive),
