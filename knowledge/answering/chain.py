@@ -228,8 +228,11 @@ class AnswerService:
         says so comes first: the nearest passages to "how much leave do I have?" state the rule for those it
         covers, and quoting one would answer a contractor with the full-time entitlement."""
         prefer = not_covered_by(x["facts"])
-        if prefer is None or any(prefer.search(d.page_content) for d in docs):
+        if prefer is None:
             return docs
+        saying = [d for d in docs if prefer.search(d.page_content)]
+        if saying:  # found, maybe below a passage merged from more of its page (one result per page region)
+            return saying[:1] + [d for d in docs if d is not saying[0]]
         fact = next(d for d in x["facts"] if d.metadata.get("covered") is False)
         kind = fact.metadata["employment_type"].replace("_", " ")
         query = f"{fact.metadata.get('label', '')}: who it covers, {kind}s"
