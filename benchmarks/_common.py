@@ -56,8 +56,9 @@ def stop_database(server) -> None:
 
 
 @contextmanager
-def ingested(folder: Path, settings, embeddings=None):
-    """A Runtime over a throwaway database holding the documents of `folder` (embeddings: reuse a loaded model)."""
+def ingested(folder: Path, settings, embeddings=None, paths: list[Path] | None = None):
+    """A Runtime over a throwaway database holding the documents of `folder`, or only `paths` in it (embeddings:
+    reuse a loaded model)."""
     from knowledge.database.connection import Database
     from knowledge.runtime import Runtime
 
@@ -65,7 +66,7 @@ def ingested(folder: Path, settings, embeddings=None):
     db = Database(url)
     try:
         rt = Runtime(settings, db=db, embeddings=embeddings)
-        rt.ingestor.ingest_paths([folder], uploaded_by="benchmark")
+        rt.ingestor.ingest_paths(paths or [folder], uploaded_by="benchmark")
         yield rt
     finally:
         db.close()

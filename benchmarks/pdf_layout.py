@@ -68,7 +68,8 @@ def main() -> None:
         questions = [replace(q, source=q.source.removesuffix(".md") + ".pdf") for q in questions]
         embeddings = None
         for variant in ("numbered headings only (before)", "headings from the layout (now)"):
-            patch = (mock.patch("knowledge.documents.loaders.font_headings", lambda data, n: [{} for _ in range(n)])
+            no_layout = lambda data, n, budget=None: [{} for _ in range(n)]  # noqa: E731
+            patch = (mock.patch("knowledge.documents.loaders.font_headings", no_layout)
                      if "before" in variant else mock.patch.dict({}))
             with patch, ingested(folder, settings, embeddings) as rt:
                 embeddings = rt.embeddings

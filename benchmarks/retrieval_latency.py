@@ -133,6 +133,27 @@ def store_sentences(conn, vectors: np.ndarray, per_chunk: int, rng: np.random.Ge
                                     HalfVector(vector)))
 
 
+def spelling_timings(db: Database, texts: list[str]) -> dict[str, list[float]]:
+    """The misspelt-word correction's cost per question (knowledge/search/spelling.py), the one query it adds
+    before the embedding: as the product runs it (words the local model knows are not looked up) and with no
+    vocabulary (an embeddings API: every word of four letters or more is looked up in the lexicon)."""
+    from knowledge.search.minilm import shipped_model_dir
+    from knowledge.search.spelling import Speller, model_vocabulary
+
+    spellers = {"spelling, model vocabulary": Speller(db, model_vocabulary(shipped_model_dir())),
+                "spelling, no vocabulary": Speller(db)}
+    found: dict[str, list[float]] = {}
+    for name, speller in spellers.items():
+        for text in texts[:30]:
+            speller.corrections(text)
+        found[name] = []
+        for text in texts:
+            t0 = time.perf_counter()
+            speller.corrections(text)
+            found[name].append(time.perf_counter() - t0)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=100_000)
@@ -178,6 +199,7 @@ def main() -> None:
             if mode == "vector":
                 exact = set((np.argsort(-(vectors @ vector))[: args.k] + 1).tolist())  # chunk ids are 1-based
                 recalls.append(len(exact & {h.chunk_id for h in hits}) / args.k)
+    timings.update(spelling_timings(db, [text for text, _ in queries]))
     result = {
         "chunks": args.chunks, "sentences_per_chunk": args.sentences, "queries": args.queries, "k": args.k,
         "ef_search": args.ef_search, "build": built,

@@ -5,7 +5,7 @@ was seen, benchmarks/external/questions_*.jsonl).
 
 For each set and each variant of the searcher: hit@1/3/5/10, MRR and search latency (p50/p95, warm).
 
-    python benchmarks/retrieval_quality.py [--variants default,no-section-slots]
+    python benchmarks/retrieval_quality.py [--variants default,no-section-slots] [--label before]
 """
 from __future__ import annotations
 
@@ -24,13 +24,15 @@ from knowledge.settings import Settings  # noqa: E402
 EXTERNAL = Path(__file__).resolve().parent / "external"
 # multilingual: "auto" = the product's default (the multilingual vector for questions not in the company's first
 # language), "always" = every question searches with it too, "off" = never.
-# rerank: the sentence re-ranker (questions in the first language) or not.
+# rerank: the sentence re-ranker (questions in the first language) or not; spelling: misspelt words corrected
+# before the search (knowledge/search/spelling.py) or not.
 VARIANTS = {
-    "default": dict(one_per_section=True, multilingual="auto", rerank=True),
-    "no-rerank": dict(one_per_section=True, multilingual="auto", rerank=False),
-    "multilingual-always": dict(one_per_section=True, multilingual="always", rerank=True),
-    "no-multilingual": dict(one_per_section=True, multilingual="off", rerank=True),
-    "no-section-slots": dict(one_per_section=False, multilingual="auto", rerank=True),
+    "default": dict(one_per_section=True, multilingual="auto", rerank=True, spelling=True),
+    "no-rerank": dict(one_per_section=True, multilingual="auto", rerank=False, spelling=True),
+    "multilingual-always": dict(one_per_section=True, multilingual="always", rerank=True, spelling=True),
+    "no-multilingual": dict(one_per_section=True, multilingual="off", rerank=True, spelling=True),
+    "no-section-slots": dict(one_per_section=False, multilingual="auto", rerank=True, spelling=True),
+    "no-spelling": dict(one_per_section=True, multilingual="auto", rerank=True, spelling=False),
 }
 CUTOFFS = (1, 3, 5, 10)
 
@@ -64,6 +66,7 @@ def measure(searcher: HybridSearcher, questions, k: int = 10, by_answer: bool = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--label", default="", help="suffix of the result file (e.g. before)")
     args = parser.parse_args()
     settings = Settings.from_env(environ={}, dotenv_path=None)
     sets = {"sample (own, tuned on)": (SAMPLE_DOCS, load_questions(EVAL_SET)),
@@ -91,9 +94,10 @@ def main() -> None:
                         multilingual=None if ml == "off" else rt.multilingual,
                         multilingual_for=rt.searcher.multilingual_for if ml == "auto" else None,
                         reranker=rt.searcher.reranker if options["rerank"] else None,
-                        rerank_for=rt.searcher.rerank_for)
+                        rerank_for=rt.searcher.rerank_for, locator=rt.searcher.locator,
+                        speller=rt.searcher.speller if options["spelling"] else None)
                     results[name][variant] = measure(searcher, questions, by_answer=name.startswith("external"))
-    path = write_result("retrieval_quality", {"sets": results})
+    path = write_result("retrieval_quality" + (f"_{args.label}" if args.label else ""), {"sets": results})
     for name, by_variant in results.items():
         print(f"{name}: {by_variant['questions']} questions")
         for variant, r in by_variant.items():

@@ -104,10 +104,21 @@ class Runtime:
                     MeaningScorer(self.embeddings, "primary"),
                     lambda text, section: [in_context for _, in_context in passage_sentences(text, section)])
                 locator = sentence_locator(reranker.scorer)  # the page of the sentence the re-ranker judged best
+        first_language = lambda question: self.profile.language_of(question) == default  # noqa: E731
         searcher = HybridSearcher(self.db, self.embeddings, multilingual=self.multilingual, multilingual_for=wants,
-                                  reranker=reranker, locator=locator,
-                                  rerank_for=lambda question: self.profile.language_of(question) == default)
+                                  reranker=reranker, locator=locator, rerank_for=first_language,
+                                  speller=self.speller(first_language))
         return searcher
+
+    def speller(self, applies):
+        """Misspelt words corrected against the knowledge base's vocabulary, for questions in the documents'
+        language; the local model's own vocabulary names the words that are spelt right."""
+        from knowledge.search.embeddings import LocalEmbeddings
+        from knowledge.search.minilm import shipped_model_dir
+        from knowledge.search.spelling import Speller, model_vocabulary
+
+        local = isinstance(self.embeddings, LocalEmbeddings)
+        return Speller(self.db, model_vocabulary(shipped_model_dir()) if local else frozenset(), applies)
 
     @cached_property
     def records(self):

@@ -47,7 +47,8 @@ def test_every_supported_type_is_searchable(runtime, tmp_path, invoke):
         assert result.exit_code == 0, result.output
         [hit] = json.loads(result.output)
         assert (hit["source"], hit["page"], hit["section"]) == (source, page, section), question
-        assert set(hit) == {"source", "page", "pages", "section", "score", "text", "document_id"}
+        assert set(hit) == {"source", "page", "pages", "section", "sections", "score", "text", "document_id"}
+        assert hit["sections"] == [section]  # one passage: its own section
         assert isinstance(hit["document_id"], int) and hit["score"] > 0
 
 

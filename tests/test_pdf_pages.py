@@ -2,6 +2,8 @@
 search and citations name the page of the sentence that answers, and no page of a file comes back twice."""
 import json
 
+import numpy as np
+
 from langchain_core.documents import Document
 
 from knowledge.answering.answers import extractive_answer
@@ -9,7 +11,10 @@ from knowledge.documents.blocks import Block
 from knowledge.documents.chunking import chunk_blocks
 from knowledge.documents.loaders import parse
 from knowledge.documents.running import running_lines
+from knowledge.search.evaluation import GoldQuestion, is_gold
 from knowledge.search.pages import page_at, quote_pages
+from knowledge.search.retrieval import Hit
+from knowledge.search.sentences import StoredSentences
 from tests.files import pdf_bytes
 
 TOPICS = ["vacation", "sick leave", "parental leave", "jury duty", "bereavement", "sabbaticals", "volunteering",
@@ -112,7 +117,54 @@ def test_no_page_of_a_chapter_comes_back_twice(runtime, tmp_path):
     assert [h.section for h in hits if h.page == 1][:1] and all(h.section.startswith("Leave") for h in hits
                                                                  if h.page == 1)
     places = [(h.document_id, h.page) for h in hits]
-    assert len(places) == len(set(places)), places  # one of the three passages of page 1's chapter
+    assert len(places) == len(set(places)), places  # the three passages of page 1's chapter are one result
+
+
+def test_a_second_passage_of_a_page_is_merged_into_its_result_not_dropped(runtime, tmp_path):
+    path = tmp_path / "leave.pdf"
+    path.write_bytes(pdf_bytes([
+        ["# 1. Leave", "# 1.1 Vacation", "Vacation requests are made in the people system two weeks ahead.",
+         "# 1.2 Vacation carry-over", "Up to five vacation days carry over to the next year.",
+         "# 1.3 Vacation pay", "Vacation is paid at your normal daily rate."],
+        ["# 2. Sickness", "Report sickness to your manager before ten in the morning."]], title="Leave"))
+    runtime.ingestor.ingest_paths([path])
+    hits = runtime.searcher.search("vacation days", 5)
+    [page_one] = [h for h in hits if h.page == 1]
+    for rule in ("two weeks ahead", "carry over to the next year", "normal daily rate"):
+        assert rule in page_one.text  # dropped before: only the best-ranked passage of the page was kept
+    assert len(page_one.parts) == 3 and page_one.text.startswith(page_one.parts[0].text)
+    assert page_one.score == max(part.score for part in page_one.parts)
+    shown = page_one.as_json()
+    assert shown["section"] == page_one.parts[0].section and len(shown["sections"]) == 3
+    gold = GoldQuestion("vacation days", "leave.pdf", page_one.parts[-1].section.split(" > ")[-1], 1)
+    assert gold.section not in page_one.parts[0].section
+    assert is_gold(page_one, gold)  # the evaluation counts the merged passage that holds the rule
+
+
+def test_a_merged_result_knows_each_passages_pages_and_sentences():
+    vectors = {"primary": np.eye(3, dtype=np.float32)[:1], "multilingual": None}
+    first = Hit(1, 7, "guide.pdf", "Guide", 4, 3, 4, "Leave > Vacation", "Ask two weeks ahead.", 0.9,
+                page_starts=((0, 3), (4, 4)), sentences=StoredSentences(["Ask two weeks ahead."], [3], vectors))
+    second = Hit(2, 7, "guide.pdf", "Guide", 4, 4, 4, "Leave > Pay", "Paid at the normal rate.", 0.8,
+                 sentences=StoredSentences(["Paid at the normal rate."], [4], vectors))
+    merged = first.merged_with(second)
+    at = merged.text.index("Paid")
+    assert merged.page_starts == ((0, 3), (4, 4), (at, 4)) and (merged.page_start, merged.page_end) == (3, 4)
+    assert merged.sentences.texts == ["Ask two weeks ahead.", "Paid at the normal rate."]
+    assert merged.sentences.pages == [3, 4] and merged.sentences.vectors["primary"].shape == (2, 3)
+    assert merged.sentences.vectors["multilingual"] is None
+    assert page_at(merged.section_starts, at) == "Leave > Pay" and merged.section == "Leave > Vacation"
+
+
+def test_a_quote_from_a_merged_result_cites_its_own_section():
+    first = Hit(1, 7, "guide.pdf", "Guide", 4, 4, 4, "Leave > Vacation",
+                "Vacation requests go through the people system two weeks ahead.", 0.9)
+    second = Hit(2, 7, "guide.pdf", "Guide", 4, 4, 4, "Leave > Carry-over",
+                 "Unused vacation days lapse at the end of March.", 0.8)
+    doc = first.merged_with(second).to_document()
+    answer, [citation] = extractive_answer("when do unused vacation days lapse?", [doc], [], "HR", max_sentences=1)
+    assert "lapse at the end of March" in answer
+    assert citation.section == "Leave > Carry-over" and citation.page == 4
 
 
 def test_the_citation_names_the_page_of_the_quote():

@@ -40,7 +40,9 @@ def test_hybrid_beats_vector_only_on_the_evaluation_set(sample_runtime):
     hybrid, vector = report["modes"]["hybrid"], report["modes"]["vector"]
     assert report["questions"] >= 40
     assert hybrid["hit@5"] >= 0.9
-    assert hybrid["hit@5"] > vector["hit@5"] and hybrid["mrr"] > vector["mrr"]
+    # since two passages of one page or section are one result (issue 27), vector-only reaches hybrid's hit@5 on
+    # this set (0.934 both); hybrid still ranks the gold passage higher
+    assert hybrid["hit@5"] >= vector["hit@5"] and hybrid["hit@3"] > vector["hit@3"] and hybrid["mrr"] > vector["mrr"]
 
 
 def test_langchain_retriever_returns_documents_with_citation_metadata(sample_runtime):

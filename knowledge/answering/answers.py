@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 
 from knowledge.people.colleagues import PARTICLES, name_variants, phrases
 from knowledge.search.sentences import LIST_ITEM, in_context, passage_sentences  # noqa: F401 - callers' names
-from knowledge.search.pages import quote_pages
+from knowledge.search.pages import page_at, quote_pages
 
 if TYPE_CHECKING:
     import numpy as np
@@ -233,6 +233,10 @@ def quoted_citation(n: int, doc: Document, quotes: list[str]) -> Citation:
     """The citation of a passage by what was quoted from it: the page of the quoted sentences (first to last, so
     "pages 9-10" only where they run over a page break), not the page holding most of the passage."""
     citation = citation_for(n, doc)
+    section_starts = doc.metadata.get("section_starts") or ()
+    if len(section_starts) > 1 and quotes:  # a result merged from passages of one page: the quote's own section
+        at = doc.page_content.find(quotes[0].strip())
+        citation = replace(citation, section=page_at(section_starts, max(at, 0), citation.section))
     page_starts = doc.metadata.get("page_starts")
     pages = [page for quote in quotes
              for page in quote_pages(doc.page_content, quote, page_starts, citation.page) if page is not None]

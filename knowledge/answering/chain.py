@@ -183,11 +183,13 @@ class AnswerService:
         return read_with_previous(x["question"], x["history"], self.profile)
 
     def _search_query(self, x) -> str:
-        # Policies differ by location: name the asker's in the search unless the question names one.
+        # Policies differ by location: name the asker's in the search unless the question names one. Misspelt
+        # words are searched for corrected (the question quoted from stays as typed).
         location = self.profile.location(x["country"])
+        search = self.searcher.corrected(x["standalone"])
         if location and not self.profile.mentioned(x["standalone"]):
-            return f"{x['standalone']} ({location.name})"
-        return x["standalone"]
+            return f"{search} ({location.name})"
+        return search
 
     def _embed(self, x) -> dict:
         """The input with its vectors, one model call per embedding space for everything the answer needs: the
@@ -226,8 +228,11 @@ class AnswerService:
         says so comes first: the nearest passages to "how much leave do I have?" state the rule for those it
         covers, and quoting one would answer a contractor with the full-time entitlement."""
         prefer = not_covered_by(x["facts"])
-        if prefer is None or any(prefer.search(d.page_content) for d in docs):
+        if prefer is None:
             return docs
+        saying = [d for d in docs if prefer.search(d.page_content)]
+        if saying:  # found, maybe below a passage merged from more of its page (one result per page region)
+            return saying[:1] + [d for d in docs if d is not saying[0]]
         fact = next(d for d in x["facts"] if d.metadata.get("covered") is False)
         kind = fact.metadata["employment_type"].replace("_", " ")
         query = f"{fact.metadata.get('label', '')}: who it covers, {kind}s"

@@ -57,7 +57,9 @@ def load_questions(path: Path = EVAL_SET) -> list[GoldQuestion]:
 def is_gold(hit: Hit, gold: GoldQuestion, by_answer: bool = False) -> bool:
     """The passage comes from the gold document, under the gold heading, on the gold page (where given); with
     by_answer (the external sets, whose headings are the documents' own), the passage holds the answer sentence
-    instead."""
+    instead. A result merged from several passages of one page region is gold when one of them is."""
+    if hit.parts:
+        return any(is_gold(part, gold, by_answer) for part in hit.parts)
     if hit.source != gold.source:
         return False
     if by_answer and gold.answer:

@@ -8,8 +8,9 @@ from typing import Iterable, Sequence
 PageStarts = Sequence[Sequence[int]]
 
 
-def page_at(page_starts: PageStarts | None, offset: int, default: int | None = None) -> int | None:
-    """The page holding the character at `offset`; `default` for a passage without pages."""
+def page_at(page_starts: PageStarts | None, offset: int, default=None):
+    """The page holding the character at `offset`; `default` for a passage without pages. Any [offset, value]
+    pairs read the same way (a merged result's section_starts)."""
     page = default
     for start, number in page_starts or ():
         if start > offset:
@@ -29,23 +30,28 @@ def quote_pages(text: str, quote: str, page_starts: PageStarts | None,
     return page_at(page_starts, start, default), page_at(page_starts, end, default)
 
 
-def page_region(hit) -> tuple:
-    """A page of a document under one top-level heading: two passages there show the reader the same part of the
-    same page. A page that holds the ends of two chapters (a short policy with a section per half page) is two
-    regions: dropping one would drop the other chapter's rule."""
-    return hit.document_id, (hit.section or "").split(" > ")[0], hit.page
+def page_region(hit) -> tuple | None:
+    """Where a passage shows the reader: a page of a document, or, in a document without pages (Markdown, HTML),
+    a section of it. Two passages there are one result: two places of five for one page would push another
+    answer out, and dropping one would drop whatever rule only it holds (a page holding the ends of two chapters)."""
+    if hit.page is not None:
+        return hit.document_id, "page", hit.page
+    return hit.document_id, "section", hit.section or ""
 
 
-def one_per_page(hits: Iterable, key=page_region) -> list:
-    """The hits with at most one per page region (page_region), the better-ranked kept: two passages of one page
-    would take two places of five and show the reader the same page twice. Hits without a page are all kept (one
-    Markdown page has no pages to repeat; its sections are kept apart elsewhere)."""
-    seen: set = set()
-    kept = []
+def merge_regions(hits: Iterable, key=page_region) -> list:
+    """The hits, ranked as they came, each page region (`key`; None: a hit of its own) once: a later passage of a
+    region is merged into the better-ranked one (`hit.merged_with(other)`), so nothing it holds is lost and no page
+    comes back twice."""
+    merged: list = []
+    at: dict = {}
     for hit in hits:
         place = key(hit)
-        if place[-1] is not None and place in seen:
-            continue
-        seen.add(place)
-        kept.append(hit)
-    return kept
+        if place is None:
+            merged.append(hit)
+        elif place in at:
+            merged[at[place]] = merged[at[place]].merged_with(hit)
+        else:
+            at[place] = len(merged)
+            merged.append(hit)
+    return merged

@@ -10,8 +10,9 @@ import numpy as np
 
 from knowledge.database.connection import Database
 from knowledge.search.embeddings import GET_SPACE, check_space, model_name_of
-from knowledge.search.sentences import READ_WITH_CANDIDATES, SENTENCE_COLUMNS, StoredSentences, from_columns
-from knowledge.search.pages import one_per_page
+from knowledge.search.sentences import (READ_WITH_CANDIDATES, SENTENCE_COLUMNS, StoredSentences, from_columns,
+                                        joined)
+from knowledge.search.pages import merge_regions, page_region
 
 RRF_K = 60             # reciprocal-rank constant (Cormack et al.), for the "rrf" comparison mode
 CANDIDATES = 60        # per candidate list (vector, full-text), before fusion
@@ -140,21 +141,55 @@ class Hit:
     url: str | None = None
     page_starts: tuple | None = None  # [offset, page] where each page begins in text (knowledge.search.pages)
     sentences: StoredSentences | None = None  # stored with the passage; read with it
+    parts: tuple = ()  # the passages of one page region merged into this result, each as found (merged_with)
 
     def as_json(self) -> dict[str, Any]:
         """The documented `hrbot search --json` shape: `page` is the page of the sentence that answers (where it
         is known, else the page holding most of the passage), `pages` the passage's first and last page."""
         return {"source": self.source, "page": self.page, "section": self.section, "score": round(self.score, 6),
                 "text": self.text, "document_id": self.document_id,
-                "pages": [self.page_start, self.page_end] if self.page is not None else None}
+                "pages": [self.page_start, self.page_end] if self.page is not None else None,
+                "sections": list(dict.fromkeys(section for _, section in self.section_starts))}
+
+    @property
+    def section_starts(self) -> tuple:
+        """([offset, section] where each merged passage begins in text): the section of a quote from either."""
+        starts, offset = [], 0
+        for part in self.parts or (self,):
+            starts.append((offset, part.section))
+            offset += len(part.text) + len(PART_BREAK)
+        return tuple(starts)
+
+    def merged_with(self, other: "Hit") -> "Hit":
+        """One result of this passage and `other`, a lower-ranked one of its page region: both texts one after the
+        other, the pages and sentences of both, the better score. The section shown stays this one's; a quote's
+        section comes from section_starts."""
+        offset = len(self.text) + len(PART_BREAK)
+        starts = _starts_of(self) + tuple((start + offset, page) for start, page in _starts_of(other))
+        bounds = [p for p in (self.page_start, self.page_end, other.page_start, other.page_end) if p is not None]
+        return replace(self, text=self.text + PART_BREAK + other.text, score=max(self.score, other.score),
+                       page_start=min(bounds, default=None), page_end=max(bounds, default=None),
+                       page_starts=starts or None, sentences=joined(self.sentences, other.sentences),
+                       parts=(self.parts or (self,)) + (other.parts or (other,)))
 
     def to_document(self):
         """The hit as a LangChain Document (imported here: searching alone loads no LangChain)."""
         from langchain_core.documents import Document
 
         # not asdict(): it would deep-copy the sentences' vectors
-        return Document(page_content=self.text,
-                        metadata={f.name: getattr(self, f.name) for f in fields(self) if f.name != "text"})
+        metadata = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("text", "parts")}
+        return Document(page_content=self.text, metadata={**metadata, "section_starts": self.section_starts})
+
+
+PART_BREAK = "\n\n"  # between the passages of one merged result
+
+
+def _starts_of(hit: Hit) -> tuple:
+    """A hit's [offset, page] pairs; a passage on one page without them starts there."""
+    if hit.page_starts:
+        return tuple(hit.page_starts)
+    first = hit.page_start if hit.page_start is not None else hit.page
+    return ((0, first),) if first is not None else ()
 
 
 def query_words(query: str) -> list[str]:
@@ -166,12 +201,13 @@ class HybridSearcher:
     model (`hrbot reembed` may have switched them from another process since)."""
 
     def __init__(self, db: Database, embeddings, *, one_per_section: bool = True, multilingual=None,
-                 multilingual_for=None, reranker=None, rerank_for=None, locator=None):
+                 multilingual_for=None, reranker=None, rerank_for=None, locator=None, speller=None):
         """`multilingual_for(question) -> bool`: whether a question searches with the multilingual vector too
         (None: every question does, when a multilingual model is there). `reranker(query_vector, rows, text_at,
         section_at, score_at) -> rows`: a second stage over the candidates, for the questions `rerank_for` admits
         (None: all). `locator(query_vector, hit) -> page`: the page of the hit's sentence nearest the question, for
-        the questions the re-ranker judged (its sentence vectors are then at hand)."""
+        the questions the re-ranker judged (its sentence vectors are then at hand). `speller.correct(question)`:
+        the question with its misspelt words corrected, searched for instead (knowledge/search/spelling.py)."""
         self.db = db
         self.embeddings = embeddings
         self.one_per_section = one_per_section
@@ -180,6 +216,11 @@ class HybridSearcher:
         self.reranker = reranker
         self.rerank_for = rerank_for
         self.locator = locator
+        self.speller = speller
+
+    def corrected(self, query: str) -> str:
+        """What to search for: the query with misspelt words corrected (the question shown stays as typed)."""
+        return query if self.speller is None else self.speller.correct(query)
 
     def wants_multilingual(self, question: str) -> bool:
         return self.multilingual is not None and (self.multilingual_for is None or self.multilingual_for(question))
@@ -191,7 +232,8 @@ class HybridSearcher:
             raise ValueError(f"mode must be one of {MODES}")
         if not query.strip():
             return []
-        if embedding is None:
+        if embedding is None:  # a caller with its own vectors searched for its corrected query already
+            query = self.corrected(query)
             embedding = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         mode_params = dict(_MODE_PARAMS[mode])
         use_ml = mode_params.pop("multilingual") and (ml_embedding is not None or self.wants_multilingual(query))
@@ -214,22 +256,23 @@ class HybridSearcher:
                                                                         or self.rerank_for(query))
         if reranked:
             rows = self.reranker(embedding, rows, text_at=8, section_at=7, score_at=9, sentences_at=SENTENCES_AT)
-        hits = _diversify(rows, len(rows), self.one_per_section)
+        hits = _diversify(rows, len(rows))
         if reranked and self.locator is not None:
             hits = [replace(hit, page=self.locator(embedding, hit)) for hit in hits]
-        return one_per_page(hits)[:k]
+        return merge_regions(hits, page_region if self.one_per_section else _page_only)[:k]
 
 
-def _diversify(rows, k: int, one_per_section: bool = True) -> list[Hit]:
-    """Drop passages that are near-copies of a better-ranked one (two plans' booklets crowd each other out), and
-    give each page and section of a document one slot: two chunks of one page would take two of five places."""
+def _page_only(hit: Hit) -> tuple | None:
+    """The region of a hit when sections are not merged (the no-section-slots variant): its page, if any."""
+    return None if hit.page is None else page_region(hit)
+
+
+def _diversify(rows, k: int) -> list[Hit]:
+    """Drop passages that are near-copies of a better-ranked one (two plans' booklets crowd each other out); two
+    passages of one page or section are merged afterwards (merge_regions), not dropped."""
     chosen: list[Hit] = []
     vectors: list[np.ndarray] = []
-    places: set[tuple] = set()
     for row in rows:
-        place = (row[1], row[4], row[7])  # document, page, section
-        if one_per_section and place in places:
-            continue
         vector = np.asarray(getattr(row[10], "to_numpy", lambda: row[10])(), dtype=np.float32)
         norm = np.linalg.norm(vector) or 1.0
         vector = vector / norm
@@ -237,7 +280,6 @@ def _diversify(rows, k: int, one_per_section: bool = True) -> list[Hit]:
             continue
         chosen.append(Hit(*row[:9], float(row[9]), row[11], _pairs(row[12]), row[SENTENCES_AT]))
         vectors.append(vector)
-        places.add(place)
         if len(chosen) == k:
             break
     return chosen

@@ -95,6 +95,15 @@ class StoredSentences:
         return [(text, in_context(text, heading)) for text in self.texts]
 
 
+def joined(first: StoredSentences | None, second: StoredSentences | None) -> StoredSentences | None:
+    """The sentences of two passages merged into one result, in order; None unless both are stored."""
+    if first is None or second is None:
+        return None
+    vectors = {space: None if first.vectors.get(space) is None or second.vectors.get(space) is None
+               else np.vstack([first.vectors[space], second.vectors[space]]) for space in first.vectors}
+    return StoredSentences(first.texts + second.texts, first.pages + second.pages, vectors)
+
+
 # Appended to the search statement's final SELECT (retrieval.py): the candidates' sentences in the same round
 # trip. `b` is a candidate chunk; %(sentences_ml)s says whether the multilingual vectors are wanted.
 READ_WITH_CANDIDATES = """
