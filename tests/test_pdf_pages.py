@@ -180,3 +180,27 @@ def test_the_citation_names_the_page_of_the_quote():
                         metadata={**doc.metadata, "page_starts": [[0, 9], [28, 10]]})
     _, [citation] = extractive_answer("when do unused vacation days lapse?", [spanning], [], "HR")
     assert citation.pages == "9-10"
+
+
+def test_a_body_that_recurs_on_short_pages_is_text_not_a_running_line():
+    """Outside review: the same body on pages 2, 4 and 6 was deleted as a header (and an answer cited another
+    page), and five pages each saying "Annual deductible for this tier: $X per person." with different figures kept
+    only page 1."""
+    from tests.files import pdf_bytes
+
+    repeated = [[f"Perk {n}", "Bereavement leave is five paid days."] if n % 2 == 0
+                else [f"Perk {n}", f"Volunteering leave is {n} paid days a year."] for n in range(1, 7)]
+    doc = parse("duplicates.pdf", pdf_bytes(repeated, title=None))
+    assert {b.page for b in doc.blocks if "Bereavement leave" in b.text} == {2, 4, 6}
+    tiers = [[f"Annual deductible for this tier: ${x} per person."] for x in ("500", "1,000", "2,500", "5,000", "7,500")]
+    doc = parse("tiers.pdf", pdf_bytes(tiers, title=None))
+    assert [b.page for b in doc.blocks if "2,500" in b.text] == [3]
+
+
+def test_pages_that_differ_only_in_their_figures_are_not_refused_as_furniture():
+    """Outside review: 1,400 pages each with its own short line ("t12 perk 12") were refused as "Every page holds
+    the same text"."""
+    from tests.files import long_pdf
+
+    doc = parse("perks.pdf", long_pdf(40, line=lambda n: f"t{n} perk {n}"))
+    assert len({b.page for b in doc.blocks}) == 40

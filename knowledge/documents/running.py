@@ -12,6 +12,7 @@ import re
 EDGE_LINES = 3        # lines read at each page's top and bottom
 RECURRING_SHARE = 0.3  # of the pages: a two-sided document puts each footer on half of them, less its chapter pages
 MIN_PAGES = 3
+SENTENCE_SHARE = 0.8   # of the pages, for a line that reads as a sentence (_sentence)
 MAX_WORDS = 15        # an edge line carrying a running line's words with more added is short; a longer one is text
 MIN_CORE_CHARS = 8    # a recurring line's words must say this much before other edge lines are matched on them
 
@@ -22,8 +23,19 @@ def furniture_key(line: str) -> str:
 
 
 def _edges(lines: list[str]) -> list[str]:
+    """A page's top and bottom lines, where furniture sits: EDGE_LINES each on a page with a body between them;
+    on a short page only its first and last line, and none on a page of one line, which is its body.
+    Otherwise a body that recurs ("Bereavement leave is five paid days" on three short pages, "Annual deductible
+    for this tier: $500" differing only in its figure) was taken for a running line and deleted (outside review)."""
     lines = [line for line in lines if line.strip()]
-    return lines[:EDGE_LINES] + lines[EDGE_LINES:][-EDGE_LINES:]
+    if len(lines) > 2 * EDGE_LINES:
+        return lines[:EDGE_LINES] + lines[-EDGE_LINES:]
+    return [lines[0], lines[-1]] if len(lines) > 1 else []
+
+
+def _sentence(key: str) -> bool:
+    """A line that reads as a sentence of the text: a running line is a title, a name, a folio."""
+    return len(key.split()) >= 4 and key.rstrip().endswith((".", "!", "?"))
 
 
 def _core(key: str) -> str:
@@ -69,7 +81,10 @@ def running_lines(pages: list[list[str]]) -> set[str]:
         for key in {furniture_key(line) for line in _edges(lines)}:
             seen[key] = seen.get(key, 0) + 1
     needed = max(MIN_PAGES, math.ceil(RECURRING_SHARE * len(pages)))
-    running = {key for key, n in seen.items() if n >= needed}
+    # A sentence must recur on nearly every page to be furniture ("Confidential. Do not copy."): a body sentence
+    # on half of a short document's pages is text that the document repeats.
+    running = {key for key, n in seen.items()
+               if n >= needed and (not _sentence(key) or n >= SENTENCE_SHARE * len(pages))}
     cores = {core for core in map(_core, running) if _says_enough(core)} | _recurring_cores(pages, needed)
     for lines in pages:
         edges = set(_edges(lines))
