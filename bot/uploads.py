@@ -31,7 +31,9 @@ def download(client: WebClient, url: str, limit: int) -> bytes:
 
 
 LARGE = 300               # passages; a document this big gets a message saying how long it will take
-CHUNKS_PER_SECOND = 30    # embedding on 2 cores (docs/benchmarks.md: about 33 for 200-token passages)
+CHUNKS_PER_SECOND = 4     # stored on 2 cores, each passage's sentences embedded too, by both models: a 346-passage
+                          # two-column PDF took 146 s at load 4 (outside review, 2026-12-03); 30 was before the
+                          # sentence store and is what made the estimate 10x too short
 UPDATE_EVERY = 10.0       # seconds between progress updates in the thread
 
 
