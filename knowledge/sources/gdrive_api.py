@@ -21,6 +21,7 @@ import time
 import urllib.parse
 
 from knowledge.errors import ConfigurationError
+from knowledge.sources.payload import json_object
 from knowledge.sources.items import SourceError, resolve_secret
 from knowledge.sources.transport import TOTAL_SECONDS, request, retry_after
 
@@ -70,7 +71,7 @@ class DriveClient:
                                        "assertion": self.assertion()}).encode()
         status, _, body = self._send(self.token_url, {"Content-Type": "application/x-www-form-urlencoded",
                                                       "Accept": "application/json"}, form, "POST", (400, 401, 403))
-        answer = _json(body, "Google's token endpoint")
+        answer = json_object(body, "Google's token endpoint")
         if status != 200 or not answer.get("access_token"):
             raise credentials_refused(self.key["client_email"], self.subject, answer.get("error"),
                                       answer.get("error_description"))
@@ -107,7 +108,7 @@ class DriveClient:
         if status == 404:
             raise SourceError(f"Google Drive has no {what} (404), or the service account may not see it: share it "
                               "with the service account's address.")
-        return _json(body, f"Google Drive ({what})")
+        return json_object(body, f"Google Drive ({what})")
 
     def call(self, method: str, path: str, what: str, *, params: dict | None = None, data: bytes | None = None,
              limit: int = JSON_BYTES, answered: tuple[int, ...] = ()) -> tuple[int, bytes]:
@@ -199,16 +200,6 @@ def _reason(body: bytes) -> str | None:
         return (error.get("errors") or [{}])[0].get("reason") or error.get("status")
     except (ValueError, AttributeError, IndexError, TypeError):
         return None
-
-
-def _json(body: bytes, what: str) -> dict:
-    try:
-        answer = json.loads(body or b"{}")
-    except ValueError:
-        raise SourceError(f"{what} did not answer with JSON.") from None
-    if not isinstance(answer, dict):
-        raise SourceError(f"{what} answered with something other than a JSON object.")
-    return answer
 
 
 def _b64(data: bytes) -> str:

@@ -23,7 +23,7 @@ from knowledge.sources.gdrive_api import DriveClient
 from knowledge.sources.graph_notify import notification_url
 from knowledge.sources.items import Source, SourceError, resolve_secret
 from knowledge.sources.notifications import OnChange, WebhookRequest, WebhookResponse
-from knowledge.sources.state import SourceState
+from knowledge.sources.state import SourceState, held_for
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,9 @@ def keep_watching(client: DriveClient, source: Source, state: SourceState, token
     if url is None:
         return "off: set HRBOT_PUBLIC_URL (the bot's public https address) to receive them"
     now = now or datetime.now(timezone.utc)
-    kept = state.get(CHANNEL)
-    held = json.loads(kept[0]) if kept else None
-    if held and held.get("url") == url and kept[1] and kept[1] - now > RENEW_BEFORE:
-        return f"on until {kept[1]:%Y-%m-%d}"
+    held, current = held_for(state, CHANNEL, url, RENEW_BEFORE, now)
+    if current:
+        return current
     until = now + ASKED
     body = {"id": channel_prefix(source) + secrets.token_hex(8), "type": "web_hook", "address": url,
             "token": resolve_secret(reference), "expiration": str(int(until.timestamp() * 1000))}

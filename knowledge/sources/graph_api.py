@@ -18,6 +18,7 @@ import time
 import urllib.parse
 
 from knowledge.errors import ConfigurationError
+from knowledge.sources.payload import json_object
 from knowledge.sources.items import SourceError, resolve_secret
 from knowledge.sources.transport import TOTAL_SECONDS, request
 
@@ -74,7 +75,7 @@ class GraphClient:
                                        "scope": _origin(self.base) + "/.default"}).encode()
         status, _, body = self._send(url, {"Content-Type": "application/x-www-form-urlencoded",
                                            "Accept": "application/json"}, form, "POST", (400, 401))
-        answer = _json(body, "Microsoft Entra ID's token endpoint")
+        answer = json_object(body, "Microsoft Entra ID's token endpoint")
         if status != 200 or not answer.get("access_token"):
             raise credentials_refused(self.tenant, answer.get("error"), answer.get("error_description"))
         expires = time.monotonic() + max(60.0, float(answer.get("expires_in") or 3600) - 300)
@@ -90,7 +91,7 @@ class GraphClient:
             raise NotFound(f"Microsoft Graph has no {what} (404), or the app may not see it.")
         if status == 410:
             raise Gone(f"Microsoft Graph says the saved position for {what} has expired (410).")
-        return _json(body, f"Microsoft Graph ({what})")
+        return json_object(body, f"Microsoft Graph ({what})")
 
     def pages(self, path: str, what: str, params: dict | None = None):
         """Every page of a collection, following @odata.nextLink (an absolute URL under the Graph base)."""
@@ -112,7 +113,7 @@ class GraphClient:
         """POST/PATCH a JSON body; (status, answer). 4xx answers are returned for the caller to judge."""
         status, body = self.call(method, path, what, data=json.dumps(payload).encode(),
                                  answered=(400, 403, 404, 409))
-        return status, (_json(body, f"Microsoft Graph ({what})") if body else {})
+        return status, (json_object(body, f"Microsoft Graph ({what})") if body else {})
 
     def call(self, method: str, path_or_url: str, what: str, *, params: dict | None = None, data: bytes | None = None,
              limit: int = JSON_BYTES, answered: tuple[int, ...] = ()) -> tuple[int, bytes]:
@@ -189,16 +190,6 @@ def _error_code(body: bytes) -> str | None:
         return (json.loads(body or b"{}").get("error") or {}).get("code")
     except (ValueError, AttributeError):
         return None
-
-
-def _json(body: bytes, what: str) -> dict:
-    try:
-        answer = json.loads(body or b"{}")
-    except ValueError:
-        raise SourceError(f"{what} did not answer with JSON.") from None
-    if not isinstance(answer, dict):
-        raise SourceError(f"{what} answered with something other than a JSON object.")
-    return answer
 
 
 def _origin(url: str) -> str:

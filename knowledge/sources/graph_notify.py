@@ -24,7 +24,7 @@ from knowledge.errors import ConfigurationError
 from knowledge.sources.graph_api import GraphClient, _q
 from knowledge.sources.items import Source, resolve_secret
 from knowledge.sources.notifications import OnChange, WebhookRequest, WebhookResponse
-from knowledge.sources.state import SourceState
+from knowledge.sources.state import SourceState, held_for
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,9 @@ def keep_subscribed(client: GraphClient, source: Source, state: SourceState, dri
     if url is None:
         return "off: set HRBOT_PUBLIC_URL (the bot's public https address) to receive them"
     now = now or datetime.now(timezone.utc)
-    kept = state.get(SUBSCRIPTION)
-    held = json.loads(kept[0]) if kept else None
-    if held and held.get("url") == url and kept[1] and kept[1] - now > RENEW_BEFORE:
-        return f"on until {kept[1]:%Y-%m-%d}"
+    held, current = held_for(state, SUBSCRIPTION, url, RENEW_BEFORE, now)
+    if current:
+        return current
     until = now + ASKED
     if held and held.get("url") == url:
         status, answer = client.send_json("PATCH", f"/subscriptions/{_q(held['id'])}",

@@ -71,3 +71,14 @@ def amount(value, where: str, field: str) -> Decimal | None:
     if not number.is_finite() or abs(number) > MAX_AMOUNT:
         raise SourceError(f"{where}: the field {field!r} is {str(value)[:40]}, not a leave figure.")
     return number
+
+
+def json_object(body: bytes, what: str) -> dict:
+    """A service's answer that must be a JSON object (a token endpoint's, a cloud API's)."""
+    try:
+        answer = json.loads(body or b"{}")
+    except ValueError:
+        raise SourceError(f"{what} did not answer with JSON.") from None
+    if not isinstance(answer, dict):
+        raise SourceError(f"{what} answered with something other than a JSON object.")
+    return answer

@@ -5,6 +5,8 @@ up to that cursor: a run that fails half-way leaves both as they were, and the n
 again (applying one twice changes nothing: each file's version is remembered in source_items)."""
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,3 +70,13 @@ class SourceState:
                 if gone:
                     cur.executemany(DROP_NODE, gone)
             conn.execute(PUT, {"id": self.id, "name": cursor_name, "value": cursor, "expires": None})
+
+
+def held_for(state: "SourceState", name: str, url: str, renew_before, now) -> tuple[dict | None, str | None]:
+    """What a source holds for notifications under `name` (a Graph subscription, a Drive channel: JSON with its
+    "url"), and "on until <date>" when it is for this address and lasts beyond renew_before (nothing to do)."""
+    kept = state.get(name)
+    held = json.loads(kept[0]) if kept else None
+    if held and held.get("url") == url and kept[1] and kept[1] - now > renew_before:
+        return held, f"on until {kept[1]:%Y-%m-%d}"
+    return held, None
