@@ -186,6 +186,12 @@ def test_graph_notifications_queue_one_run_when_their_client_state_matches_and_n
         time.sleep(0.05)
     assert graph.notified == [202, 202] and len(_queued(runtime)) == 1
 
+    # Outside review: removing the source left its subscription notifying a name that answers 404 for 29 days.
+    from knowledge.desks.sources import SourcesDesk
+
+    SourcesDesk(runtime).remove("hr-site", keep_documents=True, actor="admin")
+    assert graph.subscriptions == {}
+
 
 def test_a_subscription_is_renewed_before_it_ends_and_its_validation_is_echoed_as_text(runtime, store, graph, bot):
     from datetime import datetime, timedelta, timezone

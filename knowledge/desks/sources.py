@@ -2,10 +2,14 @@
 a source brought in, unless kept). An admin's run and removal are in the audit log under their name."""
 from __future__ import annotations
 
+import logging
+
 from knowledge.errors import NotFound
 from knowledge.runtime import Runtime
 from knowledge.sources.items import Source
 from knowledge.sources.store import SourceStore
+
+log = logging.getLogger(__name__)
 
 
 class SourcesDesk:
@@ -60,6 +64,26 @@ class SourcesDesk:
                     retired += 1
                 except NotFound:
                     pass
+        self._unsubscribe(source)
         store.remove(name)
         audit.record(self._runtime.db, actor, "source_remove", name, retired=retired)
         return retired
+
+    def _unsubscribe(self, source) -> None:
+        """End the source's subscription or push channel at its service. Best effort: a service that cannot be
+        reached from here (or credentials this machine lacks) must not keep an admin from removing the source; the
+        subscription then expires by itself, and notifications to the removed name get 404 meanwhile."""
+        from knowledge.errors import HRBotError
+        from knowledge.sources.kinds import KINDS
+
+        kind = KINDS.get(source.kind)
+        if kind is None:
+            return
+        try:
+            done = kind.unsubscribe(self._runtime.ingestor, source)
+        except (HRBotError, OSError) as exc:
+            log.warning("source %s: could not end its notifications at the service (%s); they expire by themselves",
+                        source.name, exc)
+            return
+        if done:
+            log.info("source %s: %s", source.name, done)

@@ -76,6 +76,19 @@ def keep_watching(client: DriveClient, source: Source, state: SourceState, token
     return f"{'renewed' if held else 'on'} until {expires:%Y-%m-%d}"
 
 
+def stop_watching(client_of, state: SourceState) -> str | None:
+    """Stop the source's push channel (the source is being removed): Drive would otherwise post to a name that
+    answers 404 until the channel expires."""
+    kept = state.get(CHANNEL)
+    if not kept:
+        return None
+    held = json.loads(kept[0])
+    client_of().call("POST", "/drive/v3/channels/stop", "the push channel", answered=(400, 403, 404),
+                     data=json.dumps({"id": held["id"], "resourceId": held["resourceId"]}).encode())
+    state.drop(CHANNEL)
+    return "push channel stopped"
+
+
 def make_gdrive_webhook(source: Source, on_change: OnChange):
     """The handler for POST /webhooks/<source name>, or None when the source asks for no notifications."""
     reference = source.settings.get("notification_secret")

@@ -78,6 +78,18 @@ def keep_subscribed(client: GraphClient, source: Source, state: SourceState, dri
     return f"on until {until:%Y-%m-%d}"
 
 
+def unsubscribe(client_of, state: SourceState) -> str | None:
+    """Delete the source's subscription (the source is being removed): Graph would otherwise notify a name that
+    answers 404 until it expires, up to 29 days. client_of: makes the client (its token) only when one is held."""
+    kept = state.get(SUBSCRIPTION)
+    if not kept:
+        return None
+    held = json.loads(kept[0])
+    client_of().call("DELETE", f"/subscriptions/{_q(held['id'])}", "the subscription", answered=(404,))
+    state.drop(SUBSCRIPTION)
+    return "notification subscription deleted"
+
+
 def make_graph_webhook(source: Source, on_change: OnChange):
     """The handler for POST /webhooks/<source name>, or None when the source asks for no notifications."""
     reference = source.settings.get("notification_secret")

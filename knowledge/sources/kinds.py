@@ -36,6 +36,11 @@ class Kind:
     # (source, on_change) -> a handler for POST /webhooks/<source name>, or None (notifications.py): a kind whose
     # service can say when something changed declares one, and the entry point mounts it for each such source.
     webhook: Callable | None = None
+
+    def unsubscribe(self, ingestor: "Ingestor", source: Source) -> str | None:
+        """End what the source asked its service for (a subscription, a push channel) when it is removed; what
+        happened, or None when it holds nothing."""
+        return None
     records = False
 
     def check(self, settings: dict) -> None:
@@ -95,6 +100,14 @@ class GraphKind(Kind):
     """SharePoint and OneDrive through Microsoft Graph: a delta run (delta.py), then the notification subscription
     kept alive (graph_notify.py)."""
 
+    def unsubscribe(self, ingestor, source) -> str | None:
+        from knowledge.sources.graph_api import GraphClient
+        from knowledge.sources.graph_notify import unsubscribe
+        from knowledge.sources.state import SourceState
+
+        return unsubscribe(lambda: GraphClient(source.settings, ingestor.max_bytes),
+                           SourceState(ingestor.db, source.source_id))
+
     def run(self, ingestor, source, result, profile) -> None:
         from knowledge.sources.graph import run_graph
         from knowledge.sources.graph_notify import keep_subscribed, public_url_setting
@@ -116,6 +129,14 @@ def graph_webhook(source: Source, on_change):
 @dataclass(frozen=True)
 class GDriveKind(Kind):
     """Google Drive: a changes run (gdrive.py), then the push channel kept alive (gdrive_notify.py)."""
+
+    def unsubscribe(self, ingestor, source) -> str | None:
+        from knowledge.sources.gdrive_api import DriveClient
+        from knowledge.sources.gdrive_notify import stop_watching
+        from knowledge.sources.state import SourceState
+
+        return stop_watching(lambda: DriveClient(source.settings, ingestor.max_bytes),
+                             SourceState(ingestor.db, source.source_id))
 
     def run(self, ingestor, source, result, profile) -> None:
         from knowledge.sources.gdrive import run_gdrive, scope_of
