@@ -48,11 +48,11 @@ class Webhooks:
 def source_webhooks(sources, on_change: Callable[[str, str], None]) -> Callable[[str], Webhook | None]:
     """A resolver for Webhooks: the handler of the source named so, made by its kind's `webhook` factory with
     on_change bound (the entry point binds it to a de-duplicated run); None for a source whose kind cannot be
-    notified, one not set up for it, or no such source (404). sources: the sources' desk (its list)."""
+    notified, one not set up for it, or no such source (404). sources: the sources' desk (its find)."""
     from knowledge.sources.kinds import KINDS
 
     def resolve(name: str) -> Webhook | None:
-        source = next((s for s in sources.list() if s.name == name), None)
+        source = sources.find(name)
         kind = KINDS.get(source.kind) if source is not None else None
         if kind is None or kind.webhook is None:
             return None

@@ -27,9 +27,9 @@ UPDATED = json.dumps({"timestamp": 1780000000123, "event": "page_updated", "user
 @pytest.fixture(autouse=True)
 def forget_seen(monkeypatch):
     """Each test starts with no notification seen (the memory of them is per process)."""
-    from knowledge.sources import hris_webhooks
+    from knowledge.sources import notifications
 
-    monkeypatch.setattr(hris_webhooks, "_SEEN", {})
+    monkeypatch.setattr(notifications, "_SEEN", {})
 
 
 def wiki(**settings) -> Source:

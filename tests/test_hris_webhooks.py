@@ -29,9 +29,9 @@ MERGE_BODY = json.dumps({"hook": {"id": "h1", "event": "TimeOff.changed", "targe
 @pytest.fixture(autouse=True)
 def forget_seen(monkeypatch):
     """Each test starts with no notification seen (the memory of them is per process)."""
-    from knowledge.sources import hris_webhooks
+    from knowledge.sources import notifications
 
-    monkeypatch.setattr(hris_webhooks, "_SEEN", {})
+    monkeypatch.setattr(notifications, "_SEEN", {})
 
 
 def source(name: str, kind: str, **settings) -> Source:

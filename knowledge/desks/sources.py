@@ -25,6 +25,13 @@ class SourcesDesk:
         """A new source (its kind's settings checked now); the addition is audited."""
         return self._store.add(name, kind, settings, every_seconds, audience, actor)
 
+    def find(self, name: str) -> Source | None:
+        """The source named so, or None (one row: a webhook looks its source up on every request)."""
+        try:
+            return self._store.get(name)
+        except NotFound:
+            return None
+
     def list(self) -> list[Source]:
         return self._store.list()
 

@@ -16,7 +16,7 @@ a reference in `webhook_secret` (env:/file:), never the secret itself.
   200 once verified, and queues nothing.
 - A missing or wrong signature is 401, logged as SECURITY, and queues nothing: the address is public.
 - The same signed body again (Confluence's retry of an answer it lost, or a replay) is 200 and not acted on
-  twice (the memory of signatures is hris_webhooks.seen_for's, per source).
+  twice (the memory of signatures is notifications.seen_for's, per source).
 
 Confluence Cloud's webhooks (Connect or Forge apps) are not signed with a secret an admin can give us, so a Cloud
 source has no webhook: its schedule keeps it current."""
@@ -29,9 +29,9 @@ import logging
 from typing import Callable
 
 from knowledge.errors import ConfigurationError
-from knowledge.sources.hris_webhooks import Answer, REFUSED, seen_for
+from knowledge.sources.hris_webhooks import REFUSED
 from knowledge.sources.items import Source, as_list, resolve_secret
-from knowledge.sources.notifications import WebhookRequest, WebhookResponse
+from knowledge.sources.notifications import WebhookRequest, WebhookResponse, seen_for, text_response
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +60,20 @@ def make_confluence_webhook(source: Source, secret: str, on_change: Callable[[st
         event = str(request.headers.get("x-event-key") or note.get("event") or "").strip()[:80]
         if event.lower() in PING_EVENTS or note.get("test") is True:
             log.info("webhook for source %s: Confluence's test connection, verified", source.name)
-            return Answer(200, b"ok")
+            return text_response(200, b"ok")
         named = space_of(note)
         if named and spaces and named.upper() not in spaces:
             log.info("webhook for source %s: a Confluence event about space %s, not this source's; not queued",
                      source.name, named[:80])
-            return Answer(202, b"not this source's space")
+            return text_response(202, b"not this source's space")
         if expected in seen:
             log.info("webhook for source %s: a notification already acted on (replayed or retried); not queued "
                      "again", source.name)
-            return Answer(200, b"already received")
+            return text_response(200, b"already received")
         on_change(source.name, f"Confluence says {event or 'content'} in space {named or '(not named)'}")
         seen.add(expected)  # once queued: a failure to queue (500) lets Confluence try again
         log.info("webhook for source %s: Confluence event %s; a run is queued", source.name, event or "(unnamed)")
-        return Answer(200, b"ok")
+        return text_response(200, b"ok")
 
     return handle
 

@@ -22,7 +22,7 @@ from knowledge.errors import ConfigurationError
 from knowledge.sources.gdrive_api import DriveClient
 from knowledge.sources.graph_notify import notification_url
 from knowledge.sources.items import Source, SourceError, resolve_secret
-from knowledge.sources.notifications import OnChange, WebhookRequest, WebhookResponse
+from knowledge.sources.notifications import OnChange, TEXT, WebhookRequest, WebhookResponse
 from knowledge.sources.state import SourceState, held_for
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "channel"
 ASKED = timedelta(days=7) - timedelta(hours=1)   # changes channels live at most a week (Drive's documentation)
 RENEW_BEFORE = timedelta(days=2)
-TEXT = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}
 
 
 def channel_prefix(source: Source) -> str:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from knowledge.errors import ConfigurationError
 from knowledge.sources.graph_api import GraphClient, _q
 from knowledge.sources.items import Source, resolve_secret
-from knowledge.sources.notifications import OnChange, WebhookRequest, WebhookResponse
+from knowledge.sources.notifications import OnChange, TEXT, WebhookRequest, WebhookResponse
 from knowledge.sources.state import SourceState, held_for
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ SUBSCRIPTION = "subscription"
 MAX_MINUTES = 42300                  # driveItem's maximum subscription life (Graph's documentation)
 ASKED = timedelta(minutes=MAX_MINUTES - 60)
 RENEW_BEFORE = timedelta(days=14)
-TEXT = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}
 
 
 def notification_url(source: Source, public_url: str | None) -> str | None:

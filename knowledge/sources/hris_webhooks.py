@@ -20,57 +20,19 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from typing import Callable
 
 from knowledge.errors import ConfigurationError
 from knowledge.sources.items import Source, resolve_secret
-from knowledge.sources.notifications import WebhookResponse
+from knowledge.sources.notifications import Seen, WebhookResponse, seen_for, text_response
 
 log = logging.getLogger(__name__)
 
 BAMBOOHR_SKEW = 300  # seconds a BambooHR timestamp may be off (BambooHR's own guidance: reject older than 5 min)
-REMEMBERED = 4096    # signatures kept to recognise a replay (a few hours of a busy HR system's notifications)
 
 
-TEXT = {"Content-Type": "text/plain; charset=utf-8"}
-
-
-def Answer(status: int = 200, body: bytes = b"") -> WebhookResponse:  # noqa: N802 - reads as the response it builds
-    return WebhookResponse(status, body, dict(TEXT))
-
-
-REFUSED = Answer(401, b"invalid signature")
-
-
-class Seen:
-    """Signatures already acted on, the newest REMEMBERED (a bounded memory; threads share it)."""
-
-    def __init__(self, size: int = REMEMBERED):
-        self.size, self._held, self._lock = size, OrderedDict(), threading.Lock()
-
-    def __contains__(self, signature: str) -> bool:
-        with self._lock:
-            return signature in self._held
-
-    def add(self, signature: str) -> None:
-        with self._lock:
-            self._held[signature] = True
-            while len(self._held) > self.size:
-                self._held.popitem(last=False)
-
-
-_SEEN: dict[str, Seen] = {}
-_SEEN_LOCK = threading.Lock()
-
-
-def seen_for(source: Source) -> Seen:
-    """The signatures acted on for this source, shared by every handler made for it: HTTP mode may make a
-    handler per request (from the source's current settings), and a replay must be recognised all the same."""
-    with _SEEN_LOCK:
-        return _SEEN.setdefault(f"{source.kind}:{source.name}", Seen())
+REFUSED = text_response(401, b"invalid signature")
 
 
 def _refuse(source: Source, service: str, why: str) -> WebhookResponse:
@@ -79,17 +41,18 @@ def _refuse(source: Source, service: str, why: str) -> WebhookResponse:
     return REFUSED
 
 
-def _act(source: Source, seen: Seen, signature: str, reason: str, on_change: Callable[[str, str], None]) -> WebhookResponse:
+def _act(source: Source, seen: Seen, signature: str, reason: str,
+         on_change: Callable[[str, str], None]) -> WebhookResponse:
     """Queue a run unless this very notification was acted on already; it counts as seen once queued (so a
     failure to queue, a 500, lets the service try again)."""
     if signature in seen:
         log.info("webhook for source %s: a notification already acted on (replayed or retried); not queued "
                  "again", source.name)
-        return Answer(200, b"already received")
+        return text_response(200, b"already received")
     on_change(source.name, reason)
     seen.add(signature)
     log.info("webhook for source %s: %s; a run is queued", source.name, reason)
-    return Answer(200, b"ok")
+    return text_response(200, b"ok")
 
 
 def _json(body: bytes) -> dict:
@@ -164,7 +127,7 @@ def make_merge_webhook(source: Source, secret: str, on_change: Callable[[str, st
         if linked_account_id and str(account.get("id") or "") != linked_account_id:
             log.info("webhook for source %s: a Merge notification for another linked account; not queued",
                      source.name)
-            return Answer(200, b"not this source's linked account")
+            return text_response(200, b"not this source's linked account")
         hook = note.get("hook") if isinstance(note.get("hook"), dict) else {}
         return _act(source, seen, expected, f"Merge says {str(hook.get('event') or 'data')[:80]} changed",
                     on_change)

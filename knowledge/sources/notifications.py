@@ -8,6 +8,8 @@ and calls on_change(source_name, reason) for a genuine one; the entry point bind
 of that source (operations/schedule.py defer_source). The HTTP server (bot/web.py) only routes."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -28,3 +30,40 @@ class WebhookResponse:
 
 
 OnChange = Callable[[str, str], None]  # (source name, why): queue a run of that source
+
+# Every handler answers in plain text, never sniffed as HTML (Graph's handshake echoes a caller-chosen token).
+TEXT = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}
+REMEMBERED = 4096    # signatures kept to recognise a replay (a few hours of a busy HR system's notifications)
+
+
+def text_response(status: int = 200, body: bytes = b"") -> WebhookResponse:
+    return WebhookResponse(status, body, dict(TEXT))
+
+
+class Seen:
+    """Signatures already acted on, the newest REMEMBERED (a bounded memory; threads share it)."""
+
+    def __init__(self, size: int = REMEMBERED):
+        self.size, self._held, self._lock = size, OrderedDict(), threading.Lock()
+
+    def __contains__(self, signature: str) -> bool:
+        with self._lock:
+            return signature in self._held
+
+    def add(self, signature: str) -> None:
+        with self._lock:
+            self._held[signature] = True
+            while len(self._held) > self.size:
+                self._held.popitem(last=False)
+
+
+_SEEN: dict[str, Seen] = {}
+_SEEN_LOCK = threading.Lock()
+
+
+def seen_for(source) -> Seen:
+    """The signatures acted on for this source, shared by every handler made for it: HTTP mode makes a handler per
+    request (from the source's current settings), and a replay must be recognised all the same. For services
+    whose signature covers no timestamp (Merge, Confluence Data Center)."""
+    with _SEEN_LOCK:
+        return _SEEN.setdefault(f"{source.kind}:{source.name}", Seen())
