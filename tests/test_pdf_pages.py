@@ -104,7 +104,8 @@ def test_search_names_the_page_of_the_answering_sentence_and_the_span(runtime, i
     assert top["page"] == 2 and top["pages"] == [1, 2]
 
 
-def test_no_page_of_a_chapter_comes_back_twice(runtime, tmp_path):
+def _search_a_chapter_on_one_page(runtime, tmp_path) -> list:
+    """A leave chapter of three short sections on page 1 (three passages), sickness on page 2; "vacation days"."""
     path = tmp_path / "leave.pdf"
     path.write_bytes(pdf_bytes([
         ["# 1. Leave", "# 1.1 Vacation", "Vacation requests are made in the people system two weeks ahead.",
@@ -112,7 +113,11 @@ def test_no_page_of_a_chapter_comes_back_twice(runtime, tmp_path):
          "# 1.3 Vacation pay", "Vacation is paid at your normal daily rate."],
         ["# 2. Sickness", "Report sickness to your manager before ten in the morning."]], title="Leave"))
     runtime.ingestor.ingest_paths([path])
-    hits = runtime.searcher.search("vacation days", 5)
+    return runtime.searcher.search("vacation days", 5)
+
+
+def test_no_page_of_a_chapter_comes_back_twice(runtime, tmp_path):
+    hits = _search_a_chapter_on_one_page(runtime, tmp_path)
     assert len(hits) >= 2
     assert [h.section for h in hits if h.page == 1][:1] and all(h.section.startswith("Leave") for h in hits
                                                                  if h.page == 1)
@@ -121,14 +126,7 @@ def test_no_page_of_a_chapter_comes_back_twice(runtime, tmp_path):
 
 
 def test_a_second_passage_of_a_page_is_merged_into_its_result_not_dropped(runtime, tmp_path):
-    path = tmp_path / "leave.pdf"
-    path.write_bytes(pdf_bytes([
-        ["# 1. Leave", "# 1.1 Vacation", "Vacation requests are made in the people system two weeks ahead.",
-         "# 1.2 Vacation carry-over", "Up to five vacation days carry over to the next year.",
-         "# 1.3 Vacation pay", "Vacation is paid at your normal daily rate."],
-        ["# 2. Sickness", "Report sickness to your manager before ten in the morning."]], title="Leave"))
-    runtime.ingestor.ingest_paths([path])
-    hits = runtime.searcher.search("vacation days", 5)
+    hits = _search_a_chapter_on_one_page(runtime, tmp_path)
     [page_one] = [h for h in hits if h.page == 1]
     for rule in ("two weeks ahead", "carry over to the next year", "normal daily rate"):
         assert rule in page_one.text  # dropped before: only the best-ranked passage of the page was kept
