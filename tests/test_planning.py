@@ -85,10 +85,10 @@ def test_more_than_available_is_a_warning(sample_runtime):
 
 def test_dotted_dates_and_counted_days_in_german_and_english(sample_runtime):
     plan = plan_of(ask(sample_runtime, LENA, "2026-11-20", "Wenn ich 22.12.-2.1. frei nehme, was bleibt danach?"))
-    # Berlin: 22-24, 28-31 December (25 December and 1 January are holidays, 26 December a Saturday): 7 x 0.8;
-    # Lena's own pending request of 28-30 December overlaps
-    assert "Tuesday 22 December 2026 to Saturday 2 January 2027: 7 working days" in plan
-    assert "7 x 0.8 = 5.6 days" in plan
+    # Berlin: 22-24, 28-31 December (25 December and 1 January are holidays, 26 December a Saturday): 7 working
+    # days, of which Lena's own pending request already holds 28-30 December: 4 new days x 0.8
+    assert "Tuesday 22 December 2026 to Saturday 2 January 2027: 4 working days" in plan
+    assert "3 already booked" in plan and "4 x 0.8 = 3.2 days" in plan
     assert "You already have leave on some of these days: annual 28 December 2026 to 30 December 2026 (pending)" \
         in plan
     counted = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "Can I take off from Monday for 3 days?"))
@@ -250,3 +250,48 @@ def test_a_plan_is_for_the_leave_type_named_and_none_where_it_has_no_balance():
     assert volunteering[0].metadata["leave_type"] == "volunteering"
     assert plan_facts(records, "If I take parental leave from 10 December, how many days is that?", TODAY,
                       profile) == []
+
+
+# --- the outside review of leave planning (2026-12-03) ----------------------------------------------------------
+
+@pytest.mark.parametrize("pack,text", [
+    ("en", "14 December to 10 December"),             # written backwards: not a year-long plan over New Year
+    ("de", "vom 10.12. bis 5.12."),
+    ("en", "1 June to 1 March"),                      # wrapping over New Year for nine months: backwards too
+    ("en", "If I take 29 February off"),              # no 29 February in 2027: never moved to the 28th
+    ("en", "22 December to 2 January and 15 February to 19 February"),  # two periods: not the first one alone
+])
+def test_backwards_impossible_and_several_periods_are_asked_about_not_guessed(pack, text):
+    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027) is None
+
+
+def test_a_yearless_period_that_has_begun_is_this_years():
+    """"1 to 11 December" asked on 3 December is the period running now, not December next year."""
+    today = date(2026, 12, 3)
+    assert read_period("1 December to 11 December", shipped_pack("en").dates, today, lambda y: EASTER_2027) == \
+        Period(date(2026, 12, 1), date(2026, 12, 11))
+
+
+def test_days_already_booked_are_not_taken_twice(sample_runtime):
+    """Hannah, 17-28 August 2026 asked on 1 July: 17-21 August are already approved (L0007, 5 days), so the plan
+    needs the 5 days of 24-28 August only: 17.5 - 5 = 12.5, not 17.5 - 10."""
+    answer = ask(sample_runtime, HANNAH, "2026-07-01", "If I take 17 August to 28 August off, how many days is "
+                                                         "that and what will I have left?")
+    plan = plan_of(answer)
+    assert "Left after it: 17.5 - 5 = 12.5 days" in plan, plan
+    assert "5 working days of it already booked are not counted again" in plan
+
+
+def test_a_leaver_is_told_their_employment_ends_and_no_day_after_it_is_counted(sample_runtime):
+    """Gemma's fixed-term contract ended on 31 July 2026: a plan for January 2027 takes nothing and says why."""
+    answer = ask(sample_runtime, "U08GC7LRKE", "2026-12-03", "If I take 11 January to 15 January off, how many "
+                                                              "days is that?")
+    plan = plan_of(answer)
+    assert "employment ends on 31 July 2026" in plan and "Left after it" not in plan
+    assert "needs no leave" not in plan
+
+
+def test_a_period_wholly_in_the_past_says_so(sample_runtime):
+    plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "If I take 10 March 2025 to 14 March 2025 off, "
+                                                               "how many days is that?"))
+    assert "This whole period is before today" in plan and "Part of this period" not in plan

@@ -253,7 +253,8 @@ def _usage(rules: LeaveRules, records: list[LeaveRecord], holidays: set[date], y
         portions = [(d, share) for d, share in spread(record, holidays) if d in year]
         if not portions:
             continue
-        usage.records.append(record.request_id)
+        if record.request_id not in usage.records:
+            usage.records.append(record.request_id)
         for when, share in portions:
             if record.status == "pending":
                 usage.pending += share

@@ -48,6 +48,7 @@ class LeavePlan:
     parts: list[PlanPart]
     warnings: list[str] = field(default_factory=list)
     unlimited: bool = False
+    booked: list[date] = field(default_factory=list)  # working days already on approved or pending leave
 
     @property
     def working(self) -> int:
@@ -66,9 +67,11 @@ class LeavePlan:
 
     def _count(self) -> str:
         count = f"{self.working} working day{'s' if self.working != 1 else ''}"
-        if self.days_off:
-            count += " (not counted: weekends; " + "; ".join(f"{name} on {weekday(d)}"
-                                                            for d, name in self.days_off.items()) + ")"
+        skipped = [f"{name} on {weekday(d)}" for d, name in self.days_off.items()]
+        if self.booked:
+            skipped.append(f"{len(self.booked)} already booked")
+        if skipped:
+            count += " (not counted: weekends; " + "; ".join(skipped) + ")"
         if self.fte != 1:
             count += (f"; at {_n(self.fte)} FTE with no working days in your records, each counts as {_n(self.fte)}"
                       f" of a day: {self.working} x {_n(self.fte)} = {fmt_days(self.amount)} of {self.label}")
@@ -119,15 +122,19 @@ def plan_leave(rules: LeaveRules, employee: Employee, records: PersonalRecords, 
                start: date, end: date, today: date, *, label: str, location_name: str) -> LeavePlan:
     """The plan: working days per leave year and, for each, the balance without and with the leave (as an
     approved request), as of the later of today and the leave's last day in that year; then the warnings."""
-    days = working_days(start, end, set(holidays))
+    booked = _booked_days(records, start, end)
+    last = min(end, employee.end_date) if employee.end_date else end
+    days = [d for d in working_days(start, end, set(holidays)) if d not in booked and d <= last]
     plan = LeavePlan(rules.leave_type, label, start, end, employee.fte,
                      {d: n for d, n in sorted(holidays.items()) if start <= d <= end and d.weekday() < 5}, [],
-                     unlimited=rules.unlimited)
+                     unlimited=rules.unlimited,
+                     booked=sorted(d for d in working_days(start, end, set(holidays)) if d in booked))
     years: list[LeaveYear] = []
     for d in days:
         if not years or d not in years[-1]:
             years.append(leave_year(rules, employee, d))
-    planned = LeaveRecord(PLANNED, rules.leave_type, start, end, _q(len(days) * employee.fte), "approved")
+    # one request per planned day: days already booked or after the employment ends are not in the plan
+    planned = [LeaveRecord(PLANNED, rules.leave_type, d, d, _q(employee.fte), "approved") for d in days]
     for year in years:
         inside = [d for d in days if d in year]
         part = PlanPart(year, inside, _q(len(inside) * employee.fte), None, None)
@@ -136,7 +143,7 @@ def plan_leave(rules: LeaveRules, employee: Employee, records: PersonalRecords, 
             kwargs = dict(label=label, location_name=location_name, year=year)
             part.before = leave_balance(rules, employee, records.entitlements, records.leave, set(holidays), as_of,
                                         **kwargs)
-            part.after = leave_balance(rules, employee, records.entitlements, [*records.leave, planned],
+            part.after = leave_balance(rules, employee, records.entitlements, [*records.leave, *planned],
                                        set(holidays), as_of, **kwargs)
         plan.parts.append(part)
     plan.warnings = _warnings(plan, rules, records, start, end, today)
@@ -150,7 +157,8 @@ def _q(value: Decimal) -> Decimal:
 def _warnings(plan: LeavePlan, rules: LeaveRules, records: PersonalRecords, start: date, end: date,
               today: date) -> list[str]:
     warnings = []
-    if not plan.parts:
+    ends = records.employee.end_date
+    if not plan.parts and not (ends is not None and ends < start):
         warnings.append("There are no working days in this period, so it needs no leave.")
     for part in plan.parts:
         if part.after is not None and part.after.available < 0:
@@ -167,11 +175,26 @@ def _warnings(plan: LeavePlan, rules: LeaveRules, records: PersonalRecords, star
     overlapping = [r for r in records.leave if r.status in ("approved", "pending") and r.start_date <= end
                    and r.end_date >= start]
     if overlapping:
+        counted = f"; {len(plan.booked)} working day{'s' if len(plan.booked) != 1 else ''} of it " \
+                  "already booked are not counted again" if plan.booked else ""
         warnings.append("You already have leave on some of these days: " + "; ".join(
-            f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)} ({r.status})" for r in overlapping) + ".")
-    if start < today:
+            f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)} ({r.status})" for r in overlapping)
+            + counted + ".")
+    if ends is not None and ends < end:
+        warnings.append(f"Your records say your employment ends on {day(ends)}: days after it are not counted; "
+                        "ask HR if that is wrong.")
+    if end < today:
+        warnings.append(f"This whole period is before today ({day(today)}): this is what it would have cost.")
+    elif start < today:
         warnings.append(f"Part of this period is before today ({day(today)}).")
     return warnings
+
+
+def _booked_days(records: PersonalRecords, start: date, end: date) -> set[date]:
+    """Days inside the period already on approved or pending leave of any type: planning them again would take
+    them twice."""
+    return {d for r in records.leave if r.status in ("approved", "pending") and r.start_date <= end
+            and r.end_date >= start for d in _days(max(r.start_date, start), min(r.end_date, end))}
 
 
 def _carry_over_warning(part: PlanPart, today: date) -> list[str]:

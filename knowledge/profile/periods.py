@@ -143,16 +143,20 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
     """The period a question names, or None. easter(year): Easter Sunday at the asker's location."""
     found = _dates(text, words)
     counted = words.count.search(text) if words.count else None
-    if len(found) >= 2 and words.range.fullmatch(text[found[0].end:found[1].start].strip()):
+    if len(found) > 2:
+        return None  # two periods, or a list of days: one period at a time, asked for, never the first one alone
+    if len(found) == 2 and words.range.fullmatch(text[found[0].end:found[1].start].strip()):
         return _range(found[0], found[1], today)
     bare = _bare_day_range(text, found, words)
     if bare is not None:
-        return _range(bare, found[0], today)
+        return _range(bare, found[0], today) if len(found) == 1 else None
+    if len(found) == 2:
+        return None  # two dates that are not a range ("22 December and 5 January"): which days is not clear
     start = _resolve(found[0], today) if found else _weekday_start(text, words, today, counted)
     if start is not None and counted:
         return _counted(start, counted, words)
     if found:
-        return Period(start, start)
+        return Period(start, start) if start is not None else None
     return _relative_week(text, words, today, easter)
 
 
@@ -196,29 +200,58 @@ def _bare_day_range(text: str, found: list[_Found], words: DateWords) -> _Found 
     return _Found(match.start(), match.end(), int(match.group(1)), month, None)
 
 
-def _resolve(found: _Found, today: date, after: date | None = None) -> date:
-    """A date without a year is the next one on or after `after` (today)."""
+def _resolve(found: _Found, today: date, after: date | None = None) -> date | None:
+    """A date without a year is the next one on or after `after` (today); None when there is none within a year
+    (29 February outside a leap year: the next one is years away, and moving it to the 28th would be a guess)."""
     after = after or today
     if found.year is not None:
-        return date(found.year, found.month, min(found.day, 29 if found.month == 2 else 31)) \
-            if _valid(found.day, found.month, found.year) else date(found.year, found.month, 28)
+        return date(found.year, found.month, found.day) if _valid(found.day, found.month, found.year) else None
     for year in (after.year, after.year + 1):
         if _valid(found.day, found.month, year) and date(year, found.month, found.day) >= after:
             return date(year, found.month, found.day)
-    return date(after.year + 1, found.month, 28)
+    return None
+
+
+# A range whose end comes before its start in the calendar runs over New Year ("22 December to 2 January"); one
+# whose end is earlier in the same month, or that would then last longer than this, is read as written backwards
+# ("14 December to 10 December") and asked about, not stretched over a year.
+MAX_WRAPPED_DAYS = 183
 
 
 def _range(first: _Found, second: _Found, today: date) -> Period | None:
+    if first.year is not None and second.year is not None:
+        start, end = _resolve(first, today), _resolve(second, today)
+        return Period(start, end) if start is not None and end is not None and end >= start else None
     if first.year is None and second.year is not None:
         end = _resolve(second, today)
-        guess = _Found(first.start, first.end, first.day, first.month, end.year)
-        start = _resolve(guess, today) if _valid(first.day, first.month, end.year) else None
-        if start is None or start > end:
-            start = _resolve(_Found(0, 0, first.day, first.month, end.year - 1), today)
-        return Period(start, end)
-    start = _resolve(first, today)
+        if end is None:
+            return None
+        for year in (end.year, end.year - 1):
+            start = _resolve(_Found(0, 0, first.day, first.month, year), today)
+            if start is not None and start <= end:
+                return Period(start, end)
+        return None
+    wraps = (second.month, second.day) < (first.month, first.day)
+    if wraps and first.month == second.month:
+        return None
+    start = _current(first, second, today) if second.year is None else None
+    start = start or _resolve(first, today)
+    if start is None:
+        return None
     end = _resolve(second, today, after=start)
-    return Period(start, end) if end >= start else None
+    if end is None or end < start or (wraps and (end - start).days > MAX_WRAPPED_DAYS):
+        return None
+    return Period(start, end)
+
+
+def _current(first: _Found, second: _Found, today: date) -> date | None:
+    """The start of a yearless range that has begun but not ended ("1 to 11 December" on 3 December): this
+    year's, not next year's."""
+    if (second.month, second.day) < (first.month, first.day) or not _valid(first.day, first.month, today.year) \
+            or not _valid(second.day, second.month, today.year):
+        return None
+    start, end = date(today.year, first.month, first.day), date(today.year, second.month, second.day)
+    return start if start < today <= end else None
 
 
 def _weekday_start(text: str, words: DateWords, today: date, counted) -> date | None:
