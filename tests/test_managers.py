@@ -217,3 +217,33 @@ def test_a_dm_from_the_manager_gets_the_team_and_a_look_alike_gets_nothing(slack
     harness.dm("U0MIRA2", "Who in my team is off next week?", ts="1700005001.000100")
     update = fake.wait_for("chat.update", 2)[-1]
     assert "Rita" not in texts([update]) and "no direct reports" in texts([update])
+
+
+def test_a_mention_in_a_channel_keeps_the_team_out_of_the_channel(slack):
+    harness, fake = slack
+    harness.event({"type": "app_mention", "channel": "C0GENERAL", "user": "U0MIRA", "ts": "1700005100.000100",
+                   "text": "<@UBOT> Who in my team is off next week?"})
+    [private] = fake.wait_for("chat.postEphemeral")
+    public = fake.calls_to("chat.postMessage") + fake.calls_to("chat.update")
+    assert "Rita" not in texts(public) and "shown to you only" in texts(public)
+    assert private.args["user"] == "U0MIRA" and "Rita" in texts([private])
+
+
+def test_the_hr_command_answers_the_manager_alone(slack):
+    harness, fake = slack
+    harness.command("U0MIRA", "Who in my team is off next week?")
+    [reply] = fake.wait_for("response_url:cmd")
+    assert reply.args["response_type"] == "ephemeral" and "Rita" in texts([reply])
+
+
+def test_a_pack_with_a_broken_team_table_is_reported_by_key():
+    import tomllib
+
+    from knowledge.profile.language import PACKS, LanguagePackError, parse_pack
+
+    team = tomllib.loads((PACKS / "en.toml").read_text())["team"]
+    assert parse_pack("xx", {"name": "X", "team": team}).team.asks("Who in my team is off next week?")
+    with pytest.raises(LanguagePackError, match="team.line must be a text containing"):
+        parse_pack("xx", {"name": "X", "team": {**team, "line": "{name} is off"}})  # which leave, when: gone
+    with pytest.raises(LanguagePackError, match="team.phrases"):
+        parse_pack("xx", {"name": "X", "team": {"phrases": ["(unclosed"]}})
