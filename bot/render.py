@@ -206,6 +206,9 @@ def home_view(home: HomeSummary, examples: tuple[str, ...], status: KnowledgeBas
         blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {plain(f)}" for f in home.facts)))
     elif home.notice:
         blocks.append(section(plain(home.notice)))
+    if home.team:  # a manager's direct reports, from their records: escaped like any record
+        team = "*Your team*\n" + plain(home.team[0]) + "".join(f"\n- {plain(line)}" for line in home.team[1:])
+        blocks += [section(part) for part in split_text(team)]
     blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {plain(e)}" for e in examples)))
     if status is not None:
         last = status.last_upload

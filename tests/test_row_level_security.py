@@ -176,3 +176,49 @@ def test_the_binding_proof_is_rfc_2104_hmac(split):
     assert verify_pads(b"k" * 32, b"E901:123:1700000000", inner, outer)
     long_inner, long_outer = pads(b"k" * 100)  # keys longer than a block are hashed first
     assert verify_pads(b"k" * 100, b"x", long_inner, long_outer)
+
+
+# --- The team view (migration 0024): a manager's direct reports through hrbot_team_leave(), nothing else ----------
+
+TEAM = "SELECT employee_id, request_id FROM hrbot_team_leave('2026-01-01', '2026-12-31', 'attacker')"
+
+
+def test_a_managers_binding_reads_their_report_through_the_function_and_nothing_more(split):
+    reader = RecordsReader(split)
+    with reader.bound("E901") as conn:  # E901 manages E902
+        assert conn.execute(TEAM).fetchall() == [("E902", "R2")]
+        # the manager's own transaction is not widened: the tables still show the manager's rows only
+        assert conn.execute("SELECT employee_id FROM employees").fetchall() == [("E901",)]
+        assert conn.execute("SELECT request_id FROM leave_records").fetchall() == [("R1",)]
+        assert conn.execute("SELECT * FROM hrbot_team_leave('2026-01-01', '2027-06-01', 'x')").fetchall() == []
+    with reader.bound("E902") as conn:  # a report sees no team: not their manager, not themselves
+        assert conn.execute(TEAM).fetchall() == []
+
+
+def test_the_audit_row_names_the_bound_manager_whatever_the_caller_claims(split):
+    with RecordsReader(split).bound("E901") as conn:
+        conn.execute("SELECT * FROM hrbot_team_leave('2026-01-01', '2026-12-31', 'U0AAA', "
+                     "'{\"manager\": \"E999\"}'::jsonb)").fetchall()
+    with split.owner.connection() as conn:
+        manager = conn.execute("SELECT details->>'manager' FROM audit_log WHERE action = 'read_team_leave' "
+                               "ORDER BY audit_id DESC LIMIT 1").fetchone()[0]
+    assert manager == "E901"
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_no_forged_binding_reads_a_team_through_the_function(split, attack):
+    with split.connection() as conn:
+        try:
+            for statement in ATTACKS[attack]:
+                conn.execute(statement)
+            conn.execute("SELECT set_config('hrbot.employee_id', 'E901', false)")  # name the manager
+            assert conn.execute(TEAM).fetchall() == []
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
+
+def test_a_reports_real_proof_moved_to_their_manager_reads_no_team(split):
+    reader = RecordsReader(split)
+    with reader.bound("E902") as conn:
+        conn.execute("SELECT set_config('hrbot.employee_id', 'E901', true)")  # keep E902's proof, name E901
+        assert conn.execute(TEAM).fetchall() == []

@@ -24,6 +24,7 @@ from knowledge.answering.followups import read_with_previous
 from knowledge.answering.models import build_chat_model  # noqa: F401 - where callers have always found it
 from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import facts_text, lean_towards
+from knowledge.answering.team import team_reply
 from knowledge.people.colleagues import Colleagues
 from knowledge.people.personal import RecordsRetriever, not_covered_by
 from knowledge.people.planning import unreadable_plan_reply
@@ -133,6 +134,10 @@ class AnswerService:
                 audit.record(self.records.db, operator, "read_records", employee_id, as_user=reader)
             else:
                 audit.record(self.records.db, reader, "read_records", employee_id)
+        team = team_reply(question, self.profile, self.records, personal, today, asker, operator, self.settings,
+                          for_channel)
+        if team is not None:  # a manager's team: the database decides whose leave (knowledge/answering/team.py)
+            return replace(team[0], timings=_finish(timings, started)), team[1]
         if about_someone_else(question, own_names, own_ids, self.profile.vocabulary,
                               self.colleagues.named if self.colleagues is not None else None):
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",

@@ -35,6 +35,7 @@ class Asked:
 class HomeSummary:
     facts: list[str]                              # the asker's leave this year, computed from their records
     notice: str | None                            # why there are no facts (no record linked)
+    team: list[str] | None = None                 # a manager's: the heading, then a line per direct report's leave
 
 
 class EmployeeDesk:
@@ -122,7 +123,25 @@ class EmployeeDesk:
                          surface="app_home")
             facts = [d.page_content for d in personal_facts(records, today or date.today(), self._runtime.profile)
                      if d.metadata.get("kind") in HOME_FACT_KINDS]
-        return HomeSummary(facts, None if facts else NO_RECORD)
+        team = self._team(employee_id, asker, today or date.today()) if records is not None else None
+        return HomeSummary(facts, None if facts else NO_RECORD, team)
+
+    def _team(self, employee_id: str, asker: Asker, today: date) -> list[str] | None:
+        """A manager's direct reports and their leave in the next weeks (read through the database's team
+        function, audited per report); None for anyone with no reports."""
+        from knowledge.people.team import read_team, team_lines, team_period, team_words
+
+        profile = self._runtime.profile
+        words = team_words(profile)
+        if words is None:
+            return None
+        start, end = team_period(None, profile, None, today)
+        team = read_team(self._runtime.records, employee_id, start, end, asker.slack_user_id or "unknown",
+                         via="app_home")
+        if not team.reports:
+            return None
+        heading = words.heading.format(start=words.day(start), end=words.day(end))
+        return [heading, *team_lines(team, words, profile, everyone=True)]
 
     def feedback(self, question_id: int, slack_user_id: str, helpful: bool, comment: str | None = None) -> None:
         self.conversations.feedback(question_id, slack_user_id, helpful, comment)

@@ -127,6 +127,13 @@ class RecordsReader:
         proof = self.db.binding_key.proof(employee_id, conn.info.backend_pid)
         conn.execute(BIND_ASKER, {"employee_id": employee_id, "binding": proof})
 
+    @contextmanager
+    def bound(self, employee_id: str) -> Iterator[psycopg.Connection]:
+        """A transaction as the records role, bound to one employee (the team view calls its function here)."""
+        with self._as_records_role() as conn:
+            self.bind(conn, employee_id)
+            yield conn
+
     def load(self, employee_id: str) -> PersonalRecords | None:
         with self._as_records_role() as conn:
             self.bind(conn, employee_id)

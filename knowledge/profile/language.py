@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from knowledge.profile.periods import DateWords, DateWordsError, parse_date_words
+from knowledge.profile.team_words import TeamWords, TeamWordsError, parse_team_words
 
 PACKS = Path(__file__).resolve().parent / "languages"
 TOPICS = ("balance", "leave", "holidays", "profile")
@@ -46,6 +47,7 @@ class Language:
     planning: tuple[re.Pattern, ...] = ()  # how people ask to plan leave ("if I take ... off")
     cost: tuple[re.Pattern, ...] = ()  # how they ask what it costs ("how many days", "what will I have left")
     ask_dates: str | None = None       # the kind reply when a plan's period cannot be read
+    team: TeamWords | None = None      # how a manager asks about their team, and the replies (team_words.py)
 
     def plans(self, text: str) -> bool:
         """Does the text ask what a period of leave would cost ("if I take 22 December to 2 January off")?"""
@@ -83,7 +85,7 @@ def parse_pack(code: str, data: dict) -> Language:
             raise LanguagePackError(f"{where}{key} must be a list of texts")
         return value
 
-    unknown = set(data) - {"name", "words", "personal", "topics", "say", "dates", "planning"}
+    unknown = set(data) - {"name", "words", "personal", "topics", "say", "dates", "planning", "team"}
     if unknown:
         raise LanguagePackError(f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(data.get("name"), str) or not data["name"].strip():
@@ -102,7 +104,8 @@ def parse_pack(code: str, data: dict) -> Language:
         raise LanguagePackError("planning must be a table with phrases and cost (regular expressions)")
     try:
         dates = parse_date_words(data["dates"]) if "dates" in data else None
-    except DateWordsError as exc:
+        team = parse_team_words(data["team"]) if "team" in data else None
+    except (DateWordsError, TeamWordsError) as exc:
         raise LanguagePackError(str(exc)) from None
     names = say.get("names", {})
     if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
@@ -122,7 +125,7 @@ def parse_pack(code: str, data: dict) -> Language:
         personal=_alternation(texts(personal, "words", "personal."), whole=True), personal_phrases=tuple(phrases),
         topics={t: p for t, p in compiled.items() if p is not None}, sources_in=sources_in, names=dict(names),
         dates=dates, planning=tuple(_expressions(texts(planning, "phrases", "planning."), "planning.phrases")),
-        cost=tuple(_expressions(texts(planning, "cost", "planning."), "planning.cost")),
+        cost=tuple(_expressions(texts(planning, "cost", "planning."), "planning.cost")), team=team,
         **templates)
 
 
