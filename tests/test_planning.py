@@ -295,3 +295,28 @@ def test_a_period_wholly_in_the_past_says_so(sample_runtime):
     plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "If I take 10 March 2025 to 14 March 2025 off, "
                                                                "how many days is that?"))
     assert "This whole period is before today" in plan and "Part of this period" not in plan
+
+
+@pytest.mark.parametrize("question", [
+    "Wenn Lena nächste Woche Urlaub nimmt, wie viele Tage hat sie dann noch?",
+    "Wenn Priya vom 22.12. bis 2.1. Urlaub nimmt, was bleibt ihr?",
+    "Wie viele Urlaubstage hat Lena noch?",
+    "Was ist Lenas Resturlaub?",
+    "Wie viel Urlaub hat sie noch übrig?",
+])
+def test_a_colleague_named_in_german_word_order_is_refused(sample_runtime, question):
+    """A first name alone where German puts a person, or "sie" in a question about leave: refused like the English
+    "If Lena takes...", never answered with the asker's own figures (the outside review found Hannah's balance)."""
+    answer = ask(sample_runtime, HANNAH, "2026-12-03", question)
+    assert answer["kind"] == "refused" and answer["facts"] == [], answer
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viele Urlaubstage hat Lena noch?",      # Lena asking about herself by her own name
+    "Wie viele Tage Urlaub habe ich noch?",
+    "Wie viele Urlaubstage hat Teilzeit?",         # a capitalised noun where a person could stand: no colleague
+    "Wie ist Ihr Urlaub geregelt?",                # "Ihr" is the polite you
+])
+def test_german_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
+    answer = ask(sample_runtime, LENA, "2026-12-03", question)
+    assert answer["kind"] != "refused", answer

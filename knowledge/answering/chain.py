@@ -24,8 +24,9 @@ from knowledge.answering.followups import read_with_previous
 from knowledge.answering.models import build_chat_model  # noqa: F401 - where callers have always found it
 from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import facts_text, lean_towards
+from knowledge.answering.others import named_in_language
 from knowledge.answering.team import team_reply
-from knowledge.people.colleagues import Colleagues
+from knowledge.people.colleagues import Colleagues, normalise
 from knowledge.people.personal import RecordsRetriever, not_covered_by
 from knowledge.people.planning import unreadable_plan_reply
 from knowledge.search.embeddings import ArrayEmbeddings
@@ -139,7 +140,9 @@ class AnswerService:
         if team is not None:  # a manager's team: the database decides whose leave (knowledge/answering/team.py)
             return replace(team[0], timings=_finish(timings, started)), team[1]
         if about_someone_else(question, own_names, own_ids, self.profile.vocabulary,
-                              self.colleagues.named if self.colleagues is not None else None):
+                              self.colleagues.named if self.colleagues is not None else None) \
+                or named_in_language(question, self.profile.languages, {normalise(w) for w in own_names},
+                                     self.colleagues):
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
                              timings=_finish(timings, started))
             return refusal, replace(refusal) if for_channel else None

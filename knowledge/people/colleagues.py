@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from knowledge.database.roles import BindingKey
 
 NAME_PURPOSE = "colleague-name"
+# A first name alone: looked up only for the word where a language pack's patterns see a person ("hat Lena noch"),
+# never for every word of a question (it would match half of them and tell nothing)
+FIRST_NAME_PURPOSE = "colleague-first-name"
 ID_PURPOSE = "colleague-id"
 # Words that join a surname to the name ("Sanne de Vries", "Ana dos Santos", "Omar bin Said"): a surname is
 # referred to with or without them. "do" and "y" are left out: in a question they are far more often English.
@@ -113,6 +116,8 @@ def refresh_colleague_names(conn: psycopg.Connection, key: "BindingKey") -> int:
                 digests = set()
                 for employee_id, name in batch:
                     digests |= {key.mac(NAME_PURPOSE, v.encode()) for v in name_variants(name or "")}
+                    first = normalise(name or "").split()[:1]
+                    digests |= {key.mac(FIRST_NAME_PURPOSE, w.encode()) for w in first}
                     digests.add(key.mac(ID_PURPOSE, normalise_id(employee_id).encode()))
                 with conn.cursor() as cur, cur.copy(COPY_STAGED) as copy:
                     for digest in digests:
@@ -131,11 +136,13 @@ class Colleagues:
     def __init__(self, db: "Database"):
         self.db = db
 
-    def named(self, names: Iterable[str], ids: Iterable[str] = ()) -> bool:
-        """names: normalised phrases (phrases()); ids: id-like tokens as written."""
+    def named(self, names: Iterable[str], ids: Iterable[str] = (), first_names: Iterable[str] = ()) -> bool:
+        """names: normalised phrases (phrases()); ids: id-like tokens as written; first_names: single words where a
+        person stands in the question (normalised)."""
         key = self.db.binding_key
         digests = ([key.mac(NAME_PURPOSE, n.encode()) for n in set(names)]
-                   + [key.mac(ID_PURPOSE, normalise_id(i).encode()) for i in set(ids)])
+                   + [key.mac(ID_PURPOSE, normalise_id(i).encode()) for i in set(ids)]
+                   + [key.mac(FIRST_NAME_PURPOSE, w.encode()) for w in set(first_names)])
         if not digests:
             return False
         with self.db.connection() as conn:

@@ -48,6 +48,16 @@ class Language:
     cost: tuple[re.Pattern, ...] = ()  # how they ask what it costs ("how many days", "what will I have left")
     ask_dates: str | None = None       # the kind reply when a plan's period cannot be read
     team: TeamWords | None = None      # how a manager asks about their team, and the replies (team_words.py)
+    # where another person stands in this language's questions: patterns whose group 1 is the word there ("hat
+    # Lena noch", "wenn sie"), and the pronouns that are someone else (matched as written: German "sie" is she,
+    # "Sie" is you). The word is refused when it is such a pronoun or a colleague's first name (the digests).
+    others: tuple[re.Pattern, ...] = ()
+    other_pronouns: frozenset[str] = frozenset()
+
+    def people_named(self, text: str) -> tuple[bool, set[str]]:
+        """(a pronoun for someone else stands where a person does, the words standing there)."""
+        found = {m.group(1) for p in self.others for m in p.finditer(text) if m.group(1)}
+        return bool(found & self.other_pronouns), found - self.other_pronouns
 
     def plans(self, text: str) -> bool:
         """Does the text ask what a period of leave would cost ("if I take 22 December to 2 January off")?"""
@@ -85,7 +95,7 @@ def parse_pack(code: str, data: dict) -> Language:
             raise LanguagePackError(f"{where}{key} must be a list of texts")
         return value
 
-    unknown = set(data) - {"name", "words", "personal", "topics", "say", "dates", "planning", "team"}
+    unknown = set(data) - {"name", "words", "personal", "topics", "say", "dates", "planning", "team", "others"}
     if unknown:
         raise LanguagePackError(f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(data.get("name"), str) or not data["name"].strip():
@@ -126,7 +136,28 @@ def parse_pack(code: str, data: dict) -> Language:
         topics={t: p for t, p in compiled.items() if p is not None}, sources_in=sources_in, names=dict(names),
         dates=dates, planning=tuple(_expressions(texts(planning, "phrases", "planning."), "planning.phrases")),
         cost=tuple(_expressions(texts(planning, "cost", "planning."), "planning.cost")), team=team,
+        **_others(data.get("others", {})),
         **templates)
+
+
+def _others(table) -> dict:
+    """The [others] table: `subject` patterns (each with one group: the word where a person stands; compiled as
+    written, so a pattern says itself where case matters) and `pronouns` (as written)."""
+    if not isinstance(table, dict) or set(table) - {"subject", "pronouns"}:
+        raise LanguagePackError("others must be a table with subject (regular expressions) and pronouns")
+    for key in ("subject", "pronouns"):
+        if not isinstance(table.get(key, []), list) or not all(isinstance(v, str) for v in table.get(key, [])):
+            raise LanguagePackError(f"others.{key} must be a list of texts")
+    compiled = []
+    for expression in table.get("subject", []):
+        try:
+            pattern = re.compile(expression)
+        except re.error as exc:
+            raise LanguagePackError(f"others.subject: {expression!r} is not a regular expression ({exc})") from None
+        if pattern.groups < 1:
+            raise LanguagePackError(f"others.subject: {expression!r} needs a group around the person's word")
+        compiled.append(pattern)
+    return {"others": tuple(compiled), "other_pronouns": frozenset(table.get("pronouns", []))}
 
 
 def _expressions(phrases: list[str], where: str) -> list[re.Pattern]:
