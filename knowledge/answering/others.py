@@ -1,4 +1,4 @@
-"""Another person named in a language's own grammar ("Wie viele Urlaubstage hat Lena noch?", "wenn sie nächste
+"""Another person named in a language's own grammar ("Wie viele Urlaubstage hat Mara noch?", "wenn sie nächste
 Woche Urlaub nimmt"): the patterns of answers.about_someone_else read English word order; each language pack's
 [others] table says where a person stands in its questions. The word there is refused when it is a pronoun for
 someone else in a question about leave, or a colleague's first name (a keyed digest, knowledge.people.colleagues:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from knowledge.database.roles import BindingKey
 
 NAME_PURPOSE = "colleague-name"
-# A first name alone: looked up only for the word where a language pack's patterns see a person ("hat Lena noch"),
+# A first name alone: looked up only for the word where a language pack's patterns see a person ("hat Mara noch"),
 # never for every word of a question (it would match half of them and tell nothing)
 FIRST_NAME_PURPOSE = "colleague-first-name"
 ID_PURPOSE = "colleague-id"
