@@ -49,7 +49,7 @@ class Language:
     ask_dates: str | None = None       # the kind reply when a plan's period cannot be read
     team: TeamWords | None = None      # how a manager asks about their team, and the replies (team_words.py)
     # where another person stands in this language's questions: patterns whose group 1 is the word there ("hat
-    # Mara noch", "wenn sie"), and the pronouns that are someone else (matched as written: German "sie" is she,
+    # Mara noch", "wenn sie"), and the pronouns that are someone else (matched as written: "sie" is she,
     # "Sie" is you). The word is refused when it is such a pronoun or a colleague's first name (the digests).
     others: tuple[re.Pattern, ...] = ()
     other_pronouns: frozenset[str] = frozenset()
