@@ -169,8 +169,37 @@ def test_the_profile_checks_closures_and_blackouts_with_their_lines():
         parse_profile(text)
     problems = "\n".join(caught.value.problems)
     assert "company.closures.0: must be a day as \"MM-DD\"" in problems
-    assert "locations.GB.leave.annual.blackout.0: must be a list such as" in problems
+    assert "locations.GB.leave.annual.blackout.0: needs to, as in" in problems
     assert load_profile(SAMPLE_PROFILE).closures == ()
+
+
+@pytest.mark.parametrize("blackout,problem", [
+    ('[{ from = "12-15", reasn = "close" }]', "blackout.0: 'reasn' is not a key here (from, to, reason)"),
+    ('[{ from = "12-31", to = "12-15" }]', "blackout.0: from 12-31 to 12-15 runs over New Year for 350 days"),
+])
+def test_a_blackout_misspelt_or_backwards_is_named_with_what_is_wrong(blackout, problem):
+    text = SAMPLE_PROFILE.read_text(encoding="utf-8").replace(
+        'carry_over = { max_days = 5, expires = "03-31" }',
+        f'carry_over = {{ max_days = 5, expires = "03-31" }}\nblackout = {blackout}', 1)
+    with pytest.raises(ConfigurationError) as caught:
+        parse_profile(text)
+    assert problem in "\n".join(caught.value.problems)
+
+
+def test_profile_check_prints_the_closures_and_blackouts_it_understood(tmp_path):
+    from bot.cli import cli
+
+    text = SAMPLE_PROFILE.read_text(encoding="utf-8")
+    text = text.replace('languages = ["en", "de"]', 'languages = ["en", "de"]\nclosures = ["12-31", "2027-06-04"]', 1)
+    text = text.replace('carry_over = { max_days = 5, expires = "03-31" }',
+                        'carry_over = { max_days = 5, expires = "03-31" }\n'
+                        'blackout = [{ from = "12-20", to = "01-05", reason = "year-end close" }]', 1)
+    path = tmp_path / "profile.toml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["profile", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Company closure days (no leave needed): 31 December every year, 4 June 2027" in result.output
+    assert "blackout: 20 December to 5 January (year-end close)" in result.output
 
 
 EASTER_2027 = date(2027, 3, 28)

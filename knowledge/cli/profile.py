@@ -31,6 +31,8 @@ def profile_check(ctx, file) -> None:
     click.echo("Leave types: " + ", ".join(f"{code} ({label})" for code, label in profile.leave_types.items()))
     if profile.not_names:
         click.echo("Not people's names: " + ", ".join(sorted(profile.not_names)))
+    if profile.closures:
+        click.echo("Company closure days (no leave needed): " + ", ".join(_said(d) for d in profile.closures))
     year = date.today().year
     for code, loc in profile.locations.items():
         click.echo("")
@@ -46,8 +48,15 @@ def profile_check(ctx, file) -> None:
             click.echo("  no leave rules: no balances are computed here")
         for leave_type, rules in loc.leave.items():
             click.echo("  " + rules.describe(profile.label(leave_type)))
+            for blackout in rules.blackout:
+                click.echo(f"    blackout: {blackout.describe()}")
             for override in loc.overrides.get(leave_type, ()):
                 who = override.employment_type or f"department {override.department}"
                 changed = ", ".join("not covered" if (k, v) == ("eligible", False) else f"{k} = {v}"
                                     for k, v in override.changes.items())
                 click.echo(f"    for {who}: {changed}")
+
+
+def _said(day) -> str:
+    """A closure day as written in the profile: every year ("24 December") or once ("31 December 2026")."""
+    return f"{day.day} {day:%B %Y}" if isinstance(day, date) else f"{day[1]} {date(2001, day[0], 1):%B} every year"

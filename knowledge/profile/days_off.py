@@ -34,6 +34,15 @@ class Blackout:
         return f"{said(self.start)} to {said(self.end)}" + (f" ({self.reason})" if self.reason else "")
 
 
+MAX_WRAPPED_DAYS = 183  # a yearly blackout over New Year longer than half a year is taken as written backwards
+
+
+def _wrapped_days(start: tuple[int, int], end: tuple[int, int]) -> int:
+    if start <= end:
+        return 0
+    return (date(2002, *end) - date(2001, *start)).days + 1 if end != (2, 29) else 0
+
+
 def closure_days(closures: tuple[Day, ...], years: list[int]) -> dict[date, str]:
     """The company's closure days in these years."""
     found = {}
@@ -71,9 +80,15 @@ def read_blackout(value, fail, path: tuple) -> tuple[Blackout, ...]:
     found = []
     for i, item in enumerate(value if isinstance(value, list) else [None]):
         here = path + (i,)
-        if not isinstance(item, dict) or set(item) - {"from", "to", "reason"} or not {"from", "to"} <= set(item):
+        if not isinstance(item, dict):
             fail(here if isinstance(value, list) else path,
                  'must be a list such as [{ from = "12-15", to = "12-31", reason = "year-end close" }]')
+            continue
+        wrong = sorted(set(item) - {"from", "to", "reason"})
+        missing = [k for k in ("from", "to") if k not in item]
+        if wrong or missing:
+            fail(here, (f"{wrong[0]!r} is not a key here (from, to, reason)" if wrong else
+                        f"needs {' and '.join(missing)}") + ', as in { from = "12-15", to = "12-31" }')
             continue
         start, end = read_day(item["from"], fail, here + ("from",)), read_day(item["to"], fail, here + ("to",))
         reason = item.get("reason", "")
@@ -84,6 +99,10 @@ def read_blackout(value, fail, path: tuple) -> tuple[Blackout, ...]:
             continue
         if isinstance(start, date) != isinstance(end, date) or (isinstance(start, date) and end < start):
             fail(here, "from and to must both be MM-DD, or both YYYY-MM-DD with from first")
+            continue
+        if not isinstance(start, date) and _wrapped_days(start, end) > MAX_WRAPPED_DAYS:
+            fail(here, f"from {item['from']} to {item['to']} runs over New Year for {_wrapped_days(start, end)} "
+                       "days: is it written backwards? (from is the first day)")
             continue
         found.append(Blackout(start, end, reason.strip()))
     return tuple(found)
