@@ -252,6 +252,7 @@ def test_a_plan_asked_in_a_slack_dm_is_answered_in_its_thread(sample_runtime, fa
 @pytest.mark.parametrize("question,asks", [
     ("If I take the week of the company retreat off, how many days is that?", True),
     ("Wenn ich die Brückentage frei nehme, wie viele Tage brauche ich?", True),
+    ("how many days would 22/12 - 02/01 cost me?", False),     # a cost question the pack now reads: planned
     ("If I take parental leave, do I keep my bonus?", False),   # a policy question, not a cost
     ("Can I take unpaid leave?", False),
     ("How much annual leave do I have left?", False),
@@ -349,3 +350,9 @@ def test_a_colleague_named_in_german_word_order_is_refused(sample_runtime, quest
 def test_german_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
     answer = ask(sample_runtime, LENA, "2026-12-03", question)
     assert answer["kind"] != "refused", answer
+
+
+def test_what_a_period_would_cost_me_is_planned(sample_runtime):
+    """The outside review's "how many days would 22/12 - 02/01 cost me?" was not taken for a plan (not_found)."""
+    plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-01", "how many days would 22/12 - 02/01 cost me?"))
+    assert "Tuesday 22 December 2026 to Saturday 2 January 2027" in plan
