@@ -257,10 +257,8 @@ def test_departed_and_erased_people_get_nothing(harness, slack, company):
     PrivacyDesk(harness.runtime).forget_person("E5", actor="U0ADMIN")
     assert rows(company.db, "SELECT count(*) FROM reminder_optins") == [(1,)]  # went with their records
     assert sent(run(harness, MONDAY_9_LONDON)) == set() and dms(slack) == []
-    with company.db.owner.connection() as conn:  # put them back for the other tests
-        import_csv(company.db, EMPLOYEES.encode())
-        import_csv(company.db, ENTITLEMENTS.encode())
-        del conn
+    import_csv(company.db, EMPLOYEES.encode())  # put them back for the other tests (by hand: lifts the erasure)
+    import_csv(company.db, ENTITLEMENTS.encode())
 
 
 def test_audited_reads_and_sends(harness, slack, company):
@@ -306,3 +304,33 @@ def test_the_profile_section_is_checked_with_line_numbers():
     assert any(p.startswith(f"line {start + 5}: reminders.time_zones.GB") for p in problems)
     assert any(p.startswith(f"line {start + 6}: reminders.soon") for p in problems)
     assert parse_profile(SAMPLE_PROFILE.read_text()).reminders.enabled is False  # off unless turned on
+
+
+def test_a_persons_choice_is_theirs_alone_under_row_level_security(company):
+    """Bound to one person, the records role sees and changes only that person's choice, whatever SQL says."""
+    import psycopg
+
+    from knowledge.people.records import RecordsReader
+
+    reader = RecordsReader(company.db)
+    with company.db.owner.connection() as conn:
+        conn.execute("INSERT INTO reminder_optins (employee_id) VALUES ('E2')")
+    with reader.bound("E1") as conn:
+        assert conn.execute("SELECT employee_id FROM reminder_optins").fetchall() == []
+        assert conn.execute("DELETE FROM reminder_optins WHERE employee_id = 'E2'").rowcount == 0
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with reader.bound("E1") as conn:
+            conn.execute("INSERT INTO reminder_optins (employee_id) VALUES ('E3')")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the runtime role itself: nothing, bound or not
+        with company.db.connection() as conn:
+            conn.execute("SELECT count(*) FROM reminders_sent")
+    assert rows(company.db, "SELECT employee_id FROM reminder_optins") == [("E2",)]
+
+
+def test_a_persons_export_holds_their_reminders(harness, slack, company):
+    opt_in(harness, "U0LONDON")
+    run(harness, MONDAY_9_LONDON)
+    exported = PrivacyDesk(harness.runtime).export_person("U0LONDON", actor="U0ADMIN")
+    assert [r["employee_id"] for r in exported["reminders_chosen"]] == ["E1"]
+    assert {(r["kind"], r["leave_type"], r["state"]) for r in exported["reminders_sent"]} == {
+        ("year_end", "annual", "sent"), ("year_end", "volunteering", "sent")}

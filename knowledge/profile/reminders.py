@@ -52,7 +52,7 @@ def read_reminders(raw, fail, path: tuple, location_codes) -> ReminderSettings:
     hour = _whole(raw, "hour", 10, 0, 23, fail, path)
     time_zone = raw.get("time_zone", "UTC")
     if zone_named(time_zone) is None:
-        fail(path + ("time_zone",), f"must be an IANA time zone such as Europe/London (got {time_zone!r})")
+        fail(path + ("time_zone",), f"must be an IANA time zone such as Asia/Tokyo (got {time_zone!r})")
         time_zone = "UTC"
     zones = raw.get("time_zones", {})
     if not isinstance(zones, dict):
@@ -63,7 +63,7 @@ def read_reminders(raw, fail, path: tuple, location_codes) -> ReminderSettings:
         if code not in location_codes:
             fail(path + ("time_zones", code), "is not one of the profile's locations")
         elif zone_named(name) is None:
-            fail(path + ("time_zones", code), f"must be an IANA time zone such as Europe/Berlin (got {name!r})")
+            fail(path + ("time_zones", code), f"must be an IANA time zone such as America/Chicago (got {name!r})")
         else:
             checked[code] = name.strip()
     return ReminderSettings(enabled, weeks, hour, time_zone, checked)
