@@ -334,3 +334,28 @@ def test_a_persons_export_holds_their_reminders(harness, slack, company):
     assert [r["employee_id"] for r in exported["reminders_chosen"]] == ["E1"]
     assert {(r["kind"], r["leave_type"], r["state"]) for r in exported["reminders_sent"]} == {
         ("year_end", "annual", "sent"), ("year_end", "volunteering", "sent")}
+
+
+def test_a_time_out_while_posting_is_not_sent_again(company, slack):
+    """Slack may have posted a message whose answer never came back: at most once, so it is not tried again."""
+    h = SlackHarness(company, slack, profile=company.configured.profile, slack_timeout=1)
+    try:
+        opt_in(h, "U0LONDON")
+        slack.slow_down("chat.postMessage", 1.5)
+        result = run(h, MONDAY_9_LONDON)
+        assert result.sent == [] and result.failed == []
+        slack.slow_down("chat.postMessage", 0)
+        assert sent(run(h, MONDAY_9_LONDON + timedelta(days=1))) == set()
+        assert rows(company.db, "SELECT DISTINCT state FROM reminders_sent") == [("sending",)]
+        assert len(dms(slack)) == 1  # the one Slack received (and, for all we know, posted)
+    finally:
+        h.close()
+
+
+def test_nobody_s_records_are_read_when_no_reminder_can_be_due(harness, slack, company):
+    opt_in(harness, "U0LONDON")
+    june = datetime(2026, 6, 8, 8, 5, tzinfo=timezone.utc)  # Monday 09:05 in London (summer time): no deadline near
+    assert sent(run(harness, june)) == set()
+    assert rows(company.db, "SELECT count(*) FROM audit_log WHERE actor = 'reminders'") == [(0,)]
+    assert sent(run(harness, MONDAY_9_LONDON)) == {("E1", "year_end")}  # in December they are read (and audited)
+    assert rows(company.db, "SELECT count(*) FROM audit_log WHERE action = 'read_records'") == [(1,)]

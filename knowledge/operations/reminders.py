@@ -18,7 +18,7 @@ from typing import Callable
 from knowledge.database import audit
 from knowledge.database.connection import Database
 from knowledge.people.records import RecordsReader
-from knowledge.people.reminders import DueReminder, due_reminders
+from knowledge.people.reminders import DueReminder, due_reminders, may_be_due
 from knowledge.profile.model import CompanyProfile
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,10 @@ class ReminderRun:
         with owner.connection() as conn:
             people = conn.execute(CANDIDATES, {"today": now.astimezone(timezone.utc).date()}).fetchall()
         for employee_id, slack_user_id, country in people:
+            location = self.profile.location(country)
             local = now.astimezone(settings.zone_for(time_zone_of(slack_user_id), country))
-            if local.hour != settings.hour or local.weekday() >= 5:
+            if (local.hour != settings.hour or local.weekday() >= 5 or location is None
+                    or not may_be_due(location, local.date(), settings.weeks_before)):
                 continue
             self._person(owner, employee_id, slack_user_id, local, send, result)
         return result

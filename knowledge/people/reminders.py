@@ -9,14 +9,15 @@ Two kinds, each once per leave type and leave year (knowledge/operations/reminde
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from knowledge.people.balances import fmt_days, leave_balance
+from knowledge.people.balances import carry_over_expiry, fmt_days, leave_balance
+from knowledge.people.leave import LeaveYear, on_day
 from knowledge.people.records import PersonalRecords, RecordsReader
 from knowledge.profile.dates import day
-from knowledge.profile.model import CompanyProfile
+from knowledge.profile.model import CompanyProfile, Location
 
 CARRY_OVER, YEAR_END = "carry_over", "year_end"
 
@@ -76,6 +77,26 @@ def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date
                 due.append(DueReminder(YEAR_END, leave_type, label, balance.year.label, balance.year.end, days,
                                        working))
     return due
+
+
+def may_be_due(location: Location, today: date, weeks: int) -> bool:
+    """Whether anyone at this location can have a reminder due today, from the profile alone: a leave year from a
+    fixed date ends, or carried-over days lapse, within the window. Leave years from each hire anniversary end on
+    any day, so those always need the records. Outside the windows nobody's records are read (or audited) at all."""
+    horizon = today + timedelta(weeks=weeks)
+    for leave_type, base in location.leave.items():
+        for rules in [base, *(replace(base, **o.changes) for o in location.overrides.get(leave_type, ()))]:
+            if not rules.eligible or rules.unlimited:
+                continue
+            if rules.year_start is None:
+                return True
+            for label in (today.year - 1, today.year):
+                start = on_day(label, *rules.year_start)
+                year = LeaveYear(start, on_day(label + 1, *rules.year_start) - timedelta(days=1), label)
+                expiry = carry_over_expiry(rules, year)
+                if today <= year.end <= horizon or (expiry is not None and today <= expiry <= horizon):
+                    return True
+    return False
 
 
 OPTED_IN = "SELECT 1 FROM reminder_optins"  # no WHERE on purpose: row-level security shows the bound person's row
