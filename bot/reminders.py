@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 import urllib.error
 
 from slack_sdk import WebClient
@@ -13,11 +15,14 @@ from bot.render import reminder_blocks
 from knowledge.operations.reminders import NotDelivered, Reminder
 
 log = logging.getLogger(__name__)
+TIME_ZONE_TTL = 6 * 3600.0  # seconds a person's Slack time zone is remembered (the run asks for it hourly)
 
 
 class SlackReminders:
     def __init__(self, client: WebClient):
         self.client = client
+        self._zones: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
 
     def send(self, reminder: Reminder) -> None:
         """conversations.open with the person, then chat.postMessage to that DM. Raises NotDelivered when Slack
@@ -41,12 +46,21 @@ class SlackReminders:
             raise NotDelivered(_why(exc)) from None
 
     def time_zone(self, slack_user_id: str) -> str | None:
-        """The time zone of the person's Slack profile (users.info `tz`), or None."""
+        """The time zone of the person's Slack profile (users.info `tz`), or None; remembered for a few hours,
+        so an hourly run does not ask Slack about everyone each time."""
+        now = time.monotonic()
+        with self._lock:
+            known = self._zones.get(slack_user_id)
+        if known and known[1] > now:
+            return known[0]
         try:
-            return self.client.users_info(user=slack_user_id)["user"].get("tz")
+            zone = self.client.users_info(user=slack_user_id)["user"].get("tz")
         except (SlackApiError, OSError) as exc:
             log.warning("users.info failed for %s: %s", slack_user_id, _why(exc))
-            return None
+            return None  # not remembered: asked again next time
+        with self._lock:
+            self._zones[slack_user_id] = (zone, now + TIME_ZONE_TTL)
+        return zone
 
 
 def _why(exc: Exception) -> str:

@@ -359,3 +359,13 @@ def test_nobody_s_records_are_read_when_no_reminder_can_be_due(harness, slack, c
     assert rows(company.db, "SELECT count(*) FROM audit_log WHERE actor = 'reminders'") == [(0,)]
     assert sent(run(harness, MONDAY_9_LONDON)) == {("E1", "year_end")}  # in December they are read (and audited)
     assert rows(company.db, "SELECT count(*) FROM audit_log WHERE action = 'read_records'") == [(1,)]
+
+
+def test_slack_is_asked_for_a_time_zone_only_near_a_deadline_and_not_every_hour(harness, slack, company):
+    opt_in(harness, "U0LA")
+    asked = len(slack.calls_to("users.info"))
+    run(harness, datetime(2026, 6, 8, 17, 5, tzinfo=timezone.utc))  # June: no deadline near, Slack not asked
+    assert len(slack.calls_to("users.info")) == asked
+    for hour in range(3):
+        run(harness, MONDAY_9_LONDON + timedelta(hours=hour))
+    assert len(slack.calls_to("users.info")) == asked + 1  # remembered between hourly runs

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from knowledge.database import audit
@@ -80,8 +80,12 @@ class ReminderRun:
             people = conn.execute(CANDIDATES, {"today": now.astimezone(timezone.utc).date()}).fetchall()
         for employee_id, slack_user_id, country in people:
             location = self.profile.location(country)
+            # first without asking Slack: whatever their time zone, their date is within a day of UTC's
+            if location is None or not may_be_due(location, now.astimezone(timezone.utc).date() - timedelta(days=1),
+                                                  settings.weeks_before + 1):
+                continue
             local = now.astimezone(settings.zone_for(time_zone_of(slack_user_id), country))
-            if (local.hour != settings.hour or local.weekday() >= 5 or location is None
+            if (local.hour != settings.hour or local.weekday() >= 5
                     or not may_be_due(location, local.date(), settings.weeks_before)):
                 continue
             self._person(owner, employee_id, slack_user_id, local, send, result)
