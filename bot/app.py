@@ -21,6 +21,7 @@ from knowledge.desks.admins import AdminDesk
 from knowledge.desks.employees import EmployeeDesk
 from knowledge.desks.operations import OperationsDesk
 from knowledge.desks.privacy import PrivacyDesk
+from knowledge.desks.reminders import RemindersDesk
 from knowledge.desks.sources import SourcesDesk
 from knowledge.errors import ConfigurationError, DatabaseUnavailable, DiskFull
 from knowledge.runtime import Runtime
@@ -169,7 +170,7 @@ def _finish_claims_when_listeners_finish(app: HRApp, desk: EmployeeDesk) -> None
 def build_jobs(runtime: Runtime, client: WebClient) -> SlackJobs:
     """The background jobs with the desks they use (`hrbot worker` builds these alone, no Bolt app)."""
     return SlackJobs(client, admins=AdminDesk(runtime), sources=SourcesDesk(runtime), privacy=PrivacyDesk(runtime),
-                     operations=OperationsDesk(runtime))
+                     operations=OperationsDesk(runtime), reminders=RemindersDesk(runtime))
 
 
 def build_bot(runtime: Runtime, *, client: WebClient | None = None, token_verification: bool = True,
@@ -187,7 +188,8 @@ def build_bot(runtime: Runtime, *, client: WebClient | None = None, token_verifi
     desk = EmployeeDesk(runtime)
     admins, sources, privacy, operations = (AdminDesk(runtime), SourcesDesk(runtime), PrivacyDesk(runtime),
                                             OperationsDesk(runtime))
-    jobs = SlackJobs(client, admins=admins, sources=sources, privacy=privacy, operations=operations)
+    jobs = SlackJobs(client, admins=admins, sources=sources, privacy=privacy, operations=operations,
+                     reminders=desk.reminders)
     services = BotServices(desk, bot_user_id=bot_user_id, team_id=team_id)
 
     @app.middleware

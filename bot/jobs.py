@@ -18,11 +18,13 @@ import time
 import procrastinate
 from slack_sdk import WebClient
 
+from bot.reminders import SlackReminders
 from bot.render import plain
 from bot.uploads import SlackUploads
 from knowledge.desks.admins import AdminDesk
 from knowledge.desks.operations import OperationsDesk
 from knowledge.desks.privacy import PrivacyDesk
+from knowledge.desks.reminders import RemindersDesk
 from knowledge.desks.sources import SourcesDesk
 from knowledge.operations import schedule
 from knowledge.operations.jobs import INGEST_QUEUE, run_pending, start_worker_thread
@@ -131,12 +133,16 @@ class SlackJobs:
     operations desk (seals, vectors, stalled jobs)."""
 
     def __init__(self, client: WebClient, *, admins: AdminDesk, sources: SourcesDesk, privacy: PrivacyDesk,
-                 operations: OperationsDesk):
+                 operations: OperationsDesk, reminders: RemindersDesk | None = None):
         self.client, self.admins, self.operations = client, admins, operations
         self._deferrer = operations.job_app()
         self.context = {UPLOADS: SlackUploads(admins, client), schedule.SOURCES: sources,
                         schedule.PRIVACY: privacy, schedule.OPERATIONS: operations,
                         schedule.DEFERRER: self._deferrer, schedule.SOURCE_ALERT: self.source_alert}
+        if reminders is not None:  # the reminders run: DMs through this client (bot/reminders.py)
+            sender = SlackReminders(client)
+            self.context |= {schedule.REMINDERS: reminders, schedule.REMINDER_SEND: sender.send,
+                             schedule.REMINDER_TIME_ZONE: sender.time_zone}
         # The worker's App opens and closes its own connections (a finishing worker would close the
         # deferring side's), so it is a second App over the same queue.
         self.worker_app = self._worker_app(operations, periodic=True)

@@ -16,6 +16,8 @@ ESCALATE = "hr_escalate"
 FEEDBACK_MODAL = "hr_feedback_modal"
 DOC_REMOVE = "hr_doc_remove"
 DOC_AUDIENCE = "hr_doc_audience"
+REMIND_ME = "hr_remind_me"            # value: the Slack id of the person the button was shown to
+STOP_REMINDERS = "hr_stop_reminders"  # the same; the listener acts only when it is the clicking user's own
 LISTED_DOCUMENTS = 45  # a message holds 50 blocks
 
 SECTION_LIMIT = 3000      # characters in one section's text
@@ -264,3 +266,29 @@ def handoff_blocks(slack_user_id: str, question: str, question_id: int, surface:
     return [section(f"*{mention(slack_user_id)} would like to talk to HR about:*\n>{plain(question)}"),
             {"type": "context", "elements": [{"type": "mrkdwn", "text":
              f"Question #{question_id}, via {surface}. Reply to them directly."}]}]
+
+
+def reminder_button(on: bool, slack_user_id: str) -> dict:
+    """"Remind me" or "Stop reminders". The value names whom the button was shown to, so a click by anyone
+    else (a forged or forwarded payload) is refused; the listener acts for the signed clicking user only."""
+    return {"type": "button", "action_id": STOP_REMINDERS if on else REMIND_ME, "value": slack_user_id,
+            "text": {"type": "plain_text", "text": "Stop reminders" if on else "Remind me"}}
+
+
+def reminders_home_blocks(on: bool, slack_user_id: str) -> list[dict]:
+    """The App Home's reminders line with its button."""
+    text = ("*Reminders are on:* I'll message you before carried-over days lapse or your leave year ends with "
+            "days unused." if on else "*Reminders:* I can message you a few weeks before carried-over days lapse "
+            "or your leave year ends with days unused.")
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text},
+             "accessory": reminder_button(on, slack_user_id)}]
+
+
+def reminder_blocks(items: list[tuple[str, str]], slack_user_id: str) -> list[dict]:
+    """A reminder DM: for each (what lapses or is left, how it was found) a section and its working (escaped:
+    labels come from the profile and the figures from the records), then the button to stop them."""
+    blocks: list[dict] = []
+    for text, working in items[:10]:
+        blocks += [section(f":calendar: {plain(text)}"),
+                   {"type": "context", "elements": [{"type": "mrkdwn", "text": plain(working)[:SECTION_LIMIT]}]}]
+    return blocks + [{"type": "actions", "block_id": "reminder", "elements": [reminder_button(True, slack_user_id)]}]

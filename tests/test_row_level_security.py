@@ -86,7 +86,8 @@ def test_the_runtime_role_owns_nothing_and_bypasses_nothing(split):
             conn.execute("CREATE TABLE stolen (x text)")
     with split.owner.connection() as conn:
         forced = conn.execute("SELECT relname FROM pg_class WHERE relforcerowsecurity ORDER BY relname").fetchall()
-    assert [r[0] for r in forced] == ["employees", "leave_balances", "leave_entitlements", "leave_records"]
+    assert [r[0] for r in forced] == ["employees", "leave_balances", "leave_entitlements", "leave_records",
+                                      "reminder_optins"]
 
 
 def test_the_app_reads_the_askers_records_as_the_runtime_role(split):

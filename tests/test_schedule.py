@@ -109,7 +109,7 @@ def test_the_schedule_is_periodic_tasks_not_threads():
     crons = {p.task.name: p.cron for p in app.periodic_registry.periodic_tasks.values()}
     assert crons == {"hrbot:schedule_sources": "* * * * *", "hrbot:retention": "17 3 * * *",
                      "hrbot:complete_vectors": "41 * * * *", "hrbot:stalled_jobs": "* * * * *",
-                     "hrbot:redeliver": REDELIVERY_CRON}
+                     "hrbot:redeliver": REDELIVERY_CRON, "hrbot:send_reminders": schedule.REMINDERS_CRON}
     for name in crons:  # each has a queueing lock: at most one waits, however many replicas defer it
         assert app.tasks[name].queueing_lock
     quiet = procrastinate.App(connector=procrastinate.testing.InMemoryConnector())

@@ -5,7 +5,7 @@ from typing import Callable
 
 from slack_bolt import App
 
-from bot.listeners import actions, admin, assistant, commands, home, messages
+from bot.listeners import actions, admin, assistant, commands, home, messages, reminders
 from bot.services import BotServices
 from knowledge.desks.admins import AdminDesk
 from knowledge.desks.privacy import PrivacyDesk
@@ -19,5 +19,6 @@ def register_listeners(app: App, services: BotServices, *, admins: AdminDesk, so
     messages.register(app, services, shared_files)
     commands.register(app, services)
     actions.register(app, services.desk)
+    reminders.register(app, services)
     home.register(app, services, admins)
     admin.register(app, admins, sources, privacy)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.render import home_view
+from bot.listeners.reminders import publish_home
 from bot.services import BotServices
 from knowledge.desks.admins import AdminDesk
 
@@ -15,6 +15,5 @@ def register(app: App, services: BotServices, admins: AdminDesk) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        summary = services.desk.home(services.asker(client, user))
         status = admins.knowledge_base_status() if admins.is_admin(user) else None
-        client.views_publish(user_id=user, view=home_view(summary, services.desk.examples, status))
+        publish_home(client, services, user, status)

@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 RUNTIME_ROLE = "hrbot_app"  # the embedded server's runtime login role
 RECORDS_ROLE = "hrbot_records"  # the role the records path reads as (migration 0002)
-PERSONAL_TABLES = ("employees", "leave_entitlements", "leave_records", "leave_balances")
-OWNER_ONLY_TABLES = ("hrbot_secrets", "erased_people")
+PERSONAL_TABLES = ("employees", "leave_entitlements", "leave_records", "leave_balances",
+                   "reminder_optins")  # a person's reminder choice: only under their binding (migration 0023)
+OWNER_ONLY_TABLES = ("hrbot_secrets", "erased_people", "reminders_sent")  # whose days lapse: the reminder run's
 # What the answer path needs, table by table; a table not listed here is read-only to the runtime role (the
 # owner writes documents, sources, admins, records). docs/security.md explains each line; tests/test_security_sql.py
 # checks that nothing more is granted.

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from threading import BoundedSemaphore
 from typing import Callable
@@ -53,6 +54,13 @@ class EmployeeDesk:
     @property
     def settings(self):
         return self._runtime.settings
+
+    @cached_property
+    def reminders(self):
+        """Their reminders (turned on and off for themselves: knowledge/desks/reminders.py)."""
+        from knowledge.desks.reminders import RemindersDesk
+
+        return RemindersDesk(self._runtime)
 
     @property
     def examples(self) -> tuple[str, ...]:

@@ -30,6 +30,8 @@ THEIR_RECORDS = {
     "entitlements": "SELECT * FROM leave_entitlements WHERE employee_id = ANY(%(employees)s) ORDER BY year",
     "leave": "SELECT * FROM leave_records WHERE employee_id = ANY(%(employees)s) ORDER BY start_date",
     "balances": "SELECT * FROM leave_balances WHERE employee_id = ANY(%(employees)s) ORDER BY year",
+    "reminders_chosen": "SELECT * FROM reminder_optins WHERE employee_id = ANY(%(employees)s)",
+    "reminders_sent": "SELECT * FROM reminders_sent WHERE employee_id = ANY(%(employees)s) ORDER BY claimed_at",
 }
 FORGET_QUESTIONS = """
 DELETE FROM questions WHERE slack_user_id = ANY(%(slack)s) OR employee_id = ANY(%(employees)s)"""

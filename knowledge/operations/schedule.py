@@ -8,6 +8,7 @@ the queues of the workers that can do them:
 | --- | --- | --- |
 | `maintenance` | which sources are due (every minute), retention (daily), missing vectors (hourly), jobs of a dead worker (every minute) | a worker with the owner's URL |
 | `sources` | one source's run, a job each: sources run in parallel (the worker's concurrency), one slow source delays no other, and one source never runs twice at once (its job lock) | a worker with the owner's URL |
+| `maintenance` | reminders (hourly: each person at the company's hour in their time zone; knowledge/operations/reminders.py) | a worker with the owner's URL and a Slack client |
 | `slack` | answering events whose lease ran out (bot/jobs.py) | every bot process |
 
 Nothing here knows Slack: a failing source's alert is a callable in the worker's context.
@@ -32,6 +33,10 @@ PRIVACY = "privacy"          # knowledge.desks.privacy.PrivacyDesk (retention)
 OPERATIONS = "operations"    # knowledge.desks.operations.OperationsDesk (vectors, stalled jobs, job seals)
 DEFERRER = "deferrer"        # a procrastinate App opened on the runtime's sync pool, for deferring from a job
 SOURCE_ALERT = "source_alert"  # (source, failures, error) -> None, or absent
+REMINDERS = "reminders"      # knowledge.desks.reminders.RemindersDesk, or absent
+REMINDER_SEND = "reminder_send"  # (Reminder) -> None, raising NotDelivered to be tried again; or absent
+REMINDER_TIME_ZONE = "reminder_time_zone"  # (Slack user id) -> IANA time zone or None
+REMINDERS_CRON = "5 * * * *"  # hourly: each person's local hour comes round once a day
 SOURCE_CONCURRENCY = 4       # sources running at once in one worker (each mostly waits on the network)
 RETENTION_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=60)
 
@@ -94,5 +99,20 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
     @tasks.task(name="stalled_jobs", queue=MAINTENANCE_QUEUE, queueing_lock="stalled_jobs", pass_context=True)
     def stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> int:
         return context.additional_context[OPERATIONS].retry_stalled_jobs()
+
+    @every(REMINDERS_CRON, "reminders")
+    @tasks.task(name="send_reminders", queue=MAINTENANCE_QUEUE, queueing_lock="send_reminders", pass_context=True)
+    def send_reminders(context: procrastinate.JobContext, timestamp: int) -> int:
+        """The reminders due at this tick (its own time, not the time the job runs: a late job still serves the
+        hour it was deferred for); each is sent once however many workers run this."""
+        from datetime import datetime, timezone
+
+        extra = context.additional_context
+        desk, send = extra.get(REMINDERS), extra.get(REMINDER_SEND)
+        if desk is None or send is None:
+            return 0
+        result = desk.run(datetime.fromtimestamp(timestamp, timezone.utc), send,
+                          extra.get(REMINDER_TIME_ZONE) or (lambda user: None))
+        return len(result.sent)
 
     return tasks

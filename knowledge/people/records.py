@@ -129,7 +129,8 @@ class RecordsReader:
 
     @contextmanager
     def bound(self, employee_id: str) -> Iterator[psycopg.Connection]:
-        """A transaction as the records role, bound to one employee (the team view calls its function here)."""
+        """A transaction as the records role, bound to one employee (the team view calls its function here; a
+        person's own reminder choice is read and written here, people/reminders.py)."""
         with self._as_records_role() as conn:
             self.bind(conn, employee_id)
             yield conn

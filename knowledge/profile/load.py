@@ -11,6 +11,7 @@ from pathlib import Path
 from knowledge.errors import ConfigurationError
 from knowledge.profile.days_off import read_blackout, read_closures
 from knowledge.profile.language import Language, LanguagePackError, parse_pack, shipped_pack
+from knowledge.profile.reminders import ReminderSettings, read_reminders
 from knowledge.profile.model import (ACCRUAL_PERIODS, EMPLOYMENT_TYPES, PRO_RATA, ROUNDING, Accrual, CarryOver,
                                      CompanyProfile, Location, LeaveRules, LongServiceStep, Override)
 
@@ -151,7 +152,7 @@ class _Checker:
     # --- the profile ------------------------------------------------------------------------------------------
 
     def profile(self, data: dict, path: Path | None) -> CompanyProfile:
-        self.unknown(data, (), {"company", "leave_types", "locations", "language_packs"})
+        self.unknown(data, (), {"company", "leave_types", "locations", "language_packs", "reminders"})
         company = self.table(data, (), "company", required=True)
         self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user",
                                                 "examples", "languages", "closures"})
@@ -199,8 +200,10 @@ class _Checker:
                     self.fail(("locations", code, "aliases"), f"{word!r} also names {other}: a question naming it "
                                                                "could not be placed")
         languages = self.languages(company, self.table(data, (), "language_packs"))
+        reminders = (read_reminders(data["reminders"], self.fail, ("reminders",), set(locations))
+                     if "reminders" in data else ReminderSettings())
         profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
-                                 path, languages=languages, closures=closures)
+                                 path, languages=languages, closures=closures, reminders=reminders)
         return replace(profile, examples=examples) if examples else profile
 
     def languages(self, company: dict, packs: dict) -> tuple[Language, ...]:

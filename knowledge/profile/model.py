@@ -15,6 +15,7 @@ from pathlib import Path
 from knowledge.profile.dates import day_month
 from knowledge.profile.days_off import Blackout, Day, closure_days
 from knowledge.profile.language import Language, detect, shipped_pack
+from knowledge.profile.reminders import ReminderSettings
 
 PRO_RATA = ("months", "calendar_days", "none")
 ROUNDING = ("up_half", "nearest_half", "up_whole", "nearest_whole", "none")
@@ -170,6 +171,7 @@ class CompanyProfile:
     # The languages employees ask in (language packs); the first is the company's default
     languages: tuple[Language, ...] = field(default_factory=lambda: (shipped_pack("en"),))
     closures: tuple[Day, ...] = ()       # company-wide closure days: no leave is needed on them
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)  # [reminders]: off unless turned on
 
     def closure_days(self, years: list[int]) -> dict[date, str]:
         return closure_days(self.closures, years)

@@ -211,6 +211,7 @@ class FakeSlack:
             return {**ok, "user": {"id": args["user"], "real_name": user.get("real_name"),
                                    "is_bot": user.get("is_bot", False), "team_id": user.get("team_id", self.team_id),
                                    **{f: user[f] for f in flags if f in user},
+                                   **({"tz": user["tz"]} if "tz" in user else {}),
                                    "profile": {"email": user.get("email"), "real_name": user.get("real_name")}}}
         if method in ("chat.postMessage", "chat.update"):
             refused = _message_limits(args)

@@ -1,0 +1,69 @@
+"""The Slack side of reminders: the DM (a conversation opened with the person, never a channel) and the person's
+time zone from their Slack profile. knowledge/operations/reminders.py decides what is due and keeps it once."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import urllib.error
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.render import reminder_blocks
+from knowledge.operations.reminders import NotDelivered, Reminder
+
+log = logging.getLogger(__name__)
+TIME_ZONE_TTL = 6 * 3600.0  # seconds a person's Slack time zone is remembered (the run asks for it hourly)
+
+
+class SlackReminders:
+    def __init__(self, client: WebClient):
+        self.client = client
+        self._zones: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def send(self, reminder: Reminder) -> None:
+        """conversations.open with the person, then chat.postMessage to that DM. Raises NotDelivered when Slack
+        surely did not post it (it answered with an error, or could not be reached); a time-out while posting
+        is left to propagate: Slack may have posted it, so it is not tried again."""
+        try:
+            channel = self.client.conversations_open(users=reminder.slack_user_id)["channel"]["id"]
+        except (SlackApiError, OSError) as exc:  # nothing was posted yet
+            raise NotDelivered(_why(exc)) from None
+        if not channel.startswith("D"):
+            raise NotDelivered(f"conversations.open gave {channel}, not a direct message")
+        try:
+            text = " ".join(due.text() for due in reminder.dues)
+            self.client.chat_postMessage(channel=channel, text=text, blocks=reminder_blocks(
+                [(due.text(), due.working) for due in reminder.dues], reminder.slack_user_id))
+        except SlackApiError as exc:  # Slack answered: it did not post the message
+            raise NotDelivered(_why(exc)) from None
+        except urllib.error.URLError as exc:  # refused before sending; a time-out or a reset may not be
+            if isinstance(getattr(exc, "reason", None), socket.timeout):
+                raise
+            raise NotDelivered(_why(exc)) from None
+
+    def time_zone(self, slack_user_id: str) -> str | None:
+        """The time zone of the person's Slack profile (users.info `tz`), or None; remembered for a few hours,
+        so an hourly run does not ask Slack about everyone each time."""
+        now = time.monotonic()
+        with self._lock:
+            known = self._zones.get(slack_user_id)
+        if known and known[1] > now:
+            return known[0]
+        try:
+            zone = self.client.users_info(user=slack_user_id)["user"].get("tz")
+        except (SlackApiError, OSError) as exc:
+            log.warning("users.info failed for %s: %s", slack_user_id, _why(exc))
+            return None  # not remembered: asked again next time
+        with self._lock:
+            self._zones[slack_user_id] = (zone, now + TIME_ZONE_TTL)
+        return zone
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return f"Slack answered {exc.response.status_code}: {exc.response.get('error')}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,121 @@
+"""What a person may be reminded of, computed by the balance engine from their own records, and their choice to be
+reminded, kept under their own binding.
+
+Two kinds, each once per leave type and leave year (knowledge/operations/reminders.py sends them):
+- `carry_over`: days carried into this leave year that will lapse at the carry-over's expiry, counting the
+  approved leave (taken or booked) up to that day, when the expiry is within the company's `weeks_before`;
+- `year_end`: days still available when the leave year ends within `weeks_before` (the HR system's balance where
+  it is imported, as in answers; ours otherwise).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from knowledge.people.balances import carry_over_expiry, fmt_days, leave_balance
+from knowledge.people.leave import LeaveYear, on_day
+from knowledge.people.records import PersonalRecords, RecordsReader
+from knowledge.profile.dates import day
+from knowledge.profile.model import CompanyProfile, Location
+
+CARRY_OVER, YEAR_END = "carry_over", "year_end"
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    kind: str            # carry_over | year_end
+    leave_type: str
+    label: str           # "annual leave"
+    leave_year: int      # the leave year's label (the calendar year it starts in)
+    deadline: date       # when the days lapse or the leave year ends
+    days: Decimal        # the days at stake
+    working: str         # how the figure was found, in one line
+
+    def text(self) -> str:
+        if self.kind == CARRY_OVER:
+            return (f"{fmt_days(self.days)} of {self.label} you carried over will lapse on {day(self.deadline)} "
+                    f"unless you take them by then.")
+        return f"You have {fmt_days(self.days)} of {self.label} left, and your leave year ends on {day(self.deadline)}."
+
+
+def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date) -> list[DueReminder]:
+    """The reminders due for one person today (none for someone who has left or whose location the profile does
+    not describe)."""
+    from knowledge.people.personal import holidays_for
+
+    e = records.employee
+    location = profile.location(e.country)
+    if location is None or (e.end_date is not None and e.end_date < today):
+        return []
+    horizon = today + timedelta(weeks=profile.reminders.weeks_before)
+    holidays = set(holidays_for(records, location, today, profile))
+    due = []
+    for leave_type in profile.leave_types:
+        rules = location.rules_for(leave_type, e)
+        if rules is None or not rules.eligible or rules.unlimited:
+            continue
+        label = profile.label(leave_type)
+        balance = leave_balance(rules, e, records.entitlements, records.leave, holidays, today, label=label,
+                                location_name=location.name)
+        if balance.expiry and balance.carried and today <= balance.expiry <= horizon:
+            after = leave_balance(rules, e, records.entitlements, records.leave, holidays,
+                                  balance.expiry + timedelta(days=1), label=label, location_name=location.name,
+                                  year=balance.year)
+            if after.expired > 0:
+                used = after.carried - after.expired
+                due.append(DueReminder(CARRY_OVER, leave_type, label, balance.year.label, balance.expiry,
+                                       after.expired, f"{fmt_days(after.carried)} carried over - {fmt_days(used)} "
+                                       f"taken or booked by {day(balance.expiry)} = {fmt_days(after.expired)} "
+                                       "that lapse"))
+        if today <= balance.year.end <= horizon and (e.end_date is None or e.end_date >= balance.year.end):
+            official = next((o for o in records.official if o.leave_type == leave_type
+                             and o.year == balance.year.label), None)
+            days, working = ((official.balance, f"the HR system's balance as of {day(official.as_of)}")
+                             if official is not None else (balance.available, balance.arithmetic()))
+            if days > 0:
+                due.append(DueReminder(YEAR_END, leave_type, label, balance.year.label, balance.year.end, days,
+                                       working))
+    return due
+
+
+def may_be_due(location: Location, today: date, weeks: int) -> bool:
+    """Whether anyone at this location can have a reminder due today, from the profile alone: a leave year from a
+    fixed date ends, or carried-over days lapse, within the window. Leave years from each hire anniversary end on
+    any day, so those always need the records. Outside the windows nobody's records are read (or audited) at all."""
+    horizon = today + timedelta(weeks=weeks)
+    for leave_type, base in location.leave.items():
+        for rules in [base, *(replace(base, **o.changes) for o in location.overrides.get(leave_type, ()))]:
+            if not rules.eligible or rules.unlimited:
+                continue
+            if rules.year_start is None:
+                return True
+            for label in (today.year - 1, today.year):
+                start = on_day(label, *rules.year_start)
+                year = LeaveYear(start, on_day(label + 1, *rules.year_start) - timedelta(days=1), label)
+                expiry = carry_over_expiry(rules, year)
+                if today <= year.end <= horizon or (expiry is not None and today <= expiry <= horizon):
+                    return True
+    return False
+
+
+OPTED_IN = "SELECT 1 FROM reminder_optins"  # no WHERE on purpose: row-level security shows the bound person's row
+OPT_IN = "INSERT INTO reminder_optins (employee_id) VALUES (%(employee_id)s) ON CONFLICT DO NOTHING"
+OPT_OUT = "DELETE FROM reminder_optins WHERE employee_id = %(employee_id)s"
+
+
+class ReminderChoices:
+    """A person's own choice, read and written as the records role bound to them: a transaction bound to one
+    person can neither see nor change another's row (migration 0023's policy)."""
+
+    def __init__(self, reader: RecordsReader):
+        self.reader = reader
+
+    def is_on(self, employee_id: str) -> bool:
+        with self.reader.bound(employee_id) as conn:
+            return conn.execute(OPTED_IN).fetchone() is not None
+
+    def set(self, employee_id: str, on: bool) -> bool:
+        """Turn them on or off; True when that changed something."""
+        with self.reader.bound(employee_id) as conn:
+            return conn.execute(OPT_IN if on else OPT_OUT, {"employee_id": employee_id}).rowcount > 0
