@@ -80,3 +80,30 @@ def test_a_database_from_the_snapshot_migration_is_baselined(pg_server):
     finally:
         with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
             conn.execute('DROP DATABASE IF EXISTS "hrbot_job_queue_old" WITH (FORCE)')
+
+
+def test_the_first_name_digests_reach_a_database_upgraded_before_its_next_import(pg_server):
+    """0025 adds no table: applying it rebuilds colleague_names with the key, so a colleague's first name alone is
+    recognised ("hat Mara noch") before the next records import writes the digests again."""
+    from knowledge.database.embedded import embedded_url
+    from knowledge.database.roles import read_binding_key
+    from knowledge.people.colleagues import FIRST_NAME_PURPOSE
+    from knowledge.runtime import rebuild_after_new_key
+
+    url = embedded_url(pg_server, "hrbot_first_names")
+    try:
+        upgrade(url, rebuild=rebuild_after_new_key)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO employees (employee_id, name, email, country, fte, hire_date) "
+                         "VALUES ('X1', 'Mara Quist', 'mara@example.com', 'GB', 1, '2020-01-01')")
+            conn.execute("DELETE FROM colleague_names")  # as an install from before 0025 has them: no first names
+            conn.execute("DELETE FROM schema_migrations WHERE name = '0025_first_name_digests.sql'")
+        assert upgrade(url, rebuild=rebuild_after_new_key) == ["0025_first_name_digests.sql"]
+        with psycopg.connect(url) as conn:
+            key = read_binding_key(conn)
+            found = conn.execute("SELECT count(*) FROM colleague_names WHERE digest = %s",
+                                 (key.mac(FIRST_NAME_PURPOSE, b"mara"),)).fetchone()[0]
+        assert found == 1
+    finally:
+        with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+            conn.execute('DROP DATABASE "hrbot_first_names" WITH (FORCE)')

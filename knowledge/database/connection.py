@@ -34,6 +34,7 @@ MIGRATION_UNLOCK = "SELECT pg_advisory_unlock(hashtext('hrbot.migrations'))"
 APPLIED_MIGRATIONS = "SELECT name FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (name) VALUES (%(name)s)"
 COLLEAGUE_NAMES = "0017_colleague_names.sql"  # filled from the employees once the binding key exists
+KEYED_DIGESTS = {COLLEAGUE_NAMES, "0025_first_name_digests.sql"}  # each rebuilds the digests made with the key
 
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
@@ -83,7 +84,7 @@ def upgrade(url: str, runtime_role: str | None = None, binding_key: "roles.Bindi
                         notes.append("The binding key is new (a first start or a rotation): colleagues' name digests "
                                      "rebuilt, unanswered events sealed with the old key dropped. Restart every "
                                      "replica with the same HRBOT_BINDING_KEY.")
-                if rebuild is not None and (key_changed or COLLEAGUE_NAMES in applied_now):  # made with the key
+                if rebuild is not None and (key_changed or KEYED_DIGESTS & set(applied_now)):  # made with the key
                     rebuild(conn, roles.read_binding_key(conn))
                 if runtime_role:
                     roles.grant_runtime(conn, runtime_role)
