@@ -80,6 +80,17 @@ def test_after_the_date_the_new_version_answers_and_the_old_one_stays_citable(ve
     assert "in force until 1 January 2027" in earlier["answer"]
 
 
+@pytest.mark.parametrize("question, day", [
+    ("What is the policy next year?", date(2027, 1, 1)), ("Was gilt nächstes Jahr?", date(2027, 1, 1)),
+    ("What applies in 2028?", date(2028, 1, 1)), ("What applies in 2026?", date(2026, 6, 1)),
+    ("Was gilt ab 1. April 2027?", date(2027, 4, 1)), ("What applies from 1 April?", date(2027, 4, 1)),
+    ("Is a bonus of 2000 euros in 2000 taxed?", date(2026, 6, 1)), ("How much leave do I get?", date(2026, 6, 1))])
+def test_the_day_a_question_asks_about(runtime, question, day):
+    from knowledge.answering.versions import asked_day
+
+    assert asked_day(question, runtime.profile, None, date(2026, 6, 1)) == day
+
+
 def test_search_takes_the_day_as_a_parameter(versions, runtime):
     def texts_on(day):
         return [h.text for h in runtime.searcher.search(QUESTION, 5, as_of=day)]

@@ -310,6 +310,9 @@ def _feast_day(key: str, today: date, easter: Callable[[int], date], year: int |
     return day
 
 
+YEARS_AROUND = 10  # a number after "in" this far from today's year is read as a year
+
+
 def read_day(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> date | None:
     """The day a question asks about, or None: the start of the period it names ("from 1 April", "next week"),
     else the first day of the year it names ("next year", "in 2027"; the current year is today)."""
@@ -319,7 +322,7 @@ def read_day(text: str, words: DateWords, today: date, easter: Callable[[int], d
     if words.next_year is not None and words.next_year.search(text):
         return date(today.year + 1, 1, 1)
     found = words.in_year.search(text) if words.in_year is not None else None
-    if found is not None and 1900 < int(found.group(1)) < 2200:
-        return max(date(int(found.group(1)), 1, 1), today) if int(found.group(1)) == today.year \
-            else date(int(found.group(1)), 1, 1)
-    return None
+    year = int(found.group(1)) if found is not None else None
+    if year is None or abs(year - today.year) > YEARS_AROUND:  # "in 2000 euros" names no year
+        return None
+    return today if year == today.year else date(year, 1, 1)
