@@ -195,6 +195,14 @@ def test_an_admin_schedules_a_version_from_slack(bot, fake, db):
     bot.dm("U0SAMPLE", f"{QUESTION[:-1]} from 1 April 2030?", ts="1700003003.000100")
     answer = texts([fake.wait_for("chat.update", before + 1)[-1]])
     assert "four days" in answer and "in force from 1 April 2030" in answer
+    from tests.fakes.slack_api import command_body
+
+    bot.post(command_body("/hr-admin", "docs", "U0ADMIN", "C0GENERAL", fake.response_url("docs")))
+    listing = texts(fake.wait_for("response_url:docs"))
+    assert "until 2030-04-01" in listing and "in force from 2030-04-01" in listing
+    with db.connection() as conn:
+        assert conn.execute("SELECT actor, details->>'effective_from' FROM audit_log WHERE action = 'ingest' "
+                            "ORDER BY audit_id").fetchall() == [("U0ADMIN", None), ("U0ADMIN", "2030-04-01")]
 
 
 def test_a_bad_date_in_slack_is_a_kind_reply_and_nothing_is_queued(bot, fake, db):
