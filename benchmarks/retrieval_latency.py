@@ -12,6 +12,11 @@ the same statement), their vectors near the chunk's, so the statement does the w
 
     python benchmarks/retrieval_latency.py [--chunks 100000] [--queries 300] [--sentences 4] [--keep DIR]
     python benchmarks/retrieval_latency.py --chunks 1000000 --name retrieval_latency_1m   # the SQL at 1M chunks
+    python benchmarks/retrieval_latency.py --chunks 20000 --scheduled 20   # 20 documents with a later version
+
+--scheduled N (issue 26, policy versions): the first N synthetic documents get a second version, in force from a
+day a year ahead, holding the second half of their chunks: searches (as of today) must leave those out, and recall
+is measured against exact search over the chunks in force.
 """
 from __future__ import annotations
 
@@ -133,6 +138,23 @@ def store_sentences(conn, vectors: np.ndarray, per_chunk: int, rng: np.random.Ge
                                     HalfVector(vector)))
 
 
+def schedule_versions(url: str, documents: int, per_doc: int = 100) -> set[int]:
+    """The first `documents` documents get a version in force a year from now holding their chunks from ordinal
+    per_doc // 2 on; returns those chunks' ids (out of force today)."""
+    moved: set[int] = set()
+    with psycopg.connect(url) as conn:
+        for d in range(1, documents + 1):
+            new = conn.execute(
+                "INSERT INTO documents (source, title, media_type, sha256, version, bytes, chunk_count, effective_from) "
+                "SELECT source, title, media_type, sha256 || '-v2', 2, 0, %s, current_date + 365 FROM documents "
+                "WHERE document_id = %s RETURNING document_id", [per_doc // 2, d]).fetchone()[0]
+            moved.update(r[0] for r in conn.execute(
+                "UPDATE chunks SET document_id = %s WHERE document_id = %s AND ordinal >= %s RETURNING chunk_id",
+                [new, d, per_doc // 2]))
+        conn.execute("ANALYZE")
+    return moved
+
+
 def spelling_timings(db: Database, texts: list[str]) -> dict[str, list[float]]:
     """The misspelt-word correction's cost per question (knowledge/search/spelling.py), the one query it adds
     before the embedding: as the product runs it (words the local model knows are not looked up) and with no
@@ -163,10 +185,14 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=4, help="stored sentences a chunk (0: none, as before issue 24)")
     parser.add_argument("--name", default="retrieval_latency", help="the result file's name")
     parser.add_argument("--keep", default=None, help="data directory to keep the embedded server in")
+    parser.add_argument("--scheduled", type=int, default=0, help="documents given a version in force a year ahead")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     url, server = benchmark_database("retrieval", args.keep)
     vectors, labels, pools, pool_of, built = build(url, args.chunks, rng, args.sentences)
+    out_of_force = schedule_versions(url, args.scheduled) if args.scheduled else set()
+    in_force = np.ones(len(vectors), dtype=bool)
+    in_force[[i - 1 for i in out_of_force]] = False
     db = Database(url, search_ef=args.ef_search)
     searcher = HybridSearcher(db, SyntheticSpace())
 
@@ -197,11 +223,13 @@ def main() -> None:
             hits = searcher.search(text, args.k, mode=mode, embedding=vector)
             timings[mode].append(time.perf_counter() - t0)
             if mode == "vector":
-                exact = set((np.argsort(-(vectors @ vector))[: args.k] + 1).tolist())  # chunk ids are 1-based
+                similarity = np.where(in_force, vectors @ vector, -np.inf)  # only what is in force can be found
+                exact = set((np.argsort(-similarity)[: args.k] + 1).tolist())  # chunk ids are 1-based
                 recalls.append(len(exact & {h.chunk_id for h in hits}) / args.k)
     timings.update(spelling_timings(db, [text for text, _ in queries]))
     result = {
-        "chunks": args.chunks, "sentences_per_chunk": args.sentences, "queries": args.queries, "k": args.k,
+        "chunks": args.chunks, "scheduled_documents": args.scheduled, "out_of_force_chunks": len(out_of_force),
+        "sentences_per_chunk": args.sentences, "queries": args.queries, "k": args.k,
         "ef_search": args.ef_search, "build": built,
         "latency": {mode: summary_ms(values) for mode, values in timings.items()},
         "hnsw_recall_at_10": round(float(np.mean(recalls)), 4),

@@ -97,14 +97,16 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
 
     @tasks.task(name="ingest_slack_file", queue=INGEST_QUEUE, pass_context=True)
     def ingest_slack_file(context: procrastinate.JobContext, file_id: str, user: str, channel: str,
-                          thread_ts: str, seal: str = "", nonce: str = "", issued: int | None = None) -> None:
+                          thread_ts: str, seal: str = "", nonce: str = "", issued: int | None = None,
+                          effective: str | None = None) -> None:
         uploads = context.additional_context[UPLOADS]
+        dated = {"effective": effective} if effective else {}  # sealed with the rest only when given
         why = refusal(context.additional_context[schedule.OPERATIONS], seal, file_id=file_id, user=user, channel=channel, thread_ts=thread_ts,
-                      nonce=nonce, issued=issued)
+                      nonce=nonce, issued=issued, **dated)
         if why:
             log.error("SECURITY: job %s (a Slack file for %s) refused: %s", context.job.id, user, why)
             return
-        uploads.ingest(file_id, user, channel, thread_ts)
+        uploads.ingest(file_id, user, channel, thread_ts, effective=effective)
 
     def every(task):
         return tasks.periodic(cron=REDELIVERY_CRON, periodic_id="redelivery")(task) if periodic else task
@@ -157,10 +159,13 @@ class SlackJobs:
             app.add_task_alias(app.tasks[INGEST_SLACK_FILE], old)
         return app
 
-    def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str) -> int:
+    def defer_upload(self, *, file_id: str, user: str, channel: str, thread_ts: str,
+                     effective: str | None = None) -> int:
+        """effective (YYYY-MM-DD): the day the file's version takes effect, sealed with the rest."""
+        dated = {"effective": effective} if effective else {}
         return self._deferrer.configure_task(INGEST_SLACK_FILE, queue=INGEST_QUEUE).defer(
             **sealed(self.operations.job_seal_key, file_id=file_id, user=user, channel=channel,
-                     thread_ts=thread_ts))
+                     thread_ts=thread_ts, **dated))
 
     def defer_source(self, name: str, reason: str) -> bool:
         """A run of a source now, because its service said something changed (a verified notification); False

@@ -227,7 +227,7 @@ def documents_blocks(documents: list[dict]) -> list[dict]:
         when = f"{d['created_at']:%d %b %Y}" if d.get("created_at") else ""
         text = (f"*{plain(d['title'])}*\n`{plain(d['source'])}` · v{d['version']} · "
                 f"{plain(d['audience'] or 'everyone')} · {d['chunk_count']} passages · "
-                f"{plain(d['uploaded_by'] or 'unknown')} · {when}")
+                f"{plain(d['uploaded_by'] or 'unknown')} · {when}{version_dates(d)}")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]},
                        "accessory": {"type": "button", "action_id": DOC_REMOVE, "style": "danger",
                                      "value": d["source"][:2000], "text": {"type": "plain_text", "text": "Remove"},
@@ -241,6 +241,13 @@ def documents_blocks(documents: list[dict]) -> list[dict]:
     return blocks
 
 
+def version_dates(d: dict) -> str:
+    """" · in force from 2027-04-01", " · until 2027-04-01": a listed version's dates, when it has any."""
+    since = f" · in force from {d['effective_from']:%Y-%m-%d}" if d.get("effective_from") else ""
+    until = f" · until {d['effective_until']:%Y-%m-%d}" if d.get("effective_until") else ""
+    return since + until
+
+
 def upload_summary_blocks(name: str, result, audiences: list[tuple[str, str]]) -> list[dict]:
     """What became of an admin's file; an added document gets the audience menu ((label, value) pairs from the
     company profile: everyone, then each location)."""
@@ -248,6 +255,8 @@ def upload_summary_blocks(name: str, result, audiences: list[tuple[str, str]]) -
         pages = f"{result.pages} pages, " if result.pages else ""
         verb = "Added" if result.status == "added" else f"Replaced with version {result.version}:"
         text = f":white_check_mark: {verb} *{plain(result.title)}* (`{plain(name)}`): {pages}{result.chunks} passages."
+        if getattr(result, "effective_from", None):  # a dated version: the one answering from that day
+            text += f" In force from {result.effective_from:%Y-%m-%d}."
         return [{"type": "section", "text": {"type": "mrkdwn", "text": text},
                  "accessory": {"type": "static_select", "action_id": DOC_AUDIENCE,
                                "placeholder": {"type": "plain_text", "text": "Who is it for?"},

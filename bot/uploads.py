@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.render import plain, upload_summary_blocks
 from knowledge.desks.admins import AdminDesk
+from knowledge.documents.versions import parse_effective
 from knowledge.errors import DatabaseUnavailable, HRBotError
 from knowledge.sources.transport import OPENER
 
@@ -75,7 +76,8 @@ class SlackUploads:
         self.admins = admins
         self.client = client
 
-    def ingest(self, file_id: str, user: str, channel: str, thread_ts: str) -> None:
+    def ingest(self, file_id: str, user: str, channel: str, thread_ts: str, effective: str | None = None) -> None:
+        """effective: the day (YYYY-MM-DD) the file's version takes effect, as the admin wrote it beside the file."""
         def say(text: str, blocks: list[dict] | None = None) -> None:
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
 
@@ -102,7 +104,8 @@ class SlackUploads:
             return
         try:
             added = self.admins.add_file(name, data, actor=user, url=info.get("permalink"),
-                                         progress=SlackProgress(self.client, channel, thread_ts, name))
+                                         progress=SlackProgress(self.client, channel, thread_ts, name),
+                                         effective=parse_effective(effective))
         except DatabaseUnavailable:
             raise  # the job is retried when the database is back
         except HRBotError as exc:
@@ -131,16 +134,21 @@ class SlackFileEdits:
     def __init__(self, admins: AdminDesk):
         self.admins = admins
 
-    def documents_of(self, file_id: str) -> list[str]:
-        return [d["source"] for d in self.admins.documents()
+    def versions_of(self, file_id: str) -> list[dict]:
+        """The live document versions the file became (a document's other versions came from other files)."""
+        return [d for d in self.admins.documents()
                 if names_file(d.get("url"), file_id) and not str(d.get("uploaded_by") or "").startswith("source:")]
 
+    def documents_of(self, file_id: str) -> list[str]:
+        return list(dict.fromkeys(d["source"] for d in self.versions_of(file_id)))
+
     def deleted(self, file_id: str) -> list[str]:
-        """Retire what the file became; the document names retired."""
+        """Retire the versions the file became; the document names retired."""
         retired = []
-        for source in self.documents_of(file_id):
+        for d in self.versions_of(file_id):
+            source = d["source"]
             try:
-                self.admins.remove(source, actor=f"slack:file_deleted:{file_id}")
+                self.admins.remove(source, actor=f"slack:file_deleted:{file_id}", version=d["version"])
                 retired.append(source)
             except HRBotError as exc:  # removed meanwhile (by an admin, or a second delivery of the event)
                 log.info("file %s deleted in Slack: %s", file_id, exc)
@@ -151,8 +159,8 @@ class SlackFileEdits:
     def changed(self, client: WebClient, file_id: str) -> list[str]:
         """Read the file again and replace what it became (unchanged content changes nothing); the names added
         again. Only while its owner is an HR admin: rights may have changed since it was shared."""
-        sources = self.documents_of(file_id)
-        if not sources:
+        versions = self.versions_of(file_id)
+        if not versions:
             return []
         try:
             info = client.files_info(file=file_id)["file"]
@@ -172,9 +180,10 @@ class SlackFileEdits:
         except (urllib.error.URLError, OSError, KeyError, HRBotError) as exc:
             log.warning("file %s changed in Slack but could not be downloaded (kept as it was): %s", file_id, exc)
             return []
-        for source in sources:
-            self.admins.add_file(source, data, actor=info["user"], url=info.get("permalink"))
-        return sources
+        for d in versions:  # each version keeps its date: an edit corrects that version
+            self.admins.add_file(d["source"], data, actor=info["user"], url=info.get("permalink"),
+                                 effective=d.get("effective_from"))
+        return list(dict.fromkeys(d["source"] for d in versions))
 
 
 def names_file(url: str | None, file_id: str) -> bool:

@@ -20,8 +20,9 @@ NOT_ADMIN = "Sorry, only HR admins can do that. If you should be one, ask HR to 
 REPLACED = ("That document has been replaced or removed since this summary, so I didn't change anything. "
             "Use the menu on the newer summary, or see `/hr-admin docs` for what is current.")
 USAGE = ("*HR admin commands*\n"
-         "- Share files (PDF, DOCX, Markdown, HTML, text) in a direct message with me to add or replace them; "
-         "CSV exports of employees, entitlements, leave or public holidays are imported as records.\n"
+         "- Share files (PDF, DOCX, Markdown, HTML, text) in a direct message with me to add or replace them "
+         "(write `effective 2027-04-01` beside them for a version in force from that day); CSV exports of "
+         "employees, entitlements, leave or public holidays are imported as records.\n"
          "- `/hr-admin docs`: what I know, with Remove buttons\n"
          "- `/hr-admin remove FILE-NAME`: remove a document now\n"
          "- `/hr-admin gaps`: questions from the last 30 days I couldn't answer or that were not helpful\n"
@@ -210,11 +211,19 @@ class FileShares:
                 "Thanks, but only HR admins can add documents, so I didn't store anything. If you have a "
                 "question, just ask it in words."))
             return True
+        try:  # "effective 2027-04-01" beside the files: each is the version in force from that day
+            effective = self.admins.effective_date(event.get("text"))
+        except HRBotError as exc:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                    text=f":x: I didn't add anything: {plain(str(exc))}")
+            return True
+        dated = {"effective": effective.isoformat()} if effective else {}
         for f in files:
-            self.defer_upload(file_id=f["id"], user=user, channel=channel, thread_ts=thread_ts)
+            self.defer_upload(file_id=f["id"], user=user, channel=channel, thread_ts=thread_ts, **dated)
         names = ", ".join(f"`{plain(f.get('name', f['id']))}`" for f in files)
+        when = f" as the version in force from {effective.isoformat()}" if effective else ""
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=(
-            f"Got it: adding {names}. I'll post a summary here when {'it is' if len(files) == 1 else 'they are'} "
+            f"Got it: adding {names}{when}. I'll post a summary here when {'it is' if len(files) == 1 else 'they are'} "
             "ready."))
         return True
 

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from langchain_core.documents import Document
 
 from knowledge.people.colleagues import PARTICLES, name_variants, phrases
 from knowledge.search.sentences import LIST_ITEM, in_context, passage_sentences  # noqa: F401 - callers' names
-from knowledge.search.pages import page_at, quote_pages
+from knowledge.answering.citations import (CITATION, Citation, check_citations,  # noqa: F401 - callers' names
+                                           citation_for, quoted_citation)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,25 +32,6 @@ class Asker:
     email_lookup: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    source: str
-    title: str
-    page: int | None
-    section: str
-    document_id: int
-    url: str | None = None
-    page_end: int | None = None  # set where the quote runs over a page break: "pages 9-10"
-
-    @property
-    def pages(self) -> str:
-        """The page to show: "9", or "9-10" for a quote over a page break; empty without pages."""
-        if self.page is None:
-            return ""
-        return f"{self.page}-{self.page_end}" if self.page_end and self.page_end != self.page else str(self.page)
-
-
 @dataclass
 class Answer:
     text: str
@@ -66,8 +48,10 @@ class Answer:
 
     def as_json(self) -> dict:
         return {"answer": self.text,
-                "citations": [{**{k: v for k, v in asdict(c).items() if k in ("n", "source", "page", "section",
-                                                                             "document_id", "title")},
+                "citations": [{**{k: v for k, v in asdict(c).items() if k in (
+                                   "n", "source", "page", "section", "document_id", "title", "version")},
+                               "effective_from": c.effective_from and c.effective_from.isoformat(),
+                               "effective_until": c.effective_until and c.effective_until.isoformat(),
                                "pages": [c.page, c.page_end or c.page] if c.page is not None else None}
                               for c in self.citations],
                 "facts": self.facts, "supported": self.supported, "personal": self.personal, "kind": self.kind,
@@ -216,51 +200,6 @@ def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
     text = SLACK_MENTION.sub(" ", question)
     tokens = {m.group(0) for m in ID_TOKEN.finditer(text)}
     return colleagues(phrases(text) - own_phrases, {t for t in tokens if t.lower() not in {i.lower() for i in own_ids}})
-
-
-# --- Citations ---------------------------------------------------------------------------------------------
-
-CITATION = re.compile(r"\[(\d{1,2})\]")
-
-
-def citation_for(n: int, doc: Document) -> Citation:
-    m = doc.metadata
-    return Citation(n, m["source"], m.get("title") or m["source"], m.get("page"), m.get("section") or "",
-                    m["document_id"], m.get("url"))
-
-
-def quoted_citation(n: int, doc: Document, quotes: list[str]) -> Citation:
-    """The citation of a passage by what was quoted from it: the page of the quoted sentences (first to last, so
-    "pages 9-10" only where they run over a page break), not the page holding most of the passage."""
-    citation = citation_for(n, doc)
-    section_starts = doc.metadata.get("section_starts") or ()
-    if len(section_starts) > 1 and quotes:  # a result merged from passages of one page: the quote's own section
-        at = doc.page_content.find(quotes[0].strip())
-        citation = replace(citation, section=page_at(section_starts, max(at, 0), citation.section))
-    page_starts = doc.metadata.get("page_starts")
-    pages = [page for quote in quotes
-             for page in quote_pages(doc.page_content, quote, page_starts, citation.page) if page is not None]
-    if not page_starts or not pages:
-        return citation
-    return replace(citation, page=min(pages), page_end=max(pages) if max(pages) != min(pages) else None)
-
-
-def check_citations(text: str, sources: list[Document]) -> tuple[str, list[Citation]]:
-    """Keep citations of sources that were given, numbered 1, 2, ... in the order they first appear; drop (and
-    log) any other number the model wrote."""
-    order: dict[int, int] = {}  # source number -> number shown
-
-    def keep(match: re.Match) -> str:
-        n = int(match.group(1))
-        if 1 <= n <= len(sources):
-            order.setdefault(n, len(order) + 1)
-            return f"[{order[n]}]"
-        log.warning("dropped citation [%d]: only %d sources were given", n, len(sources))
-        return ""
-
-    text = CITATION.sub(keep, text)
-    return (re.sub(r"[ \t]+([.,;:])", r"\1", text).strip(),
-            [citation_for(shown, sources[n - 1]) for n, shown in order.items()])
 
 
 NUMBER = re.compile(r"(?<![\w\[])\d+(?:[.,]\d+)?(?![\w\]])")

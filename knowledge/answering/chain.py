@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, R
 
 from knowledge.database import audit
 from knowledge.answering.notes import note_freshness, note_source_language
+from knowledge.answering.versions import asked_day, note_versions
 from knowledge.answering.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
                                         check_citations, guard_personal_numbers, not_found_text)
@@ -182,6 +183,8 @@ class AnswerService:
                 | _assign("search", RunnableLambda(self._search_query, name="search_query"))
                 | _assign("facts", RunnableLambda(self._retrieve_facts, name="facts"))
                 | RunnableLambda(self._embed, name="embed")
+                | _assign("as_of", RunnableLambda(  # the day whose policy versions answer: named, else today
+                    lambda x: asked_day(x["standalone"], self.profile, x["country"], x["today"]), name="asked_day"))
                 | _assign("policy", RunnableLambda(self._retrieve_policy, name="retrieve"))
                 | RunnableLambda(self._respond, name="answer"))
 
@@ -228,7 +231,7 @@ class AnswerService:
         if ml_search is not None and "multilingual" in facts_vectors:
             ml_search = lean_towards(ml_search, facts_vectors["multilingual"])
         docs = self.policy.invoke(x["search"], embedding=embedding, ml_embedding=ml_search,
-                                  audiences=audiences)
+                                  audiences=audiences, as_of=x["as_of"])
         return self._with_scope(own_location_first(docs, x["country"], self.profile), x, audiences)
 
     def _with_scope(self, docs, x, audiences):
@@ -244,7 +247,8 @@ class AnswerService:
         fact = next(d for d in x["facts"] if d.metadata.get("covered") is False)
         kind = fact.metadata["employment_type"].replace("_", " ")
         query = f"{fact.metadata.get('label', '')}: who it covers, {kind}s"
-        found = [d for d in self.policy.invoke(query, audiences=audiences) if prefer.search(d.page_content)]
+        found = [d for d in self.policy.invoke(query, audiences=audiences, as_of=x["as_of"])
+                 if prefer.search(d.page_content)]
         return found[:1] + docs[: self.k - 1] if found else docs
 
     def _retrieve_facts(self, x):
@@ -259,9 +263,13 @@ class AnswerService:
         else:
             answer = self.write.invoke({**x, "fact_texts": facts}, config)
             note_source_language(answer, x["question"], sources, self.profile)
+            note_versions(answer, x["question"], sources, x["as_of"], x["today"], self.profile)
         note_freshness(answer, x["question"], self.freshness, self.profile)
-        return answer, (self._for_channel(answer, x["standalone"], sources, _question_vectors(x))
-                        if x["for_channel"] else None)
+        channel = (self._for_channel(answer, x["standalone"], sources, _question_vectors(x))
+                   if x["for_channel"] else None)
+        if channel is not None and answer.personal:  # quoted anew, without the notes: say its version again
+            note_versions(channel, x["question"], sources, x["as_of"], x["today"], self.profile)
+        return answer, channel
 
     def _place(self, code: str | None) -> str:
         location = self.profile.location(code)

@@ -5,6 +5,8 @@ LangSmith's models, 0.7-1.6 s of a process's start, which `hrbot search` and eve
 do not need (issue 24's fresh-process target)."""
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.embeddings import Embeddings
@@ -30,11 +32,11 @@ class PolicyRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 embedding: np.ndarray | None = None, ml_embedding: np.ndarray | None = None,
-                                audiences: list[str] | None = None) -> list[Document]:
+                                audiences: list[str] | None = None, as_of: date | None = None) -> list[Document]:
         """`embedding`, `ml_embedding` (optional): the query's vectors when the caller has already computed them;
         `audiences` (optional): this search's audiences instead of the retriever's (one retriever serves every
-        asker)."""
+        asker); `as_of` (optional): the day whose policy versions answer (None: today's)."""
         hits = self.searcher.search(query, self.k, mode=self.mode,
                                     audiences=audiences if audiences is not None else self.audiences,
-                                    embedding=embedding, ml_embedding=ml_embedding)
+                                    embedding=embedding, ml_embedding=ml_embedding, as_of=as_of)
         return [hit.to_document() for hit in hits]

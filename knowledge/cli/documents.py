@@ -17,15 +17,24 @@ from knowledge.runtime import SAMPLE_DOCS
 @click.option("--samples", is_flag=True, help="Also ingest the sample company's documents shipped with hrbot.")
 @click.option("--audience", default=None, help="Limit the documents to one location (a code from the company profile); default everyone.")
 @click.option("--uploaded-by", default=None, help="Recorded as the uploader (default: the CLI user).")
+@click.option("--effective", default=None, metavar="YYYY-MM-DD",
+              help="The day this version takes effect: added beside the version in force until then.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
-def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
+def ingest(ctx, paths, samples, audience, uploaded_by, effective, as_json) -> None:
     """Ingest files and folders (PDF, DOCX, Markdown, HTML, text) into the knowledge base.
 
-    Unchanged files are skipped; a changed file replaces its previous version atomically; a bad file is
-    reported with the reason and the rest of the batch goes on.
+    Unchanged files are skipped; a changed file replaces its previous version atomically (without --effective:
+    the version in force today); a bad file is reported with the reason and the rest of the batch goes on.
     """
     from knowledge.documents.ingest import summarise
+    from knowledge.documents.versions import parse_effective
+    from knowledge.errors import DocumentRejected
+
+    try:
+        effective = parse_effective(effective)
+    except DocumentRejected as exc:
+        raise click.BadParameter(str(exc), param_hint="--effective") from None
 
     targets = list(paths) + ([SAMPLE_DOCS] if samples else [])
     if not targets:
@@ -35,7 +44,7 @@ def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
     started = time.perf_counter()
     results = rt.ingestor.ingest_paths(
         targets, audience=audience, uploaded_by=uploaded_by or cli_actor(),
-        progress_for=progress_bars(not as_json and sys.stderr.isatty()))
+        progress_for=progress_bars(not as_json and sys.stderr.isatty()), effective=effective)
     summary = summarise(results, time.perf_counter() - started)
     if as_json:
         echo_json({"results": [r.as_dict() for r in results], "summary": summary})
@@ -43,7 +52,9 @@ def ingest(ctx, paths, samples, audience, uploaded_by, as_json) -> None:
         for r in results:
             if r.status in ("added", "replaced"):
                 pages = f", {r.pages} pages" if r.pages else ""
-                click.echo(f"  {r.status:9} {r.source} (v{r.version}{pages}, {r.chunks} chunks, {r.seconds:.1f}s)")
+                dated = f", in force from {r.effective_from}" if r.effective_from else ""
+                click.echo(f"  {r.status:9} {r.source} (v{r.version}{dated}{pages}, {r.chunks} chunks, "
+                           f"{r.seconds:.1f}s)")
             elif r.status == "unchanged":
                 click.echo(f"  {'unchanged':9} {r.source}: already up to date")
             else:
@@ -87,25 +98,38 @@ def search(ctx, query, k, mode, audience, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def docs(ctx, as_json) -> None:
-    """List the documents in the knowledge base."""
+    """List the documents in the knowledge base: each live version, the dates it is in force and whether it
+    answers today."""
     rows = AdminDesk(runtime_of(ctx)).documents()
     if as_json:
         echo_json(rows)
         return
     for d in rows:
         click.echo(f"{d['source']:40} v{d['version']:<3} {d['chunk_count']:>5} chunks  "
-                   f"{d['audience'] or 'everyone':8} {d['title']}")
+                   f"{d['audience'] or 'everyone':8} {d['title']}  {in_force_text(d)}")
     if not rows:
         click.echo("The knowledge base is empty.")
 
 
+def in_force_text(d: dict) -> str:
+    """"in force from 2027-04-01 (scheduled)", "in force until 2027-04-01 (now)": a version's dates."""
+    since = f"from {d['effective_from']}" if d.get("effective_from") else "since always"
+    until = f" until {d['effective_until']}" if d.get("effective_until") else ""
+    now = " (now)" if d.get("in_force") else (" (scheduled)" if d.get("effective_from") and not until else "")
+    return f"in force {since}{until}{now}"
+
+
 @click.command()
 @click.argument("source")
+@click.option("--version", type=int, default=None, help="Only this version (`hrbot docs` lists them); default all.")
 @click.pass_context
-def remove(ctx, source) -> None:
-    """Remove a document (by file name) from the knowledge base, effective immediately."""
-    AdminDesk(runtime_of(ctx)).remove(source, actor=cli_actor())
-    click.echo(f"Removed {source}; answers no longer cite it.")
+def remove(ctx, source, version) -> None:
+    """Remove a document (by file name) from the knowledge base, effective immediately: every version, or one."""
+    AdminDesk(runtime_of(ctx)).remove(source, actor=cli_actor(), version=version)
+    if version is None:
+        click.echo(f"Removed {source}; answers no longer cite it.")
+    else:
+        click.echo(f"Removed version {version} of {source}; the others still answer for their dates.")
 
 
 @click.command()

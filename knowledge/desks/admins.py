@@ -5,7 +5,7 @@ message meant for them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from knowledge.errors import HRBotError
@@ -69,9 +69,9 @@ class AdminDesk:
         with self._runtime.db.connection() as conn:
             return list_documents(conn)
 
-    def remove(self, source: str, actor: str) -> int:
-        """Retire a document at once (raises NotFound for an unknown name)."""
-        return self._runtime.ingestor.remove(source, actor=actor)
+    def remove(self, source: str, actor: str, version: int | None = None) -> int:
+        """Retire a document's versions at once, or only `version` (raises NotFound for an unknown one)."""
+        return self._runtime.ingestor.remove(source, actor=actor, version=version)
 
     def set_audience(self, document_id: int, audience: str | None, actor: str) -> bool:
         """False when the document was replaced or removed since (nothing is changed then). The audience is a
@@ -80,13 +80,25 @@ class AdminDesk:
             raise HRBotError(f"{audience!r} is not a location in the company profile.")
         return self._runtime.ingestor.set_audience(document_id, audience, actor)
 
-    def add_file(self, name: str, data: bytes, actor: str, url: str | None = None, progress=None) -> FileAdded:
-        """An admin's file: CSV exports are imported as records, anything else is ingested as a document.
-        Raises HRBotError (with the reason) when it cannot be used; nothing is half-written."""
+    def add_file(self, name: str, data: bytes, actor: str, url: str | None = None, progress=None,
+                 effective: date | None = None) -> FileAdded:
+        """An admin's file: CSV exports are imported as records, anything else is ingested as a document (a
+        version in force from `effective`, when given). Raises HRBotError (with the reason) when it cannot be
+        used; nothing is half-written."""
         if name.lower().endswith(RECORD_FILE_SUFFIX):
+            if effective is not None:
+                raise HRBotError("Records have no effective date: share the CSV export without one.")
             return FileAdded(name, records=self.import_records(name, data, actor))
         return FileAdded(name, ingest=self._runtime.ingestor.ingest_bytes(name, data, uploaded_by=actor, url=url,
-                                                                          progress=progress))
+                                                                          progress=progress, effective=effective))
+
+    @staticmethod
+    def effective_date(message: str | None) -> date | None:
+        """The day an admin's message beside a shared file says it takes effect ("effective 2027-04-01"), None
+        when it names none; raises HRBotError with a kind message when the date cannot be read."""
+        from knowledge.documents.versions import effective_in_message
+
+        return effective_in_message(message)
 
     def sync_folder(self, folder: Path, audience: str | None = None):
         """Make the knowledge base match a folder: documents ingested, replaced and retired; CSV exports in it

@@ -7,12 +7,14 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path, PurePath
 from typing import Callable, Iterable
 
 import psycopg
 
 from knowledge.documents import store
+from knowledge.documents.versions import effective_in_file, live_versions, without_front_matter
 from knowledge.database import audit
 from knowledge.documents.chunking import chunk_blocks
 from knowledge.database.connection import Database
@@ -44,6 +46,7 @@ class IngestResult:
     chunks: int = 0
     reason: str | None = None
     seconds: float = 0.0
+    effective_from: date | None = None  # the day this version is in force from (None: since always)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -73,18 +76,25 @@ class Ingestor:
         self.max_pages = max_pages
         self.limits = Limits(max_pages=max_pages, max_unzipped_bytes=max_unzipped_bytes, max_zip_ratio=max_zip_ratio,
                              seconds=parse_seconds)
+        self.today: Callable[[], date] = date.today  # which version an undated file corrects (tests set a day)
 
     def ingest_bytes(self, name: str, data: bytes, *, audience: str | None = None, uploaded_by: str | None = None,
                      url: str | None = None, progress: Progress | None = None,
-                     source: str | None = None) -> IngestResult:
+                     source: str | None = None, effective: date | None = None) -> IngestResult:
         """Ingest one file's content under its file name (or `source`, a caller's own key such as a path inside
         a synced folder). The content is parsed by what it is (parse_as), not by the name it is kept under: a web
-        page's name is fixed before its Content-Type is seen. Never raises for a bad file: it is 'rejected'."""
+        page's name is fixed before its Content-Type is seen. Never raises for a bad file: it is 'rejected'.
+        effective: the day this version takes effect (else a Markdown/text file's front matter `effective:`, else
+        none): a version for another day is added beside the others; an undated file replaces the version in
+        force today (knowledge/documents/versions.py)."""
         started = time.perf_counter()
         source = source or PurePath(name).name
         audience = normalise_audience(audience)
         try:
-            result = self._ingest(source, data, audience, uploaded_by, url, progress, parse_as(name, source, data))
+            effective = effective or effective_in_file(name, data)
+            data = without_front_matter(name, data)
+            result = self._ingest(source, data, audience, uploaded_by, url, progress, parse_as(name, source, data),
+                                  effective)
         except DocumentRejected as exc:
             result = IngestResult(source, "rejected", reason=str(exc))
         except DiskFull:
@@ -100,26 +110,32 @@ class Ingestor:
         if result.status != "unchanged":
             try:
                 audit.record(self.db, uploaded_by or "unknown", "ingest", source, status=result.status,
-                             version=result.version, chunks=result.chunks, reason=result.reason)
+                             version=result.version, chunks=result.chunks, reason=result.reason,
+                             effective_from=result.effective_from.isoformat() if result.effective_from else None)
             except DatabaseUnavailable:
                 log.warning("could not audit the ingestion of %s", source)
         return result
 
-    def _ingest(self, source, data, audience, uploaded_by, url, progress, parse_name) -> IngestResult:
+    def _ingest(self, source, data, audience, uploaded_by, url, progress, parse_name, effective) -> IngestResult:
         if len(data) > self.max_bytes:
             raise DocumentRejected(
                 f"The file is {len(data) / 1048576:.1f} MB; the limit is {self.max_bytes / 1048576:.0f} MB. "
                 "Split it into smaller documents.")
         sha256 = hashlib.sha256(data).hexdigest()
+        today = self.today()
         with self.db.connection() as conn:
-            current = store.active_document(conn, source)
+            current = store.slot_document(conn, source, effective, today, sha256)
+            if current is None:  # a new dated version: for whom it is, as the version in force today says
+                current_audience = (store.slot_document(conn, source, None, today) or (None,) * 4)[3]
+            else:
+                current_audience = current[3]
         if current is not None and current[1] == sha256:
-            document_id, _, version, stored_audience, title, chunk_count, pages = current
+            document_id, _, version, stored_audience, title, chunk_count, pages, effective_from = current
             if audience is not None and audience != stored_audience:
                 with self.db.connection() as conn:
                     store.set_audience(conn, document_id, audience)
             return IngestResult(source, "unchanged", title, document_id, version, pages, chunk_count,
-                                reason="already up to date")
+                                reason="already up to date", effective_from=effective_from)
 
         # by what it is (parse_name), and the page limit is the loader's: it knows before reading pages
         parsed = parse(parse_name, data, self.limits)
@@ -144,23 +160,25 @@ class Ingestor:
             ensure_space(conn, model, vectors.shape[1])
             new, old_id = store.replace_document(
                 conn, source=source, title=parsed.title, media_type=parsed.media_type, sha256=sha256,
-                audience=audience if audience is not None else (current[3] if current else None),
+                audience=audience if audience is not None else current_audience,
                 pages=parsed.pages, size=len(data), uploaded_by=uploaded_by, url=url, chunks=chunks,
-                vectors=vectors, ml_vectors=ml_vectors)
+                vectors=vectors, ml_vectors=ml_vectors, effective=effective, today=today)
             if old_id != new.document_id:
                 sentences.write_document(conn, new.document_id, [c.ordinal for c in chunks], passage_sentences)
         if old_id == new.document_id:  # a concurrent upload of the same content finished first
             return IngestResult(source, "unchanged", parsed.title, new.document_id, new.version, parsed.pages,
-                                len(chunks), reason="already up to date")
-        log.info("ingested %s v%s: %d chunks", source, new.version, len(chunks))
+                                len(chunks), reason="already up to date", effective_from=new.effective_from)
+        log.info("ingested %s v%s (in force from %s): %d chunks", source, new.version, new.effective_from or "always",
+                 len(chunks))
         return IngestResult(source, "replaced" if old_id else "added", parsed.title, new.document_id,
-                            new.version, parsed.pages, len(chunks))
+                            new.version, parsed.pages, len(chunks), effective_from=new.effective_from)
 
     def ingest_paths(self, paths: Iterable[Path], *, audience: str | None = None, uploaded_by: str | None = None,
                      progress_for: Callable[[Path], Progress | None] | None = None,
-                     source_of: Callable[[Path], str] | None = None) -> list[IngestResult]:
+                     source_of: Callable[[Path], str] | None = None,
+                     effective: date | None = None) -> list[IngestResult]:
         """Ingest files and folders (recursively, supported types only). One bad file does not stop the rest.
-        Each is stored under its file name, or source_of(path) when given."""
+        Each is stored under its file name, or source_of(path) when given; effective: as in ingest_bytes."""
         results = []
         files, skipped = scan(paths)
         for path, reason in skipped:
@@ -184,19 +202,25 @@ class Ingestor:
                 continue
             progress = progress_for(path) if progress_for else None
             results.append(self.ingest_bytes(path.name, data, audience=audience,
-                                             uploaded_by=uploaded_by, progress=progress, source=source))
+                                             uploaded_by=uploaded_by, progress=progress, source=source,
+                                             effective=effective))
         return results
 
-    def remove(self, source: str, actor: str = "unknown") -> int:
-        """Retire the live version of a document now: the next search cannot return it."""
+    def remove(self, source: str, actor: str = "unknown", version: int | None = None) -> int:
+        """Retire a document's live versions now (or only `version`): the next search cannot return them. A
+        version retired from between two others leaves the earlier one in force until the later one's date.
+        Returns the last document id retired."""
         with self.db.connection() as conn:
             conn.execute(store.SOURCE_LOCK, {"source": source})
-            current = store.active_document(conn, source)
-            if current is None:
-                raise NotFound(f"No document named {source!r} is in the knowledge base.")
-            store.retire(conn, current[0], status="removed")
-            audit.audit(conn, actor, "remove", source, document_id=current[0], version=current[2])
-        return current[0]
+            versions = [v for v in live_versions(conn, source) if version is None or v[1] == version]
+            if not versions:
+                raise NotFound(f"No document named {source!r} is in the knowledge base." if version is None else
+                               f"{source!r} has no live version {version} (`hrbot docs` lists its versions).")
+            for document_id, number, effective_from in versions:
+                store.retire(conn, document_id, status="removed")
+                audit.audit(conn, actor, "remove", source, document_id=document_id, version=number,
+                            effective_from=effective_from.isoformat() if effective_from else None)
+        return versions[-1][0]
 
     def set_audience(self, document_id: int, audience: str | None, actor: str) -> bool:
         """False, changing nothing, when the document was replaced or removed since document_id was shown."""

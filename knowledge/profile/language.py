@@ -47,6 +47,8 @@ class Language:
     planning: tuple[re.Pattern, ...] = ()  # how people ask to plan leave ("if I take ... off")
     cost: tuple[re.Pattern, ...] = ()  # how they ask what it costs ("how many days", "what will I have left")
     ask_dates: str | None = None       # the kind reply when a plan's period cannot be read
+    version_from: str | None = None    # "This is {source} as in force from {day}." (a dated version answers)
+    version_until: str | None = None   # "... in force until {day}, when a new version takes effect."
     team: TeamWords | None = None      # how a manager asks about their team, and the replies (team_words.py)
     # where another person stands in this language's questions: patterns whose group 1 is the word there ("hat
     # Mara noch", "wenn sie"), and the pronouns that are someone else (matched as written: "sie" is she,
@@ -124,7 +126,8 @@ def parse_pack(code: str, data: dict) -> Language:
     if sources_in is not None and (not isinstance(sources_in, str) or "{language}" not in sources_in):
         raise LanguagePackError("say.sources_in must be a text containing {language}")
     templates = {}
-    for key, needed in (("records_as_of", ("{when}",)), ("stale_source", ("{source}", "{when}")), ("ask_dates", ())):
+    for key, needed in (("records_as_of", ("{when}",)), ("stale_source", ("{source}", "{when}")), ("ask_dates", ()),
+                         ("version_from", ("{source}", "{day}")), ("version_until", ("{source}", "{day}"))):
         value = say.get(key)
         if value is not None and (not isinstance(value, str) or any(n not in value for n in needed)):
             raise LanguagePackError(f"say.{key} must be a text containing {' and '.join(needed)}")

@@ -12,7 +12,7 @@ from typing import Callable
 
 FORMAT_TOKENS = re.compile(r"YYYY|MONTH|MM|DD|M|D")
 DATE_KEYS = {"formats", "months", "weekdays", "ordinals", "range", "start", "for", "numbers", "days", "weeks",
-             "next_week", "week_after", "week_before", "feasts"}
+             "next_week", "week_after", "week_before", "feasts", "next_year", "in_year"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class DateWords:
     feasts: dict[str, re.Pattern]            # "easter" or "MM-DD" -> its names
     numbers: dict[str, int]
     weekday: re.Pattern | None
+    next_year: re.Pattern | None = None      # "next year", "nächstes Jahr"
+    in_year: re.Pattern | None = None        # before a year: "in 2027", "ab 2027"
 
 
 class DateWordsError(ValueError):
@@ -107,7 +109,9 @@ def parse_date_words(data: dict) -> DateWords:
         start=optional("start"), count=count, next_week=optional("next_week"), week_after=optional("week_after"),
         week_before=optional("week_before"), numbers=numbers,
         feasts={k: re.compile(_words(v) + r"(?:\s+(\d{4}))?", re.I) for k, v in feasts.items()},
-        weekday=re.compile(_words([s for d in weekdays for s in d]), re.I))
+        weekday=re.compile(_words([s for d in weekdays for s in d]), re.I), next_year=optional("next_year"),
+        in_year=re.compile(_words(_list(data, "in_year")) + r"\s+(\d{4})(?![\w])", re.I)
+        if _list(data, "in_year") else None)
 
 
 def _format(text: str, month_names: str, ordinals: list[str]) -> re.Pattern:
@@ -304,3 +308,21 @@ def _feast_day(key: str, today: date, easter: Callable[[int], date], year: int |
         if year or day >= today:
             return day
     return day
+
+
+YEARS_AROUND = 10  # a number after "in" this far from today's year is read as a year
+
+
+def read_day(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> date | None:
+    """The day a question asks about, or None: the start of the period it names ("from 1 April", "next week"),
+    else the first day of the year it names ("next year", "in 2027"; the current year is today)."""
+    period = read_period(text, words, today, easter)
+    if period is not None:
+        return period.start
+    if words.next_year is not None and words.next_year.search(text):
+        return date(today.year + 1, 1, 1)
+    found = words.in_year.search(text) if words.in_year is not None else None
+    year = int(found.group(1)) if found is not None else None
+    if year is None or abs(year - today.year) > YEARS_AROUND:  # "in 2000 euros" names no year
+        return None
+    return today if year == today.year else date(year, 1, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,32 @@ _MODE_PARAMS = {
 
 _FILTERS = """
       AND (%(audiences)s::text[] IS NULL OR c.audience IS NULL OR c.audience = ANY(%(audiences)s::text[]))
-      AND (%(document_ids)s::bigint[] IS NULL OR c.document_id = ANY(%(document_ids)s::bigint[]))"""
+      AND (%(document_ids)s::bigint[] IS NULL OR c.document_id = ANY(%(document_ids)s::bigint[]))
+      AND c.document_id <> ALL (ARRAY(SELECT document_id FROM out_of_force))"""
+
+# The live versions not in force on the day asked about (as_of; NULL: today): those dated after it, and those a
+# later version in force by then has replaced. Only sources with a dated version can have one (a partial index
+# finds them), so a knowledge base without dated versions pays one index probe; an InitPlan, computed once per
+# statement, so each candidate list's filter (HNSW with iterative scan included) only compares ids.
+OUT_OF_FORCE = """
+out_of_force AS (
+    SELECT d.document_id
+    FROM documents d
+    WHERE d.status = 'active'
+      AND d.source IN (SELECT dated.source FROM documents dated
+                       WHERE dated.status = 'active' AND dated.effective_from IS NOT NULL)
+      AND (d.effective_from > coalesce(%(as_of)s::date, current_date)
+           OR EXISTS (SELECT 1 FROM documents later
+                      WHERE later.source = d.source AND later.status = 'active'
+                        AND later.effective_from <= coalesce(%(as_of)s::date, current_date)
+                        AND later.effective_from > coalesce(d.effective_from, '-infinity'::date)))
+),"""
+# What a hit says about its version: its number, the date it is in force from (NULL: always) and the date the next
+# live version of its source takes over (NULL: none scheduled), so an answer can say which version it quotes.
+VERSION_COLUMNS = """d.version, d.effective_from,
+       (SELECT min(n.effective_from) FROM documents n
+         WHERE n.source = d.source AND n.status = 'active'
+           AND n.effective_from > coalesce(d.effective_from, '-infinity'::date)) AS effective_until"""
 
 # One statement, five steps:
 # 1. query words -> lexemes; a word never seen in the corpus becomes its nearest known word (trigram
@@ -50,7 +76,8 @@ _FILTERS = """
 # 5. the best candidates' stored sentences and their vectors (knowledge/search/sentences.py), for the sentence
 #    re-ranker and the offline answerer's quotes: read here, so no process embeds or caches them.
 SEARCH = f"""
-WITH query_words AS (
+WITH {OUT_OF_FORCE}
+query_words AS (
     SELECT coalesce(
         (SELECT l.word FROM lexicon l WHERE l.word = w.word),
         (SELECT l.word FROM lexicon l
@@ -118,10 +145,11 @@ best AS (
     SELECT * FROM fused ORDER BY score DESC, chunk_id LIMIT %(limit)s
 )
 SELECT b.chunk_id, b.document_id, d.source, d.title, b.page, b.page_start, b.page_end, b.section, b.text,
-       b.score, b.embedding, d.url, b.page_starts, {SENTENCE_COLUMNS}
+       b.score, b.embedding, d.url, b.page_starts, {VERSION_COLUMNS}, {SENTENCE_COLUMNS}
 FROM best b JOIN documents d USING (document_id) {READ_WITH_CANDIDATES}
 ORDER BY b.score DESC, b.chunk_id"""
-SENTENCES_AT = 13  # where a row's StoredSentences stands once read (search())
+VERSION_AT = 13    # where a row's version, effective_from and effective_until stand
+SENTENCES_AT = 16  # where a row's StoredSentences stands once read (search())
 
 QUERY_WORD = re.compile(r"[a-z0-9]+")
 
@@ -142,6 +170,9 @@ class Hit:
     page_starts: tuple | None = None  # [offset, page] where each page begins in text (knowledge.search.pages)
     sentences: StoredSentences | None = None  # stored with the passage; read with it
     parts: tuple = ()  # the passages of one page region merged into this result, each as found (merged_with)
+    version: int | None = None
+    effective_from: date | None = None   # the day this version is in force from (None: always)
+    effective_until: date | None = None  # the day the next version of this document takes over (None: none)
 
     def as_json(self) -> dict[str, Any]:
         """The documented `hrbot search --json` shape: `page` is the page of the sentence that answers (where it
@@ -227,7 +258,8 @@ class HybridSearcher:
 
     def search(self, query: str, k: int = 5, *, mode: str = "hybrid", audiences: list[str] | None = None,
                document_ids: list[int] | None = None, embedding: np.ndarray | None = None,
-               ml_embedding: np.ndarray | None = None) -> list[Hit]:
+               ml_embedding: np.ndarray | None = None, as_of: date | None = None) -> list[Hit]:
+        """as_of: the day whose versions answer (a document's version in force then); None: today's."""
         if mode not in _MODE_PARAMS:
             raise ValueError(f"mode must be one of {MODES}")
         if not query.strip():
@@ -241,7 +273,7 @@ class HybridSearcher:
             ml_embedding = np.asarray(self.multilingual.embed_query(query), dtype=np.float32)
         params = {
             "embedding": embedding, "words": query_words(query), "audiences": audiences,
-            "document_ids": document_ids, "candidates": max(CANDIDATES, k * 2), "rrf_k": RRF_K,
+            "document_ids": document_ids, "as_of": as_of, "candidates": max(CANDIDATES, k * 2), "rrf_k": RRF_K,
             "limit": k * 3, "selective_df": SELECTIVE_DF, "use_ml": use_ml,
             "ml": ml_embedding if use_ml else None, "sentences_ml": self.multilingual is not None, **mode_params,
         }
@@ -278,7 +310,9 @@ def _diversify(rows, k: int) -> list[Hit]:
         vector = vector / norm
         if any(float(vector @ v) >= NEAR_DUPLICATE for v in vectors):
             continue
-        chosen.append(Hit(*row[:9], float(row[9]), row[11], _pairs(row[12]), row[SENTENCES_AT]))
+        chosen.append(Hit(*row[:9], float(row[9]), row[11], _pairs(row[12]), row[SENTENCES_AT],
+                          version=row[VERSION_AT], effective_from=row[VERSION_AT + 1],
+                          effective_until=row[VERSION_AT + 2]))
         vectors.append(vector)
         if len(chosen) == k:
             break

@@ -24,7 +24,7 @@ ON CONFLICT (source_id, item_key) DO UPDATE
 SET document = excluded.document, etag = excluded.etag, last_modified = excluded.last_modified,
     sha256 = coalesce(excluded.sha256, source_items.sha256), seen_at = now()"""
 FORGET = "DELETE FROM source_items WHERE source_id = %(id)s AND item_key = %(key)s"
-UPLOADED = "SELECT source FROM documents WHERE status = 'active' AND uploaded_by = %(origin)s ORDER BY source"
+UPLOADED = "SELECT DISTINCT source FROM documents WHERE status = 'active' AND uploaded_by = %(origin)s ORDER BY source"
 
 
 class SourceItems:
