@@ -1,6 +1,7 @@
 """Driving the bot like Slack does: signed HTTP requests to a running server, and a fake Web API."""
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.error
@@ -67,13 +68,18 @@ class SlackHarness:
     def command(self, user: str, text: str):
         return self.post(command_body("/hr", text, user, "C0GENERAL", self.fake.response_url("cmd")))
 
-    def action(self, user: str, action_id: str, value: str, response_name: str = "act"):
+    def action(self, user: str, action_id: str, value: str, response_name: str = "act",
+               action_ts: str | None = None):
+        """A signed button click; each click is later than the one before (Slack's action_ts), unless given."""
         payload = {"type": "block_actions", "user": {"id": user}, "trigger_id": "trig1",
                    "team": {"id": "T0TEST"}, "channel": {"id": f"D{user}"},
                    "response_url": self.fake.response_url(response_name),
                    "actions": [{"action_id": action_id, "value": value, "type": "button",
-                                "block_id": "b", "action_ts": "1700000002.1"}]}
+                                "block_id": "b", "action_ts": action_ts or f"{1700000002 + next(CLICKS)}.1"}]}
         return self.post(action_body(payload))
+
+
+CLICKS = itertools.count()
 
 
 def texts(calls) -> str:

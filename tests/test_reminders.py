@@ -49,6 +49,7 @@ E6,annual,2026,25,0
 LEAVE = """request_id,employee_id,leave_type,start_date,end_date,days,status
 R1,E1,annual,2026-06-01,2026-06-05,5,approved
 R2,E1,annual,2027-03-01,2027-03-01,1,approved
+R3,E1,annual,2026-12-14,2026-12-16,3,pending
 """
 USERS = {"U0LONDON": {"email": "london@x.example", "real_name": "Lena"},  # no tz: the location's (Europe/London)
          "U0LA": {"email": "la@x.example", "real_name": "Luis", "tz": "America/Los_Angeles"},   # UTC-8 in December
@@ -101,10 +102,10 @@ def harness(company, slack):
     h.close()
 
 
-def click(h: SlackHarness, user: str, action_id: str, shown_to: str) -> dict:
+def click(h: SlackHarness, user: str, action_id: str, shown_to: str, action_ts: str | None = None) -> dict:
     """A signed click; returns what the bot answered on the response URL (the listener runs after the ack)."""
     name = f"click{len(h.fake.calls)}"
-    status, _, _ = h.action(user, action_id, shown_to, response_name=name)
+    status, _, _ = h.action(user, action_id, shown_to, response_name=name, action_ts=action_ts)
     assert status == 200
     return h.fake.wait_for(f"response_url:{name}")[0].args
 
@@ -171,6 +172,7 @@ def test_opted_in_gets_exactly_one_dm_at_the_local_hour_in_a_dm(harness, slack, 
     assert "20 days of annual leave left" in dm.args["text"] and "31 December 2026" in dm.args["text"]
     blocks = str(dm.args["blocks"])
     assert "25 entitlement" in blocks and "5 taken" in blocks and STOP_REMINDERS in blocks
+    assert "3 days pending approval not counted" in blocks  # shown apart, as the balance answer does (review)
     assert rows(company.db, "SELECT kind, leave_type, leave_year, state FROM reminders_sent ORDER BY 2") == [
         ("year_end", "annual", 2026, "sent"), ("year_end", "volunteering", 2026, "sent")]  # both in one DM
     assert "2 days of volunteering days left" in dm.args["text"]
@@ -233,7 +235,7 @@ def test_a_forged_button_changes_nothing(harness, slack, company):
 def test_stop_reminders_from_the_dm(harness, slack, company):
     opt_in(harness, "U0LONDON")
     assert "off" in click(harness, "U0LONDON", STOP_REMINDERS, "U0LONDON")["text"]
-    assert rows(company.db, "SELECT employee_id FROM reminder_optins") == []
+    assert rows(company.db, "SELECT employee_id FROM reminder_optins WHERE wanted") == []
     assert sent(run(harness, MONDAY_9_LONDON)) == set() and dms(slack) == []
     assert [a for (a,) in rows(company.db, "SELECT action FROM audit_log WHERE action LIKE 'reminders_%%' "
                                            "ORDER BY audit_id")] == ["reminders_on", "reminders_off"]
@@ -369,3 +371,16 @@ def test_slack_is_asked_for_a_time_zone_only_near_a_deadline_and_not_every_hour(
     for hour in range(3):
         run(harness, MONDAY_9_LONDON + timedelta(hours=hour))
     assert len(slack.calls_to("users.info")) == asked + 1  # remembered between hourly runs
+
+
+def test_a_replayed_older_click_does_not_undo_a_later_choice(harness, slack, company):
+    """Outside review: a signed "Remind me" resent after "Stop reminders" (Slack accepts a signature for five
+    minutes) turned reminders on again. A click no newer than the person's latest choice changes nothing."""
+    click(harness, "U0LONDON", REMIND_ME, "U0LONDON", action_ts="1800000000.100")
+    click(harness, "U0LONDON", STOP_REMINDERS, "U0LONDON", action_ts="1800000005.100")
+    click(harness, "U0LONDON", REMIND_ME, "U0LONDON", action_ts="1800000000.100")  # the replay
+    assert rows(company.db, "SELECT employee_id FROM reminder_optins WHERE wanted") == []
+    assert rows(company.db, "SELECT action FROM audit_log WHERE action LIKE 'reminders_%%' ORDER BY audit_id") == [
+        ("reminders_on",), ("reminders_off",)]
+    click(harness, "U0LONDON", REMIND_ME, "U0LONDON", action_ts="1800000009.100")  # a new click still works
+    assert rows(company.db, "SELECT employee_id FROM reminder_optins WHERE wanted") == [("E1",)]

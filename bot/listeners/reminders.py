@@ -41,7 +41,8 @@ def register(app: App, services: BotServices) -> None:
         if on and not reminders.offered:
             tell(desk.kind(NOT_OFFERED))
             return
-        if reminders.choose(services.asker(client, user), on) is None:
+        clicked = (body.get("actions") or [{}])[0].get("action_ts")  # a replayed older click changes nothing
+        if reminders.choose(services.asker(client, user), on, clicked) is None:
             tell(desk.kind(NO_RECORD))
             return
         tell(TURNED_ON if on else TURNED_OFF)

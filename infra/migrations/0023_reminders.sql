@@ -5,14 +5,19 @@
 -- binding of migration 0011, as the records role), so a Slack button can change the clicking person's row and
 -- nobody else's. The owner (the scheduled run) lists who opted in. A person erased or removed from the records
 -- takes their rows with them (ON DELETE CASCADE).
+-- `wanted` is the latest choice and `decided_at` the Slack action_ts of the click that made it: a click older than
+-- the latest one (a signed request replayed within Slack's five minutes) changes nothing, so a replayed
+-- "Remind me" cannot undo a later "Stop reminders". A stop keeps the row (wanted = false) for that reason.
 CREATE TABLE reminder_optins (
     employee_id  text PRIMARY KEY REFERENCES employees (employee_id) ON DELETE CASCADE,
+    wanted       boolean NOT NULL DEFAULT true,
+    decided_at   numeric NOT NULL DEFAULT extract(epoch FROM now()),
     opted_in_at  timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE reminder_optins ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_row ON reminder_optins FOR ALL TO hrbot_records
     USING (employee_id = (SELECT hrbot_asker())) WITH CHECK (employee_id = (SELECT hrbot_asker()));
-GRANT SELECT, INSERT, DELETE ON reminder_optins TO hrbot_records;
+GRANT SELECT, INSERT, UPDATE, DELETE ON reminder_optins TO hrbot_records;
 
 -- One row per reminder ever due: its primary key is what makes "once" hold across workers and replicas. A run
 -- claims a row ('sending') before it talks to Slack and marks it 'sent' after; Slack refusing or unreachable

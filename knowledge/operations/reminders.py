@@ -28,7 +28,7 @@ ACTOR = "reminders"
 # only, no figures; the figures are read under each person's own binding).
 CANDIDATES = """
 SELECT e.employee_id, e.slack_user_id, e.country FROM reminder_optins o JOIN employees e USING (employee_id)
-WHERE e.slack_user_id IS NOT NULL AND (e.end_date IS NULL OR e.end_date >= %(today)s) ORDER BY e.employee_id"""
+WHERE o.wanted AND e.slack_user_id IS NOT NULL AND (e.end_date IS NULL OR e.end_date >= %(today)s) ORDER BY e.employee_id"""
 CLAIM = """
 INSERT INTO reminders_sent (employee_id, kind, leave_type, leave_year, state)
 VALUES (%(employee_id)s, %(kind)s, %(leave_type)s, %(leave_year)s, 'sending')

@@ -9,6 +9,7 @@ Two kinds, each once per leave type and leave year (knowledge/operations/reminde
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -64,15 +65,18 @@ def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date
                                   year=balance.year)
             if after.expired > 0:
                 used = after.carried - after.expired
+                note = f" ({after.carry_note})" if after.carry_note else ""
                 due.append(DueReminder(CARRY_OVER, leave_type, label, balance.year.label, balance.expiry,
-                                       after.expired, f"{fmt_days(after.carried)} carried over - {fmt_days(used)} "
-                                       f"taken or booked by {day(balance.expiry)} = {fmt_days(after.expired)} "
-                                       "that lapse"))
+                                       after.expired, f"{fmt_days(after.carried)} carried over{note} - "
+                                       f"{fmt_days(used)} taken or booked by {day(balance.expiry)} = "
+                                       f"{fmt_days(after.expired)} that lapse"))
         if today <= balance.year.end <= horizon and (e.end_date is None or e.end_date >= balance.year.end):
             official = next((o for o in records.official if o.leave_type == leave_type
                              and o.year == balance.year.label), None)
             days, working = ((official.balance, f"the HR system's balance as of {day(official.as_of)}")
                              if official is not None else (balance.available, balance.arithmetic()))
+            if balance.pending:  # shown apart, as balance answers do: not yet approved, so not taken off
+                working += f"; {fmt_days(balance.pending)} pending approval not counted"
             if days > 0:
                 due.append(DueReminder(YEAR_END, leave_type, label, balance.year.label, balance.year.end, days,
                                        working))
@@ -99,9 +103,14 @@ def may_be_due(location: Location, today: date, weeks: int) -> bool:
     return False
 
 
-OPTED_IN = "SELECT 1 FROM reminder_optins"  # no WHERE on purpose: row-level security shows the bound person's row
-OPT_IN = "INSERT INTO reminder_optins (employee_id) VALUES (%(employee_id)s) ON CONFLICT DO NOTHING"
-OPT_OUT = "DELETE FROM reminder_optins WHERE employee_id = %(employee_id)s"
+# no WHERE on the person on purpose: row-level security shows the bound person's row only
+OPTED_IN = "SELECT 1 FROM reminder_optins WHERE wanted"
+LATEST = "SELECT wanted, decided_at FROM reminder_optins FOR UPDATE"
+CHOOSE = """
+INSERT INTO reminder_optins (employee_id, wanted, decided_at) VALUES (%(employee_id)s, %(wanted)s, %(at)s)
+ON CONFLICT (employee_id) DO UPDATE SET wanted = EXCLUDED.wanted, decided_at = EXCLUDED.decided_at,
+    opted_in_at = CASE WHEN EXCLUDED.wanted AND NOT reminder_optins.wanted THEN now()
+                       ELSE reminder_optins.opted_in_at END"""
 
 
 class ReminderChoices:
@@ -115,7 +124,13 @@ class ReminderChoices:
         with self.reader.bound(employee_id) as conn:
             return conn.execute(OPTED_IN).fetchone() is not None
 
-    def set(self, employee_id: str, on: bool) -> bool:
-        """Turn them on or off; True when that changed something."""
+    def set(self, employee_id: str, on: bool, decided_at: Decimal | None = None) -> bool:
+        """Turn them on or off; True when that changed something. decided_at: when the click was made (Slack's
+        action_ts; now when not given): a click no newer than the latest choice changes nothing (a replay)."""
+        at = decided_at if decided_at is not None else Decimal(str(time.time()))
         with self.reader.bound(employee_id) as conn:
-            return conn.execute(OPT_IN if on else OPT_OUT, {"employee_id": employee_id}).rowcount > 0
+            latest = conn.execute(LATEST).fetchone()
+            if latest is not None and latest[1] >= at:
+                return False
+            conn.execute(CHOOSE, {"employee_id": employee_id, "wanted": on, "at": at})
+            return (latest[0] if latest is not None else False) != on
