@@ -2,6 +2,7 @@
 time zone from their Slack profile. knowledge/operations/reminders.py decides what is due and keeps it once."""
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 import threading
@@ -10,6 +11,7 @@ import urllib.error
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.render import reminder_blocks
 from knowledge.operations.reminders import NotDelivered, Reminder
@@ -21,6 +23,10 @@ TIME_ZONE_TTL = 6 * 3600.0  # seconds a person's Slack time zone is remembered (
 class SlackReminders:
     def __init__(self, client: WebClient):
         self.client = client
+        # Posting is never retried on a 5xx: Slack may have posted before it failed, and a reminder is sent at most
+        # once (a 429 is still waited out and retried: a rate-limited call was not carried out).
+        self.poster = copy.copy(client)
+        self.poster.retry_handlers = [h for h in client.retry_handlers if not isinstance(h, ServerErrorRetryHandler)]
         self._zones: dict[str, tuple[str | None, float]] = {}
         self._lock = threading.Lock()
 
@@ -36,10 +42,12 @@ class SlackReminders:
             raise NotDelivered(f"conversations.open gave {channel}, not a direct message")
         try:
             text = " ".join(due.text() for due in reminder.dues)
-            self.client.chat_postMessage(channel=channel, text=text, blocks=reminder_blocks(
+            self.poster.chat_postMessage(channel=channel, text=text, blocks=reminder_blocks(
                 [(due.text(), due.working) for due in reminder.dues], reminder.slack_user_id))
-        except SlackApiError as exc:  # Slack answered: it did not post the message
-            raise NotDelivered(_why(exc)) from None
+        except SlackApiError as exc:
+            if exc.response.status_code >= 500:  # a server error: it may have posted, so not tried again
+                raise
+            raise NotDelivered(_why(exc)) from None  # Slack answered with an error: it did not post the message
         except urllib.error.URLError as exc:  # refused before sending; a time-out or a reset may not be
             if isinstance(getattr(exc, "reason", None), socket.timeout):
                 raise

@@ -253,6 +253,18 @@ def test_slack_down_is_retried_later_without_a_duplicate(harness, slack, company
     assert len([c for c in dms(slack) if c.result and c.result.get("ok")]) == 1
 
 
+def test_a_server_error_while_posting_is_neither_retried_nor_sent_again(harness, slack, company):
+    """Outside review: a 500 on chat.postMessage was retried at once by the client's server-error handler. Slack
+    may have posted before failing, so the reminder is left as sent-or-not and never posted a second time."""
+    opt_in(harness, "U0LONDON")
+    slack.fail_next("chat.postMessage", status=500, error="internal_error")
+    result = run(harness, MONDAY_9_LONDON)
+    assert result.sent == [] and len(slack.calls_to("chat.postMessage")) == 1
+    assert sent(run(harness, MONDAY_9_LONDON + timedelta(days=1))) == set()
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert rows(company.db, "SELECT DISTINCT state FROM reminders_sent") == [("sending",)]
+
+
 def test_departed_and_erased_people_get_nothing(harness, slack, company):
     opt_in(harness, "U0GONE", "U0ERASE")
     assert rows(company.db, "SELECT count(*) FROM reminder_optins") == [(2,)]
