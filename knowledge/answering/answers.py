@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 from langchain_core.documents import Document
 
 from knowledge.people.colleagues import PARTICLES, name_variants, phrases
+from knowledge.profile.wording import english
 from knowledge.search.sentences import LIST_ITEM, in_context, passage_sentences  # noqa: F401 - callers' names
 from knowledge.answering.citations import (CITATION, Citation, check_citations,  # noqa: F401 - callers' names
                                            citation_for, quoted_citation)
@@ -202,25 +203,6 @@ def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
     return colleagues(phrases(text) - own_phrases, {t for t in tokens if t.lower() not in {i.lower() for i in own_ids}})
 
 
-NUMBER = re.compile(r"(?<![\w\[])\d+(?:[.,]\d+)?(?![\w\]])")
-SECOND_PERSON = re.compile(r"\b(you|your|you've|you're|yours)\b", re.I)
-
-
-def guard_personal_numbers(text: str, allowed_text: str, facts: list[str]) -> str:
-    """Drop sentences that state a number about the asker that appears in no fact or source; add the facts."""
-    allowed = set(NUMBER.findall(allowed_text))
-    kept, dropped = [], False
-    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
-        numbers = set(NUMBER.findall(sentence))
-        if SECOND_PERSON.search(sentence) and numbers - allowed:
-            log.warning("dropped a sentence with %d personal figures not in the records", len(numbers - allowed))
-            dropped = True
-            continue
-        kept.append(sentence)
-    result = "\n".join(s for s in kept if s.strip()) if dropped else text
-    if dropped and facts:
-        result += "\n\n*From your records:*\n" + "\n".join(f"- {f}" for f in facts)
-    return result
 
 
 # --- The offline answerer ------------------------------------------------------------------------------------
@@ -262,7 +244,8 @@ def is_heading(line: str) -> bool:
 def extractive_answer(question: str, sources: list[Document], facts: list[str], hr_contact: str,
                       max_sentences: int | None = None,
                       similarity: Callable[[list[tuple[object, list[str]]]], "np.ndarray"] | None = None,
-                      margin: float | None = None, prefer: re.Pattern | None = None) -> tuple[str, list[Citation]]:
+                      margin: float | None = None, prefer: re.Pattern | None = None,
+                      heading: str | None = None) -> tuple[str, list[Citation]]:
     """Quote the sentences of the top passages that answer the question, each with its citation.
 
     With `similarity` (each sentence's cosine with the question, knowledge.answering.selection, given each
@@ -325,7 +308,7 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
     chosen.sort(key=lambda c: (c[1], c[2]))
     lines = []
     if facts:
-        lines.append("*From your records:*")
+        lines.append(f"*{heading or english().say('heading')}*")  # the facts' heading, in the asker's language
         lines += [f"- {f}" for f in facts]
         lines.append("")
     shown: dict[int, int] = {}  # passage rank -> citation number, 1, 2, ... in the order quoted

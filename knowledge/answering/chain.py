@@ -20,7 +20,8 @@ from knowledge.answering.notes import note_freshness, note_source_language
 from knowledge.answering.versions import asked_day, note_versions
 from knowledge.answering.freshness import Freshness
 from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
-                                        check_citations, guard_personal_numbers, not_found_text)
+                                        check_citations, not_found_text)
+from knowledge.answering.figures import guard_personal_numbers
 from knowledge.answering.followups import read_with_previous
 from knowledge.answering.models import build_chat_model  # noqa: F401 - where callers have always found it
 from knowledge.answering.quoting import Quoter
@@ -252,7 +253,8 @@ class AnswerService:
         return found[:1] + docs[: self.k - 1] if found else docs
 
     def _retrieve_facts(self, x):
-        return RecordsRetriever(records=x["personal"], today=x["today"], profile=self.profile).invoke(x["standalone"])
+        return RecordsRetriever(records=x["personal"], today=x["today"], profile=self.profile,
+                                language=self.profile.language_of(x["question"])).invoke(x["standalone"])
 
     def _respond(self, x, config) -> tuple[Answer, Answer | None]:
         sources, facts = x["policy"], [d.page_content for d in x["facts"]]
@@ -289,14 +291,14 @@ class AnswerService:
             "facts": "\n".join(f"- {f}" for f in x["fact_texts"]) or "- (none: answer from the policy only)",
         }
 
-    @staticmethod
-    def _checked_reply(x) -> Answer:
+    def _checked_reply(self, x) -> Answer:
         """The model's reply with its citations checked and unsupported personal figures removed."""
         sources, facts = x["policy"], x["fact_texts"]
         text, citations = check_citations(x["reply"], sources)
         if facts:
             allowed = " ".join([x["question"], *facts, *(d.page_content for d in sources)])
-            text = guard_personal_numbers(text, allowed, facts)
+            text = guard_personal_numbers(text, allowed, facts, self.profile.addressed,
+                                          self.profile.wording_of(x["question"]).say("heading"))
         unsure = text.lower().startswith(("i don't know", "i do not know"))
         return Answer(text, citations, facts, supported=bool(citations) and not unsure, personal=bool(facts),
                       kind="not_found" if unsure else "answer")

@@ -43,7 +43,8 @@ def note_freshness(answer: Answer, question: str, freshness, profile: CompanyPro
     notes = []
     if answer.facts and snapshot.records_synced_at is not None:
         template = language.records_as_of or english.records_as_of
-        notes.append(template.format(when=when(snapshot.records_synced_at)))
+        # the records' date in the asker's language, like the facts above it
+        notes.append(template.format(when=profile.wording_of(question).moment(snapshot.records_synced_at)))
         answer.records_as_of = snapshot.records_synced_at
     if answer.facts:
         for name, last_ok in snapshot.stale_records:

@@ -36,6 +36,8 @@ def profile_check(ctx, file) -> None:
         click.echo("Not people's names: " + ", ".join(sorted(profile.not_names)))
     if profile.closures:
         click.echo("Company closure days (no leave needed): " + ", ".join(_said(d) for d in profile.closures))
+    for language in profile.languages:
+        click.echo(languages_line(language))
     year = date.today().year
     for code, loc in profile.locations.items():
         click.echo("")
@@ -63,3 +65,15 @@ def profile_check(ctx, file) -> None:
 def _said(day) -> str:
     """A closure day as written in the profile: every year ("24 December") or once ("31 December 2026")."""
     return f"{day.day} {day:%B %Y}" if isinstance(day, date) else f"{day[1]} {date(2001, day[0], 1):%B} every year"
+
+
+def languages_line(language) -> str:
+    """A language and the [facts]/[display] keys its pack lacks (those lines of the asker's facts are written in
+    English)."""
+    from knowledge.profile.wording import wording
+
+    missing = wording(language).missing
+    said = f"Language {language.code} ({language.name})"
+    if not missing:
+        return said + ": every fact has its words"
+    return said + f": facts in English where the pack lacks {len(missing)} key(s): " + ", ".join(missing)

@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from knowledge.people.leave import (Employee, Entitlement, LeaveRecord, LeaveYear, completed_periods, employed_in,
                                     leave_year, months_employed, on_day, spread, years_of_service)
-from knowledge.profile.dates import day_month
 from knowledge.profile.model import LeaveRules
+from knowledge.profile.wording import EveryYear, Said, Wording, english
 
 
 @dataclass
@@ -24,10 +24,10 @@ class Balance:
     year: LeaveYear
     as_of: date
     base: Decimal              # full-time allowance (or accrued amount) before FTE and pro rata
-    base_reason: str
+    base_reason: Said
     fte: Decimal
     factor: Decimal            # share of the leave year employed (pro rata), 1 when not pro-rated
-    factor_text: str           # "8/12 months employed this leave year", "" when 1
+    factor_text: Said | None   # "8/12 months employed this leave year", None when 1
     entitlement: Decimal
     carried: Decimal
     expired: Decimal
@@ -35,7 +35,7 @@ class Balance:
     booked: Decimal
     pending: Decimal
     rounding: str = "none"
-    carry_note: str = ""       # e.g. "capped at 5"
+    carry_note: Said | None = None  # e.g. "computed: 8 unused in 2025, capped at 5"
     expiry: date | None = None  # when carried-over days lapse
     accrued: bool = False      # entitlement earned so far (accrual), not granted for the year
     unlimited: bool = False
@@ -45,32 +45,36 @@ class Balance:
     def available(self) -> Decimal:
         return _q(self.entitlement + self.carried - self.expired - self.taken - self.booked)
 
-    def arithmetic(self) -> str:
-        """The sum, spelled out: what an HR partner would write on the back of an envelope."""
+    def arithmetic(self, words: Wording | None = None) -> str:
+        """The sum, spelled out: what an HR partner would write on the back of an envelope (in the words of the
+        asker's language; the figures are the same in every one)."""
+        words = words or english()
         if self.unlimited:
-            return (f"no fixed allowance (unlimited); {_fmt(self.taken)} taken and {_fmt(self.booked)} booked "
-                    "ahead this leave year")
-        parts = [f"{_fmt(self.entitlement)} {'accrued so far' if self.accrued else 'entitlement'}"]
+            return words.say("unlimited", taken=self.taken, booked=self.booked)
+        parts = [words.say("accrued" if self.accrued else "entitlement", days=self.entitlement)]
         if self.carried:
-            parts.append(f"+ {_fmt(self.carried)} carried over" + (f" ({self.carry_note})" if self.carry_note else ""))
+            parts.append(words.say("carried_note", days=self.carried, note=self.carry_note) if self.carry_note
+                         else words.say("carried", days=self.carried))
         if self.expired:
-            parts.append(f"- {_fmt(self.expired)} carried-over expired on {day_month(self.expiry)}")
-        parts.append(f"- {_fmt(self.taken)} taken")
-        parts.append(f"- {_fmt(self.booked)} booked ahead")
-        return " ".join(parts) + f" = {_fmt(self.available)} days available"
+            parts.append(words.say("expired", days=self.expired, expiry=EveryYear(self.expiry)))
+        parts.append(words.say("taken", days=self.taken))
+        parts.append(words.say("booked", days=self.booked))
+        return words.say("available", parts=" ".join(parts), days=self.available)
 
-    def entitlement_working(self) -> str:
+    def entitlement_working(self, words: Wording | None = None) -> str:
+        words = words or english()
         if self.unlimited:
-            return self.base_reason
-        working = f"{_fmt(self.base)} days ({self.base_reason})"
+            return words.text(self.base_reason)
+        working = words.say("working", days=self.base, reason=self.base_reason)
         if self.fte != 1:
-            working += f" x {_fmt(self.fte)} FTE"
+            working = words.say("working_fte", working=working, fte=self.fte)
         if self.factor_text:
-            working += f" x {self.factor_text}"
+            working = words.say("working_factor", working=working, factor=self.factor_text)
         if (self.fte != 1 or self.factor_text) and self.rounding != "none":
-            working += f", {ROUNDING_WORDS[self.rounding]} = {_fmt(self.entitlement)} days"
+            working = words.say("working_rounded", working=working, rounding=Said(f"rounding_{self.rounding}"),
+                                days=self.entitlement)
         elif self.fte != 1 or self.factor_text:
-            working += f" = {_fmt(self.entitlement)} days"
+            working = words.say("working_total", working=working, days=self.entitlement)
         return working
 
     def as_dict(self) -> dict:
@@ -85,10 +89,6 @@ class Balance:
         }
 
 
-ROUNDING_WORDS = {"up_half": "rounded up to the nearest half day", "nearest_half": "rounded to the nearest half day",
-                  "up_whole": "rounded up to a whole day", "nearest_whole": "rounded to the nearest whole day"}
-
-
 def _q(value: Decimal) -> Decimal:
     return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -97,9 +97,9 @@ def _fmt(value: Decimal) -> str:
     return f"{Decimal(value).normalize():f}"
 
 
-def fmt_days(value: Decimal) -> str:
-    text = _fmt(value)
-    return f"{text} day" if text == "1" else f"{text} days"
+def fmt_days(value: Decimal, words: Wording | None = None) -> str:
+    """"1 day", "2.5 days" (in the asker's language with `words`)."""
+    return (words or english()).days(value)
 
 
 def round_days(value: Decimal, rounding: str) -> Decimal:
@@ -126,10 +126,10 @@ CARRY_BACK_YEARS = 3  # how many leave years back unreported carry-over is follo
 class Allowance:
     """This leave year's allowance and how it was found (the first half of a Balance)."""
     base: Decimal
-    reason: str
+    reason: Said
     amount: Decimal
     factor: Decimal = Decimal(1)
-    factor_text: str = ""
+    factor_text: Said | None = None
     accrued: bool = False
 
 
@@ -171,8 +171,7 @@ def _allowance(rules: LeaveRules, employee: Employee, row: Entitlement | None, y
                label: str, location_name: str) -> Allowance:
     """The allowance by the kind of rule: unlimited, accrued per pay period, or granted for the year."""
     if rules.unlimited:
-        return Allowance(Decimal(0), f"{location_name}: {label} is unlimited, with no fixed allowance",
-                         Decimal(0))
+        return Allowance(Decimal(0), Said.of("unlimited_reason", location=location_name, label=label), Decimal(0))
     if rules.accrual is not None:
         return _accrued_allowance(rules, employee, year, as_of)
     return _yearly_allowance(rules, employee, row, year, location_name)
@@ -184,12 +183,12 @@ def _accrued_allowance(rules: LeaveRules, employee: Employee, year: LeaveYear, a
     employed = employed_in(employee, year)
     periods = completed_periods(accrual.every, employed[0], as_of, employed[1]) if employed else 0
     base = accrual.days * periods
-    every = accrual.every.replace("_", " ")
-    reason = (f"{_fmt(accrual.days)} days per {every} x {periods} completed so far" if periods
-              else f"{_fmt(accrual.days)} days per {every}, none completed yet")
+    every = Said(f"every_{accrual.every}")
+    reason = (Said.of("accrual_so_far", days=accrual.days, every=every, periods=periods) if periods
+              else Said.of("accrual_none", days=accrual.days, every=every))
     amount = base * employee.fte
     if accrual.max_days is not None and amount > accrual.max_days:
-        amount, reason = accrual.max_days, reason + f", capped at {_fmt(accrual.max_days)} a year"
+        amount, reason = accrual.max_days, Said.of("accrual_capped", reason=reason, cap=accrual.max_days)
     return Allowance(base, reason, round_days(amount, rules.rounding), accrued=True)
 
 
@@ -198,40 +197,40 @@ def _yearly_allowance(rules: LeaveRules, employee: Employee, row: Entitlement | 
     """The full-time allowance (the contract's, else the location's with long-service steps), times FTE and the
     share of the leave year employed."""
     if row is not None and row.base_days is not None:
-        base, reason = row.base_days, "your contractual full-time entitlement"
+        base, reason = row.base_days, Said("contract_entitlement")
     else:
-        base, reason = rules.base_days or Decimal(0), f"{location_name} full-time entitlement"
+        base, reason = rules.base_days or Decimal(0), Said.of("location_entitlement", location=location_name)
         service = years_of_service(employee, year.start)
         step = next((s for s in reversed(rules.long_service) if service >= s.after_years), None)
         if step is not None:
             base = step.days
-            reason += f" after {step.after_years} years' service"
+            reason = Said.of("after_service", reason=reason, years=step.after_years)
     factor, factor_text = _pro_rata(rules, employee, year)
     amount = round_days(base * employee.fte * factor, rules.rounding) if factor else Decimal(0)
     return Allowance(base, reason, amount, factor, factor_text)
 
 
-def _pro_rata(rules: LeaveRules, employee: Employee, year: LeaveYear) -> tuple[Decimal, str]:
-    """(share of the leave year employed, said in words; "" for a whole year) by the rule's pro rata."""
+def _pro_rata(rules: LeaveRules, employee: Employee, year: LeaveYear) -> tuple[Decimal, Said | None]:
+    """(share of the leave year employed, said in words; None for a whole year) by the rule's pro rata."""
     employed = employed_in(employee, year)
     if not employed:
-        return Decimal(0), "0 months employed this leave year"
+        return Decimal(0), Said.of("months_employed", months=0)
     if rules.pro_rata == "months":
         months = months_employed(employee, year, rules.cutoff_day)
-        return Decimal(months) / 12, "" if months == 12 else f"{months}/12 months employed this leave year"
+        return Decimal(months) / 12, None if months == 12 else Said.of("months_employed", months=months)
     if rules.pro_rata == "calendar_days":
         total = (year.end - year.start).days + 1
         days = (employed[1] - employed[0]).days + 1
-        return Decimal(days) / total, "" if days == total else f"{days}/{total} days employed this leave year"
-    return Decimal(1), ""
+        return Decimal(days) / total, None if days == total else Said.of("days_employed", days=days, total=total)
+    return Decimal(1), None
 
 
-def _reported_carry_over(rules: LeaveRules, row: Entitlement) -> tuple[Decimal, str]:
+def _reported_carry_over(rules: LeaveRules, row: Entitlement) -> tuple[Decimal, Said | None]:
     """The HR system's carry-over for the year, capped by the profile's max_days."""
     carried, cap = row.carried_over, rules.carry_over.max_days
     if cap is not None and carried > cap:
-        return cap, f"{_fmt(carried)} reported, capped at {_fmt(cap)}"
-    return carried, ""
+        return cap, Said.of("reported_capped", reported=carried, cap=cap)
+    return carried, None
 
 
 def carry_over_expiry(rules: LeaveRules, year: LeaveYear) -> date | None:
@@ -269,7 +268,7 @@ def _usage(rules: LeaveRules, records: list[LeaveRecord], holidays: set[date], y
 
 def carried_from_last_year(rules: LeaveRules, employee: Employee, entitlements: list[Entitlement],
                            records: list[LeaveRecord], holidays: set[date], year: LeaveYear, *, label: str,
-                           location_name: str, carry_back: int = CARRY_BACK_YEARS) -> tuple[Decimal, str]:
+                           location_name: str, carry_back: int = CARRY_BACK_YEARS) -> tuple[Decimal, Said | None]:
     """(days carried into `year`, how they were found) when the HR system reports no carry-over for it: the
     previous leave year's unused days on its last day (its own carry-over included, followed `carry_back` years
     back), capped by the profile's max_days. Nothing when the profile lets no days carry (carry_over = false) or
@@ -279,20 +278,20 @@ def carried_from_last_year(rules: LeaveRules, employee: Employee, entitlements: 
     unused, and taking all of last year's allowance as unused would promise days nobody has."""
     carry = rules.carry_over
     if rules.unlimited or carry_back <= 0 or carry.max_days == 0 or (carry.max_days is None and carry.expires is None):
-        return Decimal(0), ""
+        return Decimal(0), None
     previous = leave_year(rules, employee, year.start - timedelta(days=1))
     if employed_in(employee, previous) is None:
-        return Decimal(0), ""
+        return Decimal(0), None
     known = (any(e.leave_type == rules.leave_type and e.year == previous.label for e in entitlements)
              or any(r.leave_type == rules.leave_type and r.start_date <= previous.end and r.end_date >= previous.start
                     for r in records))
     if not known:
-        return Decimal(0), ""
+        return Decimal(0), None
     last = leave_balance(rules, employee, entitlements, records, holidays, previous.end, label=label,
                          location_name=location_name, year=previous, carry_back=carry_back - 1)
     unused = max(Decimal(0), last.available)
     if not unused:
-        return Decimal(0), ""
+        return Decimal(0), None
     if carry.max_days is not None and unused > carry.max_days:
-        return carry.max_days, f"computed: {_fmt(unused)} unused in {previous}, capped at {_fmt(carry.max_days)}"
-    return unused, f"computed: unused in {previous}"
+        return carry.max_days, Said.of("computed_capped", unused=unused, year=previous, cap=carry.max_days)
+    return unused, Said.of("computed", year=previous)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from knowledge.profile.dates import day
+from knowledge.profile.wording import Wording, english
 from knowledge.profile.model import LeaveRules
 
 
@@ -64,9 +64,13 @@ class LeaveYear:
         return self.start <= day <= self.end
 
     def __str__(self) -> str:
+        return self.written(english())
+
+    def written(self, words: Wording) -> str:
+        """"2026" for a calendar leave year, else its first and last day ("1 April 2026 to 31 March 2027")."""
         if (self.start.month, self.start.day) == (1, 1):
             return str(self.label)
-        return f"{day(self.start)} to {day(self.end)}"
+        return words.say("leave_year_span", start=self.start, end=self.end)
 
 
 def on_day(year: int, month: int, day: int) -> date:

@@ -10,42 +10,36 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from knowledge.people.balances import fmt_days, leave_balance
+from knowledge.people.balances import leave_balance
 from knowledge.people.planning import asks_to_plan, holidays_in, names_leave_type, plan_facts
 from knowledge.people.records import PersonalRecords
-from knowledge.profile.dates import day, day_month, weekday
+from knowledge.profile.language import Language
 from knowledge.profile.model import CompanyProfile, Location
+from knowledge.profile.wording import Days, EveryYear, Joined, Said, Wording, wording
 
-def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfile) -> list[Document]:
-    """Facts about one employee, each a Document with metadata kind=profile|balance|leave|holidays; balances
-    follow the rules of the employee's location in the company profile."""
+def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfile,
+                   language: Language | None = None) -> list[Document]:
+    """Facts about one employee, each a Document with metadata kind=profile|balance|leave|holidays, in the
+    asker's language (English without one); balances follow the rules of the employee's location in the company
+    profile."""
     e = records.employee
+    words = wording(language)
     location = profile.location(e.country)
     place = location.name if location else e.country
-    docs = []
-    hours = "full-time" if e.fte == 1 else f"part-time ({Decimal(e.fte).normalize():f} FTE)"
-    profile_text = (f"You are {e.name} ({e.employee_id}), {hours}, {e.employment_type.replace('_', ' ')}, "
-                    f"employed in {place} since {day(e.hire_date)}")
-    if e.department:
-        profile_text += f", {e.department}"
-    if e.end_date:
-        profile_text += f"; your last day is {day(e.end_date)}"
-    docs.append(Document(page_content=profile_text + ".", metadata={"kind": "profile"}))
+    docs = [Document(page_content=_profile_text(e, place, words), metadata={"kind": "profile"})]
     if location is None:
-        docs.append(Document(page_content=(
-            f"Your HR record places you in {e.country}, which the company profile does not describe, so no "
-            "balance can be computed; HR can correct your record."), metadata={"kind": "balance", "leave_type": None}))
-        return docs + _leave_and_holidays(records, today, {}, place)
-    holidays = holidays_for(records, location, today, profile)
+        docs.append(Document(page_content=words.say("unknown_location", country=e.country),
+                             metadata={"kind": "balance", "leave_type": None}))
+        return docs + _leave_and_holidays(records, today, {}, place, words)
+    holidays = holidays_for(records, location, today, profile, words.code)
     for leave_type in profile.leave_types:
         rules = location.rules_for(leave_type, e)
         if rules is None:
             continue
         label = profile.label(leave_type)
         if not rules.eligible:
-            docs.append(Document(page_content=(
-                f"As a {e.employment_type.replace('_', ' ')} you are not covered by the {label} rules; "
-                "your contract sets your time off."), metadata={
+            docs.append(Document(page_content=words.say(
+                "not_covered", employment=Said(f"employment_{e.employment_type}"), label=label), metadata={
                     "kind": "balance", "leave_type": leave_type, "label": label, "covered": False,
                     "employment_type": e.employment_type}))
             continue
@@ -54,37 +48,62 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
         official = next((o for o in records.official if o.leave_type == leave_type
                          and o.year == balance.year.label), None)
         if official is not None and not balance.unlimited:
-            text, extra = official_balance_text(official, rules, records, holidays, balance, label, location.name)
+            text, extra = official_balance_text(official, rules, records, holidays, balance, label, location.name,
+                                                words)
             docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict(), **extra}))
             continue
-        text = f"{label[:1].upper()}{label[1:]} {balance.year}, as of {day(today)}: {balance.arithmetic()}."
-        if not balance.unlimited:
-            text += f" Entitlement: {balance.entitlement_working()}."
-        if balance.pending:
-            text += f" Pending requests (not yet approved, not deducted): {fmt_days(balance.pending)}."
-        if balance.carried and not balance.expired and balance.expiry and today <= balance.expiry:
-            text += f" Carried-over days must be used by {day_month(balance.expiry)}."
-        docs.append(Document(page_content=text, metadata={"kind": "balance", **balance.as_dict()}))
-    return docs + _leave_and_holidays(records, today, holidays, place)
+        docs.append(Document(page_content=_balance_text(balance, label, today, words),
+                             metadata={"kind": "balance", **balance.as_dict()}))
+    return docs + _leave_and_holidays(records, today, holidays, place, words)
+
+
+def _profile_text(e, place: str, words: Wording) -> str:
+    hours = Said("full_time") if e.fte == 1 else Said.of("part_time", fte=Decimal(e.fte))
+    fields = dict(name=e.name, employee_id=e.employee_id, hours=hours, employment=Said(f"employment_{e.employment_type}"),
+                  place=place, hired=e.hire_date)
+    text = words.say("profile", **fields)
+    if e.department:
+        text = words.say("profile_department", profile=text, department=e.department)
+    if e.end_date:
+        text = words.say("profile_last_day", profile=text, last_day=e.end_date)
+    return words.say("profile_sentence", profile=text)
+
+
+def _balance_text(balance, label: str, today: date, words: Wording) -> str:
+    """One leave type's balance as of today with its arithmetic, how the entitlement was found, pending
+    requests and the carry-over's deadline."""
+    lines = [words.say("balance", label=_capital(label), year=balance.year, today=today,
+                       arithmetic=balance.arithmetic(words))]
+    if not balance.unlimited:
+        lines.append(words.say("balance_working", working=balance.entitlement_working(words)))
+    if balance.pending:
+        lines.append(words.say("balance_pending", days=Days(balance.pending)))
+    if balance.carried and not balance.expired and balance.expiry and today <= balance.expiry:
+        lines.append(words.say("balance_carry_deadline", expiry=EveryYear(balance.expiry)))
+    return " ".join(lines)
+
+
+def _capital(label: str) -> str:
+    return f"{label[:1].upper()}{label[1:]}"
 
 
 DISAGREEMENT = Decimal("0.5")  # days between the HR system's balance and ours before it is called out
 
 
 def official_balance_text(official, rules, records: PersonalRecords, holidays: dict[date, str], balance, label: str,
-                          place: str) -> tuple[str, dict]:
+                          place: str, words: Wording | None = None) -> tuple[str, dict]:
     """The HR system's balance is the figure the employee is told; ours, computed as of the same day, explains
     it, and a difference of more than half a day is said plainly."""
     computed = leave_balance(rules, records.employee, records.entitlements, records.leave, set(holidays),
                              official.as_of, label=label, location_name=place, year=balance.year)
     difference = official.balance - computed.available
-    text = (f"{label[:1].upper()}{label[1:]} {balance.year}: {fmt_days(official.balance)} available according to "
-            f"the HR system (the official figure, as of {day(official.as_of)}). How it is made up on that day: "
-            f"{computed.arithmetic()}. Entitlement: {computed.entitlement_working()}.")
+    words = words or wording(None)
+    text = words.say("official", label=_capital(label), year=balance.year, official=Days(official.balance),
+                     as_of=official.as_of, arithmetic=computed.arithmetic(words),
+                     working=computed.entitlement_working(words))
     if abs(difference) > DISAGREEMENT:
-        text += (f" My own calculation from your records gives {fmt_days(computed.available)}, "
-                 f"{fmt_days(abs(difference))} {'fewer' if difference > 0 else 'more'} than the HR system; the HR "
-                 "system's figure is the official one (it may include adjustments I cannot see).")
+        text += " " + words.say("official_fewer" if difference > 0 else "official_more",
+                                computed=Days(computed.available), difference=Days(abs(difference)))
     return text, {"official": float(official.balance), "official_as_of": official.as_of.isoformat(),
                   "computed_at_official_date": float(computed.available),
                   "disagrees": abs(difference) > DISAGREEMENT}
@@ -108,29 +127,31 @@ def not_covered_by(facts: list[Document]) -> re.Pattern | None:
 
 
 def holidays_for(records: PersonalRecords, location: Location, today: date,
-                 profile: CompanyProfile | None = None) -> dict[date, str]:
-    """Public holidays at the employee's location (the holidays library, per the profile), the company's closure
-    days (the profile) and its own days off from the holidays import, which win on the same date."""
-    return holidays_in(records, location, profile, [today.year - 1, today.year, today.year + 1])
+                 profile: CompanyProfile | None = None, language: str | None = None) -> dict[date, str]:
+    """Public holidays at the employee's location (the holidays library, per the profile, named in `language`
+    where it can), the company's closure days (the profile) and its own days off from the holidays import, which
+    win on the same date."""
+    return holidays_in(records, location, profile, [today.year - 1, today.year, today.year + 1], language)
 
 
 def _leave_and_holidays(records: PersonalRecords, today: date, holidays: dict[date, str],
-                        place: str) -> list[Document]:
+                        place: str, words: Wording) -> list[Document]:
     docs = []
     upcoming = [r for r in records.leave if r.end_date >= today and r.status in ("approved", "pending")]
     recent = [r for r in records.leave if r.end_date < today and r.status == "approved"][-3:]
-    lines = [f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)}, {fmt_days(r.days)}, {r.status}"
-             for r in upcoming[:5]]
-    if lines:
-        docs.append(Document(page_content="Upcoming leave: " + "; ".join(lines) + ".", metadata={"kind": "leave"}))
+    if upcoming:
+        docs.append(Document(page_content=words.say("upcoming", items=Joined(tuple(
+            Said.of("upcoming_item", leave_type=r.leave_type, start=r.start_date, end=r.end_date, days=Days(r.days),
+                    status=Said(f"status_{r.status}")) for r in upcoming[:5]))), metadata={"kind": "leave"}))
     if recent:
-        docs.append(Document(page_content="Recent leave taken: " + "; ".join(
-            f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)}, {fmt_days(r.days)}" for r in recent) + ".",
-            metadata={"kind": "leave"}))
+        docs.append(Document(page_content=words.say("recent", items=Joined(tuple(
+            Said.of("recent_item", leave_type=r.leave_type, start=r.start_date, end=r.end_date, days=Days(r.days))
+            for r in recent))), metadata={"kind": "leave"}))
     coming = [(d, n) for d, n in sorted(holidays.items()) if d >= today][:3]
     if coming:
-        docs.append(Document(page_content=f"Next public holidays in {place}: " + "; ".join(
-            f"{n} ({weekday(d)})" for d, n in coming) + ".", metadata={"kind": "holidays"}))
+        docs.append(Document(page_content=words.say("next_holidays", place=place, items=Joined(tuple(
+            Said.of("holiday_item", name=n, day=words.weekday(d)) for d, n in coming))),
+            metadata={"kind": "holidays"}))
     return docs
 
 
@@ -154,10 +175,12 @@ class RecordsRetriever(BaseRetriever):
     records: PersonalRecords | None
     today: date
     profile: CompanyProfile
+    language: Language | None = None   # the asker's: the facts are written in it (English when None)
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         if self.records is None or not (self.profile.is_personal(query) or asks_to_plan(query, self.profile)):
             return []
         # a plan ("if I take 22 December to 2 January off...") comes first: it is what the question is about
-        plan = plan_facts(self.records, query, self.today, self.profile)
-        return plan + select_facts(query, personal_facts(self.records, self.today, self.profile), self.profile)
+        plan = plan_facts(self.records, query, self.today, self.profile, self.language)
+        return plan + select_facts(query, personal_facts(self.records, self.today, self.profile, self.language),
+                                   self.profile)

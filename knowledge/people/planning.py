@@ -16,12 +16,13 @@ from decimal import Decimal
 
 from langchain_core.documents import Document
 
-from knowledge.people.balances import Balance, fmt_days, leave_balance
+from knowledge.people.balances import Balance, leave_balance
 from knowledge.people.leave import Employee, LeaveRecord, LeaveYear, leave_year, working_days
 from knowledge.people.records import PersonalRecords
-from knowledge.profile.dates import day, day_month, weekday
+from knowledge.profile.language import Language
 from knowledge.profile.model import CompanyProfile, LeaveRules, Location
 from knowledge.profile.periods import Period, read_period
+from knowledge.profile.wording import Days, EveryYear, Joined, Said, Wording, english, wording
 
 PLANNED = "planned"  # the request id of the leave being planned, in the balance computed as if it were approved
 MAX_PLAN_DAYS = 366
@@ -46,7 +47,7 @@ class LeavePlan:
     fte: Decimal
     days_off: dict[date, str]          # holidays and closure days inside the period (weekends not listed)
     parts: list[PlanPart]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Said] = field(default_factory=list)
     unlimited: bool = False
     booked: list[date] = field(default_factory=list)  # working days already on approved or pending leave
 
@@ -58,51 +59,49 @@ class LeavePlan:
     def amount(self) -> Decimal:
         return sum((p.amount for p in self.parts), Decimal(0))
 
-    def text(self) -> str:
-        lines = [f"Leave plan ({self.label}), {weekday(self.start)} to {weekday(self.end)}: {self._count()}."]
+    def text(self, words: Wording | None = None) -> str:
+        """The plan in the asker's language (English without `words`); its figures are the same in every one."""
+        words = words or english()
+        lines = [words.say("plan", label=self.label, start=words.weekday(self.start), end=words.weekday(self.end),
+                           count=self._count(words))]
         for part in self.parts:
-            lines.append(self._part_text(part))
-        lines += self.warnings
+            lines.append(self._part_text(part, words))
+        lines += [words.text(w) for w in self.warnings]
         return " ".join(lines)
 
-    def _count(self) -> str:
-        count = f"{self.working} working day{'s' if self.working != 1 else ''}"
-        skipped = [f"{name} on {weekday(d)}" for d, name in self.days_off.items()]
+    def _count(self, words: Wording) -> str:
+        count = words.days(self.working, "working_days_one", "working_days_many")
+        skipped = [words.say("plan_day_off", name=name, day=words.weekday(d)) for d, name in self.days_off.items()]
         if self.booked:
-            skipped.append(f"{len(self.booked)} already booked")
+            skipped.append(words.say("plan_already_booked", n=len(self.booked)))
         if skipped:
-            count += " (not counted: weekends; " + "; ".join(skipped) + ")"
+            count = words.say("plan_not_counted", count=count, skipped="; ".join(skipped))
         if self.fte != 1:
-            count += (f"; at {_n(self.fte)} FTE with no working days in your records, each counts as {_n(self.fte)}"
-                      f" of a day: {self.working} x {_n(self.fte)} = {fmt_days(self.amount)} of {self.label}")
-        else:
-            count += f" = {fmt_days(self.amount)} of {self.label}"
-        return count
+            return words.say("plan_part_time", count=count, fte=self.fte, working=self.working,
+                             days=words.days(self.amount), label=self.label)
+        return words.say("plan_total", count=count, days=words.days(self.amount), label=self.label)
 
-    def _part_text(self, part: PlanPart) -> str:
-        head = f"Leave year {part.year}: {fmt_days(part.amount)} ({day(part.days[0])} to {day(part.days[-1])})" \
-            if part.days else f"Leave year {part.year}: no working days"
+    def _part_text(self, part: PlanPart, words: Wording) -> str:
+        head = words.say("plan_year", year=part.year, days=words.days(part.amount), first=part.days[0],
+                         last=part.days[-1]) if part.days else words.say("plan_year_empty", year=part.year)
         if self.unlimited or part.before is None or part.after is None:
-            return head + f"; {self.label} is unlimited, so there is no balance to take it from."
+            return words.say("plan_year_unlimited", head=head, label=self.label)
         before, after = part.before, part.after
         if after.available == before.available - part.amount:
-            left = f"{_n(before.available)} - {_n(part.amount)} = {fmt_days(after.available)}"
+            left = words.say("plan_left", before=before.available, amount=part.amount,
+                             after=words.days(after.available))
         else:  # carried-over days used before they lapse change what lapses
-            left = f"{after.arithmetic()} (with this leave)"
-        return (f"{head}. Available as of {day(before.as_of)} without it: {before.arithmetic()}. "
-                f"Left after it: {left}.")
+            left = words.say("plan_left_with", arithmetic=after.arithmetic(words))
+        return words.say("plan_year_balance", head=head, as_of=before.as_of, arithmetic=before.arithmetic(words),
+                         left=left)
 
-    def as_dict(self) -> dict:
+    def as_dict(self, words: Wording | None = None) -> dict:
         return {"kind": "plan", "leave_type": self.leave_type, "start": self.start.isoformat(),
                 "end": self.end.isoformat(), "working_days": self.working, "days": float(self.amount),
                 "parts": [{"year": p.year.label, "days": float(p.amount),
                            "available_before": None if p.before is None else float(p.before.available),
                            "available_after": None if p.after is None else float(p.after.available)}
-                          for p in self.parts], "warnings": list(self.warnings)}
-
-
-def _n(value: Decimal) -> str:
-    return f"{Decimal(value).normalize():f}"
+                          for p in self.parts], "warnings": [(words or english()).text(w) for w in self.warnings]}
 
 
 def resolve(period: Period, holidays: set[date]) -> tuple[date, date]:
@@ -155,38 +154,35 @@ def _q(value: Decimal) -> Decimal:
 
 
 def _warnings(plan: LeavePlan, rules: LeaveRules, records: PersonalRecords, start: date, end: date,
-              today: date) -> list[str]:
+              today: date) -> list[Said]:
     warnings = []
     ends = records.employee.end_date
     if not plan.parts and not (ends is not None and ends < start):
-        warnings.append("There are no working days in this period, so it needs no leave.")
+        warnings.append(Said("plan_no_working_days"))
     for part in plan.parts:
         if part.after is not None and part.after.available < 0:
-            warnings.append(f"Warning: that is {fmt_days(-part.after.available)} more than you will have in leave "
-                            f"year {part.year} ({fmt_days(part.amount)} needed, {fmt_days(part.before.available)} "
-                            "available).")
+            warnings.append(Said.of("plan_over", over=Days(-part.after.available), year=part.year,
+                                    needed=Days(part.amount), available=Days(part.before.available)))
         warnings += _carry_over_warning(part, today)
     blocked = [(b, [d for d in _days(start, end) if b.covers(d)]) for b in rules.blackout]
     for blackout, hit in blocked:
-        if hit:
-            warnings.append(f"Warning: {day(hit[0])} to {day(hit[-1])} falls in a blackout period for "
-                            f"{plan.label} ({blackout.describe()}): leave then is normally not approved, so ask "
-                            "your manager before you book.")
+        if hit:  # the blackout's own description is the company profile's words
+            warnings.append(Said.of("plan_blackout", first=hit[0], last=hit[-1], label=plan.label,
+                                    blackout=blackout.describe()))
     overlapping = [r for r in records.leave if r.status in ("approved", "pending") and r.start_date <= end
                    and r.end_date >= start]
     if overlapping:
-        counted = f"; {len(plan.booked)} working day{'s' if len(plan.booked) != 1 else ''} of it " \
-                  "already booked are not counted again" if plan.booked else ""
-        warnings.append("You already have leave on some of these days: " + "; ".join(
-            f"{r.leave_type} {day(r.start_date)} to {day(r.end_date)} ({r.status})" for r in overlapping)
-            + counted + ".")
+        items = tuple(Said.of("plan_overlap_item", leave_type=r.leave_type, start=r.start_date, end=r.end_date,
+                              status=Said(f"status_{r.status}")) for r in overlapping)
+        warnings.append(Said.of("plan_overlap_counted", items=Joined(items),
+                                booked=Days(len(plan.booked), "working_days_one", "working_days_many"))
+                        if plan.booked else Said.of("plan_overlap", items=Joined(items)))
     if ends is not None and ends < end:
-        warnings.append(f"Your records say your employment ends on {day(ends)}: days after it are not counted; "
-                        "ask HR if that is wrong.")
+        warnings.append(Said.of("plan_employment_ends", end=ends))
     if end < today:
-        warnings.append(f"This whole period is before today ({day(today)}): this is what it would have cost.")
+        warnings.append(Said.of("plan_all_past", today=today))
     elif start < today:
-        warnings.append(f"Part of this period is before today ({day(today)}).")
+        warnings.append(Said.of("plan_part_past", today=today))
     return warnings
 
 
@@ -197,19 +193,19 @@ def _booked_days(records: PersonalRecords, start: date, end: date) -> set[date]:
             and r.end_date >= start for d in _days(max(r.start_date, start), min(r.end_date, end))}
 
 
-def _carry_over_warning(part: PlanPart, today: date) -> list[str]:
+def _carry_over_warning(part: PlanPart, today: date) -> list[Said]:
     """Carried-over days lapse on their expiry unless used: say when this leave uses them first, and when some
     would still lapse (before or while the leave falls)."""
     before, after = part.before, part.after
     if before is None or after is None or not before.carried or before.expiry is None or today > before.expiry:
         return []
-    expiry = day_month(before.expiry)
+    expiry = EveryYear(before.expiry)
     if after.expired:
-        where = "before this leave starts" if part.days and part.days[0] > before.expiry else "during this leave"
-        return [f"Warning: {fmt_days(after.expired)} of your {fmt_days(before.carried)} carried over lapse on "
-                f"{expiry}, {where}: take them by then (they are used first)."]
+        key = ("plan_carry_lapses_before" if part.days and part.days[0] > before.expiry
+               else "plan_carry_lapses_during")
+        return [Said.of(key, expired=Days(after.expired), carried=Days(before.carried), expiry=expiry)]
     if part.days and part.days[0] <= before.expiry:
-        return [f"This leave uses your carried-over days first (they must be used by {expiry})."]
+        return [Said.of("plan_carry_first", expiry=expiry)]
     return []
 
 
@@ -253,16 +249,19 @@ def unreadable_plan_reply(question: str, profile: CompanyProfile, today: date) -
 
 
 def holidays_in(records: PersonalRecords, location: Location, profile: CompanyProfile | None,
-                years: list[int]) -> dict[date, str]:
-    """Days off at the employee's location: public holidays (the holidays library, per the profile), the
-    company's closure days (the profile) and its own days off from the holidays import, which win on a date."""
+                years: list[int], language: str | None = None) -> dict[date, str]:
+    """Days off at the employee's location: public holidays (the holidays library, per the profile, named in
+    `language` where the library has it), the company's closure days (the profile) and its own days off from the
+    holidays import, which win on a date."""
     closures = profile.closure_days(years) if profile is not None else {}
-    return {**location.public_holidays(years), **closures, **records.holidays}
+    return {**location.public_holidays(years, language), **closures, **records.holidays}
 
 
-def plan_facts(records: PersonalRecords, question: str, today: date, profile: CompanyProfile) -> list[Document]:
-    """The plan as a fact (kind=plan), for the leave type the question names (else the first with a balance);
-    nothing when the question does not ask to plan leave or names no period."""
+def plan_facts(records: PersonalRecords, question: str, today: date, profile: CompanyProfile,
+               language: Language | None = None) -> list[Document]:
+    """The plan as a fact (kind=plan), for the leave type the question names (else the first with a balance), in
+    the asker's language (English without one); nothing when the question does not ask to plan leave or names no
+    period."""
     if not asks_to_plan(question, profile):
         return []
     employee = records.employee
@@ -271,18 +270,18 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
     if location is None or period is None:
         return []
     years = list(range(min(today, period.start).year - 1, period.start.year + 3))
-    holidays = holidays_in(records, location, profile, years)
+    words = wording(language)
+    holidays = holidays_in(records, location, profile, years, words.code)
     start, end = resolve(period, set(holidays))
     if (end - start).days > MAX_PLAN_DAYS:
-        return [Document(page_content=f"A plan covers at most {MAX_PLAN_DAYS} days; ask for a shorter period.",
-                         metadata={"kind": "plan"})]
+        return [Document(page_content=words.say("plan_too_long", days=MAX_PLAN_DAYS), metadata={"kind": "plan"})]
     rules = _rules_for(question, profile, location, employee)
     if rules is None:
         return []
     label = profile.label(rules.leave_type)
     plan = plan_leave(rules, employee, records, holidays, start, end, today, label=label,
                       location_name=location.name)
-    return [Document(page_content=plan.text(), metadata=plan.as_dict())]
+    return [Document(page_content=plan.text(words), metadata=plan.as_dict(words))]
 
 
 def _rules_for(question: str, profile: CompanyProfile, location: Location, employee: Employee) -> LeaveRules | None:

@@ -7,8 +7,9 @@ No language is special in code: English is a pack like the others (and the defau
 from __future__ import annotations
 
 import re
+import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,6 +56,9 @@ class Language:
     # "Sie" is you). The word is refused when it is such a pronoun or a colleague's first name (the digests).
     others: tuple[re.Pattern, ...] = ()
     other_pronouns: frozenset[str] = frozenset()
+    addressed: re.Pattern | None = None  # words an answer addresses the asker with ("you", "Sie")
+    facts: dict[str, str] = field(default_factory=dict)    # templates of the asker's facts (knowledge.profile.wording)
+    display: dict = field(default_factory=dict)            # how dates and numbers are written in them
 
     def people_named(self, text: str) -> tuple[bool, set[str]]:
         """(a pronoun for someone else stands where a person does, the words standing there)."""
@@ -97,7 +101,8 @@ def parse_pack(code: str, data: dict) -> Language:
             raise LanguagePackError(f"{where}{key} must be a list of texts")
         return value
 
-    unknown = set(data) - {"name", "words", "personal", "topics", "say", "dates", "planning", "team", "others"}
+    unknown = set(data) - {"name", "words", "personal", "topics", "say", "dates", "planning", "team", "others",
+                           "facts", "display"}
     if unknown:
         raise LanguagePackError(f"unknown key {sorted(unknown)[0]!r}")
     if not isinstance(data.get("name"), str) or not data["name"].strip():
@@ -140,7 +145,56 @@ def parse_pack(code: str, data: dict) -> Language:
         dates=dates, planning=tuple(_expressions(texts(planning, "phrases", "planning."), "planning.phrases")),
         cost=tuple(_expressions(texts(planning, "cost", "planning."), "planning.cost")), team=team,
         **_others(data.get("others", {})),
-        **templates)
+        addressed=_alternation(texts(personal, "addressed", "personal."), whole=True),
+        facts=_facts(code, data.get("facts", {})), display=_display(data.get("display", {})), **templates)
+
+
+FALLBACK = "en"  # the pack whose [facts] templates every other pack's are checked against and falls back to
+DISPLAY = {"day": ("{day}", "{month}", "{year}"), "day_month": ("{day}", "{month}"), "weekday": ("{weekday}", "{date}"),
+           "moment": ("{date}", "{time}")}
+
+
+def _facts(code: str, table) -> dict[str, str]:
+    """The [facts] templates; in a pack other than English each must be one English has, with no field English
+    does not fill (a template naming an unknown field would fail only when an answer is written)."""
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise LanguagePackError("facts must be a table of texts")
+    if code == FALLBACK:
+        return dict(table)
+    english = shipped_pack(FALLBACK).facts
+    for key, template in table.items():
+        if key not in english:
+            raise LanguagePackError(f"facts.{key} is not a template hrbot writes")
+        try:
+            extra = _fields(template) - _fields(english[key])
+        except ValueError as exc:
+            raise LanguagePackError(f"facts.{key}: {exc}") from None
+        if extra:
+            raise LanguagePackError(f"facts.{key} names {{{sorted(extra)[0]}}}, which is not one of "
+                                    f"{', '.join(sorted('{' + f + '}' for f in _fields(english[key]))) or 'none'}")
+    return dict(table)
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _display(table) -> dict:
+    """The [display] table: month and weekday names, the date templates and the decimal mark."""
+    if not isinstance(table, dict) or set(table) - {"months", "weekdays", "decimal", *DISPLAY}:
+        raise LanguagePackError(f"display has keys months, weekdays, decimal, {', '.join(DISPLAY)}")
+    for key, count in (("months", 12), ("weekdays", 7)):
+        value = table.get(key)
+        if value is not None and (not isinstance(value, list) or len(value) != count
+                                  or not all(isinstance(v, str) and v for v in value)):
+            raise LanguagePackError(f"display.{key} must list {count} names")
+    for key, needed in DISPLAY.items():
+        value = table.get(key)
+        if value is not None and (not isinstance(value, str) or any(n not in value for n in needed)):
+            raise LanguagePackError(f"display.{key} must be a text containing {' and '.join(needed)}")
+    if table.get("decimal", ".") not in (".", ","):
+        raise LanguagePackError('display.decimal must be "." or ","')
+    return dict(table)
 
 
 def _others(table) -> dict:

@@ -9,13 +9,14 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from knowledge.profile.dates import day_month
 from knowledge.profile.days_off import Blackout, Day, closure_days
 from knowledge.profile.language import Language, detect, shipped_pack
 from knowledge.profile.reminders import ReminderSettings
+from knowledge.profile.wording import Wording, wording
 
 PRO_RATA = ("months", "calendar_days", "none")
 ROUNDING = ("up_half", "nearest_half", "up_whole", "nearest_whole", "none")
@@ -133,13 +134,16 @@ class Location:
                        key=len, reverse=True)
         return re.compile(r"(?<![\w.])(" + "|".join(re.escape(w) for w in words) + r")(?![\w])", re.I)
 
-    def public_holidays(self, years: list[int]) -> dict[date, str]:
+    def public_holidays(self, years: list[int], language: str | None = None) -> dict[date, str]:
+        """The location's public holidays from the holidays library, named in `language` (an ISO 639-1 code) where
+        the library has that localisation for the country, else by its default names."""
         if not self.holidays_country:
             return {}
         import holidays
 
         found = holidays.country_holidays(self.holidays_country, subdiv=self.holidays_subdivision,
-                                          years=years)
+                                          years=years, language=_localisation(found_languages(
+                                              self.holidays_country), language))
         return {day: name for day, name in found.items()}
 
     def easter(self, year: int) -> date:
@@ -198,6 +202,16 @@ class CompanyProfile:
         """The configured language a text is in (the default one when it shows none)."""
         return detect(text, self.languages, default=self.languages[0])
 
+    def wording_of(self, text: str) -> Wording:
+        """How the asker's facts are written in the text's language (knowledge.profile.wording)."""
+        return wording(self.language_of(text))
+
+    @cached_property
+    def addressed(self) -> re.Pattern:
+        """The words an answer addresses the asker with, in any of the company's languages ("you", "Sie")."""
+        words = [p.pattern for p in (x.addressed for x in (*self.languages, shipped_pack("en"))) if p is not None]
+        return re.compile("|".join(words), re.IGNORECASE)
+
     def is_personal(self, question: str) -> bool:
         """Does the question ask about the asker's own situation, in any of the company's languages?"""
         return any(language.is_personal(question) for language in self.languages)
@@ -213,6 +227,22 @@ class CompanyProfile:
         for loc in self.locations.values():
             words |= {loc.code, loc.name, *loc.aliases}
         return frozenset(w.lower() for phrase in words for w in re.findall(r"[\w']+", phrase))
+
+
+@lru_cache(maxsize=None)
+def found_languages(country: str) -> tuple[str, ...]:
+    """The localisations the holidays library has for a country ("de", "en_US", ...)."""
+    import holidays
+
+    return tuple(holidays.country_holidays(country).supported_languages)
+
+
+def _localisation(supported: tuple[str, ...], language: str | None) -> str | None:
+    """The library's localisation for a language code: itself, else its first regional form (en -> en_US)."""
+    if not language:
+        return None
+    return next((x for x in supported if x == language), None) or next(
+        (x for x in supported if x.startswith(language + "_")), None)
 
 
 def _fmt(value) -> str:
