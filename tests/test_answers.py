@@ -135,6 +135,28 @@ def test_a_personal_number_not_in_the_facts_is_removed(online):
     assert "17.5 days available" in answer.text
 
 
+def test_a_wrong_personal_number_in_a_german_answer_is_removed_and_the_german_facts_added(online):
+    answer = online.answer("Wie viel Urlaub habe ich noch? FAKE-FALSCHE-ZAHL", Asker("U06LH2OFFM"), today=JUNE)
+    assert "99" not in answer.text  # "am 29. März" does not split the wrong figure from the "Sie" it is about
+    assert "Ihnen bleiben 15,5 Tage." in answer.text  # the right figure, written as the German facts write it
+    assert "*Aus Ihren Daten:*" in answer.text and "= 15,5 Tage verfügbar" in answer.text
+
+
+def test_the_guard_reads_each_packs_words_for_you_and_either_decimal_mark():
+    from knowledge.answering.figures import guard_personal_numbers
+    from knowledge.profile.load import load_profile
+    from knowledge.settings import SAMPLE_PROFILE
+
+    addressed = load_profile(SAMPLE_PROFILE).addressed
+    facts = ["Annual leave 2026: 24 Anspruch - 8,5 genommen = 15,5 Tage verfügbar."]
+    kept = "Sie haben noch 15.5 Tage. You have 15,5 days left."
+    assert guard_personal_numbers(kept, facts[0], facts, addressed, "Aus Ihren Daten:") == kept
+    for wrong in ("Du hast noch 16 Tage.", "Ihnen bleiben 16 Tage.", "You have 16 days left.",
+                  "Am 3. Dezember haben Sie 16 Tage."):
+        guarded = guard_personal_numbers(wrong, facts[0], facts, addressed, "Aus Ihren Daten:")
+        assert "16" not in guarded and guarded.endswith("*Aus Ihren Daten:*\n- " + facts[0]), wrong
+
+
 @pytest.mark.parametrize("marker", ["FAKE-500", "FAKE-TIMEOUT"])
 def test_model_errors_fall_back_to_quoted_passages(online, marker):
     answer = online.answer(f"Does the dental plan cover implants? {marker}", HANNAH, today=JUNE)

@@ -91,7 +91,7 @@ def offline(sample_runtime):
 
 def test_a_german_question_gets_the_askers_balance_and_says_the_sources_are_english(offline):
     answer = offline.answer("Wie viele Urlaubstage habe ich noch?", Asker("U06LH2OFFM"), today=JUNE)  # in Berlin
-    assert answer.personal and any("available" in f for f in answer.facts)
+    assert answer.personal and any("Tage verfügbar" in f for f in answer.facts)  # the facts speak German too
     assert "annual-leave-policy.pdf" in {c.source for c in answer.citations}
     assert answer.source_language == "en"
     assert "_Die zitierten Quellen sind auf Englisch._" in answer.text
@@ -100,3 +100,71 @@ def test_a_german_question_gets_the_askers_balance_and_says_the_sources_are_engl
 def test_an_english_question_gets_no_language_note(offline):
     answer = offline.answer("How much annual leave do I have?", Asker("U06LH2OFFM"), today=JUNE)
     assert answer.source_language is None and "Quellen" not in answer.text
+
+
+# --- the asker's facts in their language (knowledge.profile.wording) ---------------------------------------------
+
+FRENCH = """
+[language_packs.fr]
+name = "Français"
+words = ["je", "le", "la", "les", "de", "combien", "est", "mes", "mon", "ma", "il", "me", "reste"]
+personal = { words = ["je", "j'ai", "moi", "mon", "ma", "mes", "me"] }
+topics = { balance = ["congé", "congés", "jours", "solde"] }
+{facts}
+"""
+
+
+def test_german_dates_and_numbers_are_written_with_the_packs_names():
+    from decimal import Decimal
+
+    from knowledge.profile.wording import wording
+
+    de, en = wording(shipped_pack("de")), wording(shipped_pack("en"))
+    assert de.weekday(date(2027, 3, 29)) == "Montag, 29. März 2027" and de.day_month(date(2027, 3, 31)) == "31. März"
+    assert en.weekday(date(2027, 3, 29)) == "Monday 29 March 2027" and en.day_month(date(2027, 3, 31)) == "31 March"
+    assert de.days(Decimal("17.50")) == "17,5 Tage" and de.days(Decimal(1)) == "1 Tag"
+    assert en.days(Decimal("17.50")) == "17.5 days" and en.days(Decimal(1)) == "1 day"
+    assert de.missing == [] and en.missing == []
+
+
+def test_a_pack_without_facts_falls_back_to_english_line_by_line_and_the_check_names_what_is_missing(sample_runtime):
+    from knowledge.cli.profile import languages_line
+    from knowledge.people.personal import personal_facts
+
+    records = sample_runtime.records.load("E005")  # Lena, Berlin
+    bare = profile('languages = ["en", "fr"]', FRENCH.replace("{facts}", "")).languages[1]
+    facts = [d.page_content for d in personal_facts(records, JUNE, sample_runtime.profile, bare)]
+    english = [d.page_content for d in personal_facts(records, JUNE, sample_runtime.profile)]
+    assert facts == english  # no [facts] and no [display]: every line in English
+    assert "balance, balance_carry_deadline" in languages_line(bare) and "months" in languages_line(bare)
+
+    partial = profile('languages = ["en", "fr"]', FRENCH.replace("{facts}", """
+[language_packs.fr.facts]
+taken = "- {days} pris"
+[language_packs.fr.display]
+decimal = ","
+""")).languages[1]
+    balance = next(d.page_content for d in personal_facts(records, JUNE, sample_runtime.profile, partial)
+                   if d.metadata["kind"] == "balance")
+    assert "- 4,5 pris - 4 booked ahead = 15,5 days available" in balance  # its one template, English for the rest
+    assert "taken" not in languages_line(partial) and "booked" in languages_line(partial)
+    assert languages_line(shipped_pack("de")) == "Language de (Deutsch): every fact has its words"
+
+
+def test_a_facts_template_must_be_one_hrbot_writes_with_the_fields_it_fills():
+    with pytest.raises(LanguagePackError, match="facts.taken names {hours}"):
+        parse_pack("fr", {"name": "Français", "facts": {"taken": "- {hours} pris"}})
+    with pytest.raises(LanguagePackError, match="facts.tken is not a template"):
+        parse_pack("fr", {"name": "Français", "facts": {"tken": "- {days} pris"}})
+    with pytest.raises(LanguagePackError, match="display.months must list 12 names"):
+        parse_pack("fr", {"name": "Français", "display": {"months": ["janvier"]}})
+    with pytest.raises(LanguagePackError, match="display.day must be a text containing"):
+        parse_pack("fr", {"name": "Français", "display": {"day": "{day} {month}"}})
+
+
+def test_the_next_holidays_are_named_in_the_askers_language_where_the_library_has_it(offline):
+    after_christmas = date(2026, 12, 28)  # the imported Berlin holidays end with 2026: 2027's are the library's
+    german = offline.answer("Wann ist mein nächster Feiertag?", Asker("U06LH2OFFM"), today=after_christmas)
+    english = offline.answer("When is my next public holiday?", Asker("U06LH2OFFM"), today=after_christmas)
+    assert any("Neujahr (Freitag, 1. Januar 2027)" in f for f in german.facts), german.facts
+    assert any("New Year's Day (Friday 1 January 2027)" in f for f in english.facts), english.facts

@@ -4,6 +4,7 @@ by hand from the sample records (knowledge/sample/records) and the sample profil
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -29,8 +30,8 @@ def ask(rt, user: str, today: str, question: str) -> dict:
     return json.loads(result.output)
 
 
-def plan_of(answer: dict) -> str:
-    plans = [f for f in answer["facts"] if f.startswith("Leave plan")]
+def plan_of(answer: dict, starts: str = "Leave plan") -> str:
+    plans = [f for f in answer["facts"] if f.startswith(starts)]
     assert len(plans) == 1, answer
     assert plans[0] in answer["answer"]  # the offline answerer shows the computed plan as it is
     return plans[0]
@@ -64,14 +65,29 @@ def test_german_week_after_easter_part_time_with_carry_over_lapsing(sample_runti
     unused in 2026, capped at 10) lapsing on 31 March. Without the leave all 10 lapse (24 left); with it, the 1.6
     days on 30-31 March use them, 8.4 lapse: 24 + 10 - 8.4 - 3.2 = 22.4."""
     answer = ask(sample_runtime, LENA, "2026-12-01", "Wie viele Tage brauche ich für die Woche nach Ostern?")
-    plan = plan_of(answer)
-    assert "Monday 29 March 2027 to Friday 2 April 2027: 4 working days" in plan
-    assert "Ostermontag" in plan or "Easter Monday" in plan
-    assert "at 0.8 FTE with no working days in your records, each counts as 0.8 of a day: 4 x 0.8 = 3.2 days" in plan
+    plan = plan_of(answer, "Urlaubsplan")  # asked in German, answered in German: the pack's [facts] and [display]
+    assert "Montag, 29. März 2027 bis Freitag, 2. April 2027: 4 Arbeitstage" in plan
+    assert "Ostermontag am Montag, 29. März 2027" in plan  # the holidays library's German name
+    assert "bei Stellenanteil 0,8 ohne Arbeitstage in Ihren Daten zählt jeder als 0,8 Tag: 4 x 0,8 = 3,2 Tage" in plan
+    assert "24 Anspruch + 10 übertragen (berechnet: 15,5 ungenutzt in 2026, begrenzt auf 10) - 10 übertragene " \
+           "verfallen am 31. März - 0 genommen - 0 im Voraus gebucht = 24 Tage verfügbar" in plan
+    assert "- 8,4 übertragene verfallen am 31. März - 3,2 genommen - 0 im Voraus gebucht = 22,4 Tage verfügbar" in plan
+    assert "Achtung: Von Ihren übertragenen Tagen (10 Tage) verfallen 8,4 Tage am 31. März, während dieses " \
+           "Urlaubs" in plan
+    assert answer["answer"].startswith("*Aus Ihren Daten:*") and "Stand Ihrer Daten: " in answer["answer"]
+    assert not re.search(r"\b(Leave plan|Available|Warning|entitlement|taken|March|Monday)\b", plan)
+    # the same question in English: the same figures, in English
+    english = plan_of(ask(sample_runtime, LENA, "2026-12-01", "How many days do I need for the week after Easter?"))
+    assert "Monday 29 March 2027 to Friday 2 April 2027: 4 working days" in english
+    assert "Easter Monday on Monday 29 March 2027" in english
+    assert "at 0.8 FTE with no working days in your records, each counts as 0.8 of a day: 4 x 0.8 = 3.2 days" \
+        in english
     assert "24 entitlement + 10 carried over (computed: 15.5 unused in 2026, capped at 10) - 10 carried-over " \
-           "expired on 31 March - 0 taken - 0 booked ahead = 24 days available" in plan
-    assert "- 8.4 carried-over expired on 31 March - 3.2 taken - 0 booked ahead = 22.4 days available" in plan
-    assert "Warning: 8.4 days of your 10 days carried over lapse on 31 March, during this leave" in plan
+           "expired on 31 March - 0 taken - 0 booked ahead = 24 days available" in english
+    assert "- 8.4 carried-over expired on 31 March - 3.2 taken - 0 booked ahead = 22.4 days available" in english
+    assert "Warning: 8.4 days of your 10 days carried over lapse on 31 March, during this leave" in english
+    figures = re.compile(r"\d+(?:[.,]\d+)?")
+    assert sorted(f.replace(",", ".") for f in figures.findall(plan)) == sorted(figures.findall(english))
 
 
 def test_more_than_available_is_a_warning(sample_runtime):
@@ -84,13 +100,14 @@ def test_more_than_available_is_a_warning(sample_runtime):
 
 
 def test_dotted_dates_and_counted_days_in_german_and_english(sample_runtime):
-    plan = plan_of(ask(sample_runtime, LENA, "2026-11-20", "Wenn ich 22.12.-2.1. frei nehme, was bleibt danach?"))
+    plan = plan_of(ask(sample_runtime, LENA, "2026-11-20", "Wenn ich 22.12.-2.1. frei nehme, was bleibt danach?"),
+                   "Urlaubsplan")
     # Berlin: 22-24, 28-31 December (25 December and 1 January are holidays, 26 December a Saturday): 7 working
     # days, of which Lena's own pending request already holds 28-30 December: 4 new days x 0.8
-    assert "Tuesday 22 December 2026 to Saturday 2 January 2027: 4 working days" in plan
-    assert "3 already booked" in plan and "4 x 0.8 = 3.2 days" in plan
-    assert "You already have leave on some of these days: annual 28 December 2026 to 30 December 2026 (pending)" \
-        in plan
+    assert "Dienstag, 22. Dezember 2026 bis Samstag, 2. Januar 2027: 4 Arbeitstage" in plan
+    assert "3 bereits gebucht" in plan and "4 x 0,8 = 3,2 Tage" in plan
+    assert ("Sie haben an einigen dieser Tage bereits Urlaub: annual 28. Dezember 2026 bis 30. Dezember 2026 "
+            "(beantragt); 3 Arbeitstage davon sind bereits gebucht und werden nicht noch einmal gezählt.") in plan
     counted = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "Can I take off from Monday for 3 days?"))
     assert "Monday 7 December 2026 to Wednesday 9 December 2026: 3 working days" in counted
 

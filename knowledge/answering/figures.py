@@ -2,9 +2,9 @@
 
 A sentence that addresses the asker (the language packs' `personal.addressed` words: "you", "Sie") and states a
 number no fact, source or the question has is dropped, and the facts are added after the answer. Numbers are
-compared as written with either decimal mark (a German fact's "17,5" is an English reply's "17.5"), and a full
-stop after a figure ("am 29. März") does not end a sentence, so a German date cannot split a wrong figure away
-from the "Sie" it is about.
+compared as written with either decimal mark (a fact's "17,5" is a reply's "17.5"), and a full stop after a
+figure ("am 29. März") does not end a sentence, so a date written that way cannot split a wrong figure away from
+the "Sie" it is about.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """How the asker's own facts are written in their language: the templates of a language pack's [facts] table and
 the dates and numbers of its [display] table (knowledge/profile/languages/*.toml).
 
-The facts are computed in code and only worded here, so a German balance has the same figures as an English one.
+The facts are computed in code and only worded here, so a balance has the same figures in every language.
 Nothing in code is in a language: English is the pack every other falls back to, template by template, so a
 company pack that lacks a template still answers (in English for that line) and `hrbot profile check` names what
 it lacks.
@@ -94,7 +94,7 @@ class Wording:
         return str(value)
 
     def number(self, value) -> str:
-        """17.5 as the language writes it (German 17,5); never a thousands separator, which the figure guard
+        """17.5 as the language writes it (17,5 with a decimal comma); never a thousands separator, which the figure guard
         would read as a decimal."""
         return f"{Decimal(value).normalize():f}".replace(".", self.decimal)
 

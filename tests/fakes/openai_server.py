@@ -87,6 +87,8 @@ class FakeOpenAI:
             text += " And a made-up rule [9]."
         if "FAKE-WRONG-NUMBER" in question:
             text += " You have 99 days of leave left."
+        if "FAKE-FALSCHE-ZAHL" in question:  # a German reply with a figure the records do not have
+            text += " Sie haben am 29. März noch 99 Tage Urlaub. Ihnen bleiben 15,5 Tage."
         if facts and not facts[0].startswith("(none"):
             text += "\n" + facts[min(1, len(facts) - 1)]
         return 200, _completion(text), 0
