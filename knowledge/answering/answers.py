@@ -203,8 +203,6 @@ def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
     return colleagues(phrases(text) - own_phrases, {t for t in tokens if t.lower() not in {i.lower() for i in own_ids}})
 
 
-
-
 # --- The offline answerer ------------------------------------------------------------------------------------
 
 WORD = re.compile(r"[a-zäöüß0-9]+", re.I)
