@@ -10,7 +10,9 @@ from knowledge.people.balances import leave_balance, round_up_half
 from knowledge.people.leave import Employee, Entitlement, LeaveRecord, LeaveYear, months_employed
 from knowledge.people.personal import holidays_for
 from knowledge.people.records import RecordsReader
+from knowledge.profile.language import shipped_pack
 from knowledge.profile.load import load_profile
+from knowledge.profile.wording import wording
 from knowledge.settings import SAMPLE_PROFILE
 
 PROFILE = load_profile(SAMPLE_PROFILE)  # the sample company's rules: the key below was worked out from its policy
@@ -134,6 +136,25 @@ def test_accrual_per_half_month_and_per_week():
                         date(2026, 4, 20))
     assert weekly.entitlement == Decimal(2)  # 10 Mar - 20 Apr is 42 days, 6 weeks: 2.4, capped at 2 a year
     assert "capped at 2 a year" in weekly.entitlement_working()
+    german = wording(shipped_pack("de"))  # the same working in the asker's language, figures unchanged
+    assert weekly.entitlement_working() == "2.4 days (0.4 days per week x 6 completed so far, capped at 2 a year)"
+    assert weekly.entitlement_working(german) == ("2,4 Tage (0,4 Tage pro Woche x 6 bisher abgeschlossen, begrenzt auf "
+                                                  "2 pro Jahr)")
+    assert half.arithmetic(german) == "1 bisher erworben - 0 genommen - 0 im Voraus gebucht = 1 Tage verfügbar"
+
+
+def test_a_balance_worded_in_german_has_the_english_figures():
+    """Every phrase of a balance (pro rata, FTE, rounding, carry-over capped or reported, expiry) has its German
+    template; the figures are the English ones with a decimal comma."""
+    joiner = person(hire_date=date(2026, 5, 1), fte=Decimal("0.6"))
+    rules_ = rules(base_days=Decimal(25), rounding="up_half")
+    balance = balance_of(rules_, joiner, date(2026, 6, 2))
+    german = wording(shipped_pack("de"))
+    assert balance.entitlement_working() == ("25 days (Here full-time entitlement) x 0.6 FTE x 8/12 months employed "
+                                             "this leave year, rounded up to the nearest half day = 10 days")
+    assert balance.entitlement_working(german) == ("25 Tage (Vollzeitanspruch Here) x Stellenanteil 0,6 x 8/12 Monate "
+                                                   "in diesem Urlaubsjahr beschäftigt, auf einen halben Tag "
+                                                   "aufgerundet = 10 Tage")
 
 
 def test_carry_over_the_hr_system_does_not_report_is_computed_from_last_years_unused_days():
