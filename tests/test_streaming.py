@@ -227,3 +227,44 @@ def test_the_gate_gives_up_on_an_answer_past_its_time():
     gate = ReleaseGate(Shown(), SOURCES, [], POLICY, deadline=0.0)
     with pytest.raises(StreamTooSlow):
         gate.add("late")
+
+
+def test_slack_hanging_on_an_append_ends_in_the_whole_answer_once(sample_runtime, fake, fake_llm, monkeypatch):
+    """Appends held past the client's timeout, then carried out (Slack did the work, its answers were lost): text
+    may now show twice, so when the answer is done the message is replaced by it, within the event's attempt."""
+    import bot.patience as patience
+
+    monkeypatch.setattr(patience, "BACKOFF_CAP", 2.0)
+    harness = SlackHarness(sample_runtime, fake, openai_base_url=fake_llm.base_url, chat_timeout=10.0)
+    harness.app.client.timeout = 1.0  # each event's PatientClient copies it
+    try:
+        fake.hang(3.0, methods={"chat.appendStream"}, processed=True)
+        harness.dm("U0SAMPLE", POLICY, ts="1700002600.000100")
+        [update] = fake.wait_for("chat.update", timeout=30)
+    finally:
+        harness.close()
+    assert fake.held  # the hang was felt
+    [start] = fake.calls_to("chat.startStream")
+    assert update.args["ts"] == start.result["ts"] and "implants" in texts([update])
+    assert "Sources" in texts([update]) and len(fake.calls_to("chat.update")) == 1
+
+
+def test_hrbot_ask_streams_on_request_and_json_is_unchanged(sample_runtime, fake_llm):
+    from dataclasses import replace as with_settings
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from knowledge.runtime import Runtime
+
+    settings = with_settings(sample_runtime.settings, openai_base_url=fake_llm.base_url, chat_timeout=10.0)
+    rt = Runtime(settings, db=sample_runtime.db, embeddings=sample_runtime.embeddings)
+    as_json = CliRunner().invoke(cli, ["ask", POLICY, "--as", "U0SAMPLE", "--json"], obj=rt,
+                                 catch_exceptions=False)
+    assert json.loads(as_json.output)["citations"] and fake_llm.chat_requests[-1].get("stream") is not True
+    printed = CliRunner().invoke(cli, ["ask", POLICY, "--as", "U0SAMPLE", "--stream"], obj=rt,
+                                 catch_exceptions=False)
+    assert fake_llm.chat_requests[-1]["stream"] is True
+    answer = json.loads(as_json.output)["answer"]
+    assert printed.output.startswith(answer) and "Sources:" in printed.output
+    assert "replaced" not in printed.output

@@ -72,15 +72,17 @@ class EmployeeDesk:
         return template.format(hr_contact=self.settings.hr_contact)
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
-               today: date | None = None, operator: str | None = None) -> Answer:
+               today: date | None = None, operator: str | None = None, stream: AnswerStream | None = None) -> Answer:
         """The answer alone, not logged and with errors raised (the command line's `ask` and chat). operator:
-        who runs the command, audited as the reader of the asker's records."""
-        return self._runtime.answers.answer(question, asker, history=history, today=today, operator=operator)
+        who runs the command, audited as the reader of the asker's records; stream: see ask()."""
+        return self._runtime.answers.answer(question, asker, history=history, today=today, operator=operator,
+                                            stream=stream)
 
     @property
     def streams(self) -> bool:
-        """Whether answers can be streamed as they are written: only a chat model writes word by word."""
-        return self._runtime.answers.llm is not None
+        """Whether answers can be streamed as they are written: only a chat model writes word by word. From the
+        settings, so asking never builds the answer service outside ask()'s error handling."""
+        return self.settings.chat_configured
 
     def ask(self, question: str, asker: Asker, surface: str, history: list[tuple[str, str]] | None = None,
             for_channel: bool = False, stream: AnswerStream | None = None) -> Asked:
