@@ -105,6 +105,16 @@ class SlackStream:
             self._spoiled = True  # tried again after a failure: Slack may show that text twice
         return True
 
+    def __enter__(self) -> "SlackStream":
+        return self
+
+    def __exit__(self, kind, exc, trace) -> None:
+        """Leaving before finish() (Slack or the thread history failed): the sender thread ends too."""
+        if kind is not None:
+            with self._changed:
+                self._closing = True
+                self._changed.notify()
+
     def finish(self, answer: Answer, question_id: int | None, escalation: bool) -> None:
         """End the stream with the final answer: the rest and the buttons, or a replacement (see the module)."""
         with self._changed:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from typing import Callable
 
 from slack_sdk import WebClient
@@ -48,8 +49,10 @@ def answer_in_thread(services: BotServices, client: WebClient, *, channel: str, 
     stream = open_stream(services, client, context, channel, thread_ts, user)  # None: the old way
     if stream is None and not status_shown:
         placeholder_ts = services.progress_message(client, context, channel, thread_ts)
-    history = services.thread_history(client, channel, thread_ts if thread_ts != current_ts else None, current_ts)
-    asked = services.ask(client, user, question, surface, history=history, stream=stream)
+    with stream or nullcontext():
+        history = services.thread_history(client, channel, thread_ts if thread_ts != current_ts else None,
+                                          current_ts)
+        asked = services.ask(client, user, question, surface, history=history, stream=stream)
     if stream is not None:
         stream.finish(asked.answer, asked.question_id, escalation=asked.answer.kind != "refused")
         return

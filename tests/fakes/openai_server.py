@@ -24,9 +24,10 @@ class FakeOpenAI:
     def __init__(self, dimension: int = 32, chunk_delay: float = 0.0, stall_seconds: float = 10.0):
         self.dimension = dimension
         self.requests: list[tuple[str, dict]] = []
-        self.chunk_delay = chunk_delay      # between two streamed chunks
+        self.chunk_delay = chunk_delay      # between two streamed words (a whole answer waits as long for all)
         self.stall_seconds = stall_seconds  # how long a FAKE-STALL answer holds the line mid-stream
-        self.first_tokens: list[float] = []  # perf_counter() as each streamed answer's first word was written
+        self.first_tokens: list[float] = []  # time() as each streamed answer's first word was written
+        self.chat_arrivals: list[float] = []  # time() as each chat request arrived
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +44,7 @@ class FakeOpenAI:
                     self._send(200, {"object": "list", "data": data, "model": body.get("model"),
                                      "usage": {"prompt_tokens": 1, "total_tokens": 1}})
                 elif self.path.endswith("/chat/completions"):
+                    fake.chat_arrivals.append(time.time())
                     status, payload, delay = fake.chat_reply(body)
                     if delay:
                         time.sleep(delay)
@@ -50,6 +52,9 @@ class FakeOpenAI:
                         if body.get("stream") and status == 200:
                             self._stream(payload["choices"][0]["message"]["content"], "FAKE-STALL" in str(body))
                         else:
+                            if status == 200 and fake.chunk_delay:  # written at the same pace, sent whole
+                                words = re.findall(r"\S+\s*|\s+", payload["choices"][0]["message"]["content"])
+                                time.sleep(fake.chunk_delay * max(0, len(words) - 1))
                             self._send(status, payload)
                     except (BrokenPipeError, ConnectionResetError):
                         pass  # the client gave up (timeout test)
@@ -74,7 +79,7 @@ class FakeOpenAI:
                         return
                     self._event({"content": piece}, None)
                     if index == 0:
-                        fake.first_tokens.append(time.perf_counter())
+                        fake.first_tokens.append(time.time())
                 self._event({}, "stop")
                 self.wfile.write(b"data: [DONE]\n\n")
 
