@@ -9,7 +9,7 @@ import pytest
 from langchain_core.documents import Document
 
 from bot.render import THINKING, answer_markup
-from knowledge.answering.answers import Asker
+from knowledge.answering.answers import Answer, Asker
 from knowledge.answering.chain import MODEL_DOWN
 from knowledge.answering.streaming import ReleaseGate, StreamTooSlow
 from tests.fakes.openai_server import FakeOpenAI
@@ -268,3 +268,26 @@ def test_hrbot_ask_streams_on_request_and_json_is_unchanged(sample_runtime, fake
     answer = json.loads(as_json.output)["answer"]
     assert printed.output.startswith(answer) and "Sources:" in printed.output
     assert "replaced" not in printed.output
+
+
+def test_streamed_words_are_escaped_and_batched(fake):
+    """Text from documents reaches Slack inert (`<!channel>` does not ping), and words arriving faster than the
+    append interval go together rather than one call each."""
+    from slack_sdk import WebClient
+
+    from bot.streaming import SlackStream
+
+    stream = SlackStream(WebClient(token="xoxb-test", base_url=fake.base_url), "DU0SAMPLE", "1.2", "U0SAMPLE",
+                         "T0TEST", interval=0.5)
+    assert stream.start()
+    text = ""
+    for word in "<!channel> please read & <https://evil.example|this> now".split():
+        text = f"{text} {word}".strip()
+        stream.text(text)
+    stream.finish(Answer(text, supported=True), question_id=7, escalation=True)
+    whole = fake.streamed_text(stream.ts)
+    assert whole == "&lt;!channel&gt; please read &amp; this (https://evil.example) now"  # as render.plain shows it
+    assert not fake.calls_to("chat.update")
+    assert len(fake.calls_to("chat.appendStream")) < 7  # seven words, fewer calls
+    [stop] = fake.calls_to("chat.stopStream")
+    assert [b["type"] for b in stop.args["blocks"]] == ["actions"]
