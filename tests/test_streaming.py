@@ -291,3 +291,20 @@ def test_streamed_words_are_escaped_and_batched(fake):
     assert len(fake.calls_to("chat.appendStream")) < 7  # seven words, fewer calls
     [stop] = fake.calls_to("chat.stopStream")
     assert [b["type"] for b in stop.args["blocks"]] == ["actions"]
+
+
+def test_the_streamed_message_is_the_one_a_redelivery_would_update(bot, fake, fake_llm, sample_runtime):
+    """A process that dies mid-stream leaves a message; the event's placeholder is that message, so the next
+    process replaces it (the old path, tests/test_event_leases.py) rather than posting a second answer."""
+    import uuid
+
+    event_id = f"EvS{uuid.uuid4().hex[:10]}"
+    fake_llm.chunk_delay = 0.2  # a slow writer: the answer is still streaming when the event is looked at
+    bot.dm("U0SAMPLE", POLICY, ts="1700002700.000100", event_id=event_id)
+    [start] = fake.wait_for("chat.startStream")
+    fake.wait_for("chat.appendStream")  # mid-stream (the placeholder is cleared once the event is answered)
+    with sample_runtime.db.owner.connection() as conn:
+        [(placeholder,)] = conn.execute("SELECT placeholder FROM processed_events WHERE event_id = %s",
+                                        [event_id]).fetchall()
+    fake.wait_for("chat.stopStream")
+    assert placeholder == {"channel": "DU0SAMPLE", "ts": start.result["ts"]}
