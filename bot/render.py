@@ -131,6 +131,17 @@ def source_line(citation) -> str:
 def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = True,
                   escalation: bool = True, note: str | None = None) -> list[dict]:
     blocks: list[dict] = [section(part) for part in _within(split_text(answer_markup(answer.text)), ANSWER_LIMIT)]
+    blocks += answer_footer_blocks(answer, question_id, feedback=feedback, escalation=escalation, note=note)
+    if len(blocks) > MAX_BLOCKS:
+        blocks = blocks[:MAX_BLOCKS - 2] + [section("_(answer shortened to fit Slack)_")] + blocks[-1:]
+    return blocks
+
+
+def answer_footer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = True,
+                         escalation: bool = True, note: str | None = None) -> list[dict]:
+    """What follows an answer's text: its sources, notices and buttons (a streamed answer gets them when its
+    stream stops, its text having arrived word by word)."""
+    blocks: list[dict] = []
     if answer.citations:
         lines = [source_line(c) for c in answer.citations]
         blocks.append({"type": "context", "elements": [
@@ -157,8 +168,6 @@ def answer_blocks(answer: Answer, question_id: int | None, *, feedback: bool = T
                             "confirm": {"type": "plain_text", "text": "Send"},
                             "deny": {"type": "plain_text", "text": "Cancel"}}})
         blocks.append({"type": "actions", "block_id": f"answer_{question_id}", "elements": buttons})
-    if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[:MAX_BLOCKS - 2] + [section("_(answer shortened to fit Slack)_")] + blocks[-1:]
     return blocks
 
 

@@ -63,9 +63,9 @@ class BotServices:
         return True
 
     def ask(self, client: WebClient, slack_user_id: str, question: str, surface: str,
-            history: list[tuple[str, str]] | None = None, for_channel: bool = False) -> Asked:
+            history: list[tuple[str, str]] | None = None, for_channel: bool = False, stream=None) -> Asked:
         return self.desk.ask(question, self.asker(client, slack_user_id), surface, history=history,
-                                  for_channel=for_channel)
+                             for_channel=for_channel, stream=stream)
 
     def progress_message(self, client: WebClient, context, channel: str, thread_ts: str) -> str:
         """The "Looking that up..." message's ts. An event answered again after its first process stopped

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from typing import Callable
 
 from slack_sdk import WebClient
@@ -9,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.render import answer_blocks, fallback_text
 from bot.services import BotServices
+from bot.streaming import open_stream
 
 MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 # Files shared in a message: True when the event was one (handled, whatever the outcome). The employees' listeners
@@ -44,10 +46,16 @@ def answer_in_thread(services: BotServices, client: WebClient, *, channel: str, 
             status_shown = True
         except SlackApiError:
             status_shown = False  # not an assistant thread: fall back to a placeholder message
-    if not status_shown:
+    stream = open_stream(services, client, context, channel, thread_ts, user)  # None: the old way
+    if stream is None and not status_shown:
         placeholder_ts = services.progress_message(client, context, channel, thread_ts)
-    history = services.thread_history(client, channel, thread_ts if thread_ts != current_ts else None, current_ts)
-    asked = services.ask(client, user, question, surface, history=history)
+    with stream or nullcontext():
+        history = services.thread_history(client, channel, thread_ts if thread_ts != current_ts else None,
+                                          current_ts)
+        asked = services.ask(client, user, question, surface, history=history, stream=stream)
+    if stream is not None:
+        stream.finish(asked.answer, asked.question_id, escalation=asked.answer.kind != "refused")
+        return
     blocks = answer_blocks(asked.answer, asked.question_id,
                            escalation=asked.answer.kind != "refused")
     text = fallback_text(asked.answer)

@@ -27,6 +27,7 @@ from knowledge.answering.models import build_chat_model  # noqa: F401 - where ca
 from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import facts_text, lean_towards
 from knowledge.answering.others import named_in_language
+from knowledge.answering.streaming import AnswerStream, streamed_assign
 from knowledge.answering.team import team_reply
 from knowledge.people.colleagues import Colleagues, normalise
 from knowledge.people.personal import RecordsRetriever, not_covered_by
@@ -108,9 +109,10 @@ class AnswerService:
         self.chain = self._build_chain()
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
-               today: date | None = None, operator: str | None = None) -> Answer:
-        """operator: who is really reading when it is not the asker (`hrbot ask --as`), for the audit log."""
-        return self._answer(question, asker, history, today, for_channel=False, operator=operator)[0]
+               today: date | None = None, operator: str | None = None, stream: AnswerStream | None = None) -> Answer:
+        """operator: who is really reading when it is not the asker (`hrbot ask --as`), for the audit log.
+        stream: where the model's checked words go as it writes them (knowledge.answering.streaming)."""
+        return self._answer(question, asker, history, today, for_channel=False, operator=operator, stream=stream)[0]
 
     def answer_with_channel_copy(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
                                  today: date | None = None) -> tuple[Answer, Answer]:
@@ -119,7 +121,8 @@ class AnswerService:
         return self._answer(question, asker, history, today, for_channel=True)
 
     def _answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None, today: date | None,
-                for_channel: bool, operator: str | None = None) -> tuple[Answer, Answer | None]:
+                for_channel: bool, operator: str | None = None,
+                stream: AnswerStream | None = None) -> tuple[Answer, Answer | None]:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         today = today or date.today()
@@ -154,7 +157,8 @@ class AnswerService:
             return clarify, replace(clarify) if for_channel else None
         answer, channel = self.chain.invoke(
             {"question": question, "history": history or [], "personal": personal, "today": today,
-             "country": personal.employee.country if personal else None, "for_channel": for_channel},
+             "country": personal.employee.country if personal else None, "for_channel": for_channel,
+             "stream": stream},
             config={"callbacks": [StepTimer(timings)], "run_name": "hr_answer"})
         answer.employee_id = employee_id
         if personal is None:
@@ -176,7 +180,7 @@ class AnswerService:
         write = RunnableLambda(self._offline_step, name="offline_answer")
         if self.llm is not None:
             reply = RunnableLambda(self._prompt_input) | self.prompt | self.llm | StrOutputParser()
-            write = (_assign("reply", reply)
+            write = (streamed_assign("reply", reply, self.settings.chat_timeout)
                      | RunnableLambda(self._checked_reply, name="check_reply")).with_fallbacks(
                 [RunnableLambda(self._model_down, name="model_down")], exception_key="error")
         self.write = write

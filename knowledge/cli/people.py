@@ -79,15 +79,37 @@ def records_check(ctx) -> None:
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Answer as of this date (to reproduce an earlier answer).")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--stream", "streamed", is_flag=True,
+              help="Print the chat model's checked words as it writes them (as Slack streams them).")
 @click.pass_context
-def ask(ctx, question, slack_user_id, email, today, as_json) -> None:
+def ask(ctx, question, slack_user_id, email, today, as_json, streamed) -> None:
     """Answer a question exactly as that Slack user would get it."""
     from knowledge.answering.answers import Asker
     from knowledge.desks.employees import EmployeeDesk
 
+    printed = PrintedStream() if streamed and not as_json else None
     answer = EmployeeDesk(runtime_of(ctx)).answer(question, Asker(slack_user_id, email),
-                                                  today=today.date() if today else None, operator=cli_actor())
+                                                  today=today.date() if today else None, operator=cli_actor(),
+                                                  stream=printed)
     if as_json:
         echo_json(answer.as_json())
         return
-    click.echo(render_text(answer))
+    whole = render_text(answer)
+    if printed is None or not printed.shown:
+        click.echo(whole)
+    elif whole.startswith(printed.shown):
+        click.echo(whole[len(printed.shown):])
+    else:  # the final check changed what was printed: the answer as checked, in full
+        click.echo("\n\n(replaced by the checked answer:)\n" + whole)
+
+
+class PrintedStream:
+    """`hrbot ask --stream`: the answer's checked text printed as it grows."""
+
+    def __init__(self):
+        self.shown = ""
+
+    def text(self, checked: str) -> None:
+        if checked.startswith(self.shown):
+            click.echo(checked[len(self.shown):], nl=False)
+            self.shown = checked

@@ -14,6 +14,7 @@ from typing import Callable
 from knowledge.answering.answers import Answer, Asker
 from knowledge.answering.conversations import ConversationLog, LoggedQuestion
 from knowledge.answering.events import EventLedger
+from knowledge.answering.streaming import AnswerStream
 from knowledge.errors import DatabaseUnavailable, DiskFull, HRBotError
 from knowledge.runtime import Runtime
 
@@ -71,25 +72,33 @@ class EmployeeDesk:
         return template.format(hr_contact=self.settings.hr_contact)
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
-               today: date | None = None, operator: str | None = None) -> Answer:
+               today: date | None = None, operator: str | None = None, stream: AnswerStream | None = None) -> Answer:
         """The answer alone, not logged and with errors raised (the command line's `ask` and chat). operator:
-        who runs the command, audited as the reader of the asker's records."""
-        return self._runtime.answers.answer(question, asker, history=history, today=today, operator=operator)
+        who runs the command, audited as the reader of the asker's records; stream: see ask()."""
+        return self._runtime.answers.answer(question, asker, history=history, today=today, operator=operator,
+                                            stream=stream)
+
+    @property
+    def streams(self) -> bool:
+        """Whether answers can be streamed as they are written: only a chat model writes word by word. From the
+        settings, so asking never builds the answer service outside ask()'s error handling."""
+        return self.settings.chat_configured
 
     def ask(self, question: str, asker: Asker, surface: str, history: list[tuple[str, str]] | None = None,
-            for_channel: bool = False) -> Asked:
+            for_channel: bool = False, stream: AnswerStream | None = None) -> Asked:
         """Answer and log once. Failures become a kind answer; the details go to the log only.
-        for_channel: also return the copy others may read, from the same pass."""
+        for_channel: also return the copy others may read, from the same pass. stream: where the model's checked
+        words go while it writes (knowledge.answering.streaming); the Asked is still the whole, final answer."""
         from knowledge.operations.metrics import observe_answer
 
         started = time.perf_counter()
-        asked = self._ask(question, asker, surface, history, for_channel)
+        asked = self._ask(question, asker, surface, history, for_channel, stream)
         observe_answer(surface, asked.answer.kind, asked.answer.supported, time.perf_counter() - started)
         return asked
 
-    def _ask(self, question, asker, surface, history, for_channel) -> Asked:
+    def _ask(self, question, asker, surface, history, for_channel, stream=None) -> Asked:
         try:
-            answer, public = self._answered(question, asker, history, for_channel)
+            answer, public = self._answered(question, asker, history, for_channel, stream)
         except (DatabaseUnavailable, DiskFull):  # the operator's problem, not the asker's: the kind line, logged
             log.exception("database unavailable while answering")
             return Asked(Answer(self.kind(UNAVAILABLE), kind="error"), None)
@@ -101,12 +110,12 @@ class EmployeeDesk:
             return Asked(Answer(self.kind(FAILED), kind="error"), None)
         return Asked(answer, self._logged(question, answer, asker, surface), public)
 
-    def _answered(self, question, asker, history, for_channel) -> tuple[Answer, Answer | None]:
+    def _answered(self, question, asker, history, for_channel, stream=None) -> tuple[Answer, Answer | None]:
         answers = self._runtime.answers
         with self._gate:
             if for_channel:
                 return answers.answer_with_channel_copy(question, asker, history=history)
-            return answers.answer(question, asker, history=history), None
+            return answers.answer(question, asker, history=history, stream=stream), None
 
     def _logged(self, question: str, answer: Answer, asker: Asker, surface: str) -> int | None:
         try:

@@ -21,9 +21,13 @@ def fake_vector(text: str, dimension: int) -> list[float]:
 
 
 class FakeOpenAI:
-    def __init__(self, dimension: int = 32):
+    def __init__(self, dimension: int = 32, chunk_delay: float = 0.0, stall_seconds: float = 10.0):
         self.dimension = dimension
         self.requests: list[tuple[str, dict]] = []
+        self.chunk_delay = chunk_delay      # between two streamed words (a whole answer waits as long for all)
+        self.stall_seconds = stall_seconds  # how long a FAKE-STALL answer holds the line mid-stream
+        self.first_tokens: list[float] = []  # time() as each streamed answer's first word was written
+        self.chat_arrivals: list[float] = []  # time() as each chat request arrived
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,15 +44,50 @@ class FakeOpenAI:
                     self._send(200, {"object": "list", "data": data, "model": body.get("model"),
                                      "usage": {"prompt_tokens": 1, "total_tokens": 1}})
                 elif self.path.endswith("/chat/completions"):
+                    fake.chat_arrivals.append(time.time())
                     status, payload, delay = fake.chat_reply(body)
                     if delay:
                         time.sleep(delay)
                     try:
-                        self._send(status, payload)
+                        if body.get("stream") and status == 200:
+                            self._stream(payload["choices"][0]["message"]["content"], "FAKE-STALL" in str(body))
+                        else:
+                            if status == 200 and fake.chunk_delay:  # written at the same pace, sent whole
+                                words = re.findall(r"\S+\s*|\s+", payload["choices"][0]["message"]["content"])
+                                time.sleep(fake.chunk_delay * max(0, len(words) - 1))
+                            self._send(status, payload)
                     except (BrokenPipeError, ConnectionResetError):
                         pass  # the client gave up (timeout test)
                 else:
                     self._send(404, {"error": {"message": "not found"}})
+
+            def _stream(self, text: str, stall: bool):
+                """Server-sent events as OpenAI documents them for `stream: true`: one chat.completion.chunk per
+                word (`data: {...}` and a blank line), a last chunk with finish_reason, then `data: [DONE]`; the
+                fake's chunk_delay between chunks. A stall stops sending after two words and holds the line."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                pieces = re.findall(r"\S+\s*|\s+", text)
+                self._event({"role": "assistant", "content": ""}, None)
+                for index, piece in enumerate(pieces):
+                    if index:
+                        time.sleep(fake.chunk_delay)
+                    if index == 2 and stall:
+                        time.sleep(fake.stall_seconds)
+                        return
+                    self._event({"content": piece}, None)
+                    if index == 0:
+                        fake.first_tokens.append(time.time())
+                self._event({}, "stop")
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def _event(self, delta: dict, finish: str | None):
+                chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake-chat",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                self.wfile.flush()
 
             def _send(self, status: int, payload: dict):
                 raw = json.dumps(payload).encode()

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlparse
 
-JSON_FIELDS = {"blocks", "view", "prompts", "attachments", "metadata"}
+JSON_FIELDS = {"blocks", "view", "prompts", "attachments", "metadata", "chunks"}
+STREAM_METHODS = {"chat.startStream", "chat.appendStream", "chat.stopStream"}
 
 
 @dataclass
@@ -40,6 +41,8 @@ class FakeSlack:
         self._posted: dict[tuple[str, str], list[dict]] = {}
         self._ts = 0
         self._lock = threading.Lock()
+        self.streams: dict[str, dict] = {}  # streamed messages by ts: channel, text so far, state, final blocks
+        self.streaming_refused: str | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -184,7 +187,10 @@ class FakeSlack:
         if failures:
             status, retry_after, error = failures.pop(0)
             return status, {"ok": False, "error": error}, {"Retry-After": str(retry_after)}
-        call.result = self._answer(method, args)
+        if method in STREAM_METHODS and not headers.get("authorization", "").startswith("Bearer "):
+            call.result = {"ok": False, "error": "not_authed"}
+        else:
+            call.result = self._answer(method, args)
         return 200, call.result, {}
 
     def _record(self, method: str, args: dict, headers: dict) -> Call:
@@ -240,10 +246,59 @@ class FakeSlack:
         if method == "files.info":
             info = self.files.get(args.get("file"))
             return {**ok, "file": info} if info else {"ok": False, "error": "file_not_found"}
+        if method in STREAM_METHODS:
+            return self._stream_call(method, args)
         if method in ("assistant.threads.setStatus", "assistant.threads.setTitle",
                       "assistant.threads.setSuggestedPrompts", "reactions.add", "chat.delete"):
             return ok
         return {"ok": False, "error": "unknown_method"}
+
+    # --- chat.startStream / appendStream / stopStream -------------------------------------------------------
+    def refuse_streaming(self, error: str = "unknown_method") -> None:
+        """Answer the stream methods with this error, as an older workspace or plan does."""
+        self.streaming_refused = error
+
+    def streamed_text(self, ts: str) -> str:
+        """Everything streamed into one message: its start's, appends' and stop's markdown_text, in order."""
+        return self.streams[ts]["text"]
+
+    def _stream_call(self, method: str, args: dict) -> dict:
+        """Checked the way Slack documents them: channel and thread_ts to start (and the recipient user and team
+        outside a DM), channel and ts after; appends need markdown_text (or chunks), 12,000 characters at most; a
+        message no longer streaming refuses appends and stops."""
+        if self.streaming_refused:
+            return {"ok": False, "error": self.streaming_refused}
+        text = args.get("markdown_text") or ""
+        if len(text) > 12_000:
+            return {"ok": False, "error": "msg_too_long"}
+        if method == "chat.startStream":
+            if not args.get("channel") or not args.get("thread_ts"):
+                return {"ok": False, "error": "invalid_arguments"}
+            if not str(args["channel"]).startswith("D") and not (args.get("recipient_user_id")
+                                                                 and args.get("recipient_team_id")):
+                return {"ok": False, "error": "invalid_arguments"}
+            ts = self._next_ts()
+            with self._lock:
+                self.streams[ts] = {"channel": args["channel"], "text": text, "state": "streaming", "blocks": None}
+            return {"ok": True, "channel": args["channel"], "ts": ts}
+        stream = self.streams.get(args.get("ts"))
+        if not args.get("channel") or not args.get("ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if stream is None or stream["channel"] != args["channel"]:
+            return {"ok": False, "error": "message_not_found"}
+        if stream["state"] != "streaming":
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        if method == "chat.appendStream" and not (text or args.get("chunks")):
+            return {"ok": False, "error": "invalid_arguments"}
+        if method == "chat.stopStream":
+            refused = _message_limits(args)
+            if refused:
+                return {"ok": False, "error": refused}
+        with self._lock:
+            stream["text"] += text
+            if method == "chat.stopStream":
+                stream["state"], stream["blocks"] = "stopped", args.get("blocks")
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
 
     def __enter__(self) -> "FakeSlack":
         self.thread.start()
