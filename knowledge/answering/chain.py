@@ -180,7 +180,7 @@ class AnswerService:
         write = RunnableLambda(self._offline_step, name="offline_answer")
         if self.llm is not None:
             reply = RunnableLambda(self._prompt_input) | self.prompt | self.llm | StrOutputParser()
-            write = (streamed_assign("reply", reply, self.settings.chat_timeout)
+            write = (streamed_assign("reply", reply, self.settings.chat_timeout, self._guard)
                      | RunnableLambda(self._checked_reply, name="check_reply")).with_fallbacks(
                 [RunnableLambda(self._model_down, name="model_down")], exception_key="error")
         self.write = write
@@ -300,12 +300,15 @@ class AnswerService:
         sources, facts = x["policy"], x["fact_texts"]
         text, citations = check_citations(x["reply"], sources)
         if facts:
-            allowed = " ".join([x["question"], *facts, *(d.page_content for d in sources)])
-            text = guard_personal_numbers(text, allowed, facts, self.profile.addressed,
-                                          self.profile.wording_of(x["question"]).say("heading"))
+            text = self._guard(text, " ".join([x["question"], *facts, *(d.page_content for d in sources)]), facts,
+                               x["question"])
         unsure = text.lower().startswith(("i don't know", "i do not know"))
         return Answer(text, citations, facts, supported=bool(citations) and not unsure, personal=bool(facts),
                       kind="not_found" if unsure else "answer")
+
+    def _guard(self, text: str, allowed: str, facts: list[str], question: str) -> str:
+        return guard_personal_numbers(text, allowed, facts, self.profile.addressed,
+                                      self.profile.wording_of(question).say("heading"))
 
     def _offline_step(self, x) -> Answer:
         # quotes are chosen for the question itself: the location added to the search query would favour every

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Protocol
+from typing import Callable, Protocol
 
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from knowledge.answering.answers import check_citations, guard_personal_numbers
+from knowledge.answering.answers import check_citations
+from knowledge.answering.figures import SENTENCE_END  # where guard_personal_numbers splits sentences
 
-SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")  # where guard_personal_numbers splits sentences
+# (text, allowed text, facts, question) -> the text as the personal-figure check leaves it (chain.py binds the
+# company's languages: their words for "you" and the heading)
+Guard = Callable[[str, str, list[str], str], str]
 FIGURE = re.compile(r"[\d\[]")  # a digit, or a citation's bracket before its number has arrived
 
 
@@ -43,8 +46,10 @@ class ReleaseGate:
     """Takes the model's reply piece by piece and passes the checked part of it on (see the module's docstring).
     sources, facts and question are the respond step's: the same inputs the final check uses."""
 
-    def __init__(self, sink: AnswerStream, sources, facts: list[str], question: str, deadline: float):
-        self.sink, self.sources, self.facts = sink, sources, facts
+    def __init__(self, sink: AnswerStream, sources, facts: list[str], question: str, deadline: float,
+                 guard: Guard | None = None):
+        self.sink, self.sources, self.facts, self.question = sink, sources, facts, question
+        self.guard = guard or english_guard
         self.allowed = " ".join([question, *facts, *(d.page_content for d in sources)])
         self.deadline = deadline
         self.raw = ""
@@ -76,12 +81,19 @@ class ReleaseGate:
     def _checked(self, text: str) -> str | None:
         """text as the final check would show it, or None when that check would drop any of it."""
         shown, _ = check_citations(text, self.sources)
-        if self.facts and guard_personal_numbers(shown, self.allowed, self.facts) != shown:
+        if self.facts and self.guard(shown, self.allowed, self.facts, self.question) != shown:
             return None
         return shown
 
 
-def streamed_assign(key: str, step: Runnable, seconds: float) -> RunnableLambda:
+def english_guard(text: str, allowed: str, facts: list[str], question: str) -> str:
+    from knowledge.answering.figures import guard_personal_numbers
+    from knowledge.profile.language import shipped_pack
+
+    return guard_personal_numbers(text, allowed, facts, shipped_pack("en").addressed, "From your records:")
+
+
+def streamed_assign(key: str, step: Runnable, seconds: float, guard: Guard | None = None) -> RunnableLambda:
     """The input with `key` set to step's output (like chain._assign). When the input carries an AnswerStream
     (`stream`), step is streamed through a ReleaseGate; an answer still being written after `seconds` is given up
     (StreamTooSlow), so a model that trickles tokens ends in the offline answer like one that stalls (its client's
@@ -90,7 +102,7 @@ def streamed_assign(key: str, step: Runnable, seconds: float) -> RunnableLambda:
         sink = x.get("stream")
         if sink is None:
             return {**x, key: step.invoke(x, config)}
-        gate = ReleaseGate(sink, x["policy"], x["fact_texts"], x["question"], time.monotonic() + seconds)
+        gate = ReleaseGate(sink, x["policy"], x["fact_texts"], x["question"], time.monotonic() + seconds, guard)
         for piece in step.stream(x, config):
             gate.add(piece)
         return {**x, key: gate.raw}
