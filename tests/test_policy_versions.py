@@ -225,3 +225,30 @@ def test_a_forged_date_on_a_queued_upload_is_refused(bot, fake, db):
     seal = args.pop("seal")
     assert refusal(operations, seal, **{**args, "effective": "2020-01-01"}) is not None
     assert refusal(operations, seal, **args) is None
+
+
+def test_a_folder_retires_only_the_versions_it_added(versions, invoke, tmp_path, runtime):
+    """Outside review: a synced folder's file named like an admin's document became a version of it, and when the
+    file went the folder's retirement removed the admin's versions too. It now retires its own version only."""
+    folder = tmp_path / "synced"
+    folder.mkdir()
+    write(folder, "remote-work.md", "---\neffective: 2026-01-01\n---\n" + V1.replace("two", "three"))
+    assert invoke("sync", str(folder)).exit_code == 0
+    (folder / "remote-work.md").unlink()
+    result = invoke("sync", str(folder))
+    assert result.exit_code == 0, result.output
+    listed = json.loads(invoke("docs", "--json").output)
+    kept = sorted(d["version"] for d in listed if d["source"] == "remote-work.md")
+    assert kept == [1, 2], listed  # the admin's undated v1 and scheduled v2 are still there
+    assert "two days" in ask(invoke, QUESTION, BEFORE)["answer"]
+
+
+@pytest.mark.parametrize("effective,problem", [
+    ("2020-01-01", "already stored as version 2"),   # v2's content again under another date: not a silent move
+    ("0001-01-01", "before 1970"),                    # a typo would put it in force for every day asked about
+])
+def test_a_dated_upload_that_would_silently_take_over_is_refused(versions, invoke, count_rows, effective, problem):
+    before = count_rows("documents")
+    result = invoke("ingest", "--effective", effective, str(versions / "v2" / "remote-work.md"), "--json")
+    assert problem in result.output and count_rows("documents") == before
+    assert "two days" in ask(invoke, QUESTION, BEFORE)["answer"]

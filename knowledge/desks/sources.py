@@ -67,7 +67,7 @@ class SourcesDesk:
                 documents = [row[1] for row in conn.execute(SEEN, {"id": source.source_id})]
             for document in documents:
                 try:
-                    self._runtime.ingestor.remove(document, actor=source.origin)
+                    self._runtime.ingestor.remove(document, actor=source.origin, uploaded_by=source.origin)
                     retired += 1
                 except NotFound:
                     pass

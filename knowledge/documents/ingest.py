@@ -35,6 +35,11 @@ DISK_FULL_DOCUMENT = ("The database's disk is full, so nothing was changed; the 
                       "server's volume) and add the file again.")
 
 
+# An effective date before this is a typo ("0001-01-01"), not a policy: it would put the version in force for every
+# day asked about and take the earlier versions out of use.
+EARLIEST_EFFECTIVE_YEAR = 1970
+
+
 @dataclass
 class IngestResult:
     source: str
@@ -123,7 +128,17 @@ class Ingestor:
                 "Split it into smaller documents.")
         sha256 = hashlib.sha256(data).hexdigest()
         today = self.today()
+        if effective is not None and effective.year < EARLIEST_EFFECTIVE_YEAR:
+            raise DocumentRejected(f"The effective date {effective:%Y-%m-%d} is before {EARLIEST_EFFECTIVE_YEAR}: "
+                                   "check the year. Nothing was changed.")
         with self.db.connection() as conn:
+            stored = store.slot_document(conn, source, None, today, sha256) if effective is not None else None
+            if stored is not None and stored[1] == sha256 and stored[7] != effective:
+                raise DocumentRejected(
+                    f"This file is already stored as version {stored[2]} of {source}, in force "
+                    f"{'from ' + stored[7].isoformat() if stored[7] else 'since always'}. To move it to "
+                    f"{effective:%Y-%m-%d}, remove that version (hrbot remove {source} --version {stored[2]}) and "
+                    "upload it again with the date. Nothing was changed.")
             current = store.slot_document(conn, source, effective, today, sha256)
             if current is None:  # a new dated version: for whom it is, as the version in force today says
                 current_audience = (store.slot_document(conn, source, None, today) or (None,) * 4)[3]
@@ -206,13 +221,15 @@ class Ingestor:
                                              effective=effective))
         return results
 
-    def remove(self, source: str, actor: str = "unknown", version: int | None = None) -> int:
-        """Retire a document's live versions now (or only `version`): the next search cannot return them. A
-        version retired from between two others leaves the earlier one in force until the later one's date.
-        Returns the last document id retired."""
+    def remove(self, source: str, actor: str = "unknown", version: int | None = None,
+               uploaded_by: str | None = None) -> int:
+        """Retire a document's live versions now (or only `version`; or only those `uploaded_by` put there: a
+        source retiring what it no longer lists leaves the versions an admin uploaded under the same name): the
+        next search cannot return them. A version retired from between two others leaves the earlier one in force
+        until the later one's date. Returns the last document id retired."""
         with self.db.connection() as conn:
             conn.execute(store.SOURCE_LOCK, {"source": source})
-            versions = [v for v in live_versions(conn, source) if version is None or v[1] == version]
+            versions = [v for v in live_versions(conn, source, uploaded_by) if version is None or v[1] == version]
             if not versions:
                 raise NotFound(f"No document named {source!r} is in the knowledge base." if version is None else
                                f"{source!r} has no live version {version} (`hrbot docs` lists its versions).")

@@ -68,9 +68,11 @@ def without_front_matter(name: str, data: bytes) -> bytes:
 
 LIVE_VERSIONS = """
 SELECT document_id, version, effective_from FROM documents
-WHERE source = %(source)s AND status = 'active' ORDER BY coalesce(effective_from, '-infinity'::date)"""
+WHERE source = %(source)s AND status = 'active' AND (%(uploaded_by)s::text IS NULL OR uploaded_by = %(uploaded_by)s)
+ORDER BY coalesce(effective_from, '-infinity'::date)"""
 
 
-def live_versions(conn, source: str) -> list[tuple[int, int, date | None]]:
-    """(document_id, version, effective_from) of each live version of a document, the earliest date first."""
-    return conn.execute(LIVE_VERSIONS, {"source": source}).fetchall()
+def live_versions(conn, source: str, uploaded_by: str | None = None) -> list[tuple[int, int, date | None]]:
+    """(document_id, version, effective_from) of each live version of a document, the earliest date first; only
+    those uploaded by `uploaded_by` when given (a source retires its own versions, never an admin's)."""
+    return conn.execute(LIVE_VERSIONS, {"source": source, "uploaded_by": uploaded_by}).fetchall()

@@ -139,7 +139,7 @@ def _first(reasons: list[str], shown: int = 3) -> str:
 
 def _retire(ingestor: Ingestor, source: Source, document: str) -> bool:
     try:
-        ingestor.remove(document, actor=source.origin)
+        ingestor.remove(document, actor=source.origin, uploaded_by=source.origin)
         return True
     except NotFound:
         return False  # removed by hand meanwhile
