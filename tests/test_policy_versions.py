@@ -74,6 +74,7 @@ def test_after_the_date_the_new_version_answers_and_the_old_one_stays_citable(ve
     answer = ask(invoke, QUESTION, AFTER)
     assert "four days" in answer["answer"] and "two days" not in answer["answer"]
     assert answer["citations"][0]["version"] == 2
+    assert "This is the policy in force from 1 January 2027" in answer["answer"]  # still says so once in force
     earlier = ask(invoke, f"{QUESTION[:-1]} on 1 December 2026?", AFTER)
     assert "two days" in earlier["answer"] and "four days" not in earlier["answer"]
     assert earlier["citations"][0]["version"] == 1
@@ -252,3 +253,8 @@ def test_a_dated_upload_that_would_silently_take_over_is_refused(versions, invok
     result = invoke("ingest", "--effective", effective, str(versions / "v2" / "remote-work.md"), "--json")
     assert problem in result.output and count_rows("documents") == before
     assert "two days" in ask(invoke, QUESTION, BEFORE)["answer"]
+
+
+def test_the_version_note_writes_the_date_as_the_askers_language_does(versions, invoke):
+    answer = ask(invoke, "Wie viele Tage pro Woche darf ich ab 1. Januar 2027 von zu Hause arbeiten?", BEFORE)
+    assert "ab 1. Januar 2027 geltende Fassung" in answer["answer"], answer["answer"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 from knowledge.answering.answers import Answer
-from knowledge.profile.dates import day as written_day
 from knowledge.profile.language import shipped_pack
 from knowledge.profile.model import CompanyProfile
 from knowledge.profile.periods import read_day
@@ -43,12 +42,13 @@ def note_versions(answer: Answer, question: str, sources, as_of: date, today: da
         if m.get("document_id") not in cited:
             continue
         source = m.get("title") or m.get("source")
-        if m.get("effective_from") is not None and (m["effective_from"] > today or as_of != today):
+        said = profile.wording_of(question)  # dates as the asker's language writes them ("1. April 2027")
+        if m.get("effective_from") is not None:  # a dated version always says from when it is in force
             notes.append((language.version_from or english.version_from).format(
-                source=source, day=written_day(m["effective_from"])))
+                source=source, day=said.day(m["effective_from"])))
         elif m.get("effective_until") is not None:
             notes.append((language.version_until or english.version_until).format(
-                source=source, day=written_day(m["effective_until"])))
+                source=source, day=said.day(m["effective_until"])))
     notes = list(dict.fromkeys(notes))
     if notes:
         answer.text += "\n\n_" + " ".join(notes) + "_"
