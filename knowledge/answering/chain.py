@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from threading import Lock
 
 import numpy as np
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableConfig, RunnableLambda
@@ -29,6 +26,7 @@ from knowledge.answering.selection import facts_text, lean_towards
 from knowledge.answering.others import named_in_language
 from knowledge.answering.streaming import AnswerStream, streamed_assign
 from knowledge.answering.team import team_reply
+from knowledge.answering.timing import StepTimer, finish, timed
 from knowledge.people.colleagues import Colleagues, normalise
 from knowledge.people.personal import RecordsRetriever, not_covered_by
 from knowledge.people.planning import unreadable_plan_reply
@@ -46,35 +44,6 @@ NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered fr
              "Ask HR to add your Slack ID or work email to your employee record.")
 MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
 QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
-
-
-class StepTimer(BaseCallbackHandler):
-    """Milliseconds per named step of one answer, from LangChain's run callbacks (parallel steps included)."""
-
-    STEPS = frozenset({"condense", "embed", "retrieve", "facts", "answer"})
-
-    def __init__(self, timings: dict[str, float]):
-        self.timings = timings
-        self._started: dict = {}
-        self._lock = Lock()
-
-    def on_chain_start(self, serialized, inputs, *, run_id, **kwargs) -> None:
-        if kwargs.get("name") in self.STEPS:
-            with self._lock:
-                self._started[run_id] = (kwargs["name"], time.perf_counter())
-
-    def on_chain_end(self, outputs, *, run_id, **kwargs) -> None:
-        self._stop(run_id)
-
-    def on_chain_error(self, error, *, run_id, **kwargs) -> None:
-        self._stop(run_id)
-
-    def _stop(self, run_id) -> None:
-        with self._lock:
-            started = self._started.pop(run_id, None)
-            if started:
-                name, at = started
-                self.timings[name] = self.timings.get(name, 0.0) + (time.perf_counter() - at) * 1000
 
 
 class AnswerService:
@@ -127,7 +96,7 @@ class AnswerService:
         started = time.perf_counter()
         today = today or date.today()
         question = " ".join(question.split())
-        with _timed(timings, "records"):
+        with timed(timings, "records"):
             employee_id = self.records.resolve(asker.slack_user_id, asker.email, asker.email_lookup)
             personal = self.records.load(employee_id) if employee_id else None
         own_ids = {x for x in (employee_id, asker.slack_user_id, asker.email) if x}
@@ -143,17 +112,17 @@ class AnswerService:
         team = team_reply(question, self.profile, self.records, personal, today, asker, operator, self.settings,
                           for_channel)
         if team is not None:  # a manager's team: the database decides whose leave (knowledge/answering/team.py)
-            return replace(team[0], timings=_finish(timings, started)), team[1]
+            return replace(team[0], timings=finish(timings, started)), team[1]
         if about_someone_else(question, own_names, own_ids, self.profile.vocabulary,
                               self.colleagues.named if self.colleagues is not None else None) \
                 or named_in_language(question, self.profile.languages, {normalise(w) for w in own_names},
                                      self.colleagues):
             refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
-                             timings=_finish(timings, started))
+                             timings=finish(timings, started))
             return refusal, replace(refusal) if for_channel else None
         ask_dates = unreadable_plan_reply(question, self.profile, today)  # a plan needs dates: ask, never guess
         if ask_dates is not None:
-            clarify = Answer(ask_dates, supported=True, kind="clarify", timings=_finish(timings, started))
+            clarify = Answer(ask_dates, supported=True, kind="clarify", timings=finish(timings, started))
             return clarify, replace(clarify) if for_channel else None
         answer, channel = self.chain.invoke(
             {"question": question, "history": history or [], "personal": personal, "today": today,
@@ -163,7 +132,7 @@ class AnswerService:
         answer.employee_id = employee_id
         if personal is None:
             answer.notice = NO_RECORD
-        answer.timings = _finish(timings, started)
+        answer.timings = finish(timings, started)
         return answer, channel
 
     # --- the chain, built once ----------------------------------------------------------------------------------
@@ -407,17 +376,3 @@ def _source_block(n: int, doc) -> str:
     where = ", ".join(x for x in (m.get("title") or m.get("source"), m.get("section"),
                                   f"page {m['page']}" if m.get("page") else "") if x)
     return f"[{n}] ({where})\n{doc.page_content}"
-
-
-@contextmanager
-def _timed(timings: dict, name: str):
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = timings.get(name, 0.0) + (time.perf_counter() - started) * 1000
-
-
-def _finish(timings: dict, started: float) -> dict:
-    timings["total"] = (time.perf_counter() - started) * 1000
-    return {k: round(v, 2) for k, v in timings.items()}
