@@ -111,3 +111,17 @@ def test_an_invalid_profile_stops_hrbot_before_anything_starts(tmp_path):
             in run.stderr, run.stderr
         assert "Traceback" not in run.stderr
     assert not (tmp_path / "data").exists()  # no database was started for a profile that cannot load
+
+
+def test_the_leave_types_named_to_managers_are_checked_and_none_is_the_default():
+    """team_view_types (outside review: sick leave was shown to managers by name): unset, the team view names no
+    type; a code that is not one of the leave types is reported by key and line."""
+    assert parse_profile(GOOD).team_view_types == frozenset()
+    assert load_profile(SAMPLE_PROFILE).team_view_types == frozenset({"annual"})
+    named = GOOD.replace('hr_contact = "the people team at people@harbourfinch.example"\n',
+                         'hr_contact = "the people team at people@harbourfinch.example"\n'
+                         'team_view_types = ["annual", "sickness"]\n')
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(named)
+    assert caught.value.problems == ["line 6: company.team_view_types: 'sickness' is not one of the profile's "
+                                     "leave_types"], caught.value.problems
