@@ -125,3 +125,13 @@ def test_the_leave_types_named_to_managers_are_checked_and_none_is_the_default()
         parse_profile(named)
     assert caught.value.problems == ["line 6: company.team_view_types: 'sickness' is not one of the profile's "
                                      "leave_types"], caught.value.problems
+
+
+def test_profile_check_says_which_leave_types_managers_see_named():
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["profile", "check", str(SAMPLE_PROFILE)])
+    assert result.exit_code == 0, result.output
+    assert "Leave types a manager's team view names (any other is shown as off): annual leave\n" in result.output
