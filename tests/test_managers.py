@@ -320,3 +320,13 @@ def test_one_day_is_one_day(service):
     assert "20 Oct 2025 (1 day, approved)" in english.text and "1 days" not in english.text
     german = service.answer("Wer aus meinem Team war im Oktober im Urlaub?", Asker("U0MIRA"), today=date(2025, 12, 3))
     assert "20.10.2025 (1 Tag, genehmigt)" in german.text and "1 Tage" not in german.text
+
+
+@pytest.mark.parametrize("question", ["Who on my team is booked off next week?",
+                                      "Which of my reports has booked holidays next week?",
+                                      "Who in my team will be on holiday next week?"])
+def test_the_team_question_read_without_my_team_is_not_taken_for_someone_else(service, question):
+    """The guard now reads a team question (without "my team") before the team view answers it: ordinary ways
+    of asking are still answered."""
+    answer = service.answer(question, Asker("U0MIRA"), today=TODAY)
+    assert answer.kind == "team" and "Rita *Star* Report" in answer.text, answer.text
