@@ -373,3 +373,52 @@ def test_what_a_period_would_cost_me_is_planned(sample_runtime):
     """The outside review's "how many days would 22/12 - 02/01 cost me?" was not taken for a plan (not_found)."""
     plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-01", "how many days would 22/12 - 02/01 cost me?"))
     assert "Tuesday 22 December 2026 to Saturday 2 January 2027" in plan
+
+
+@pytest.mark.parametrize("pack,text,today,expected", [
+    ("en", "Show me my team's leave in January", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
+    ("de", "Urlaub meines Teams im Januar", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
+    ("en", "Who in my team is off in July?", date(2026, 7, 10), Period(date(2026, 7, 1), date(2026, 7, 31))),
+    ("en", "who is off in December", TODAY, Period(date(2026, 12, 1), date(2026, 12, 31))),
+    ("en", "Who in my team is off this week?", TODAY, Period(date(2026, 11, 30), date(2026, 12, 4))),
+    ("de", "Wer aus meinem Team ist diese Woche frei?", TODAY, Period(date(2026, 11, 30), date(2026, 12, 4))),
+    ("en", "Who in my team was off last week?", TODAY, Period(date(2026, 11, 23), date(2026, 11, 27))),
+    ("de", "Wer aus meinem Team war letzte Woche im Urlaub?", TODAY, Period(date(2026, 11, 23), date(2026, 11, 27))),
+    ("en", "may I take leave in the summer", TODAY, None),  # "may" without "in" before it is no month
+])
+def test_a_month_alone_this_week_and_last_week_are_read(pack, text, today, expected):
+    """Outside review: "in January", "this week" and "last week" were not read (the team view showed the next
+    four weeks instead): a month alone is that whole month (this one if today is in it, else the next)."""
+    assert read_period(text, shipped_pack(pack).dates, today, lambda year: EASTER_2027) == expected
+
+
+@pytest.mark.parametrize("pack,text,expected", [
+    ("en", "from 1 October to 31 October", Period(date(2026, 10, 1), date(2026, 10, 31))),
+    ("en", "on 24 December", Period(date(2025, 12, 24), date(2025, 12, 24))),
+    ("en", "from 1 December to 11 December", Period(date(2026, 12, 1), date(2026, 12, 11))),
+    ("en", "22 December to 2 January", Period(date(2025, 12, 22), date(2026, 1, 2))),
+    ("en", "in October", Period(date(2026, 10, 1), date(2026, 10, 31))),
+    ("en", "in December", Period(date(2026, 12, 1), date(2026, 12, 31))),
+    ("de", "vom 1.10. bis 31.10.", Period(date(2026, 10, 1), date(2026, 10, 31))),
+    ("de", "im Oktober", Period(date(2026, 10, 1), date(2026, 10, 31))),
+    ("en", "from 2027-01-04 to 2027-01-08", Period(date(2027, 1, 4), date(2027, 1, 8))),  # a year is a year
+])
+def test_a_yearless_period_asked_about_in_the_past_is_the_most_recent_that_has_begun(pack, text, expected):
+    """Outside review: "Who in my team was off from 1 October to 31 October?" on 3 December 2026 read October
+    2027. In the past tense a yearless period is the most recent one that has begun."""
+    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027, past=True) == expected
+
+
+@pytest.mark.parametrize("pack,text,past", [
+    ("en", "Who in my team was off in October?", True), ("en", "Who in my team took leave in May?", True),
+    ("en", "Who in my team is off in October?", False), ("en", "Who will be away in May?", False),
+    ("de", "Wer aus meinem Team war im Oktober im Urlaub?", True), ("de", "Wer hatte im Mai frei?", True),
+    ("de", "Wer aus meinem Team ist im Oktober frei?", False),
+])
+def test_the_past_tense_is_told_by_the_packs_words(pack, text, past):
+    assert shipped_pack(pack).dates.in_past(text) is past
+
+
+def test_a_plan_for_last_week_says_it_is_in_the_past(sample_runtime):
+    plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "If I took last week off, how many days is that?"))
+    assert "23 November 2026" in plan and "This whole period is before today" in plan

@@ -111,3 +111,27 @@ def test_an_invalid_profile_stops_hrbot_before_anything_starts(tmp_path):
             in run.stderr, run.stderr
         assert "Traceback" not in run.stderr
     assert not (tmp_path / "data").exists()  # no database was started for a profile that cannot load
+
+
+def test_the_leave_types_named_to_managers_are_checked_and_none_is_the_default():
+    """team_view_types (outside review: sick leave was shown to managers by name): unset, the team view names no
+    type; a code that is not one of the leave types is reported by key and line."""
+    assert parse_profile(GOOD).team_view_types == frozenset()
+    assert load_profile(SAMPLE_PROFILE).team_view_types == frozenset({"annual"})
+    named = GOOD.replace('hr_contact = "the people team at people@harbourfinch.example"\n',
+                         'hr_contact = "the people team at people@harbourfinch.example"\n'
+                         'team_view_types = ["annual", "sickness"]\n')
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(named)
+    assert caught.value.problems == ["line 6: company.team_view_types: 'sickness' is not one of the profile's "
+                                     "leave_types"], caught.value.problems
+
+
+def test_profile_check_says_which_leave_types_managers_see_named():
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["profile", "check", str(SAMPLE_PROFILE)])
+    assert result.exit_code == 0, result.output
+    assert "Leave types a manager's team view names (any other is shown as off): annual leave\n" in result.output

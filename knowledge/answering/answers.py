@@ -125,7 +125,7 @@ FOR_NAME = re.compile(rf"\b(?i:for|of|about)\s+({NAME})\s*\??$")
 LOWER_SUBJECT = re.compile(rf"\b(?i:does|did|has|have|is|was|will|can|should)\s+([a-z][a-z'’-]{{1,30}})\s+"
                            rf"(?:{PERSON_VERB}|(?i:taken|had|requested|asked))\b")
 NOT_A_SUBJECT = {"i", "it", "one", "this", "that", "there", "each", "every", "all", "any", "no", "nobody", "my",
-                 "everyone", "everybody", "anyone", "anybody", "someone", "somebody", "who", "what", "which",
+                 "everyone", "everybody", "anyone", "anybody", "someone", "somebody", "who", "what", "which", "booked",
                  "unused", "annual", "sick", "parental", "maternity", "paternity", "overtime", "pension", "time"}
 THIRD_PERSON = {"he", "she", "they", "him", "her", "them"}  # someone else, whatever the company's words list
 # Anywhere in a question that asks for data: a name with a particle ("Sanne de Vries"), or three capitalised words

@@ -25,7 +25,7 @@ from knowledge.answering.quoting import Quoter
 from knowledge.answering.selection import facts_text, lean_towards
 from knowledge.answering.others import named_in_language
 from knowledge.answering.streaming import AnswerStream, streamed_assign
-from knowledge.answering.team import team_reply
+from knowledge.answering.team import asks_about_others_team, team_reply, without_own_team
 from knowledge.answering.timing import StepTimer, finish, timed
 from knowledge.people.colleagues import Colleagues, normalise
 from knowledge.people.personal import RecordsRetriever, not_covered_by
@@ -109,17 +109,18 @@ class AnswerService:
                 audit.record(self.records.db, operator, "read_records", employee_id, as_user=reader)
             else:
                 audit.record(self.records.db, reader, "read_records", employee_id)
+        checked = without_own_team(question, self.profile)  # "my team" is nobody else; a name beside it is
+        if about_someone_else(checked, own_names, own_ids, self.profile.vocabulary,
+                              self.colleagues.named if self.colleagues is not None else None) \
+                or named_in_language(checked, self.profile.languages, {normalise(w) for w in own_names},
+                                     self.colleagues) or asks_about_others_team(question, self.profile):
+            refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
+                             timings=finish(timings, started))
+            return refusal, replace(refusal) if for_channel else None
         team = team_reply(question, self.profile, self.records, personal, today, asker, operator, self.settings,
                           for_channel)
         if team is not None:  # a manager's team: the database decides whose leave (knowledge/answering/team.py)
             return replace(team[0], timings=finish(timings, started)), team[1]
-        if about_someone_else(question, own_names, own_ids, self.profile.vocabulary,
-                              self.colleagues.named if self.colleagues is not None else None) \
-                or named_in_language(question, self.profile.languages, {normalise(w) for w in own_names},
-                                     self.colleagues):
-            refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
-                             timings=finish(timings, started))
-            return refusal, replace(refusal) if for_channel else None
         ask_dates = unreadable_plan_reply(question, self.profile, today)  # a plan needs dates: ask, never guess
         if ask_dates is not None:
             clarify = Answer(ask_dates, supported=True, kind="clarify", timings=finish(timings, started))

@@ -1,5 +1,7 @@
 """Routing a manager's question about their team ("Who in my team is off next week?", "Wer aus meinem Team ist
-nächste Woche im Urlaub?") to the team view, before the "someone else" guard would refuse it.
+nächste Woche im Urlaub?") to the team view. The "someone else" guard reads the question first without the words
+naming the asker's own team (without_own_team), so a name or role beside them ("... and Alice's team?", "my
+manager's team") is still refused.
 
 The reply is computed in code from what the database function returns for the asker's binding (no chat model sees
 it, so an instruction in the question cannot widen it); someone with no direct reports is told so, with no data.
@@ -12,7 +14,8 @@ from datetime import date
 
 from knowledge.answering.answers import Answer, Asker
 from knowledge.people.records import PersonalRecords, RecordsReader
-from knowledge.people.team import TeamLeave, asks_about_team, read_team, team_period, team_text, team_words
+from knowledge.people.team import (TeamLeave, asks_about_others_team, asks_about_team, read_team,  # noqa: F401
+                                   team_period, team_text, team_words, without_own_team)  # (chain.py's guard)
 from knowledge.profile.model import CompanyProfile
 from knowledge.settings import Settings
 

@@ -38,6 +38,8 @@ def profile_check(ctx, file) -> None:
         click.echo("Company closure days (no leave needed): " + ", ".join(_said(d) for d in profile.closures))
     for language in profile.languages:
         click.echo(languages_line(language))
+    named = ", ".join(profile.label(t) for t in sorted(profile.team_view_types)) or "none"
+    click.echo(f"Leave types a manager's team view names (any other is shown as off): {named}")
     year = date.today().year
     for code, loc in profile.locations.items():
         click.echo("")

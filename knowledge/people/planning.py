@@ -215,13 +215,15 @@ def _days(start: date, end: date) -> list[date]:
 
 # --- from a question --------------------------------------------------------------------------------------------
 
-def read_question(question: str, profile: CompanyProfile, location: Location | None, today: date) -> Period | None:
-    """The period the question names, read with the question's language first, then the company's others."""
+def read_question(question: str, profile: CompanyProfile, location: Location | None, today: date,
+                  past: bool = False) -> Period | None:
+    """The period the question names, read with the question's language first, then the company's others (past:
+    a question about what has been, see read_period)."""
     easter = location.easter if location is not None else _western_easter
     detected = profile.language_of(question)
     for language in (detected, *(x for x in profile.languages if x is not detected)):
         if language.dates is not None:
-            found = read_period(question, language.dates, today, easter)
+            found = read_period(question, language.dates, today, easter, past=past)
             if found is not None:
                 return found
     return None

@@ -81,11 +81,30 @@ def asks_about_team(question: str, profile: CompanyProfile) -> bool:
     return any(language.team is not None and language.team.asks(question) for language in profile.languages)
 
 
+def asks_about_others_team(question: str, profile: CompanyProfile) -> bool:
+    """Does the question ask about someone else's team ("my manager's team", "Alice's team")? Refused."""
+    return any(language.team is not None and language.team.asks_about_others_team(question)
+               for language in profile.languages)
+
+
+def without_own_team(question: str, profile: CompanyProfile) -> str:
+    """What the "someone else" guard reads: a team question without the words naming the asker's own team, so
+    "my team" is nobody else while a name or a role beside it still is; any other question as it is."""
+    if not asks_about_team(question, profile):
+        return question
+    for language in profile.languages:
+        if language.team is not None:
+            question = language.team.without_own_team(question)
+    return question
+
+
 def team_period(question: str | None, profile: CompanyProfile, country: str | None,
                 today: date) -> tuple[date, date]:
-    """The period the question names (read as leave planning reads it), else the next DEFAULT_DAYS days; at most
+    """The period the question names (read as leave planning reads it; in the past tense, "who was off from 1
+    October to 31 October?", a yearless period is the most recent one), else the next DEFAULT_DAYS days; at most
     MAX_DAYS long."""
-    period = read_question(question, profile, profile.location(country), today) if question else None
+    past = question is not None and any(x.dates is not None and x.dates.in_past(question) for x in profile.languages)
+    period = read_question(question, profile, profile.location(country), today, past=past) if question else None
     if period is None:
         return today, today + timedelta(days=DEFAULT_DAYS - 1)
     start, end = resolve(period, set())
@@ -93,14 +112,17 @@ def team_period(question: str | None, profile: CompanyProfile, country: str | No
 
 
 def team_lines(team: TeamLeave, words: TeamWords, profile: CompanyProfile, everyone: bool = False) -> list[str]:
-    """One line per request (and, with everyone, a line for each report with none), in the pack's words."""
+    """One line per request (and, with everyone, a line for each report with none), in the pack's words. A leave
+    type the profile does not name to managers (team_view_types: sick leave is health data) is only "off"."""
     lines = []
     for report in team.reports:
         for leave in report.leave:
-            lines.append(words.line.format(name=report.name, leave=profile.label(leave.leave_type),
-                                           start=words.day(leave.start), end=words.day(leave.end),
-                                           days=f"{Decimal(leave.days).normalize():f}",
-                                           status=words.status(leave.status)))
+            one_day = Decimal(leave.days) == 1 and words.line_one_day
+            named = leave.leave_type in profile.team_view_types
+            lines.append((words.line_one_day if one_day else words.line).format(
+                name=report.name, leave=profile.label(leave.leave_type) if named else words.off,
+                start=words.day(leave.start), end=words.day(leave.end), days=f"{Decimal(leave.days).normalize():f}",
+                status=words.status(leave.status)))
         if everyone and not report.leave:
             lines.append(words.free.format(name=report.name))
     return lines

@@ -155,7 +155,7 @@ class _Checker:
         self.unknown(data, (), {"company", "leave_types", "locations", "language_packs", "reminders"})
         company = self.table(data, (), "company", required=True)
         self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user",
-                                                "examples", "languages", "closures"})
+                                                "examples", "languages", "closures", "team_view_types"})
         name = self.text(company, ("company",), "name", required=True) or ""
         hr_contact = self.text(company, ("company",), "hr_contact", required=True) or ""
         channel = self.text(company, ("company",), "escalation_channel")
@@ -177,6 +177,9 @@ class _Checker:
                 leave_types[code] = label.strip()
         if not leave_types and "leave_types" in data:
             self.fail(("leave_types",), "names no leave type")
+        team_view = self.texts(company, ("company",), "team_view_types")  # named to managers; others are "off"
+        for code in sorted(set(team_view) - set(leave_types)):
+            self.fail(("company", "team_view_types"), f"{code!r} is not one of the profile's leave_types")
 
         locations: dict[str, Location] = {}
         raw_locations = self.table(data, (), "locations", required=True)
@@ -203,7 +206,8 @@ class _Checker:
         reminders = (read_reminders(data["reminders"], self.fail, ("reminders",), set(locations))
                      if "reminders" in data else ReminderSettings())
         profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
-                                 path, languages=languages, closures=closures, reminders=reminders)
+                                 path, languages=languages, closures=closures, reminders=reminders,
+                                 team_view_types=frozenset(team_view))
         return replace(profile, examples=examples) if examples else profile
 
     def languages(self, company: dict, packs: dict) -> tuple[Language, ...]:

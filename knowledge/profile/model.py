@@ -176,6 +176,8 @@ class CompanyProfile:
     languages: tuple[Language, ...] = field(default_factory=lambda: (shipped_pack("en"),))
     closures: tuple[Day, ...] = ()       # company-wide closure days: no leave is needed on them
     reminders: ReminderSettings = field(default_factory=ReminderSettings)  # [reminders]: off unless turned on
+    # The leave types the team view names to a manager; any other is shown as "off" (sick leave is health data)
+    team_view_types: frozenset[str] = frozenset()
 
     def closure_days(self, years: list[int]) -> dict[date, str]:
         return closure_days(self.closures, years)

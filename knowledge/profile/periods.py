@@ -12,7 +12,8 @@ from typing import Callable
 
 FORMAT_TOKENS = re.compile(r"YYYY|MONTH|MM|DD|M|D")
 DATE_KEYS = {"formats", "months", "weekdays", "ordinals", "range", "start", "for", "numbers", "days", "weeks",
-             "next_week", "week_after", "week_before", "feasts", "next_year", "in_year"}
+             "next_week", "week_after", "week_before", "feasts", "next_year", "in_year", "this_week", "last_week",
+             "in_month", "past"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class DateWords:
     weekday: re.Pattern | None
     next_year: re.Pattern | None = None      # "next year", "nächstes Jahr"
     in_year: re.Pattern | None = None        # before a year: "in 2027", "ab 2027"
+    this_week: re.Pattern | None = None
+    last_week: re.Pattern | None = None
+    month_alone: re.Pattern | None = None    # "in January", "im Januar 2027": group 1 the month, 2 the year
+    past: re.Pattern | None = None           # "was off", "war": a question about what has been
+
+    def in_past(self, text: str) -> bool:
+        """Is the question in the past tense ("who was off in October?"), by the pack's `past` words?"""
+        return bool(self.past and self.past.search(text))
 
 
 class DateWordsError(ValueError):
@@ -111,7 +120,16 @@ def parse_date_words(data: dict) -> DateWords:
         feasts={k: re.compile(_words(v) + r"(?:\s+(\d{4}))?", re.I) for k, v in feasts.items()},
         weekday=re.compile(_words([s for d in weekdays for s in d]), re.I), next_year=optional("next_year"),
         in_year=re.compile(_words(_list(data, "in_year")) + r"\s+(\d{4})(?![\w])", re.I)
-        if _list(data, "in_year") else None)
+        if _list(data, "in_year") else None,
+        this_week=optional("this_week"), last_week=optional("last_week"), past=optional("past"),
+        month_alone=_month_pattern(_list(data, "in_month"), month_names))
+
+
+def _month_pattern(before: list[str], month_names: str) -> re.Pattern | None:
+    """"in January", "im Januar 2027": a word of dates.in_month, a month's name, perhaps a year."""
+    if not before:
+        return None
+    return re.compile(rf"{_words(before)}\s+({month_names})\.?(?:\s+(\d{{4}}))?(?![\w])", re.I)
 
 
 def _format(text: str, month_names: str, ordinals: list[str]) -> re.Pattern:
@@ -143,25 +161,29 @@ class _Found:
     year: int | None
 
 
-def read_period(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> Period | None:
-    """The period a question names, or None. easter(year): Easter Sunday at the asker's location."""
+def read_period(text: str, words: DateWords, today: date, easter: Callable[[int], date],
+                past: bool = False) -> Period | None:
+    """The period a question names, or None. easter(year): Easter Sunday at the asker's location. A date without
+    a year is the next one as of today, or with past (a question about what has been: "who was off from 1 October
+    to 31 October?") the most recent one that has begun."""
     found = _dates(text, words)
     counted = words.count.search(text) if words.count else None
     if len(found) > 2:
         return None  # two periods, or a list of days: one period at a time, asked for, never the first one alone
     if len(found) == 2 and words.range.fullmatch(text[found[0].end:found[1].start].strip()):
-        return _range(found[0], found[1], today)
+        return _range(found[0], found[1], today, past)
     bare = _bare_day_range(text, found, words)
     if bare is not None:
-        return _range(bare, found[0], today) if len(found) == 1 else None
+        return _range(bare, found[0], today, past) if len(found) == 1 else None
     if len(found) == 2:
         return None  # two dates that are not a range ("22 December and 5 January"): which days is not clear
-    start = _resolve(found[0], today) if found else _weekday_start(text, words, today, counted)
+    start = (_recent(found[0], today) if past else _resolve(found[0], today)) if found \
+        else _weekday_start(text, words, today, counted)
     if start is not None and counted:
         return _counted(start, counted, words)
     if found:
         return Period(start, start) if start is not None else None
-    return _relative_week(text, words, today, easter)
+    return _relative_week(text, words, today, easter) or _month_alone(text, words, today, past)
 
 
 def _dates(text: str, words: DateWords) -> list[_Found]:
@@ -216,13 +238,23 @@ def _resolve(found: _Found, today: date, after: date | None = None) -> date | No
     return None
 
 
+def _recent(found: _Found, today: date) -> date | None:
+    """A date without a year in a question about the past: the most recent one on or before today."""
+    if found.year is not None:
+        return _resolve(found, today)
+    for year in (today.year, today.year - 1):
+        if _valid(found.day, found.month, year) and date(year, found.month, found.day) <= today:
+            return date(year, found.month, found.day)
+    return None
+
+
 # A range whose end comes before its start in the calendar runs over New Year ("22 December to 2 January"); one
 # whose end is earlier in the same month, or that would then last longer than this, is read as written backwards
 # ("14 December to 10 December") and asked about, not stretched over a year.
 MAX_WRAPPED_DAYS = 183
 
 
-def _range(first: _Found, second: _Found, today: date) -> Period | None:
+def _range(first: _Found, second: _Found, today: date, past: bool = False) -> Period | None:
     if first.year is not None and second.year is not None:
         start, end = _resolve(first, today), _resolve(second, today)
         return Period(start, end) if start is not None and end is not None and end >= start else None
@@ -238,8 +270,8 @@ def _range(first: _Found, second: _Found, today: date) -> Period | None:
     wraps = (second.month, second.day) < (first.month, first.day)
     if wraps and first.month == second.month:
         return None
-    start = _current(first, second, today) if second.year is None else None
-    start = start or _resolve(first, today)
+    start = _current(first, second, today) if second.year is None and not past else None
+    start = start or (_recent(first, today) if past else _resolve(first, today))
     if start is None:
         return None
     end = _resolve(second, today, after=start)
@@ -280,10 +312,11 @@ def _counted(start: date, counted: re.Match, words: DateWords) -> Period | None:
 
 
 def _relative_week(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> Period | None:
-    """"next week", "the week after/before <feast>": Monday to Friday."""
-    if words.next_week and words.next_week.search(text):
-        monday = today + timedelta(days=7 - today.weekday())
-        return Period(monday, monday + timedelta(days=4))
+    """"next week", "this week", "last week", "the week after/before <feast>": Monday to Friday."""
+    for pattern, weeks in ((words.next_week, 1), (words.this_week, 0), (words.last_week, -1)):
+        if pattern and pattern.search(text):
+            monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * weeks)
+            return Period(monday, monday + timedelta(days=4))
     for relation, pattern in (("after", words.week_after), ("before", words.week_before)):
         if pattern is None:
             continue
@@ -326,3 +359,18 @@ def read_day(text: str, words: DateWords, today: date, easter: Callable[[int], d
     if year is None or abs(year - today.year) > YEARS_AROUND:  # "in 2000 euros" names no year
         return None
     return today if year == today.year else date(year, 1, 1)
+def _month_alone(text: str, words: DateWords, today: date, past: bool) -> Period | None:
+    """"in January", "im Januar": that whole month; the current one if today is in it, else the next one (with
+    past, the most recent one)."""
+    match = words.month_alone.search(text) if words.month_alone else None
+    if match is None:
+        return None
+    month = next(n for n, spellings in enumerate(words.months, start=1) if match.group(1).lower() in spellings)
+    if match.group(2):
+        year = int(match.group(2))
+    elif month == today.month:
+        year = today.year
+    else:
+        year = today.year + (month < today.month) if not past else today.year - (month > today.month)
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return Period(date(year, month, 1), following - timedelta(days=1))
