@@ -80,11 +80,13 @@ def test_a_hostile_heading_is_inert_in_the_sources_line_with_a_chat_model(runtim
         harness = SlackHarness(runtime, fake, openai_base_url=llm.base_url)
         try:
             harness.dm("U0SAMPLE", "How far ahead do I book annual leave in the HR portal?", ts="1700009600.000100")
-            [update] = fake.wait_for("chat.update")
+            fake.wait_for("chat.stopStream")  # a chat model's answer in a DM is streamed (issue 26)
         finally:
             harness.close()
         assert llm.chat_requests  # the answer came from the chat model
-    shown = shown_in(update)
+    # everything the DM showed: each streamed piece, the end with its sources line, any replacement
+    shown = "\n".join(shown_in(c) + "\n" + (c.args.get("markdown_text") or "") for c in fake.calls
+                      if c.method in ("chat.appendStream", "chat.stopStream", "chat.update", "chat.postMessage"))
     assert "*Sources*" in shown and "No AI model is configured" not in shown
     assert_inert(shown)
     assert "&lt;!channel&gt; Urgent" in shown
