@@ -308,3 +308,18 @@ def test_the_streamed_message_is_the_one_a_redelivery_would_update(bot, fake, fa
                                         [event_id]).fetchall()
     fake.wait_for("chat.stopStream")
     assert placeholder == {"channel": "DU0SAMPLE", "ts": start.result["ts"]}
+
+
+def test_a_model_that_trickles_past_the_time_limit_is_cut_off_not_read_to_the_end(sample_runtime, fake):
+    """Outside review: words stopped at HRBOT_CHAT_TIMEOUT, but the answer came only when the model had written its
+    last word (closing LangChain's sequence stream read the rest for tracing). The model's stream is now closed at
+    the limit: the quoted passages replace the words shown while the model is still writing."""
+    with FakeOpenAI(chunk_delay=0.5) as llm:  # about ten words: five seconds to write, the limit is one
+        harness = SlackHarness(sample_runtime, fake, openai_base_url=llm.base_url, chat_timeout=1.0)
+        try:
+            harness.dm("U0SAMPLE", POLICY, ts="1700002950.000100")
+            [update] = fake.wait_for("chat.update", timeout=20)
+            assert llm.streams_done == 0  # answered before the model got to its end
+        finally:
+            harness.close()
+    assert MODEL_DOWN.strip("_") in texts([update]) and len(fake.calls_to("chat.stopStream")) == 1

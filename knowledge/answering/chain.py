@@ -149,8 +149,8 @@ class AnswerService:
                                   with_model).with_config(run_name="condense")
         write = RunnableLambda(self._offline_step, name="offline_answer")
         if self.llm is not None:
-            reply = RunnableLambda(self._prompt_input) | self.prompt | self.llm | StrOutputParser()
-            write = (streamed_assign("reply", reply, self.settings.chat_timeout, self._guard)
+            prompt = RunnableLambda(self._prompt_input) | self.prompt
+            write = (streamed_assign("reply", prompt, self.llm, self.settings.chat_timeout, self._guard)
                      | RunnableLambda(self._checked_reply, name="check_reply")).with_fallbacks(
                 [RunnableLambda(self._model_down, name="model_down")], exception_key="error")
         self.write = write

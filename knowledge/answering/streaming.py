@@ -20,6 +20,7 @@ import re
 import time
 from typing import Callable, Protocol
 
+from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from knowledge.answering.answers import check_citations
@@ -93,17 +94,28 @@ def english_guard(text: str, allowed: str, facts: list[str], question: str) -> s
     return guard_personal_numbers(text, allowed, facts, shipped_pack("en").addressed, "From your records:")
 
 
-def streamed_assign(key: str, step: Runnable, seconds: float, guard: Guard | None = None) -> RunnableLambda:
-    """The input with `key` set to step's output (like chain._assign). When the input carries an AnswerStream
-    (`stream`), step is streamed through a ReleaseGate; an answer still being written after `seconds` is given up
-    (StreamTooSlow), so a model that trickles tokens ends in the offline answer like one that stalls (its client's
-    read timeout). Without a stream, step is invoked as before."""
+def streamed_assign(key: str, prompt: Runnable, model: Runnable, seconds: float,
+                    guard: Guard | None = None) -> RunnableLambda:
+    """The input with `key` set to the text `prompt | model | StrOutputParser()` writes (like chain._assign). When
+    the input carries an AnswerStream (`stream`), the model's own stream goes through a ReleaseGate; an answer still
+    being written after `seconds` is given up (StreamTooSlow), so a model that trickles tokens ends in the offline
+    answer like one that stalls (its client's read timeout). Without a stream, the three are invoked as before.
+
+    The model is streamed by itself, not as the last steps of a sequence: closing a sequence's stream early makes
+    LangChain read its input to the end for tracing, which is the model's whole reply (a trickling model held the
+    answer for as long as it wrote; outside review). The model's own stream closes its HTTP response."""
+    written = prompt | model | StrOutputParser()
+
     def assign(x: dict, config: RunnableConfig) -> dict:
         sink = x.get("stream")
         if sink is None:
-            return {**x, key: step.invoke(x, config)}
+            return {**x, key: written.invoke(x, config)}
         gate = ReleaseGate(sink, x["policy"], x["fact_texts"], x["question"], time.monotonic() + seconds, guard)
-        for piece in step.stream(x, config):
-            gate.add(piece)
+        chunks = model.stream(prompt.invoke(x, config), config)
+        try:
+            for chunk in chunks:
+                gate.add(chunk.text)
+        finally:
+            chunks.close()  # ends the HTTP response at once when the answer is given up
         return {**x, key: gate.raw}
     return RunnableLambda(assign, name=f"assign_{key}")

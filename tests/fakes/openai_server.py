@@ -28,6 +28,7 @@ class FakeOpenAI:
         self.stall_seconds = stall_seconds  # how long a FAKE-STALL answer holds the line mid-stream
         self.first_tokens: list[float] = []  # time() as each streamed answer's first word was written
         self.chat_arrivals: list[float] = []  # time() as each chat request arrived
+        self.streams_done = 0                 # streamed answers written to their [DONE]
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,6 +83,7 @@ class FakeOpenAI:
                         fake.first_tokens.append(time.time())
                 self._event({}, "stop")
                 self.wfile.write(b"data: [DONE]\n\n")
+                fake.streams_done += 1
 
             def _event(self, delta: dict, finish: str | None):
                 chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "fake-chat",
