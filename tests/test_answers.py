@@ -157,6 +157,25 @@ def test_the_guard_reads_each_packs_words_for_you_and_either_decimal_mark():
         assert "16" not in guarded and guarded.endswith("*Aus Ihren Daten:*\n- " + facts[0]), wrong
 
 
+def test_a_policy_figure_is_the_askers_only_where_it_is_cited():
+    """Outside review: "You have 17 days left." was kept because a passage had a 17 in a worked example. An uncited
+    sentence about the asker keeps only the figures of their facts and question; a cited one may quote the policy."""
+    from knowledge.answering.figures import guard_personal_numbers
+    from knowledge.profile.language import shipped_pack
+
+    addressed = shipped_pack("en").addressed
+    facts = ["Annual leave 2026: 27 entitlement - 9.5 taken = 17.5 days available."]
+    policy = "Example: an employee who joins in July gets 13.5, rounded up to 17 days with carry-over."
+    allowed = " ".join(["How much leave do I have left after 3 days?", *facts, policy])
+    for kept in ("You have 17.5 days left.", "You get up to 17 days in that case [1].",
+                 "You asked about 3 days."):
+        assert guard_personal_numbers(kept, allowed, facts, addressed, "From your records:",
+                                      "How much leave do I have left after 3 days?") == kept, kept
+    guarded = guard_personal_numbers("You have 17 days left.", allowed, facts, addressed, "From your records:",
+                                     "How much leave do I have left after 3 days?")
+    assert "17 days left" not in guarded and "17.5 days available" in guarded
+
+
 @pytest.mark.parametrize("marker", ["FAKE-500", "FAKE-TIMEOUT"])
 def test_model_errors_fall_back_to_quoted_passages(online, marker):
     answer = online.answer(f"Does the dental plan cover implants? {marker}", HANNAH, today=JUNE)

@@ -278,7 +278,7 @@ class AnswerService:
 
     def _guard(self, text: str, allowed: str, facts: list[str], question: str) -> str:
         return guard_personal_numbers(text, allowed, facts, self.profile.addressed,
-                                      self.profile.wording_of(question).say("heading"))
+                                      self.profile.wording_of(question).say("heading"), question)
 
     def _offline_step(self, x) -> Answer:
         # quotes are chosen for the question itself: the location added to the search query would favour every

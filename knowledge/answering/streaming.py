@@ -91,7 +91,7 @@ def english_guard(text: str, allowed: str, facts: list[str], question: str) -> s
     from knowledge.answering.figures import guard_personal_numbers
     from knowledge.profile.language import shipped_pack
 
-    return guard_personal_numbers(text, allowed, facts, shipped_pack("en").addressed, "From your records:")
+    return guard_personal_numbers(text, allowed, facts, shipped_pack("en").addressed, "From your records:", question)
 
 
 def streamed_assign(key: str, prompt: Runnable, model: Runnable, seconds: float,
