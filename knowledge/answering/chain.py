@@ -290,7 +290,8 @@ class AnswerService:
     def _model_down(self, x) -> Answer:
         log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))
         answer = self._offline_step(x)
-        answer.text = MODEL_DOWN + "\n\n" + answer.text
+        # the quoted answer's own note says no model is configured; here one is, and it is not answering
+        answer.text = MODEL_DOWN + "\n\n" + answer.text.replace(OFFLINE_NOTE, QUOTED_NOTE)
         return answer
 
     @property
