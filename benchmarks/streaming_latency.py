@@ -88,6 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--answers", type=int, default=ANSWERS)
     parser.add_argument("--chunk-delay", type=float, default=CHUNK_DELAY)
+    parser.add_argument("--name", default="streaming_latency", help="the results file's name")
+    parser.add_argument("--note", default="", help="how it was run (load, nice), kept with the figures")
     args = parser.parse_args()
     url, server = benchmark_database("streaming")
     db = Database(url)
@@ -101,10 +103,9 @@ def main() -> None:
     finally:
         db.close()
         stop_database(server)
-    path = write_result("streaming_latency", {
+    path = write_result(args.name, {
         "answers": args.answers, "chunk_delay_s": args.chunk_delay, "streamed": streamed,
-        "placeholder_and_update": refused,
-        "note": "one process; other helpers may have been using the 2 CPUs; nice -n 10"})
+        "placeholder_and_update": refused, "note": args.note or "one process"})
     print(path.read_text())
 
 
