@@ -76,6 +76,8 @@ def test_german_week_after_easter_part_time_with_carry_over_lapsing(sample_runti
            "Urlaubs" in plan
     assert answer["answer"].startswith("*Aus Ihren Daten:*") and "Stand Ihrer Daten: " in answer["answer"]
     assert not re.search(r"\b(Leave plan|Available|Warning|entitlement|taken|March|Monday)\b", plan)
+    # the leave type by its German name ([leave_type_names.de] in the sample profile), not "annual leave"
+    assert plan.startswith("Urlaubsplan (Jahresurlaub)") and "annual leave" not in answer["answer"]
     # the same question in English: the same figures, in English
     english = plan_of(ask(sample_runtime, LENA, "2026-12-01", "How many days do I need for the week after Easter?"))
     assert "Monday 29 March 2027 to Friday 2 April 2027: 4 working days" in english
@@ -422,3 +424,17 @@ def test_the_past_tense_is_told_by_the_packs_words(pack, text, past):
 def test_a_plan_for_last_week_says_it_is_in_the_past(sample_runtime):
     plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "If I took last week off, how many days is that?"))
     assert "23 November 2026" in plan and "This whole period is before today" in plan
+
+
+@pytest.mark.parametrize("table,problem", [
+    ('[leave_type_names.fr]\nannual = "congés payés"', "leave_type_names.fr: is not one of company.languages"),
+    ('[leave_type_names.de]\nholiday = "Urlaub"', "leave_type_names.de.holiday: is not one of the profile's leave_types"),
+    ('[leave_type_names.de]\nannual = ""', "leave_type_names.de.annual: must be the leave type's name"),
+])
+def test_leave_type_names_per_language_are_checked_with_their_lines(table, problem):
+    text = SAMPLE_PROFILE.read_text(encoding="utf-8")
+    start = text.index("[leave_type_names.de]")
+    end = text.index("\n\n", start)
+    with pytest.raises(ConfigurationError) as caught:
+        parse_profile(text[:start] + table + text[end:])
+    assert any(problem in p and p.startswith("line ") for p in caught.value.problems), caught.value.problems

@@ -36,7 +36,7 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
         rules = location.rules_for(leave_type, e)
         if rules is None:
             continue
-        label = profile.label(leave_type)
+        label = profile.label(leave_type, words.code)
         if not rules.eligible:
             docs.append(Document(page_content=words.say(
                 "not_covered", employment=Said(f"employment_{e.employment_type}"), label=label), metadata={

@@ -280,7 +280,7 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
     rules = _rules_for(question, profile, location, employee)
     if rules is None:
         return []
-    label = profile.label(rules.leave_type)
+    label = profile.label(rules.leave_type, words.code)
     plan = plan_leave(rules, employee, records, holidays, start, end, today, label=label,
                       location_name=location.name)
     return [Document(page_content=plan.text(words), metadata=plan.as_dict(words))]
@@ -289,7 +289,8 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
 def _rules_for(question: str, profile: CompanyProfile, location: Location, employee: Employee) -> LeaveRules | None:
     """The leave type the question names (None when it has no balance here: a plan for another type would
     mislead), else the first with a balance."""
-    named = [t for t in profile.leave_types if names_leave_type(question, t, profile.label(t))]
+    named = [t for t in profile.leave_types  # by its name in any of the company's languages ("Jahresurlaub")
+             if any(names_leave_type(question, t, profile.label(t, x.code)) for x in profile.languages)]
     rules = [location.rules_for(t, employee) for t in (named or profile.leave_types)]
     return next((r for r in rules if r is not None and r.eligible), None) if rules else None
 

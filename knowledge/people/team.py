@@ -115,12 +115,13 @@ def team_lines(team: TeamLeave, words: TeamWords, profile: CompanyProfile, every
     """One line per request (and, with everyone, a line for each report with none), in the pack's words. A leave
     type the profile does not name to managers (team_view_types: sick leave is health data) is only "off"."""
     lines = []
+    code = next((x.code for x in profile.languages if x.team is words), None)  # the leave types named in it
     for report in team.reports:
         for leave in report.leave:
             one_day = Decimal(leave.days) == 1 and words.line_one_day
             named = leave.leave_type in profile.team_view_types
             lines.append((words.line_one_day if one_day else words.line).format(
-                name=report.name, leave=profile.label(leave.leave_type) if named else words.off,
+                name=report.name, leave=profile.label(leave.leave_type, code) if named else words.off,
                 start=words.day(leave.start), end=words.day(leave.end), days=f"{Decimal(leave.days).normalize():f}",
                 status=words.status(leave.status)))
         if everyone and not report.leave:

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from knowledge.errors import ConfigurationError
+from knowledge.profile.names import read_leave_type_names, read_leave_types
 from knowledge.profile.days_off import read_blackout, read_closures
 from knowledge.profile.language import Language, LanguagePackError, parse_pack, shipped_pack
 from knowledge.profile.reminders import ReminderSettings, read_reminders
@@ -16,7 +17,6 @@ from knowledge.profile.model import (ACCRUAL_PERIODS, EMPLOYMENT_TYPES, PRO_RATA
                                      CompanyProfile, Location, LeaveRules, LongServiceStep, Override)
 
 LOCATION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
-LEAVE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 RULE_KEYS = {"year_start", "base_days", "long_service", "pro_rata", "cutoff_day", "rounding", "carry_over",
@@ -152,7 +152,8 @@ class _Checker:
     # --- the profile ------------------------------------------------------------------------------------------
 
     def profile(self, data: dict, path: Path | None) -> CompanyProfile:
-        self.unknown(data, (), {"company", "leave_types", "locations", "language_packs", "reminders"})
+        self.unknown(data, (), {"company", "leave_types", "leave_type_names", "locations", "language_packs",
+                                "reminders"})
         company = self.table(data, (), "company", required=True)
         self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user",
                                                 "examples", "languages", "closures", "team_view_types"})
@@ -167,16 +168,8 @@ class _Checker:
         closures = (read_closures(company["closures"], self.fail, ("company", "closures"))
                     if "closures" in company else ())
 
-        leave_types: dict[str, str] = {}
-        for code, label in self.table(data, (), "leave_types", required=True).items():
-            if not LEAVE_TYPE.match(code):
-                self.fail(("leave_types", code), "must be a lower-case code such as annual or sick_leave")
-            elif not isinstance(label, str) or not label.strip():
-                self.fail(("leave_types", code), "must be the leave type's name as people say it")
-            else:
-                leave_types[code] = label.strip()
-        if not leave_types and "leave_types" in data:
-            self.fail(("leave_types",), "names no leave type")
+        leave_types = read_leave_types(self.table(data, (), "leave_types", required=True), self.fail,
+                                       "leave_types" in data)
         team_view = self.texts(company, ("company",), "team_view_types")  # named to managers; others are "off"
         for code in sorted(set(team_view) - set(leave_types)):
             self.fail(("company", "team_view_types"), f"{code!r} is not one of the profile's leave_types")
@@ -205,9 +198,11 @@ class _Checker:
         languages = self.languages(company, self.table(data, (), "language_packs"))
         reminders = (read_reminders(data["reminders"], self.fail, ("reminders",), set(locations))
                      if "reminders" in data else ReminderSettings())
+        names_in = read_leave_type_names(data.get("leave_type_names", {}), self.fail, leave_types,
+                                         {x.code for x in languages})
         profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
                                  path, languages=languages, closures=closures, reminders=reminders,
-                                 team_view_types=frozenset(team_view))
+                                 team_view_types=frozenset(team_view), leave_type_names=names_in)
         return replace(profile, examples=examples) if examples else profile
 
     def languages(self, company: dict, packs: dict) -> tuple[Language, ...]:

@@ -178,6 +178,7 @@ class CompanyProfile:
     reminders: ReminderSettings = field(default_factory=ReminderSettings)  # [reminders]: off unless turned on
     # The leave types the team view names to a manager; any other is shown as "off" (sick leave is health data)
     team_view_types: frozenset[str] = frozenset()
+    leave_type_names: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> code -> name
 
     def closure_days(self, years: list[int]) -> dict[date, str]:
         return closure_days(self.closures, years)
@@ -185,8 +186,10 @@ class CompanyProfile:
     def location(self, code: str | None) -> Location | None:
         return self.locations.get((code or "").upper()) if code else None
 
-    def label(self, leave_type: str) -> str:
-        return self.leave_types.get(leave_type, leave_type.replace("_", " "))
+    def label(self, leave_type: str, language: str | None = None) -> str:
+        """The leave type's name, in `language` where [leave_type_names] gives one (knowledge/profile/names.py)."""
+        named = self.leave_type_names.get(language or "", {}).get(leave_type)
+        return named or self.leave_types.get(leave_type, leave_type.replace("_", " "))
 
     def mentioned(self, text: str) -> set[str]:
         """The codes of the locations a text names (a question, a document heading)."""

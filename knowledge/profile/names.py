@@ -1,0 +1,53 @@
+"""Leave types' names in each of the company's languages: a `[leave_type_names.CODE]` table per language.
+
+`[leave_types]` names each type once, in the company's first language, so the facts of a question in another
+language carried that name in the middle of their sentences (found by three outside reviews). A language may name
+the types it wants to; a type it leaves out keeps its `[leave_types]` name."""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+LEAVE_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def read_leave_types(table: dict, fail: Callable[[tuple, str], None], given: bool) -> dict[str, str]:
+    """[leave_types]: code -> the type's name as people say it (in the company's first language)."""
+    leave_types: dict[str, str] = {}
+    for code, label in table.items():
+        if not LEAVE_TYPE.match(code):
+            fail(("leave_types", code), "must be a lower-case code such as annual or sick_leave")
+        elif not isinstance(label, str) or not label.strip():
+            fail(("leave_types", code), "must be the leave type's name as people say it")
+        else:
+            leave_types[code] = label.strip()
+    if not leave_types and given:
+        fail(("leave_types",), "names no leave type")
+    return leave_types
+
+
+def read_leave_type_names(value, fail: Callable[[tuple, str], None], leave_types: dict[str, str],
+                          languages: set[str]) -> dict[str, dict[str, str]]:
+    """The table, checked: each key a language the company uses, each of its keys a leave type of the profile,
+    each name a text. Problems go to fail(path, message) like the rest of the profile's."""
+    where = ("leave_type_names",)
+    if not isinstance(value, dict):
+        fail(where, 'must be a table per language, such as [leave_type_names.de] annual = "Jahresurlaub"')
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for language, names in value.items():
+        if language not in languages:
+            fail(where + (language,), f"is not one of company.languages ({', '.join(sorted(languages))})")
+            continue
+        if not isinstance(names, dict):
+            fail(where + (language,), "must be a table of leave type = name")
+            continue
+        found[language] = {}
+        for code, name in names.items():
+            if code not in leave_types:
+                fail(where + (language, code), "is not one of the profile's leave_types")
+            elif not isinstance(name, str) or not name.strip():
+                fail(where + (language, code), "must be the leave type's name in that language")
+            else:
+                found[language][code] = name.strip()
+    return found
