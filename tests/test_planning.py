@@ -108,7 +108,7 @@ def test_dotted_dates_and_counted_days_in_german_and_english(sample_runtime):
     # days, of which Lena's own pending request already holds 28-30 December: 4 new days x 0.8
     assert "Dienstag, 22. Dezember 2026 bis Samstag, 2. Januar 2027: 4 Arbeitstage" in plan
     assert "3 bereits gebucht" in plan and "4 x 0,8 = 3,2 Tage" in plan
-    assert ("Sie haben an einigen dieser Tage bereits Urlaub: annual 28. Dezember 2026 bis 30. Dezember 2026 "
+    assert ("Sie haben an einigen dieser Tage bereits Urlaub: Jahresurlaub 28. Dezember 2026 bis 30. Dezember 2026 "
             "(beantragt); 3 Arbeitstage davon sind bereits gebucht und werden nicht noch einmal gezählt.") in plan
     counted = plan_of(ask(sample_runtime, HANNAH, "2026-12-03", "Can I take off from Monday for 3 days?"))
     assert "Monday 7 December 2026 to Wednesday 9 December 2026: 3 working days" in counted
@@ -273,6 +273,7 @@ def test_a_plan_asked_in_a_slack_dm_is_answered_in_its_thread(sample_runtime, fa
     ("Wenn ich die Brückentage frei nehme, wie viele Tage brauche ich?", True),
     ("how many days would 22/12 - 02/01 cost me?", False),     # a cost question the pack now reads: planned
     ("If I take parental leave, do I keep my bonus?", False),   # a policy question, not a cost
+    ("Wie viel kostet mich eine Reise nächstes Jahr?", False),   # an expense, not leave (final outside pass)
     ("Can I take unpaid leave?", False),
     ("How much annual leave do I have left?", False),
     ("If I take 22 December to 2 January off, what will I have left?", False),  # readable: planned, not asked
@@ -308,6 +309,8 @@ def test_a_plan_is_for_the_leave_type_named_and_none_where_it_has_no_balance():
     ("de", "vom 10.12. bis 5.12."),
     ("en", "1 June to 1 March"),                      # wrapping over New Year for nine months: backwards too
     ("en", "If I take 29 February off"),              # no 29 February in 2027: never moved to the 28th
+    ("en", "31 February to 3 March"),                 # not planned as 3 March alone (final outside pass)
+    ("de", "vom 30. Februar bis 3. März"),
     ("en", "22 December to 2 January and 15 February to 19 February"),  # two periods: not the first one alone
 ])
 def test_backwards_impossible_and_several_periods_are_asked_about_not_guessed(pack, text):
@@ -438,3 +441,19 @@ def test_leave_type_names_per_language_are_checked_with_their_lines(table, probl
     with pytest.raises(ConfigurationError) as caught:
         parse_profile(text[:start] + table + text[end:])
     assert any(problem in p and p.startswith("line ") for p in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viele Urlaubstage hat mein Chef noch?",                     # a role, as in English "my manager's leave"
+    "Wer aus dem Team von Jonas ist im März im Urlaub gewesen?",      # a colleague's first name after "Team von"
+    "Wer aus dem Team von Herrn Becker war im März abwesend?",        # a colleague's surname
+])
+def test_german_roles_and_another_persons_team_are_refused(sample_runtime, question):
+    """The final outside pass: these got the asker's own figures or a policy answer instead of the refusal."""
+    answer = ask(sample_runtime, LENA, "2026-12-03", question)
+    assert answer["kind"] == "refused", answer
+
+
+def test_leave_types_in_booked_and_recent_leave_are_named_in_the_askers_language(sample_runtime):
+    answer = ask(sample_runtime, LENA, "2026-12-03", "Wann hatte ich zuletzt Urlaub?")
+    assert "Jahresurlaub" in answer["answer"] and not re.search(r"\b(annual|sick)\b", answer["answer"]), answer

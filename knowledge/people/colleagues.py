@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from knowledge.database.roles import BindingKey
 
 NAME_PURPOSE = "colleague-name"
-# A first name alone: looked up only for the word where a language pack's patterns see a person ("hat Mara noch"),
-# never for every word of a question (it would match half of them and tell nothing)
+# A first name or a surname alone: looked up only for the word where a language pack's patterns see a person ("hat
+# Mara noch", "das Team von Herrn Quist"), never for every word of a question (it would match half of them and
+# tell nothing)
 FIRST_NAME_PURPOSE = "colleague-first-name"
 ID_PURPOSE = "colleague-id"
 # Words that join a surname to the name ("Sanne de Vries", "Ana dos Santos", "Omar bin Said"): a surname is
@@ -116,8 +117,8 @@ def refresh_colleague_names(conn: psycopg.Connection, key: "BindingKey") -> int:
                 digests = set()
                 for employee_id, name in batch:
                     digests |= {key.mac(NAME_PURPOSE, v.encode()) for v in name_variants(name or "")}
-                    first = normalise(name or "").split()[:1]
-                    digests |= {key.mac(FIRST_NAME_PURPOSE, w.encode()) for w in first}
+                    words = normalise(name or "").split()
+                    digests |= {key.mac(FIRST_NAME_PURPOSE, w.encode()) for w in {*words[:1], *words[-1:]}}
                     digests.add(key.mac(ID_PURPOSE, normalise_id(employee_id).encode()))
                 with conn.cursor() as cur, cur.copy(COPY_STAGED) as copy:
                     for digest in digests:

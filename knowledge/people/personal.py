@@ -30,7 +30,7 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
     if location is None:
         docs.append(Document(page_content=words.say("unknown_location", country=e.country),
                              metadata={"kind": "balance", "leave_type": None}))
-        return docs + _leave_and_holidays(records, today, {}, place, words)
+        return docs + _leave_and_holidays(records, today, {}, place, words, profile)
     holidays = holidays_for(records, location, today, profile, words.code)
     for leave_type in profile.leave_types:
         rules = location.rules_for(leave_type, e)
@@ -54,7 +54,7 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
             continue
         docs.append(Document(page_content=_balance_text(balance, label, today, words),
                              metadata={"kind": "balance", **balance.as_dict()}))
-    return docs + _leave_and_holidays(records, today, holidays, place, words)
+    return docs + _leave_and_holidays(records, today, holidays, place, words, profile)
 
 
 def _profile_text(e, place: str, words: Wording) -> str:
@@ -135,17 +135,21 @@ def holidays_for(records: PersonalRecords, location: Location, today: date,
 
 
 def _leave_and_holidays(records: PersonalRecords, today: date, holidays: dict[date, str],
-                        place: str, words: Wording) -> list[Document]:
+                        place: str, words: Wording, profile: CompanyProfile) -> list[Document]:
     docs = []
+
+    def name(code: str) -> str:  # the leave type as the answer's language names it, not its code
+        return profile.label(code, words.code)
+
     upcoming = [r for r in records.leave if r.end_date >= today and r.status in ("approved", "pending")]
     recent = [r for r in records.leave if r.end_date < today and r.status == "approved"][-3:]
     if upcoming:
         docs.append(Document(page_content=words.say("upcoming", items=Joined(tuple(
-            Said.of("upcoming_item", leave_type=r.leave_type, start=r.start_date, end=r.end_date, days=Days(r.days),
+            Said.of("upcoming_item", leave_type=name(r.leave_type), start=r.start_date, end=r.end_date, days=Days(r.days),
                     status=Said(f"status_{r.status}")) for r in upcoming[:5]))), metadata={"kind": "leave"}))
     if recent:
         docs.append(Document(page_content=words.say("recent", items=Joined(tuple(
-            Said.of("recent_item", leave_type=r.leave_type, start=r.start_date, end=r.end_date, days=Days(r.days))
+            Said.of("recent_item", leave_type=name(r.leave_type), start=r.start_date, end=r.end_date, days=Days(r.days))
             for r in recent))), metadata={"kind": "leave"}))
     coming = [(d, n) for d, n in sorted(holidays.items()) if d >= today][:3]
     if coming:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -118,7 +119,8 @@ def resolve(period: Period, holidays: set[date]) -> tuple[date, date]:
 
 
 def plan_leave(rules: LeaveRules, employee: Employee, records: PersonalRecords, holidays: dict[date, str],
-               start: date, end: date, today: date, *, label: str, location_name: str) -> LeavePlan:
+               start: date, end: date, today: date, *, label: str, location_name: str,
+               name_of: Callable[[str], str] = str) -> LeavePlan:
     """The plan: working days per leave year and, for each, the balance without and with the leave (as an
     approved request), as of the later of today and the leave's last day in that year; then the warnings."""
     booked = _booked_days(records, start, end)
@@ -145,7 +147,7 @@ def plan_leave(rules: LeaveRules, employee: Employee, records: PersonalRecords, 
             part.after = leave_balance(rules, employee, records.entitlements, [*records.leave, *planned],
                                        set(holidays), as_of, **kwargs)
         plan.parts.append(part)
-    plan.warnings = _warnings(plan, rules, records, start, end, today)
+    plan.warnings = _warnings(plan, rules, records, start, end, today, name_of)
     return plan
 
 
@@ -154,7 +156,8 @@ def _q(value: Decimal) -> Decimal:
 
 
 def _warnings(plan: LeavePlan, rules: LeaveRules, records: PersonalRecords, start: date, end: date,
-              today: date) -> list[Said]:
+              today: date, name_of: Callable[[str], str] = str) -> list[Said]:
+    """name_of: a leave type's name in the answer's language (its code otherwise)."""
     warnings = []
     ends = records.employee.end_date
     if not plan.parts and not (ends is not None and ends < start):
@@ -172,7 +175,7 @@ def _warnings(plan: LeavePlan, rules: LeaveRules, records: PersonalRecords, star
     overlapping = [r for r in records.leave if r.status in ("approved", "pending") and r.start_date <= end
                    and r.end_date >= start]
     if overlapping:
-        items = tuple(Said.of("plan_overlap_item", leave_type=r.leave_type, start=r.start_date, end=r.end_date,
+        items = tuple(Said.of("plan_overlap_item", leave_type=name_of(r.leave_type), start=r.start_date, end=r.end_date,
                               status=Said(f"status_{r.status}")) for r in overlapping)
         warnings.append(Said.of("plan_overlap_counted", items=Joined(items),
                                 booked=Days(len(plan.booked), "working_days_one", "working_days_many"))
@@ -282,7 +285,7 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
         return []
     label = profile.label(rules.leave_type, words.code)
     plan = plan_leave(rules, employee, records, holidays, start, end, today, label=label,
-                      location_name=location.name)
+                      location_name=location.name, name_of=lambda code: profile.label(code, words.code))
     return [Document(page_content=plan.text(words), metadata=plan.as_dict(words))]
 
 

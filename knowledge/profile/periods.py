@@ -167,6 +167,8 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
     a year is the next one as of today, or with past (a question about what has been: "who was off from 1 October
     to 31 October?") the most recent one that has begun."""
     found = _dates(text, words)
+    if found is None:
+        return None  # a day its month does not have ("31 February"): asked about, never planned without it
     counted = words.count.search(text) if words.count else None
     if len(found) > 2:
         return None  # two periods, or a list of days: one period at a time, asked for, never the first one alone
@@ -186,9 +188,10 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
     return _relative_week(text, words, today, easter) or _month_alone(text, words, today, past)
 
 
-def _dates(text: str, words: DateWords) -> list[_Found]:
-    """Every date the pack's formats find, longest first where they overlap, in the order they stand."""
-    hits = []
+def _dates(text: str, words: DateWords) -> list[_Found] | None:
+    """Every date the pack's formats find, longest first where they overlap, in the order they stand; None when a
+    month written by name has no such day ("31 February": a number with a month's name is meant as a date)."""
+    hits, impossible = [], []
     for pattern in words.formats:
         for match in pattern.finditer(text):
             month = int(match.group("m")) if "m" in match.groupdict() and match.group("m") else None
@@ -198,6 +201,10 @@ def _dates(text: str, words: DateWords) -> list[_Found]:
             year = int(match.group("y")) if "y" in match.groupdict() and match.group("y") else None
             if month and _valid(int(match.group("d")), month, year or 2000):
                 hits.append(_Found(match.start(), match.end(), int(match.group("d")), month, year))
+            elif month and "month" in match.groupdict():
+                impossible.append(match)
+    if any(all(m.start() >= h.end or m.end() <= h.start for h in hits) for m in impossible):
+        return None
     chosen: list[_Found] = []
     for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
         if all(hit.start >= c.end or hit.end <= c.start for c in chosen):
@@ -359,6 +366,8 @@ def read_day(text: str, words: DateWords, today: date, easter: Callable[[int], d
     if year is None or abs(year - today.year) > YEARS_AROUND:  # "in 2000 euros" names no year
         return None
     return today if year == today.year else date(year, 1, 1)
+
+
 def _month_alone(text: str, words: DateWords, today: date, past: bool) -> Period | None:
     """"in January", "im Januar": that whole month; the current one if today is in it, else the next one (with
     past, the most recent one)."""
