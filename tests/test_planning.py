@@ -457,3 +457,15 @@ def test_german_roles_and_another_persons_team_are_refused(sample_runtime, quest
 def test_leave_types_in_booked_and_recent_leave_are_named_in_the_askers_language(sample_runtime):
     answer = ask(sample_runtime, LENA, "2026-12-03", "Wann hatte ich zuletzt Urlaub?")
     assert "Jahresurlaub" in answer["answer"] and not re.search(r"\b(annual|sick)\b", answer["answer"]), answer
+
+
+def test_a_german_question_gets_the_answers_frame_and_fixed_replies_in_german(sample_runtime):
+    """The final outside pass: the quoted answer's heading and note, the refusal and "I don't know" were English
+    in German answers. They come from the packs' [facts] like the facts themselves."""
+    quoted = ask(sample_runtime, LENA, "2026-12-03", "Wie viele Tage Urlaub habe ich noch?")
+    assert "What the policy says" not in quoted["answer"] and "No AI model" not in quoted["answer"]
+    assert "*Was die Richtlinie sagt:*" in quoted["answer"] or not quoted["citations"]
+    refused = ask(sample_runtime, LENA, "2026-12-03", "Wie viele Urlaubstage hat mein Chef noch?")
+    assert refused["answer"].startswith("Ich kann nur *Ihre eigenen* Personaldaten")
+    english = ask(sample_runtime, HANNAH, "2026-12-03", "How many days does my manager have left?")
+    assert english["answer"].startswith("I can only look up *your own* HR records")

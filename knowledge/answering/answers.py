@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUPPORT_THRESHOLD = 0.40  # hybrid score below which the best passage is not about the question
-OFFLINE_NOTE = ("_No AI model is configured, so these are the most relevant passages, quoted; "
-                "check the cited source for the full rule._")
+# The English texts, from the English pack's [facts] like every language's (knowledge/profile/languages/en.toml)
+OFFLINE_NOTE = english().say("offline_note")
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,7 @@ SLACK_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 # The one refusal, whatever made it: a colleague's name found in the records, a name-like phrase, a role, an id.
 # The same text either way, so a refusal never tells whether someone works here.
-REFUSAL = ("I can only look up *your own* HR records, so I can't share anything about another person. "
-           "If you need someone else's leave or details, ask them or their manager, or contact {hr_contact}.")
+REFUSAL = english().templates["refusal"]
 
 
 def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
@@ -243,7 +242,7 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
                       max_sentences: int | None = None,
                       similarity: Callable[[list[tuple[object, list[str]]]], "np.ndarray"] | None = None,
                       margin: float | None = None, prefer: re.Pattern | None = None,
-                      heading: str | None = None) -> tuple[str, list[Citation]]:
+                      heading: str | None = None, said=None) -> tuple[str, list[Citation]]:
     """Quote the sentences of the top passages that answer the question, each with its citation.
 
     With `similarity` (each sentence's cosine with the question, knowledge.answering.selection, given each
@@ -258,7 +257,8 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
 
     prefer: words naming the asker when the facts say a rule does not cover them (their employment type): a
     sentence with them is the one that explains why ("...but not contractors or agency workers"), while the
-    sentences nearest the question state the rule for everyone else."""
+    sentences nearest the question state the rule for everyone else. said: the asker's language's wording
+    (knowledge.profile.wording) for the headings and the note; English without it."""
     import math
 
     if max_sentences is None:
@@ -313,14 +313,14 @@ def extractive_answer(question: str, sources: list[Document], facts: list[str], 
     for _, rank, _, _ in chosen:
         shown.setdefault(rank, len(shown) + 1)
     if chosen:
-        lines.append("*What the policy says:*")
+        said = said or english()
+        lines.append(f"*{said.say('policy_heading')}*")
         lines += [f"> {sentence} [{shown[rank]}]" for _, rank, _, sentence in chosen]
         lines.append("")
-        lines.append(OFFLINE_NOTE)
+        lines.append(said.say("offline_note"))
     return "\n".join(lines).strip(), [quoted_citation(n, sources[rank - 1], [c[3] for c in chosen if c[1] == rank])
                                       for rank, n in shown.items()]
 
 
 def not_found_text(hr_contact: str) -> str:
-    return (f"I don't know: I couldn't find this in the HR documents I have. Please contact {hr_contact}, "
-            "who can help directly.")
+    return english().say("not_found", hr_contact=hr_contact)

@@ -16,8 +16,7 @@ from knowledge.database import audit
 from knowledge.answering.notes import note_freshness, note_source_language
 from knowledge.answering.versions import asked_day, note_versions
 from knowledge.answering.freshness import Freshness
-from knowledge.answering.answers import (OFFLINE_NOTE, REFUSAL, SUPPORT_THRESHOLD, Answer, Asker, about_someone_else,
-                                        check_citations, not_found_text)
+from knowledge.answering.answers import SUPPORT_THRESHOLD, Answer, Asker, about_someone_else, check_citations
 from knowledge.answering.figures import guard_personal_numbers
 from knowledge.answering.followups import read_with_previous
 from knowledge.answering.models import build_chat_model  # noqa: F401 - where callers have always found it
@@ -35,6 +34,7 @@ from knowledge.people.records import RecordsReader
 from knowledge.answering.retriever import PolicyRetriever
 from knowledge.search.retrieval import HybridSearcher
 from knowledge.profile.model import CompanyProfile
+from knowledge.profile.wording import english
 from knowledge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ log = logging.getLogger(__name__)
 PROMPTS = Path(__file__).resolve().parent / "prompts"
 NO_RECORD = ("No HR record is linked to your Slack account yet, so I answered from the policies only. "
              "Ask HR to add your Slack ID or work email to your employee record.")
-MODEL_DOWN = "_The AI model is not answering right now, so here are the most relevant passages instead._"
-QUOTED_NOTE = "_These are the most relevant policy passages, quoted; check the cited source for the full rule._"
+MODEL_DOWN = english().say("model_down")  # in English; each answer says it in the asker's language
 
 
 class AnswerService:
@@ -114,7 +113,8 @@ class AnswerService:
                               self.colleagues.named if self.colleagues is not None else None) \
                 or named_in_language(checked, self.profile.languages, {normalise(w) for w in own_names},
                                      self.colleagues) or asks_about_others_team(question, self.profile):
-            refusal = Answer(REFUSAL.format(hr_contact=self.settings.hr_contact), supported=True, kind="refused",
+            refusal = Answer(self.profile.wording_of(question).say("refusal", hr_contact=self.settings.hr_contact),
+                             supported=True, kind="refused",
                              timings=finish(timings, started))
             return refusal, replace(refusal) if for_channel else None
         team = team_reply(question, self.profile, self.records, personal, today, asker, operator, self.settings,
@@ -234,7 +234,7 @@ class AnswerService:
         sources, facts = x["policy"], [d.page_content for d in x["facts"]]
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
         if not facts and (not sources or best < SUPPORT_THRESHOLD):
-            answer = Answer(not_found_text(self.settings.hr_contact), facts=facts, supported=False,
+            answer = Answer(self._not_found(x["question"]), facts=facts, supported=False,
                             personal=bool(facts), kind="not_found")
         else:
             answer = self.write.invoke({**x, "fact_texts": facts}, config)
@@ -291,7 +291,9 @@ class AnswerService:
         log.error("chat model call failed; answering from the passages instead: %r", x.get("error"))
         answer = self._offline_step(x)
         # the quoted answer's own note says no model is configured; here one is, and it is not answering
-        answer.text = MODEL_DOWN + "\n\n" + answer.text.replace(OFFLINE_NOTE, QUOTED_NOTE)
+        said = self.profile.wording_of(x["question"])
+        answer.text = said.say("model_down") + "\n\n" + answer.text.replace(said.say("offline_note"),
+                                                                              said.say("quoted_note"))
         return answer
 
     @property
@@ -309,11 +311,15 @@ class AnswerService:
             return replace(answer)
         best = max((d.metadata.get("score", 0.0) for d in sources), default=0.0)
         if not sources or best < SUPPORT_THRESHOLD:
-            return Answer(not_found_text(self.settings.hr_contact), supported=False, kind="not_found")
+            return Answer(self._not_found(question), supported=False, kind="not_found")
         public = self.quoter.quote(question, sources, [], False, vectors)
         if self.llm is not None:  # a model is configured: the offline note would not be true
-            public.text = public.text.replace(OFFLINE_NOTE, QUOTED_NOTE)
+            said = self.profile.wording_of(question)
+            public.text = public.text.replace(said.say("offline_note"), said.say("quoted_note"))
         return public
+
+    def _not_found(self, question: str) -> str:
+        return self.profile.wording_of(question).say("not_found", hr_contact=self.settings.hr_contact)
 
 def _assign(key: str, step: Runnable) -> RunnableLambda:
     """The input with `key` set to step's output, like RunnablePassthrough.assign but on the calling thread:

@@ -52,7 +52,8 @@ class Quoter:
                 query = lean_towards(query, facts_vector)
             similarity = lambda groups: scorer(query, groups)
         text, citations = extractive_answer(question, sources, facts, self.hr_contact, similarity=similarity,
-                                            prefer=prefer, heading=self.profile.wording_of(question).say("heading"))
+                                            prefer=prefer, heading=self.profile.wording_of(question).say("heading"),
+                                            said=self.profile.wording_of(question))
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)
 
     def scorer_for(self, question: str, sources) -> str | None:
