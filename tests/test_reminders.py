@@ -396,3 +396,15 @@ def test_a_replayed_older_click_does_not_undo_a_later_choice(harness, slack, com
         ("reminders_on",), ("reminders_off",)]
     click(harness, "U0LONDON", REMIND_ME, "U0LONDON", action_ts="1800000009.100")  # a new click still works
     assert rows(company.db, "SELECT employee_id FROM reminder_optins WHERE wanted") == [("E1",)]
+
+
+def test_profile_check_says_each_locations_time_zone(tmp_path):
+    """The final outside pass: `profile check` printed the default time zone only, not the locations' own."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["profile", "check", str(profile_file(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "Reminders: offered, 4 weeks before, at 9:00 local time (default time zone UTC, GB Europe/London)" \
+        in result.output

@@ -30,8 +30,9 @@ def profile_check(ctx, file) -> None:
     click.echo(f"Talk to HR posts to: {profile.escalation_channel or '(none: set company.escalation_channel or HRBOT_ESCALATION_CHANNEL)'}")
     click.echo("Leave types: " + ", ".join(f"{code} ({label})" for code, label in profile.leave_types.items()))
     r = profile.reminders
+    zones = "".join(f", {code} {zone}" for code, zone in sorted(r.time_zones.items()))
     click.echo(f"Reminders: offered, {r.weeks_before} weeks before, at {r.hour}:00 local time (default time zone "
-               f"{r.time_zone})" if r.enabled else "Reminders: not offered ([reminders] enabled = true offers them)")
+               f"{r.time_zone}{zones})" if r.enabled else "Reminders: not offered ([reminders] enabled = true offers them)")
     if profile.not_names:
         click.echo("Not people's names: " + ", ".join(sorted(profile.not_names)))
     if profile.closures:
