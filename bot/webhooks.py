@@ -56,6 +56,6 @@ def source_webhooks(sources, on_change: Callable[[str, str], None]) -> Callable[
         kind = KINDS.get(source.kind) if source is not None else None
         if kind is None or kind.webhook is None:
             return None
-        return kind.webhook(source, on_change)
+        return kind.make_webhook(source, on_change, sources.state(source))
 
     return resolve

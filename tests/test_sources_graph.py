@@ -193,6 +193,33 @@ def test_graph_notifications_queue_one_run_when_their_client_state_matches_and_n
     assert graph.subscriptions == {}
 
 
+def test_a_notification_signed_right_but_for_another_subscription_or_tenant_is_acknowledged_and_queues_nothing(
+        runtime, store, graph, bot):
+    """Graph's guidance: check clientState and also that subscriptionId is one this app holds and tenantId is its
+    tenant. A subscription the source no longer holds (moved to a new address, its delete failed) or a
+    notification naming another directory is answered 202 (so Graph stops sending it) and queues no run."""
+    site, drive, _ = _library(graph)
+    settings = _app(graph, site=site.id, folder="HR", pages=False, notification_secret="env:GRAPH_NOTIFY",
+                    public_url=bot.url)
+    source = store.add("hr-site", "sharepoint", settings, 3600)
+    assert run_source(runtime.ingestor, store, source).status == "ok"
+    [subscription] = graph.subscriptions.values()
+    secret = subscription["clientState"]
+
+    def note(**changed) -> dict:
+        return {"value": [{"subscriptionId": subscription["id"], "clientState": secret, "changeType": "updated",
+                           "tenantId": graph.tenant, **changed}]}
+
+    assert _post(f"{bot.url}/webhooks/hr-site", note(subscriptionId="an-old-subscription")) == 202
+    assert _post(f"{bot.url}/webhooks/hr-site", note(tenantId="another-tenant")) == 202
+    assert _post(f"{bot.url}/webhooks/hr-site", note(subscriptionId=None)) == 202
+    assert _queued(runtime) == []
+    both = note()
+    both["value"].append(note(subscriptionId="an-old-subscription")["value"][0])
+    assert _post(f"{bot.url}/webhooks/hr-site", both) == 202  # the one that is ours counts
+    assert _queued(runtime) == [(schedule.RUN_SOURCE, "hr-site", "source:hr-site")]
+
+
 def test_a_subscription_is_renewed_before_it_ends_and_its_validation_is_echoed_as_text(runtime, store, graph, bot):
     from datetime import datetime, timedelta, timezone
 

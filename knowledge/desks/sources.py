@@ -7,6 +7,7 @@ import logging
 from knowledge.errors import NotFound
 from knowledge.runtime import Runtime
 from knowledge.sources.items import Source
+from knowledge.sources.state import SourceState
 from knowledge.sources.store import SourceStore
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ class SourcesDesk:
             return self._store.get(name)
         except NotFound:
             return None
+
+    def state(self, source: Source) -> SourceState:
+        """What the source's runs keep (cursors, a notification subscription): a webhook checks against it."""
+        return SourceState(self._runtime.db, source.source_id)
 
     def list(self) -> list[Source]:
         return self._store.list()

@@ -5,7 +5,9 @@ a new address by the source's own run) and the webhook that receives what Graph 
   token back as text/plain within 10 s. The handler echoes it (nothing else is done for such a request).
 - A notification carries the clientState the subscription was created with: the source's notification_secret.
   One that matches queues a run of the source (de-duplicated: one waiting run per source); one that does not is
-  refused (403), logged, and queues nothing. Lifecycle notifications (reauthorizationRequired, subscriptionRemoved,
+  refused (403), logged, and queues nothing. One signed right but naming a subscription the source does not hold
+  now (an old one whose delete failed when the address moved) or another directory (tenantId, when the source's
+  tenant is the directory id) is answered 202, so Graph stops sending it, and queues nothing. Lifecycle notifications (reauthorizationRequired, subscriptionRemoved,
   missed) come to the same address and queue a run too: the run renews or re-creates the subscription.
 - A driveItem subscription lives at most 42,300 minutes (Graph's documented maximum, about 29 days): it is asked
   for a little less, and each run renews it once less than RENEW_BEFORE is left, so the schedule (6 h by default)
@@ -89,11 +91,15 @@ def unsubscribe(client_of, state: SourceState) -> str | None:
     return "notification subscription deleted"
 
 
-def make_graph_webhook(source: Source, on_change: OnChange):
-    """The handler for POST /webhooks/<source name>, or None when the source asks for no notifications."""
+def make_graph_webhook(source: Source, on_change: OnChange, state: SourceState | None = None):
+    """The handler for POST /webhooks/<source name>, or None when the source asks for no notifications. state:
+    where the source keeps its subscription (read per request: a run may have re-created it); None checks the
+    clientState alone."""
     reference = source.settings.get("notification_secret")
     if not reference:
         return None
+    tenant = str(source.settings.get("tenant") or "").strip().lower()
+    tenant = tenant if tenant and "." not in tenant else None  # a domain name cannot be compared with tenantId
 
     def handle(request: WebhookRequest) -> WebhookResponse:
         token = urllib.parse.parse_qs(request.query).get("validationToken")
@@ -113,7 +119,12 @@ def make_graph_webhook(source: Source, on_change: OnChange):
             log.warning("SECURITY: source %s: a notification whose clientState does not match was refused "
                         "(nothing queued)", source.name)
             return WebhookResponse(403, b"", TEXT)
-        kinds = sorted({str(n.get("lifecycleEvent") or n.get("changeType") or "change") for n in notifications})
+        ours = [n for n in notifications if _ours(n, _held_id(state), tenant)]
+        if not ours:
+            log.warning("source %s: a notification for a subscription or directory this source does not hold was "
+                        "acknowledged and ignored (nothing queued)", source.name)
+            return WebhookResponse(202, b"", TEXT)
+        kinds = sorted({str(n.get("lifecycleEvent") or n.get("changeType") or "change") for n in ours})
         on_change(source.name, "Microsoft Graph: " + ", ".join(kinds))
         return WebhookResponse(202, b"", TEXT)
 
@@ -131,6 +142,20 @@ def _notifications(body: bytes) -> list | None:
 def _signed(notification, secret: bytes) -> bool:
     state = notification.get("clientState") if isinstance(notification, dict) else None
     return isinstance(state, str) and hmac.compare_digest(state.encode(), secret)
+
+
+def _held_id(state: SourceState | None) -> str | None:
+    if state is None:
+        return None
+    kept = state.get(SUBSCRIPTION)
+    return json.loads(kept[0]).get("id") if kept else ""
+
+
+def _ours(notification: dict, held: str | None, tenant: str | None) -> bool:
+    """held: the subscription id the source keeps ("" none; None not checked); tenant: its directory id or None."""
+    if held is not None and notification.get("subscriptionId") != held:
+        return False
+    return tenant is None or str(notification.get("tenantId") or "").strip().lower() == tenant
 
 
 def _when(moment: datetime) -> str:

@@ -37,6 +37,11 @@ class Kind:
     # service can say when something changed declares one, and the entry point mounts it for each such source.
     webhook: Callable | None = None
 
+    def make_webhook(self, source: Source, on_change, state) -> Callable | None:
+        """The handler for this source (see `webhook`); state: the source's kept state (SourceState), for a kind
+        that checks a notification against what its runs subscribed to."""
+        return self.webhook(source, on_change) if self.webhook is not None else None
+
     def unsubscribe(self, ingestor: "Ingestor", source: Source) -> str | None:
         """End what the source asked its service for (a subscription, a push channel) when it is removed; what
         happened, or None when it holds nothing."""
@@ -107,6 +112,11 @@ class GraphKind(Kind):
 
         return unsubscribe(lambda: GraphClient(source.settings, ingestor.max_bytes),
                            SourceState(ingestor.db, source.source_id))
+
+    def make_webhook(self, source: Source, on_change, state) -> Callable | None:
+        from knowledge.sources.graph_notify import make_graph_webhook
+
+        return make_graph_webhook(source, on_change, state) if self.webhook is not None else None
 
     def run(self, ingestor, source, result, profile) -> None:
         from knowledge.sources.graph import run_graph
