@@ -263,6 +263,10 @@ def test_a_pack_with_a_broken_team_table_is_reported_by_key():
     ("Wer aus meinem Team ist diese Woche abwesend?", date(2025, 10, 14), "Ravi Quiet: abwesend, 13.10.2025",
      "Rita"),
     ("Who in my team was off last week?", date(2025, 10, 22), "Ravi Quiet: off, 13 Oct 2025", "Rita"),
+    # "this month" is the calendar month: leave earlier in it is shown, not only from today
+    ("Who in my team is off this month?", date(2025, 10, 29), "Ravi Quiet: off, 13 Oct 2025", "Nov"),
+    ("Wer aus meinem Team ist diesen Monat abwesend?", date(2025, 10, 29), "Ravi Quiet: abwesend, 13.10.2025",
+     "11.2025"),
 ])
 def test_a_month_this_week_and_last_week_are_the_team_views_period(service, question, today, shown, not_shown):
     answer = service.answer(question, Asker("U0MIRA"), today=today)

@@ -390,6 +390,15 @@ def test_what_a_period_would_cost_me_is_planned(sample_runtime):
     ("en", "Who in my team was off last week?", TODAY, Period(date(2026, 11, 23), date(2026, 11, 27))),
     ("de", "Wer aus meinem Team war letzte Woche im Urlaub?", TODAY, Period(date(2026, 11, 23), date(2026, 11, 27))),
     ("en", "may I take leave in the summer", TODAY, None),  # "may" without "in" before it is no month
+    # "this month" is the whole calendar month (a team view of it shows who was off earlier in it too)
+    ("en", "Who in my team is off this month?", TODAY, Period(date(2026, 12, 1), date(2026, 12, 31))),
+    ("en", "Who in my team is off next month?", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
+    ("en", "Who in my team was off last month?", date(2026, 3, 15), Period(date(2026, 2, 1), date(2026, 2, 28))),
+    ("en", "Who in my team was off last month?", date(2027, 1, 5), Period(date(2026, 12, 1), date(2026, 12, 31))),
+    ("de", "Wer aus meinem Team ist diesen Monat frei?", TODAY, Period(date(2026, 12, 1), date(2026, 12, 31))),
+    ("de", "Wer aus meinem Team ist im nächsten Monat frei?", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
+    ("de", "Wer war letzten Monat im Urlaub?", TODAY, Period(date(2026, 11, 1), date(2026, 11, 30))),
+    ("en", "what is this monthly allowance", TODAY, None),  # "this month" only as whole words
 ])
 def test_a_month_alone_this_week_and_last_week_are_read(pack, text, today, expected):
     """Outside review: "in January", "this week" and "last week" were not read (the team view showed the next

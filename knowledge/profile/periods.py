@@ -13,7 +13,7 @@ from typing import Callable
 FORMAT_TOKENS = re.compile(r"YYYY|MONTH|MM|DD|M|D")
 DATE_KEYS = {"formats", "months", "weekdays", "ordinals", "range", "start", "for", "numbers", "days", "weeks",
              "next_week", "week_after", "week_before", "feasts", "next_year", "in_year", "this_week", "last_week",
-             "in_month", "past"}
+             "in_month", "past", "this_month", "next_month", "last_month"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class DateWords:
     last_week: re.Pattern | None = None
     month_alone: re.Pattern | None = None    # "in January", "im Januar 2027": group 1 the month, 2 the year
     past: re.Pattern | None = None           # "was off", "war": a question about what has been
+    this_month: re.Pattern | None = None     # "this month", "diesen Monat": the calendar month, 1st to last day
+    next_month: re.Pattern | None = None
+    last_month: re.Pattern | None = None
 
     def in_past(self, text: str) -> bool:
         """Is the question in the past tense ("who was off in October?"), by the pack's `past` words?"""
@@ -122,6 +125,7 @@ def parse_date_words(data: dict) -> DateWords:
         in_year=re.compile(_words(_list(data, "in_year")) + r"\s+(\d{4})(?![\w])", re.I)
         if _list(data, "in_year") else None,
         this_week=optional("this_week"), last_week=optional("last_week"), past=optional("past"),
+        this_month=optional("this_month"), next_month=optional("next_month"), last_month=optional("last_month"),
         month_alone=_month_pattern(_list(data, "in_month"), month_names))
 
 
@@ -185,7 +189,8 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
         return _counted(start, counted, words)
     if found:
         return Period(start, start) if start is not None else None
-    return _relative_week(text, words, today, easter) or _month_alone(text, words, today, past)
+    return _relative_week(text, words, today, easter) or _relative_month(text, words, today) \
+        or _month_alone(text, words, today, past)
 
 
 def _dates(text: str, words: DateWords) -> list[_Found] | None:
@@ -366,6 +371,18 @@ def read_day(text: str, words: DateWords, today: date, easter: Callable[[int], d
     if year is None or abs(year - today.year) > YEARS_AROUND:  # "in 2000 euros" names no year
         return None
     return today if year == today.year else date(year, 1, 1)
+
+
+def _relative_month(text: str, words: DateWords, today: date) -> Period | None:
+    """"this month", "next month", "last month": that calendar month, its first day to its last (a team view of
+    "this month" includes who was off earlier in it)."""
+    for pattern, months in ((words.next_month, 1), (words.this_month, 0), (words.last_month, -1)):
+        if pattern and pattern.search(text):
+            index = today.year * 12 + today.month - 1 + months
+            first = date(index // 12, index % 12 + 1, 1)
+            following = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
+            return Period(first, following - timedelta(days=1))
+    return None
 
 
 def _month_alone(text: str, words: DateWords, today: date, past: bool) -> Period | None:
