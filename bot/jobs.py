@@ -144,7 +144,7 @@ class SlackJobs:
         if reminders is not None:  # the reminders run: DMs through this client (bot/reminders.py)
             sender = SlackReminders(client)
             self.context |= {schedule.REMINDERS: reminders, schedule.REMINDER_SEND: sender.send,
-                             schedule.REMINDER_TIME_ZONE: sender.time_zone}
+                             schedule.REMINDER_TIME_ZONE: sender.time_zone, schedule.REMINDER_LOCALE: sender.locale}
         # The worker's App opens and closes its own connections (a finishing worker would close the
         # deferring side's), so it is a second App over the same queue.
         self.worker_app = self._worker_app(operations, periodic=True)

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.render import reminder_blocks
 from knowledge.operations.reminders import NotDelivered, Reminder
+from knowledge.profile.wording import wording
 
 log = logging.getLogger(__name__)
 TIME_ZONE_TTL = 6 * 3600.0  # seconds a person's Slack time zone is remembered (the run asks for it hourly)
@@ -27,7 +28,7 @@ class SlackReminders:
         # once (a 429 is still waited out and retried: a rate-limited call was not carried out).
         self.poster = copy.copy(client)
         self.poster.retry_handlers = [h for h in client.retry_handlers if not isinstance(h, ServerErrorRetryHandler)]
-        self._zones: dict[str, tuple[str | None, float]] = {}
+        self._people: dict[str, tuple[str | None, str | None, float]] = {}  # user -> (tz, locale, until)
         self._lock = threading.Lock()
 
     def send(self, reminder: Reminder) -> None:
@@ -41,9 +42,9 @@ class SlackReminders:
         if not channel.startswith("D"):
             raise NotDelivered(f"conversations.open gave {channel}, not a direct message")
         try:
-            text = " ".join(due.text() for due in reminder.dues)
-            self.poster.chat_postMessage(channel=channel, text=text, blocks=reminder_blocks(
-                [(due.text(), due.working) for due in reminder.dues], reminder.slack_user_id))
+            items = reminder.items()  # in the language their Slack locale asks for
+            blocks = reminder_blocks(items, reminder.slack_user_id, wording(reminder.language))
+            self.poster.chat_postMessage(channel=channel, text=" ".join(text for text, _ in items), blocks=blocks)
         except SlackApiError as exc:
             if exc.response.status_code >= 500:  # a server error: it may have posted, so not tried again
                 raise
@@ -56,19 +57,27 @@ class SlackReminders:
     def time_zone(self, slack_user_id: str) -> str | None:
         """The time zone of the person's Slack profile (users.info `tz`), or None; remembered for a few hours,
         so an hourly run does not ask Slack about everyone each time."""
+        return self._person(slack_user_id)[0]
+
+    def locale(self, slack_user_id: str) -> str | None:
+        """The person's Slack locale ("de-DE"; users.info with include_locale), asked with their time zone."""
+        return self._person(slack_user_id)[1]
+
+    def _person(self, slack_user_id: str) -> tuple[str | None, str | None]:
         now = time.monotonic()
         with self._lock:
-            known = self._zones.get(slack_user_id)
-        if known and known[1] > now:
-            return known[0]
+            known = self._people.get(slack_user_id)
+        if known and known[2] > now:
+            return known[0], known[1]
         try:
-            zone = self.client.users_info(user=slack_user_id)["user"].get("tz")
+            user = self.client.users_info(user=slack_user_id, include_locale=True)["user"]
         except (SlackApiError, OSError) as exc:
             log.warning("users.info failed for %s: %s", slack_user_id, _why(exc))
-            return None  # not remembered: asked again next time
+            return None, None  # not remembered: asked again next time
+        zone, locale = user.get("tz"), user.get("locale")
         with self._lock:
-            self._zones[slack_user_id] = (zone, now + TIME_ZONE_TTL)
-        return zone
+            self._people[slack_user_id] = (zone, locale, now + TIME_ZONE_TTL)
+        return zone, locale
 
 
 def _why(exc: Exception) -> str:

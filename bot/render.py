@@ -8,6 +8,7 @@ import urllib.parse
 from knowledge.answering.answers import Answer
 from knowledge.desks.admins import KnowledgeBaseStatus
 from knowledge.desks.employees import HomeSummary
+from knowledge.profile.wording import Wording, english
 
 # Action and view ids: the listeners in bot/listeners/ are registered on these names.
 FEEDBACK_UP = "hr_feedback_up"
@@ -210,17 +211,21 @@ def feedback_modal(question_id: int) -> dict:
                                     "max_length": 2000}}]}
 
 
-def home_view(home: HomeSummary, examples: tuple[str, ...], status: KnowledgeBaseStatus | None = None) -> dict:
-    """The App Home tab; status: the knowledge base's, shown to admins only."""
-    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Your HR assistant"}}]
+def home_view(home: HomeSummary, examples: tuple[str, ...], status: KnowledgeBaseStatus | None = None,
+              words: Wording | None = None) -> dict:
+    """The App Home tab, in words' language (the viewer's Slack locale's; English without it); status: the
+    knowledge base's, shown to admins only (in English, like the admins' other tools)."""
+    words = words or english()
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": words.say("home_title")}}]
     if home.facts:
-        blocks.append(section("*Your leave this year*\n" + "\n".join(f"- {plain(f)}" for f in home.facts)))
+        blocks.append(section(words.say("home_leave") + "\n" + "\n".join(f"- {plain(f)}" for f in home.facts)))
     elif home.notice:
         blocks.append(section(plain(home.notice)))
     if home.team:  # a manager's direct reports, from their records: escaped like any record
-        team = "*Your team*\n" + plain(home.team[0]) + "".join(f"\n- {plain(line)}" for line in home.team[1:])
+        team = words.say("home_team") + "\n" + plain(home.team[0]) + "".join(f"\n- {plain(line)}"
+                                                                          for line in home.team[1:])
         blocks += [section(part) for part in split_text(team)]
-    blocks.append(section("*Ask me things like*\n" + "\n".join(f"- {plain(e)}" for e in examples)))
+    blocks.append(section(words.say("home_examples") + "\n" + "\n".join(f"- {plain(e)}" for e in examples)))
     if status is not None:
         last = status.last_upload
         blocks += [{"type": "divider"}, section(
@@ -286,27 +291,27 @@ def handoff_blocks(slack_user_id: str, question: str, question_id: int, surface:
              f"Question #{question_id}, via {surface}. Reply to them directly."}]}]
 
 
-def reminder_button(on: bool, slack_user_id: str) -> dict:
+def reminder_button(on: bool, slack_user_id: str, words: Wording | None = None) -> dict:
     """"Remind me" or "Stop reminders". The value names whom the button was shown to, so a click by anyone
     else (a forged or forwarded payload) is refused; the listener acts for the signed clicking user only."""
+    words = words or english()
     return {"type": "button", "action_id": STOP_REMINDERS if on else REMIND_ME, "value": slack_user_id,
-            "text": {"type": "plain_text", "text": "Stop reminders" if on else "Remind me"}}
+            "text": {"type": "plain_text", "text": words.say("stop_reminders" if on else "remind_me")[:75]}}
 
 
-def reminders_home_blocks(on: bool, slack_user_id: str) -> list[dict]:
+def reminders_home_blocks(on: bool, slack_user_id: str, words: Wording | None = None) -> list[dict]:
     """The App Home's reminders line with its button."""
-    text = ("*Reminders are on:* I'll message you before carried-over days lapse or your leave year ends with "
-            "days unused." if on else "*Reminders:* I can message you a few weeks before carried-over days lapse "
-            "or your leave year ends with days unused.")
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": text},
-             "accessory": reminder_button(on, slack_user_id)}]
+    words = words or english()
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": words.say("reminders_on" if on else "reminders_off")},
+             "accessory": reminder_button(on, slack_user_id, words)}]
 
 
-def reminder_blocks(items: list[tuple[str, str]], slack_user_id: str) -> list[dict]:
+def reminder_blocks(items: list[tuple[str, str]], slack_user_id: str, words: Wording | None = None) -> list[dict]:
     """A reminder DM: for each (what lapses or is left, how it was found) a section and its working (escaped:
     labels come from the profile and the figures from the records), then the button to stop them."""
     blocks: list[dict] = []
     for text, working in items[:10]:
         blocks += [section(f":calendar: {plain(text)}"),
                    {"type": "context", "elements": [{"type": "mrkdwn", "text": plain(working)[:SECTION_LIMIT]}]}]
-    return blocks + [{"type": "actions", "block_id": "reminder", "elements": [reminder_button(True, slack_user_id)]}]
+    return blocks + [{"type": "actions", "block_id": "reminder",
+                      "elements": [reminder_button(True, slack_user_id, words)]}]

@@ -35,20 +35,39 @@ class BotServices:
         """The work email of a full member of the bot's own workspace, or None: guests, Slack Connect users of
         other organisations, bots, deactivated and unconfirmed accounts never bind to an employee by email (their
         profile email is not the company's word that the address is theirs)."""
+        return self._user(client, slack_user_id)[0]
+
+    def locale(self, client: WebClient, slack_user_id: str) -> str | None:
+        """The person's Slack locale ("de-DE"), asked in the same users.info call as the email and kept as long:
+        what a message that answers no question (the App Home, a button's reply) is written in."""
+        return self._user(client, slack_user_id)[1]
+
+    def language(self, client: WebClient, slack_user_id: str):
+        """The company's language the person's Slack locale asks for (its first when none of them)."""
+        return self.desk.language_for(self.locale(client, slack_user_id))
+
+    def words(self, client: WebClient, slack_user_id: str):
+        """The wording of that language (knowledge.profile.wording)."""
+        from knowledge.profile.wording import wording
+
+        return wording(self.language(client, slack_user_id))
+
+    def _user(self, client: WebClient, slack_user_id: str) -> tuple[str | None, str | None]:
         now = time.monotonic()
         with self._lock:
             cached = self._emails.get(slack_user_id)
-            if cached and cached[1] > now:
-                return cached[0]
+            if cached and cached[2] > now:
+                return cached[0], cached[1]
         try:
-            user = client.users_info(user=slack_user_id)["user"]
+            user = client.users_info(user=slack_user_id, include_locale=True)["user"]
             email = user.get("profile", {}).get("email") if self.may_bind_by_email(user) else None
+            locale = user.get("locale") if isinstance(user.get("locale"), str) else None
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", slack_user_id, exc.response.get("error"))
-            email = None
+            email = locale = None
         with self._lock:
-            self._emails[slack_user_id] = (email, now + EMAIL_TTL)
-        return email
+            self._emails[slack_user_id] = (email, locale, now + EMAIL_TTL)
+        return email, locale
 
     def may_bind_by_email(self, user: dict) -> bool:
         if any(user.get(flag) for flag in ("is_bot", "deleted", "is_restricted", "is_ultra_restricted",

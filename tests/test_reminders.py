@@ -112,7 +112,8 @@ def click(h: SlackHarness, user: str, action_id: str, shown_to: str, action_ts: 
 
 def opt_in(h: SlackHarness, *users: str) -> None:
     for user in users:
-        assert "on" in click(h, user, REMIND_ME, user)["text"]
+        replied = click(h, user, REMIND_ME, user)["text"]
+        assert replied.startswith(("Reminders are on", "Erinnerungen sind an")), replied
 
 
 def sent(result) -> set[tuple[str, str]]:
@@ -121,7 +122,8 @@ def sent(result) -> set[tuple[str, str]]:
 
 def run(h: SlackHarness, now: datetime):
     context = h.bot.jobs.context
-    return context[schedule.REMINDERS].run(now, context[schedule.REMINDER_SEND], context[schedule.REMINDER_TIME_ZONE])
+    return context[schedule.REMINDERS].run(now, context[schedule.REMINDER_SEND], context[schedule.REMINDER_TIME_ZONE],
+                                           context[schedule.REMINDER_LOCALE])
 
 
 def dms(fake: FakeSlack) -> list:
@@ -197,7 +199,11 @@ def test_two_concurrent_runs_send_one(harness, slack, company):
     for t in runs:
         t.join()
     assert sorted(len(sent(r)) for r in results) == [0, 1]
-    assert len(dms(slack)) == 1
+    # one DM with both leave types: the claims are one transaction (CI once saw each run claim one type and the
+    # person get two DMs)
+    [dm] = dms(slack)
+    assert "of annual leave left" in dm.args["text"] and "of volunteering days left" in dm.args["text"]
+    assert sorted(len(r.sent) for r in results) == [0, 2]
 
 
 def test_each_person_at_their_own_hour(harness, slack, company):
@@ -408,3 +414,57 @@ def test_profile_check_says_each_locations_time_zone(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Reminders: offered, 4 weeks before, at 9:00 local time (default time zone UTC, GB Europe/London)" \
         in result.output
+
+
+# --- in the person's language: their Slack locale (users.info include_locale), among the company's languages ----
+
+def speaks(slack: FakeSlack, user: str, locale: str) -> None:
+    slack.users = {**slack.users, user: {**slack.users[user], "locale": locale}}  # USERS itself stays as it is
+
+
+def test_a_reminder_is_written_in_the_language_of_the_persons_slack_locale(harness, slack, company):
+    speaks(slack, "U0LONDON", "de-DE")
+    opt_in(harness, "U0LONDON")
+    assert sent(run(harness, MONDAY_9_LONDON)) == {("E1", "year_end")}
+    [dm] = dms(slack)
+    text, blocks = dm.args["text"], str(dm.args["blocks"])
+    # the same figures as in English (20 days, 3 pending), worded by the German pack, the leave types named in German
+    assert "Sie haben noch 20 Tage Jahresurlaub, und Ihr Urlaubsjahr endet am 31. Dezember 2026." in text
+    assert "Ehrenamtstage" in text and "annual leave" not in text
+    assert "25 Anspruch" in blocks and "- 5 genommen" in blocks and "= 20 Tage verfügbar" in blocks
+    assert "3 Tage noch nicht genehmigt, nicht mitgezählt" in blocks
+    assert "Keine Erinnerungen mehr" in blocks and STOP_REMINDERS in blocks
+    [asked] = [c for c in slack.calls_to("users.info") if c.args.get("user") == "U0LONDON"][-1:]
+    assert str(asked.args.get("include_locale")).lower() in ("1", "true")
+
+
+def test_a_locale_the_company_does_not_list_gets_its_first_language(harness, slack, company):
+    speaks(slack, "U0LONDON", "fr-FR")  # the sample company writes in English and German
+    opt_in(harness, "U0LONDON")
+    assert sent(run(harness, MONDAY_9_LONDON)) == {("E1", "year_end")}
+    [dm] = dms(slack)
+    assert "20 days of annual leave left" in dm.args["text"] and "Stop reminders" in str(dm.args["blocks"])
+
+
+def test_a_german_carry_over_reminder_shows_its_arithmetic_in_german(harness, slack, company):
+    speaks(slack, "U0LONDON", "de-AT")
+    opt_in(harness, "U0LONDON")
+    assert sent(run(harness, datetime(2027, 3, 8, 9, 5, tzinfo=timezone.utc))) == {("E1", "carry_over")}
+    [dm] = dms(slack)
+    assert "2 Tage Jahresurlaub, die Sie übertragen haben, verfallen am 31. März 2027" in dm.args["text"]
+    assert "3 Tage übertragen - 1 Tag bis zum 31. März 2027 genommen oder gebucht = 2 Tage, die verfallen" in str(
+        dm.args["blocks"])
+
+
+def test_the_app_home_and_the_buttons_replies_follow_the_viewers_locale(harness, slack, company):
+    speaks(slack, "U0LONDON", "de-DE")
+    harness.event({"type": "app_home_opened", "user": "U0LONDON", "tab": "home"})
+    [view] = slack.wait_for("views.publish")
+    shown = str(view.args["view"])
+    assert "Ihr HR-Assistent" in shown and "Ihr Urlaub in diesem Jahr" in shown and "Erinnere mich" in shown
+    assert "Jahresurlaub" in shown and "Your HR assistant" not in shown
+    assert "Erinnerungen sind an" in click(harness, "U0LONDON", REMIND_ME, "U0LONDON")["text"]
+    assert "jemand anderem" in click(harness, "U0LONDON", REMIND_ME, "U0LA")["text"]
+    harness.event({"type": "app_home_opened", "user": "U0LA", "tab": "home"})  # en-US: English
+    views = slack.wait_for("views.publish", count=2)
+    assert "Your HR assistant" in str(views[-1].args["view"]) and "Remind me" in str(views[-1].args["view"])

@@ -13,12 +13,7 @@ from bot.render import REMIND_ME, STOP_REMINDERS, home_view, reminders_home_bloc
 from bot.services import BotServices
 
 log = logging.getLogger(__name__)
-TURNED_ON = ("Reminders are on: I'll message you here a few weeks before carried-over days lapse or your leave "
-             "year ends with days unused.")
-TURNED_OFF = "Reminders are off. You can turn them on again from my Home tab."
-NOT_OFFERED = "Reminders are not offered here yet; {hr_contact} can tell you more."
-NO_RECORD = "I couldn't find your HR record, so I can't set reminders up; please contact {hr_contact}."
-NOT_YOURS = "This button belongs to someone else, so nothing was changed."
+
 
 
 def register(app: App, services: BotServices) -> None:
@@ -26,6 +21,7 @@ def register(app: App, services: BotServices) -> None:
 
     def choose(body: dict, client: WebClient, respond: Respond, on: bool) -> None:
         user = body["user"]["id"]
+        words = services.words(client, user)  # the clicking person's Slack locale's language
         shown_to = (body.get("actions") or [{}])[0].get("value")
         home = (body.get("view") or {}).get("type") == "home"
 
@@ -35,19 +31,19 @@ def register(app: App, services: BotServices) -> None:
 
         if shown_to != user:
             log.warning("SECURITY: %s clicked a reminders button shown to %r: refused", user, shown_to)
-            tell(NOT_YOURS)
+            tell(words.say("reminders_not_yours"))
             return
         reminders = desk.reminders
         if on and not reminders.offered:
-            tell(desk.kind(NOT_OFFERED))
+            tell(desk.kind(words.templates["reminders_not_offered"]))
             return
         clicked = (body.get("actions") or [{}])[0].get("action_ts")  # a replayed older click changes nothing
         if reminders.choose(services.asker(client, user), on, clicked) is None:
-            tell(desk.kind(NO_RECORD))
+            tell(desk.kind(words.templates["reminders_no_record"]))
             return
-        tell(TURNED_ON if on else TURNED_OFF)
+        tell(words.say("reminders_turned_on" if on else "reminders_turned_off"))
         if home:
-            client.views_publish(user_id=user, view=with_reminders_line(body["view"], on, user))
+            client.views_publish(user_id=user, view=with_reminders_line(body["view"], on, user, words))
 
     @app.action(REMIND_ME)
     def remind_me(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
@@ -61,20 +57,23 @@ def register(app: App, services: BotServices) -> None:
 
 
 def publish_home(client: WebClient, services: BotServices, user: str, admin_status=None) -> None:
-    """The App Home with the reminders line when the company offers them."""
+    """The App Home with the reminders line when the company offers them, in the company's language the
+    person's Slack locale asks for."""
     asker = services.asker(client, user)
-    view = home_view(services.desk.home(asker), services.desk.examples, admin_status)
-    if services.desk.reminders.offered:
-        view["blocks"][1:1] = reminders_home_blocks(services.desk.reminders.is_on(asker), user)
+    desk = services.desk
+    language, words = services.language(client, user), services.words(client, user)
+    view = home_view(desk.home(asker, language=language), desk.examples, admin_status, words)
+    if desk.reminders.offered:
+        view["blocks"][1:1] = reminders_home_blocks(desk.reminders.is_on(asker), user, words)
     client.views_publish(user_id=user, view=view)
 
 
-def with_reminders_line(view: dict, on: bool, user: str) -> dict:
+def with_reminders_line(view: dict, on: bool, user: str, words=None) -> dict:
     """The Home as it was shown (the admins' part included), its reminders line showing the new state."""
     blocks = []
     for block in view.get("blocks", []):
         if (block.get("accessory") or {}).get("action_id") in (REMIND_ME, STOP_REMINDERS):
-            blocks += reminders_home_blocks(on, user)
+            blocks += reminders_home_blocks(on, user, words)
         else:
             blocks.append(block)
     return {"type": "home", "blocks": blocks}

@@ -16,6 +16,7 @@ from knowledge.answering.conversations import ConversationLog, LoggedQuestion
 from knowledge.answering.events import EventLedger
 from knowledge.answering.streaming import AnswerStream
 from knowledge.errors import DatabaseUnavailable, DiskFull, HRBotError
+from knowledge.profile.language import Language
 from knowledge.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -125,12 +126,15 @@ class EmployeeDesk:
             log.exception("could not log the question")
             return None
 
-    def home(self, asker: Asker, today: date | None = None) -> HomeSummary:
-        """The asker's leave this year (an audited read of their records)."""
-        from knowledge.answering.chain import NO_RECORD
+    def home(self, asker: Asker, today: date | None = None, language: Language | None = None) -> HomeSummary:
+        """The asker's leave this year (an audited read of their records), in `language` (the company's first
+        when None: the App Home has no question to read a language from; the bot passes the Slack locale's)."""
         from knowledge.database import audit
         from knowledge.people.personal import personal_facts
+        from knowledge.profile.wording import wording
 
+        profile = self._runtime.profile
+        language = language or profile.languages[0]
         records_reader = self._runtime.records
         employee_id = records_reader.resolve(asker.slack_user_id, asker.email, asker.email_lookup)
         records = records_reader.load(employee_id) if employee_id else None
@@ -138,18 +142,22 @@ class EmployeeDesk:
         if records is not None:
             audit.record(self._runtime.db, asker.slack_user_id or "unknown", "read_records", employee_id,
                          surface="app_home")
-            facts = [d.page_content for d in personal_facts(records, today or date.today(), self._runtime.profile)
+            facts = [d.page_content for d in personal_facts(records, today or date.today(), profile, language)
                      if d.metadata.get("kind") in HOME_FACT_KINDS]
-        team = self._team(employee_id, asker, today or date.today()) if records is not None else None
-        return HomeSummary(facts, None if facts else NO_RECORD, team)
+        team = self._team(employee_id, asker, today or date.today(), language) if records is not None else None
+        return HomeSummary(facts, None if facts else wording(language).say("home_no_record"), team)
 
-    def _team(self, employee_id: str, asker: Asker, today: date) -> list[str] | None:
+    def language_for(self, locale: str | None) -> Language:
+        """The company's language a Slack locale asks for (its first when none of them)."""
+        return self._runtime.profile.language_for_locale(locale)
+
+    def _team(self, employee_id: str, asker: Asker, today: date, language: Language) -> list[str] | None:
         """A manager's direct reports and their leave in the next weeks (read through the database's team
         function, audited per report); None for anyone with no reports."""
         from knowledge.people.team import read_team, team_lines, team_period, team_words
 
         profile = self._runtime.profile
-        words = team_words(profile)
+        words = team_words(profile, language=language)
         if words is None:
             return None
         start, end = team_period(None, profile, None, today)

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from knowledge.answering.answers import Asker
 from knowledge.database import audit
-from knowledge.operations.reminders import ReminderRun, RunResult, Send, TimeZoneOf
+from knowledge.operations.reminders import LocaleOf, ReminderRun, RunResult, Send, TimeZoneOf
 from knowledge.people.reminders import ReminderChoices
 from knowledge.runtime import Runtime
 
@@ -44,10 +44,10 @@ class RemindersDesk:
                          "reminders_on" if on else "reminders_off", employee_id)
         return changed
 
-    def run(self, now: datetime, send: Send, time_zone_of: TimeZoneOf) -> RunResult:
+    def run(self, now: datetime, send: Send, time_zone_of: TimeZoneOf, locale_of: LocaleOf | None = None) -> RunResult:
         """The scheduler's run (knowledge/operations/reminders.py)."""
         runtime = self._runtime
-        return ReminderRun(runtime.db, runtime.records, runtime.profile).run(now, send, time_zone_of)
+        return ReminderRun(runtime.db, runtime.records, runtime.profile).run(now, send, time_zone_of, locale_of)
 
 
 def click_time(action_ts) -> Decimal | None:

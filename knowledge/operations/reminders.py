@@ -19,7 +19,9 @@ from knowledge.database import audit
 from knowledge.database.connection import Database
 from knowledge.people.records import RecordsReader
 from knowledge.people.reminders import DueReminder, due_reminders, may_be_due
+from knowledge.profile.language import Language
 from knowledge.profile.model import CompanyProfile
+from knowledge.profile.wording import wording
 
 log = logging.getLogger(__name__)
 ACTOR = "reminders"
@@ -51,6 +53,12 @@ class Reminder:
     """What one person is reminded of in one DM (everything due for them at this tick), as Slack sends it."""
     slack_user_id: str
     dues: tuple[DueReminder, ...]
+    language: Language | None = None  # the company's language their Slack locale asks for (None: the first)
+
+    def items(self) -> list[tuple[str, str]]:
+        """(what lapses or is left, how it was found) for each, worded in the reminder's language."""
+        words = wording(self.language)
+        return [(due.text(words), words.value(due.working)) for due in self.dues]
 
 
 @dataclass
@@ -62,15 +70,17 @@ class RunResult:
 
 Send = Callable[[Reminder], None]
 TimeZoneOf = Callable[[str], "str | None"]
+LocaleOf = Callable[[str], "str | None"]  # a Slack user's locale ("de-DE"), or None
 
 
 class ReminderRun:
     def __init__(self, db: Database, reader: RecordsReader, profile: CompanyProfile):
         self.db, self.reader, self.profile = db, reader, profile
 
-    def run(self, now: datetime, send: Send, time_zone_of: TimeZoneOf) -> RunResult:
+    def run(self, now: datetime, send: Send, time_zone_of: TimeZoneOf, locale_of: LocaleOf | None = None) -> RunResult:
         """Send what is due now. now: the scheduler's tick (aware); a person is considered at the tick that falls
-        in the company's hour in their time zone, on a working day."""
+        in the company's hour in their time zone, on a working day, and written to in the company's language
+        their Slack locale asks for (locale_of; the company's first language without it)."""
         result = RunResult()
         settings = self.profile.reminders
         if not settings.enabled:
@@ -88,11 +98,12 @@ class ReminderRun:
             if (local.hour != settings.hour or local.weekday() >= 5
                     or not may_be_due(location, local.date(), settings.weeks_before)):
                 continue
-            self._person(owner, employee_id, slack_user_id, local, send, result)
+            language = self.profile.language_for_locale(locale_of(slack_user_id) if locale_of else None)
+            self._person(owner, employee_id, slack_user_id, local, send, result, language)
         return result
 
     def _person(self, owner: Database, employee_id: str, slack_user_id: str, local: datetime, send: Send,
-                result: RunResult) -> None:
+                result: RunResult, language: Language | None = None) -> None:
         from knowledge.people.personal import holidays_for
 
         records = self.reader.load(employee_id)  # under the person's own binding
@@ -104,20 +115,22 @@ class ReminderRun:
         today = local.date()
         if location is None or today in holidays_for(records, location, today, self.profile):
             return  # a public holiday or closure there: a working day comes soon enough
-        due = due_reminders(records, self.profile, today)
-        claimed = tuple(d for d in due if self._claim(owner, employee_id, d))
+        due = due_reminders(records, self.profile, today, language)
+        claimed = self._claim(owner, employee_id, due)
         if claimed:
-            self._send(owner, employee_id, Reminder(slack_user_id, claimed), send, result)
+            self._send(owner, employee_id, Reminder(slack_user_id, claimed, language), send, result)
 
     @staticmethod
     def _key(employee_id: str, due: DueReminder) -> dict:
         return {"employee_id": employee_id, "kind": due.kind, "leave_type": due.leave_type,
                 "leave_year": due.leave_year}
 
-    def _claim(self, owner: Database, employee_id: str, due: DueReminder) -> bool:
-        """True when this run may send it: not sent (or being sent by another run) already."""
-        with owner.connection() as conn:
-            return conn.execute(CLAIM, self._key(employee_id, due)).fetchone() is not None
+    def _claim(self, owner: Database, employee_id: str, due: list[DueReminder]) -> tuple[DueReminder, ...]:
+        """The reminders this run may send (not sent, or being sent by another run, already), claimed in one
+        transaction in the profile's order: a second run at the same tick waits on the first's claims and then
+        gets none of them, so a person gets one DM, not one per leave type from each run."""
+        with owner.connection() as conn, conn.transaction():
+            return tuple(d for d in due if conn.execute(CLAIM, self._key(employee_id, d)).fetchone() is not None)
 
     def _send(self, owner: Database, employee_id: str, reminder: Reminder, send: Send, result: RunResult) -> None:
         done = [(employee_id, due.kind, due.leave_type) for due in reminder.dues]

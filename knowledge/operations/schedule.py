@@ -36,6 +36,7 @@ SOURCE_ALERT = "source_alert"  # (source, failures, error) -> None, or absent
 REMINDERS = "reminders"      # knowledge.desks.reminders.RemindersDesk, or absent
 REMINDER_SEND = "reminder_send"  # (Reminder) -> None, raising NotDelivered to be tried again; or absent
 REMINDER_TIME_ZONE = "reminder_time_zone"  # (Slack user id) -> IANA time zone or None
+REMINDER_LOCALE = "reminder_locale"  # (Slack user id) -> Slack locale ("de-DE") or None
 REMINDERS_CRON = "5 * * * *"  # hourly: each person's local hour comes round once a day
 SOURCE_CONCURRENCY = 4       # sources running at once in one worker (each mostly waits on the network)
 RETENTION_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=60)
@@ -112,7 +113,7 @@ def blueprint(periodic: bool = True) -> procrastinate.Blueprint:
         if desk is None or send is None:
             return 0
         result = desk.run(datetime.fromtimestamp(timestamp, timezone.utc), send,
-                          extra.get(REMINDER_TIME_ZONE) or (lambda user: None))
+                          extra.get(REMINDER_TIME_ZONE) or (lambda user: None), extra.get(REMINDER_LOCALE))
         return len(result.sent)
 
     return tasks

@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from knowledge.people.balances import carry_over_expiry, fmt_days, leave_balance
+from knowledge.people.balances import carry_over_expiry, leave_balance
 from knowledge.people.leave import LeaveYear, on_day
 from knowledge.people.records import PersonalRecords, RecordsReader
-from knowledge.profile.dates import day
+from knowledge.profile.language import Language
 from knowledge.profile.model import CompanyProfile, Location
+from knowledge.profile.wording import Days, Said, Wording, english
 
 CARRY_OVER, YEAR_END = "carry_over", "year_end"
 
@@ -27,28 +28,28 @@ CARRY_OVER, YEAR_END = "carry_over", "year_end"
 class DueReminder:
     kind: str            # carry_over | year_end
     leave_type: str
-    label: str           # "annual leave"
+    label: str           # "annual leave", in the language the reminder is written in
     leave_year: int      # the leave year's label (the calendar year it starts in)
     deadline: date       # when the days lapse or the leave year ends
     days: Decimal        # the days at stake
-    working: str         # how the figure was found, in one line
+    working: object      # how the figure was found, in one line: a Said (or the balance's arithmetic) to word
 
-    def text(self) -> str:
-        if self.kind == CARRY_OVER:
-            return (f"{fmt_days(self.days)} of {self.label} you carried over will lapse on {day(self.deadline)} "
-                    f"unless you take them by then.")
-        return f"You have {fmt_days(self.days)} of {self.label} left, and your leave year ends on {day(self.deadline)}."
+    def text(self, words: Wording | None = None) -> str:
+        return (words or english()).say(f"reminder_{self.kind}", days=Days(self.days), label=self.label,
+                                        deadline=self.deadline)
 
 
-def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date) -> list[DueReminder]:
+def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date,
+                  language: Language | None = None) -> list[DueReminder]:
     """The reminders due for one person today (none for someone who has left or whose location the profile does
-    not describe)."""
+    not describe); leave types named in `language` (the company's first when None)."""
     from knowledge.people.personal import holidays_for
 
     e = records.employee
     location = profile.location(e.country)
     if location is None or (e.end_date is not None and e.end_date < today):
         return []
+    code = (language or profile.languages[0]).code
     horizon = today + timedelta(weeks=profile.reminders.weeks_before)
     holidays = set(holidays_for(records, location, today, profile))
     due = []
@@ -56,7 +57,7 @@ def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date
         rules = location.rules_for(leave_type, e)
         if rules is None or not rules.eligible or rules.unlimited:
             continue
-        label = profile.label(leave_type)
+        label = profile.label(leave_type, code)
         balance = leave_balance(rules, e, records.entitlements, records.leave, holidays, today, label=label,
                                 location_name=location.name)
         if balance.expiry and balance.carried and today <= balance.expiry <= horizon:
@@ -64,23 +65,32 @@ def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date
                                   balance.expiry + timedelta(days=1), label=label, location_name=location.name,
                                   year=balance.year)
             if after.expired > 0:
-                used = after.carried - after.expired
-                note = f" ({after.carry_note})" if after.carry_note else ""
+                fields = {"carried": Days(after.carried), "used": Days(after.carried - after.expired),
+                          "deadline": balance.expiry, "lapse": Days(after.expired)}
+                working = Said.of("reminder_carry_working_note", note=after.carry_note, **fields) \
+                    if after.carry_note else Said.of("reminder_carry_working", **fields)
                 due.append(DueReminder(CARRY_OVER, leave_type, label, balance.year.label, balance.expiry,
-                                       after.expired, f"{fmt_days(after.carried)} carried over{note} - "
-                                       f"{fmt_days(used)} taken or booked by {day(balance.expiry)} = "
-                                       f"{fmt_days(after.expired)} that lapse"))
+                                       after.expired, working))
         if today <= balance.year.end <= horizon and (e.end_date is None or e.end_date >= balance.year.end):
             official = next((o for o in records.official if o.leave_type == leave_type
                              and o.year == balance.year.label), None)
-            days, working = ((official.balance, f"the HR system's balance as of {day(official.as_of)}")
-                             if official is not None else (balance.available, balance.arithmetic()))
+            days, working = ((official.balance, Said.of("reminder_official", as_of=official.as_of))
+                             if official is not None else (balance.available, _Arithmetic(balance)))
             if balance.pending:  # shown apart, as balance answers do: not yet approved, so not taken off
-                working += f"; {fmt_days(balance.pending)} pending approval not counted"
+                working = Said.of("reminder_pending", working=working, days=Days(balance.pending))
             if days > 0:
                 due.append(DueReminder(YEAR_END, leave_type, label, balance.year.label, balance.year.end, days,
                                        working))
     return due
+
+
+@dataclass(frozen=True)
+class _Arithmetic:
+    """A balance's arithmetic, worded when the reminder is written (Wording.value calls `written`)."""
+    balance: object
+
+    def written(self, words: Wording) -> str:
+        return self.balance.arithmetic(words)
 
 
 def may_be_due(location: Location, today: date, weeks: int) -> bool:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from knowledge.people.planning import read_question, resolve
 from knowledge.people.records import RecordsReader
+from knowledge.profile.language import Language
 from knowledge.profile.model import CompanyProfile
 from knowledge.profile.team_words import TeamWords
 
@@ -67,9 +68,11 @@ def read_team(reader: RecordsReader, manager_id: str, start: date, end: date, ac
     return TeamLeave(start, end, tuple(reports.values()))
 
 
-def team_words(profile: CompanyProfile, question: str | None = None) -> TeamWords | None:
-    """The [team] words of the question's language, else of the first of the company's languages that has them."""
-    first = profile.language_of(question) if question else profile.languages[0]
+def team_words(profile: CompanyProfile, question: str | None = None,
+               language: Language | None = None) -> TeamWords | None:
+    """The [team] words of the question's language (or of `language`), else of the first of the company's
+    languages that has them."""
+    first = language or (profile.language_of(question) if question else profile.languages[0])
     for language in (first, *(x for x in profile.languages if x is not first)):
         if language.team is not None:
             return language.team

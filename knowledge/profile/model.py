@@ -207,6 +207,12 @@ class CompanyProfile:
         """The configured language a text is in (the default one when it shows none)."""
         return detect(text, self.languages, default=self.languages[0])
 
+    def language_for_locale(self, locale: str | None) -> Language:
+        """The company's language a Slack locale ("de-DE") asks for, else its first: what a message that answers
+        no question (a reminder, the App Home) is written in."""
+        wanted = str(locale or "").replace("_", "-").split("-")[0].strip().lower()
+        return next((x for x in self.languages if x.code.lower() == wanted), self.languages[0])
+
     def wording_of(self, text: str) -> Wording:
         """How the asker's facts are written in the text's language (knowledge.profile.wording)."""
         return wording(self.language_of(text))

@@ -218,6 +218,9 @@ class FakeSlack:
                                    "is_bot": user.get("is_bot", False), "team_id": user.get("team_id", self.team_id),
                                    **{f: user[f] for f in flags if f in user},
                                    **({"tz": user["tz"]} if "tz" in user else {}),
+                                   # Slack sends the locale only when asked for it (include_locale=true)
+                                   **({"locale": user.get("locale", "en-US")}
+                                      if str(args.get("include_locale")).lower() in ("1", "true") else {}),
                                    "profile": {"email": user.get("email"), "real_name": user.get("real_name")}}}
         if method in ("chat.postMessage", "chat.update"):
             refused = _message_limits(args)
