@@ -4,7 +4,7 @@ run takes when everyone is due (N records read under each person's binding, N cl
 
 The run handles people one after another, so these figures say how many people one hourly run can serve.
 
-    python benchmarks/reminders_run.py [--employees 200 1000]
+    python benchmarks/reminders_run.py [--employees 200 1000] [--name reminders_run]
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def one_size(n: int, settings, tmp: Path) -> dict:
             timings = {}
             for name, tick in (("everyone_due", DUE_TICK), ("same_tick_again", DUE_TICK), ("no_deadline_near", QUIET_TICK)):
                 started = time.perf_counter()
-                result = desk.run(tick, sender.send, sender.time_zone)
+                result = desk.run(tick, sender.send, sender.time_zone, sender.locale)
                 seconds = time.perf_counter() - started
                 timings[name] = {"seconds": round(seconds, 2), "ms_per_person": round(seconds * 1000 / n, 2),
                                  "dms": len({e for e, _, _ in result.sent}), "records_read": result.checked}
@@ -79,6 +79,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--employees", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--name", default="reminders_run", help="the results file's name (benchmarks/results/)")
     args = parser.parse_args()
     settings = Settings.from_env(environ={}, dotenv_path=None)
     results = []
@@ -86,7 +87,7 @@ def main() -> None:
         for n in args.employees:
             results.append(one_size(n, settings, Path(tmp)))
             print(results[-1], flush=True)
-    print(write_result("reminders_run", {"sizes": results}))
+    print(write_result(args.name, {"sizes": results}))
 
 
 if __name__ == "__main__":
