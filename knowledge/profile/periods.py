@@ -374,15 +374,16 @@ def read_day(text: str, words: DateWords, today: date, easter: Callable[[int], d
 
 
 def _relative_month(text: str, words: DateWords, today: date) -> Period | None:
-    """"this month", "next month", "last month": that calendar month, its first day to its last (a team view of
-    "this month" includes who was off earlier in it)."""
+    """"this month", "next month", "last month": the whole calendar month (earlier days of this one included)."""
     for pattern, months in ((words.next_month, 1), (words.this_month, 0), (words.last_month, -1)):
         if pattern and pattern.search(text):
-            index = today.year * 12 + today.month - 1 + months
-            first = date(index // 12, index % 12 + 1, 1)
-            following = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
-            return Period(first, following - timedelta(days=1))
+            return _whole_month(today.year * 12 + today.month - 1 + months)
     return None
+
+
+def _whole_month(index: int) -> Period:  # index: year * 12 + month - 1
+    following = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
+    return Period(date(index // 12, index % 12 + 1, 1), following - timedelta(days=1))
 
 
 def _month_alone(text: str, words: DateWords, today: date, past: bool) -> Period | None:
@@ -398,5 +399,4 @@ def _month_alone(text: str, words: DateWords, today: date, past: bool) -> Period
         year = today.year
     else:
         year = today.year + (month < today.month) if not past else today.year - (month > today.month)
-    following = date(year + (month == 12), month % 12 + 1, 1)
-    return Period(date(year, month, 1), following - timedelta(days=1))
+    return _whole_month(year * 12 + month - 1)
