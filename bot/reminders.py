@@ -19,6 +19,8 @@ from knowledge.profile.wording import wording
 
 log = logging.getLogger(__name__)
 TIME_ZONE_TTL = 6 * 3600.0  # seconds a person's Slack time zone is remembered (the run asks for it hourly)
+FAILED_TTL = 900.0          # a lookup that failed is not tried again for this person within one run
+BREAK_AFTER, BREAK_SECONDS = 3, 300.0  # so many failures in a row: Slack is not asked at all for a while
 
 
 class SlackReminders:
@@ -29,6 +31,7 @@ class SlackReminders:
         self.poster = copy.copy(client)
         self.poster.retry_handlers = [h for h in client.retry_handlers if not isinstance(h, ServerErrorRetryHandler)]
         self._people: dict[str, tuple[str | None, str | None, float]] = {}  # user -> (tz, locale, until)
+        self._failures, self._resting_until = 0, 0.0
         self._lock = threading.Lock()
 
     def send(self, reminder: Reminder) -> None:
@@ -64,19 +67,33 @@ class SlackReminders:
         return self._person(slack_user_id)[1]
 
     def _person(self, slack_user_id: str) -> tuple[str | None, str | None]:
+        """(tz, locale) from users.info, remembered. When Slack does not answer, the person is not asked again in
+        this run (FAILED_TTL), and after BREAK_AFTER failures in a row nobody is for BREAK_SECONDS: a hanging
+        users.info would otherwise cost the run a time-out per person (the location's time zone and the
+        company's first language stand in, as for anyone without them)."""
         now = time.monotonic()
         with self._lock:
             known = self._people.get(slack_user_id)
-        if known and known[2] > now:
-            return known[0], known[1]
+            if known and known[2] > now:
+                return known[0], known[1]
+            if self._resting_until > now:
+                return None, None
         try:
             user = self.client.users_info(user=slack_user_id, include_locale=True)["user"]
         except (SlackApiError, OSError) as exc:
             log.warning("users.info failed for %s: %s", slack_user_id, _why(exc))
-            return None, None  # not remembered: asked again next time
+            with self._lock:
+                self._people[slack_user_id] = (None, None, now + FAILED_TTL)
+                self._failures += 1
+                if self._failures >= BREAK_AFTER:
+                    self._resting_until, self._failures = now + BREAK_SECONDS, 0
+                    log.warning("users.info failed %d times in a row: not asked for %.0f s (the locations' time "
+                                "zones and the company's first language are used)", BREAK_AFTER, BREAK_SECONDS)
+            return None, None
         zone, locale = user.get("tz"), user.get("locale")
         with self._lock:
             self._people[slack_user_id] = (zone, locale, now + TIME_ZONE_TTL)
+            self._failures = 0
         return zone, locale
 
 

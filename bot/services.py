@@ -46,11 +46,11 @@ class BotServices:
         """The company's language the person's Slack locale asks for (its first when none of them)."""
         return self.desk.language_for(self.locale(client, slack_user_id))
 
-    def words(self, client: WebClient, slack_user_id: str):
-        """The wording of that language (knowledge.profile.wording)."""
+    def words(self, client: WebClient, slack_user_id: str, language=None):
+        """The wording of that language (or of `language`, already looked up: knowledge.profile.wording)."""
         from knowledge.profile.wording import wording
 
-        return wording(self.language(client, slack_user_id))
+        return wording(language or self.language(client, slack_user_id))
 
     def _user(self, client: WebClient, slack_user_id: str) -> tuple[str | None, str | None]:
         now = time.monotonic()
@@ -65,6 +65,9 @@ class BotServices:
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", slack_user_id, exc.response.get("error"))
             email = locale = None
+        except OSError as exc:  # Slack timed out or could not be reached: not remembered, asked again next time
+            log.warning("users.info did not answer for %s: %s: %s", slack_user_id, type(exc).__name__, exc)
+            return None, None
         with self._lock:
             self._emails[slack_user_id] = (email, locale, now + EMAIL_TTL)
         return email, locale

@@ -468,3 +468,38 @@ def test_the_app_home_and_the_buttons_replies_follow_the_viewers_locale(harness,
     harness.event({"type": "app_home_opened", "user": "U0LA", "tab": "home"})  # en-US: English
     views = slack.wait_for("views.publish", count=2)
     assert "Your HR assistant" in str(views[-1].args["view"]) and "Remind me" in str(views[-1].args["view"])
+
+
+def test_a_click_during_a_slack_users_info_outage_still_turns_reminders_on(company, slack):
+    """Outside review: the reply's language is looked up with users.info; when Slack timed out there, the click
+    was lost (no reply, nothing saved). The choice is saved first and a lookup that fails is the first language."""
+    speaks(slack, "U0LONDON", "de-DE")
+    h = SlackHarness(company, slack, profile=company.configured.profile, slack_timeout=1)
+    try:
+        slack.hang(4, methods={"users.info"})
+        status, _, _ = h.action("U0LONDON", REMIND_ME, "U0LONDON", response_name="outage")
+        assert status == 200
+        reply = slack.wait_for("response_url:outage", timeout=20)[0]
+        assert reply.args["text"].startswith(("Reminders are on", "Erinnerungen sind an"))
+        assert rows(company.db, "SELECT employee_id FROM reminder_optins WHERE wanted") == [("E1",)]
+    finally:
+        slack.recover()
+        h.close()
+
+
+def test_a_hanging_users_info_costs_the_run_a_few_time_outs_not_one_per_person(company, slack):
+    """Outside review: with users.info hanging, each person cost two time-outs (time zone, then locale), so a
+    few hundred people would push the hourly run past its hour. A failure is remembered for the run, and after
+    three in a row Slack is not asked for a while: the location's time zone and the first language stand in."""
+    h = SlackHarness(company, slack, profile=company.configured.profile, slack_timeout=1)
+    try:
+        opt_in(h, "U0LONDON", "U0LA", "U0BNE", "U0QUIET")
+        slack.hang(60, methods={"users.info"})
+        result = run(h, MONDAY_9_LONDON)
+        asked = [c for c in slack.held if c.method == "users.info"]
+        assert len(asked) <= 3, len(asked)  # not 8 (two per person)
+        assert {e for e, _ in sent(result)} == {"E1", "E2", "E3", "E6"}  # all at London's 9:00, their location's
+        assert all("days of annual leave left" in dm.args["text"] for dm in dms(slack))
+    finally:
+        slack.recover()
+        h.close()

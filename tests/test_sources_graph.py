@@ -220,6 +220,21 @@ def test_a_notification_signed_right_but_for_another_subscription_or_tenant_is_a
     assert _queued(runtime) == [(schedule.RUN_SOURCE, "hr-site", "source:hr-site")]
 
 
+def test_a_body_nested_too_deep_to_read_is_a_400_not_a_500(runtime, store, graph, bot):
+    """Outside review: 100,000 '[' then as many ']' (200 KB, inside the size limit, no secret needed) ended
+    json.loads with RecursionError: a 500 and a traceback in the log each time."""
+    site, _, _ = _library(graph)
+    store.add("hr-site", "sharepoint", _app(graph, site=site.id, pages=False, notification_secret="env:GRAPH_NOTIFY",
+                                            public_url=bot.url), 3600)
+    request = urllib.request.Request(f"{bot.url}/webhooks/hr-site", data=b"[" * 100_000 + b"]" * 100_000,
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        status = urllib.request.urlopen(request, timeout=10).status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status == 400 and _queued(runtime) == []
+
+
 def test_a_subscription_is_renewed_before_it_ends_and_its_validation_is_echoed_as_text(runtime, store, graph, bot):
     from datetime import datetime, timedelta, timezone
 

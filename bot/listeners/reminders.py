@@ -21,29 +21,31 @@ def register(app: App, services: BotServices) -> None:
 
     def choose(body: dict, client: WebClient, respond: Respond, on: bool) -> None:
         user = body["user"]["id"]
-        words = services.words(client, user)  # the clicking person's Slack locale's language
         shown_to = (body.get("actions") or [{}])[0].get("value")
         home = (body.get("view") or {}).get("type") == "home"
 
-        def tell(text: str) -> None:  # a click in App Home has no response_url: the Home itself shows the state
-            if body.get("response_url"):
-                respond(response_type="ephemeral", replace_original=False, text=text)
+        def tell(key: str) -> None:  # a click in App Home has no response_url: the Home itself shows the state
+            if body.get("response_url"):  # in the clicking person's Slack locale's language, looked up only now
+                words = services.words(client, user)
+                respond(response_type="ephemeral", replace_original=False,
+                        text=desk.kind(words.templates[key]))
 
         if shown_to != user:
             log.warning("SECURITY: %s clicked a reminders button shown to %r: refused", user, shown_to)
-            tell(words.say("reminders_not_yours"))
+            tell("reminders_not_yours")
             return
         reminders = desk.reminders
         if on and not reminders.offered:
-            tell(desk.kind(words.templates["reminders_not_offered"]))
+            tell("reminders_not_offered")
             return
         clicked = (body.get("actions") or [{}])[0].get("action_ts")  # a replayed older click changes nothing
         if reminders.choose(services.asker(client, user), on, clicked) is None:
-            tell(desk.kind(words.templates["reminders_no_record"]))
+            tell("reminders_no_record")
             return
-        tell(words.say("reminders_turned_on" if on else "reminders_turned_off"))
+        tell("reminders_turned_on" if on else "reminders_turned_off")
         if home:
-            client.views_publish(user_id=user, view=with_reminders_line(body["view"], on, user, words))
+            client.views_publish(user_id=user, view=with_reminders_line(body["view"], on, user,
+                                                                         services.words(client, user)))
 
     @app.action(REMIND_ME)
     def remind_me(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
@@ -61,7 +63,8 @@ def publish_home(client: WebClient, services: BotServices, user: str, admin_stat
     person's Slack locale asks for."""
     asker = services.asker(client, user)
     desk = services.desk
-    language, words = services.language(client, user), services.words(client, user)
+    language = services.language(client, user)  # one users.info at most (cached; a failure is the first language)
+    words = services.words(client, user, language)
     view = home_view(desk.home(asker, language=language), desk.examples, admin_status, words)
     if desk.reminders.offered:
         view["blocks"][1:1] = reminders_home_blocks(desk.reminders.is_on(asker), user, words)

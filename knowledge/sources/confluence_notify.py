@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from typing import Callable
 
 from knowledge.errors import ConfigurationError
 from knowledge.sources.hris_webhooks import REFUSED
 from knowledge.sources.items import Source, as_list, resolve_secret
-from knowledge.sources.notifications import WebhookRequest, WebhookResponse, seen_for, text_response
+from knowledge.sources.notifications import WebhookRequest, WebhookResponse, json_object, seen_for, text_response
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +110,5 @@ def _refuse(source: Source, why: str) -> WebhookResponse:
 
 
 def _json(body: bytes) -> dict:
-    try:
-        found = json.loads(body)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
+    """The body as a JSON object; anything else (not JSON, too deep to read) an empty one."""
+    return json_object(body or b"{}") or {}

@@ -22,7 +22,7 @@ from knowledge.errors import ConfigurationError
 from knowledge.sources.gdrive_api import DriveClient
 from knowledge.sources.graph_notify import notification_url
 from knowledge.sources.items import Source, SourceError, resolve_secret
-from knowledge.sources.notifications import OnChange, TEXT, WebhookRequest, WebhookResponse
+from knowledge.sources.notifications import OnChange, TEXT, WebhookRequest, WebhookResponse, json_object
 from knowledge.sources.state import SourceState, held_for
 
 log = logging.getLogger(__name__)
@@ -117,11 +117,8 @@ def make_gdrive_webhook(source: Source, on_change: OnChange):
 
 
 def _json(body: bytes) -> dict:
-    try:
-        found = json.loads(body or b"{}")
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
+    """The body as a JSON object; anything else (not JSON, too deep to read) an empty one."""
+    return json_object(body or b"{}") or {}
 
 
 def _expiry(milliseconds, asked: datetime) -> datetime:

@@ -7,8 +7,9 @@ a new address by the source's own run) and the webhook that receives what Graph 
   One that matches queues a run of the source (de-duplicated: one waiting run per source); one that does not is
   refused (403), logged, and queues nothing. One signed right but naming a subscription the source does not hold
   now (an old one whose delete failed when the address moved) or another directory (tenantId, when the source's
-  tenant is the directory id) is answered 202, so Graph stops sending it, and queues nothing. Lifecycle notifications (reauthorizationRequired, subscriptionRemoved,
-  missed) come to the same address and queue a run too: the run renews or re-creates the subscription.
+  tenant is the directory id) is answered 202, so Graph stops sending it, and queues nothing. Lifecycle
+  notifications (reauthorizationRequired, subscriptionRemoved, missed) come to the same address and queue a run
+  too: the run renews or re-creates the subscription.
 - A driveItem subscription lives at most 42,300 minutes (Graph's documented maximum, about 29 days): it is asked
   for a little less, and each run renews it once less than RENEW_BEFORE is left, so the schedule (6 h by default)
   keeps it alive. Notifications are optional: a source without notification_secret or without a public address
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from knowledge.errors import ConfigurationError
 from knowledge.sources.graph_api import GraphClient, _q
 from knowledge.sources.items import Source, resolve_secret
-from knowledge.sources.notifications import OnChange, TEXT, WebhookRequest, WebhookResponse
+from knowledge.sources.notifications import OnChange, TEXT, WebhookRequest, WebhookResponse, json_object
 from knowledge.sources.state import SourceState, held_for
 
 log = logging.getLogger(__name__)
@@ -132,10 +133,7 @@ def make_graph_webhook(source: Source, on_change: OnChange, state: SourceState |
 
 
 def _notifications(body: bytes) -> list | None:
-    try:
-        value = json.loads(body or b"").get("value")
-    except (ValueError, AttributeError):
-        return None
+    value = (json_object(body) or {}).get("value")
     return value if isinstance(value, list) else None
 
 

@@ -18,14 +18,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import time
 from typing import Callable
 
 from knowledge.errors import ConfigurationError
 from knowledge.sources.items import Source, resolve_secret
-from knowledge.sources.notifications import Seen, WebhookResponse, seen_for, text_response
+from knowledge.sources.notifications import Seen, WebhookResponse, json_object, seen_for, text_response
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +55,8 @@ def _act(source: Source, seen: Seen, signature: str, reason: str,
 
 
 def _json(body: bytes) -> dict:
-    """The notification's JSON for a log line's reason; anything else is an empty object (it was signed, so it
-    still counts as a change)."""
-    try:
-        found = json.loads(body)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
+    """The body as a JSON object; anything else (not JSON, too deep to read) an empty one."""
+    return json_object(body or b"{}") or {}
 
 
 # --- BambooHR ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ and calls on_change(source_name, reason) for a genuine one; the entry point bind
 of that source (operations/schedule.py defer_source). The HTTP server (bot/web.py) only routes."""
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -34,6 +35,16 @@ OnChange = Callable[[str, str], None]  # (source name, why): queue a run of that
 # Every handler answers in plain text, never sniffed as HTML (Graph's handshake echoes a caller-chosen token).
 TEXT = {"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}
 REMEMBERED = 4096    # signatures kept to recognise a replay (a few hours of a busy HR system's notifications)
+
+
+def json_object(body: bytes) -> dict | None:
+    """A notification's body as a JSON object, or None: not JSON, not an object, or nested too deep to read (a body
+    of 100,000 '[' is 200 KB, inside the size limit, and ends json.loads with RecursionError: a 400, not a 500)."""
+    try:
+        found = json.loads(body or b"")
+    except (ValueError, RecursionError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def text_response(status: int = 200, body: bytes = b"") -> WebhookResponse:
