@@ -429,7 +429,7 @@ def test_a_reminder_is_written_in_the_language_of_the_persons_slack_locale(harne
     [dm] = dms(slack)
     text, blocks = dm.args["text"], str(dm.args["blocks"])
     # the same figures as in English (20 days, 3 pending), worded by the German pack, the leave types named in German
-    assert "Sie haben noch 20 Tage Jahresurlaub, und Ihr Urlaubsjahr endet am 31. Dezember 2026." in text
+    assert "Jahresurlaub: Sie haben noch 20 Tage übrig, und Ihr Urlaubsjahr endet am 31. Dezember 2026." in text
     assert "Ehrenamtstage" in text and "annual leave" not in text
     assert "25 Anspruch" in blocks and "- 5 genommen" in blocks and "= 20 Tage verfügbar" in blocks
     assert "3 Tage noch nicht genehmigt, nicht mitgezählt" in blocks
@@ -451,7 +451,7 @@ def test_a_german_carry_over_reminder_shows_its_arithmetic_in_german(harness, sl
     opt_in(harness, "U0LONDON")
     assert sent(run(harness, datetime(2027, 3, 8, 9, 5, tzinfo=timezone.utc))) == {("E1", "carry_over")}
     [dm] = dms(slack)
-    assert "2 Tage Jahresurlaub, die Sie übertragen haben, verfallen am 31. März 2027" in dm.args["text"]
+    assert "Jahresurlaub: 2 Tage, die Sie übertragen haben, verfallen am 31. März 2027" in dm.args["text"]
     assert "3 Tage übertragen - 1 Tag bis zum 31. März 2027 genommen oder gebucht = 2 Tage, die verfallen" in str(
         dm.args["blocks"])
 
@@ -503,3 +503,26 @@ def test_a_hanging_users_info_costs_the_run_a_few_time_outs_not_one_per_person(c
     finally:
         slack.recover()
         h.close()
+
+
+def test_one_day_that_lapses_is_worded_in_the_singular():
+    """Outside review: "1 day ... that lapse", "1 Tag, die verfallen"."""
+    from datetime import date
+    from decimal import Decimal
+
+    from knowledge.people.reminders import CARRY_OVER, DueReminder
+    from knowledge.profile.language import shipped_pack
+    from knowledge.profile.wording import Days, Said, wording
+
+    working = Said.of("reminder_carry_working_one", carried=Days(Decimal(3)), used=Days(Decimal(2)),
+                      deadline=date(2027, 3, 31), lapse=Days(Decimal(1)))
+    en, de = wording(shipped_pack("en")), wording(shipped_pack("de"))
+    one = DueReminder(CARRY_OVER, "annual", "annual leave", 2027, date(2027, 3, 31), Decimal(1), working)
+    assert one.text(en) == "1 day of annual leave you carried over will lapse on 31 March 2027 unless you take it by then."
+    assert en.value(one.working) == "3 days carried over - 2 days taken or booked by 31 March 2027 = 1 day that lapses"
+    german = DueReminder(CARRY_OVER, "annual", "Jahresurlaub", 2027, date(2027, 3, 31), Decimal(1), working)
+    assert german.text(de) == ("Jahresurlaub: 1 Tag, den Sie übertragen haben, verfällt am 31. März 2027, wenn Sie "
+                               "ihn bis dahin nicht nehmen.")
+    assert de.value(german.working).endswith("= 1 Tag, der verfällt")
+    two = DueReminder(CARRY_OVER, "annual", "annual leave", 2027, date(2027, 3, 31), Decimal("1.5"), working)
+    assert two.text(en).startswith("1.5 days of annual leave you carried over will lapse")

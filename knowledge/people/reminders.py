@@ -35,8 +35,9 @@ class DueReminder:
     working: object      # how the figure was found, in one line: a Said (or the balance's arithmetic) to word
 
     def text(self, words: Wording | None = None) -> str:
-        return (words or english()).say(f"reminder_{self.kind}", days=Days(self.days), label=self.label,
-                                        deadline=self.deadline)
+        words = words or english()
+        one = "_one" if self.kind == CARRY_OVER and words.number(self.days) == "1" else ""  # "it lapses"
+        return words.say(f"reminder_{self.kind}{one}", days=Days(self.days), label=self.label, deadline=self.deadline)
 
 
 def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date,
@@ -67,8 +68,9 @@ def due_reminders(records: PersonalRecords, profile: CompanyProfile, today: date
             if after.expired > 0:
                 fields = {"carried": Days(after.carried), "used": Days(after.carried - after.expired),
                           "deadline": balance.expiry, "lapse": Days(after.expired)}
-                working = Said.of("reminder_carry_working_note", note=after.carry_note, **fields) \
-                    if after.carry_note else Said.of("reminder_carry_working", **fields)
+                one = "_one" if after.expired == 1 else ""  # "1 day that lapses"
+                working = Said.of(f"reminder_carry_working_note{one}", note=after.carry_note, **fields) \
+                    if after.carry_note else Said.of(f"reminder_carry_working{one}", **fields)
                 due.append(DueReminder(CARRY_OVER, leave_type, label, balance.year.label, balance.expiry,
                                        after.expired, working))
         if today <= balance.year.end <= horizon and (e.end_date is None or e.end_date >= balance.year.end):
