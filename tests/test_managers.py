@@ -263,6 +263,8 @@ def test_a_pack_with_a_broken_team_table_is_reported_by_key():
     ("Wer aus meinem Team ist diese Woche abwesend?", date(2025, 10, 14), "Ravi Quiet: abwesend, 13.10.2025",
      "Rita"),
     ("Who in my team was off last week?", date(2025, 10, 22), "Ravi Quiet: off, 13 Oct 2025", "Rita"),
+    # "from <day>" alone: the default four weeks from that day (not that day only)
+    ("Who in my team is off from 13 October?", date(2025, 10, 1), "13 Oct 2025 to 09 Nov 2025:", "01 Oct 2025"),
     # "this month" is the calendar month: leave earlier in it is shown, not only from today
     ("Who in my team is off this month?", date(2025, 10, 29), "Ravi Quiet: off, 13 Oct 2025", "Nov"),
     ("Wer aus meinem Team ist diesen Monat abwesend?", date(2025, 10, 29), "Ravi Quiet: abwesend, 13.10.2025",

@@ -298,8 +298,14 @@ def test_a_plan_is_for_the_leave_type_named_and_none_where_it_has_no_balance():
     volunteering = plan_facts(records, "If I take 10 December off as a volunteering day, what will I have left?",
                               TODAY, profile)
     assert volunteering[0].metadata["leave_type"] == "volunteering"
+    # "from 10 December" says where it starts, not how long: no plan (the dates are asked for); with an end, a
+    # type the location gives no allowance is counted as days alone, never as another type's balance
     assert plan_facts(records, "If I take parental leave from 10 December, how many days is that?", TODAY,
                       profile) == []
+    [parental] = plan_facts(records, "If I take parental leave from 14 December to 18 December, how many days is "
+                            "that?", TODAY, profile)
+    assert parental.metadata["leave_type"] == "parental" and parental.metadata["no_allowance"]
+    assert parental.metadata["working_days"] == 5 and parental.metadata["parts"][0]["available_before"] is None
 
 
 # --- the outside review of leave planning (2026-12-03) ----------------------------------------------------------
@@ -478,3 +484,42 @@ def test_a_german_question_gets_the_answers_frame_and_fixed_replies_in_german(sa
     assert refused["answer"].startswith("Ich kann nur *Ihre eigenen* Personaldaten")
     english = ask(sample_runtime, HANNAH, "2026-12-03", "How many days does my manager have left?")
     assert english["answer"].startswith("I can only look up *your own* HR records")
+
+
+def test_unpaid_leave_is_planned_as_days_only_with_no_balance(sample_runtime):
+    """A leave type the profile gives no allowance at the location (unpaid leave) was not planned at all: the
+    answer showed the annual balance. It is now the working days alone, in any language, with no balance."""
+    plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-04",
+                       "If I take unpaid leave from 1 to 5 March, how many days is that?"))
+    assert plan.startswith("Leave plan (unpaid leave), Monday 1 March 2027 to Friday 5 March 2027: 5 working days")
+    assert "no balance is used" in plan and "Available" not in plan and "Left after" not in plan
+    german = plan_of(ask(sample_runtime, HANNAH, "2026-12-04",
+                         "Wenn ich vom 1.3. bis 5.3. unbezahlten Urlaub nehme, wie viele Tage sind das?"), "Urlaubsplan")
+    assert german.startswith("Urlaubsplan (unbezahlter Urlaub), Montag, 1. März 2027 bis Freitag, 5. März 2027: "
+                             "5 Arbeitstage") and "kein Saldo" in german
+
+
+def test_urlaub_alone_names_no_leave_type(sample_runtime):
+    """"Urlaub" is a word of 'unbezahlter Urlaub' but names no type (the pack's planning.generic): 'wenn ich ...
+    Urlaub nehme' was read as unpaid leave and got no plan; it is annual leave, like 'off' in English."""
+    german = plan_of(ask(sample_runtime, HANNAH, "2026-12-04",
+                         "Wenn ich vom 1.3. bis 5.3. Urlaub nehme, wie viele Tage sind das?"), "Urlaubsplan")
+    assert german.startswith("Urlaubsplan (Jahresurlaub), Montag, 1. März 2027") and "Verfügbar" in german
+
+
+def test_a_pack_lists_its_generic_leave_words():
+    from knowledge.profile.language import LanguagePackError, parse_pack
+
+    assert {"leave", "days"} <= shipped_pack("en").generic and "urlaub" in shipped_pack("de").generic
+    assert parse_pack("xx", {"name": "X", "planning": {"generic": ["Congé"]}}).generic == frozenset({"congé"})
+    with pytest.raises(LanguagePackError, match="planning"):
+        parse_pack("xx", {"name": "X", "planning": {"generik": ["x"]}})
+
+
+@pytest.mark.parametrize("question", ["If I take annual leave from 10 December, how many days is that?",
+                                      "Wenn ich ab 10.12. Urlaub nehme, wie viele Tage brauche ich?"])
+def test_a_start_without_an_end_asks_for_the_dates_instead_of_planning_one_day(sample_runtime, question):
+    """'from 10 December' was planned as the single day 10 December (1 day), which no one asking it means."""
+    answer = ask(sample_runtime, HANNAH, "2026-12-04", question)
+    assert answer["kind"] == "clarify" and not [f for f in answer["facts"] if "plan" in f.lower()], answer
+    assert "3 days" in answer["answer"] or "3 Tage" in answer["answer"]  # the example of a start with a count

@@ -166,7 +166,8 @@ def select_facts(question: str, docs: list[Document], profile: CompanyProfile) -
     wanted = profile.topics_of(question)
     balances = [d for d in docs if d.metadata.get("kind") == "balance"]
     named = [d for d in balances if d.metadata.get("leave_type")
-             and names_leave_type(question, d.metadata["leave_type"], d.metadata.get("label", ""))]
+             and names_leave_type(question, d.metadata["leave_type"], d.metadata.get("label", ""),
+                                  profile.generic_leave_words)]
     chosen = named or (balances[:1] if "balance" in wanted else [])
     return [d for d in docs if (d in chosen) or (d.metadata.get("kind") in wanted - {"balance"})]
 

@@ -51,6 +51,7 @@ class LeavePlan:
     warnings: list[Said] = field(default_factory=list)
     unlimited: bool = False
     booked: list[date] = field(default_factory=list)  # working days already on approved or pending leave
+    no_allowance: bool = False  # a type the profile gives no rules at the location (unpaid leave): days only
 
     @property
     def working(self) -> int:
@@ -85,6 +86,8 @@ class LeavePlan:
     def _part_text(self, part: PlanPart, words: Wording) -> str:
         head = words.say("plan_year", year=part.year, days=words.days(part.amount), first=part.days[0],
                          last=part.days[-1]) if part.days else words.say("plan_year_empty", year=part.year)
+        if self.no_allowance:
+            return words.say("plan_year_no_allowance", head=head, label=self.label)
         if self.unlimited or part.before is None or part.after is None:
             return words.say("plan_year_unlimited", head=head, label=self.label)
         before, after = part.before, part.after
@@ -97,7 +100,8 @@ class LeavePlan:
                          left=left)
 
     def as_dict(self, words: Wording | None = None) -> dict:
-        return {"kind": "plan", "leave_type": self.leave_type, "start": self.start.isoformat(),
+        return {"kind": "plan", "leave_type": self.leave_type, "no_allowance": self.no_allowance,
+                "start": self.start.isoformat(),
                 "end": self.end.isoformat(), "working_days": self.working, "days": float(self.amount),
                 "parts": [{"year": p.year.label, "days": float(p.amount),
                            "available_before": None if p.before is None else float(p.before.available),
@@ -247,7 +251,8 @@ def unreadable_plan_reply(question: str, profile: CompanyProfile, today: date) -
     period the language packs can read (never a guess); None otherwise."""
     if not asks_to_plan(question, profile) or not any(x.asks_cost(question) for x in profile.languages):
         return None  # "If I take parental leave, do I keep my bonus?" asks about a rule, not a cost
-    if read_question(question, profile, None, today) is not None:
+    found = read_question(question, profile, None, today)
+    if found is not None and not found.open:  # "from 10 December" says where it starts, not how long
         return None
     language = profile.language_of(question)
     return language.ask_dates or next((x.ask_dates for x in profile.languages if x.ask_dates), None)
@@ -272,7 +277,7 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
     employee = records.employee
     location = profile.location(employee.country)
     period = read_question(question, profile, location, today)
-    if location is None or period is None:
+    if location is None or period is None or period.open:  # no end: asked for (unreadable_plan_reply)
         return []
     years = list(range(min(today, period.start).year - 1, period.start.year + 3))
     words = wording(language)
@@ -286,23 +291,27 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
     label = profile.label(rules.leave_type, words.code)
     plan = plan_leave(rules, employee, records, holidays, start, end, today, label=label,
                       location_name=location.name, name_of=lambda code: profile.label(code, words.code))
+    plan.no_allowance = location.rules_for(rules.leave_type, employee) is None
     return [Document(page_content=plan.text(words), metadata=plan.as_dict(words))]
 
 
 def _rules_for(question: str, profile: CompanyProfile, location: Location, employee: Employee) -> LeaveRules | None:
-    """The leave type the question names (None when it has no balance here: a plan for another type would
-    mislead), else the first with a balance."""
+    """The leave type the question names, else the first with a balance. A named type the location gives no
+    rules (unpaid leave) is planned as days only, with no balance (a plan for another type would mislead); one
+    the asker is not covered by is None."""
     named = [t for t in profile.leave_types  # by its name in any of the company's languages ("Jahresurlaub")
-             if any(names_leave_type(question, t, profile.label(t, x.code)) for x in profile.languages)]
+             if any(names_leave_type(question, t, profile.label(t, x.code), profile.generic_leave_words)
+                    for x in profile.languages)]
     rules = [location.rules_for(t, employee) for t in (named or profile.leave_types)]
-    return next((r for r in rules if r is not None and r.eligible), None) if rules else None
+    found = next((r for r in rules if r is not None and r.eligible), None) if rules else None
+    if found is None and named and all(r is None for r in rules):
+        return LeaveRules(named[0], unlimited=True)  # no allowance to take it from: the working days alone
+    return found
 
 
-GENERIC_WORDS = {"leave", "day", "days", "time", "off", "in", "of", "lieu", "the"}
-
-
-def names_leave_type(question: str, leave_type: str, label: str) -> bool:
-    """Does the question name this leave type (its code, or a distinctive word of its label)?"""
-    words = [w for w in re.findall(r"[a-z]+", label.lower()) if w not in GENERIC_WORDS] or [leave_type]
+def names_leave_type(question: str, leave_type: str, label: str, generic: frozenset[str] = frozenset()) -> bool:
+    """Does the question name this leave type (its code, or a word of its label that is not one of the language
+    packs' `planning.generic` words: "Urlaub" names no type, "unbezahlter" names unpaid leave)?"""
+    words = [w for w in re.findall(r"\w+", label.lower()) if w not in generic and not w.isdigit()] or [leave_type]
     stems = {w[:max(4, len(w) - 3)] for w in words} | {leave_type.replace("_", " ")}
     return any(re.search(rf"\b{re.escape(s)}", question, re.I) for s in stems)

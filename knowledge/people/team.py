@@ -110,6 +110,8 @@ def team_period(question: str | None, profile: CompanyProfile, country: str | No
     period = read_question(question, profile, profile.location(country), today, past=past) if question else None
     if period is None:
         return today, today + timedelta(days=DEFAULT_DAYS - 1)
+    if period.open:  # "who is off from 10 December?": the default span from that day
+        return period.start, period.start + timedelta(days=DEFAULT_DAYS - 1)
     start, end = resolve(period, set())
     return start, min(end, start + timedelta(days=MAX_DAYS - 1))
 

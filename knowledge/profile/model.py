@@ -218,6 +218,12 @@ class CompanyProfile:
         return wording(self.language_of(text))
 
     @cached_property
+    def generic_leave_words(self) -> frozenset[str]:
+        """Words of leave types' names that name none of them, in any of the company's languages (and English,
+        which the profile's own names are often in)."""
+        return frozenset().union(*(x.generic for x in (*self.languages, shipped_pack("en"))))
+
+    @cached_property
     def addressed(self) -> re.Pattern:
         """The words an answer addresses the asker with, in any of the company's languages ("you", "Sie")."""
         words = [p.pattern for p in (x.addressed for x in (*self.languages, shipped_pack("en"))) if p is not None]

@@ -23,6 +23,7 @@ class Period:
     start: date
     end: date | None
     working_days: int | None = None
+    open: bool = False  # "from 10 December" with no end or count: where it starts, not how long (end = start)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
     if start is not None and counted:
         return _counted(start, counted, words)
     if found:
-        return Period(start, start) if start is not None else None
+        opened = bool(words.start and re.search(rf"(?:{words.start.pattern})\s*$", text[:found[0].start], re.I))
+        return Period(start, start, open=opened) if start is not None else None
     return _relative_week(text, words, today, easter) or _relative_month(text, words, today) \
         or _month_alone(text, words, today, past)
 
