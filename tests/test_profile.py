@@ -135,3 +135,30 @@ def test_profile_check_says_which_leave_types_managers_see_named():
     result = CliRunner().invoke(cli, ["profile", "check", str(SAMPLE_PROFILE)])
     assert result.exit_code == 0, result.output
     assert "Leave types a manager's team view names (any other is shown as off): annual leave\n" in result.output
+
+
+def test_the_hr_contact_in_each_language(sample_runtime):
+    """[company.hr_contact_in]: a German answer named the English contact ("wenden Sie sich an the HR team")."""
+    import json
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from knowledge.profile.load import ProfileError, parse_profile
+
+    profile = sample_runtime.profile
+    assert profile.hr_contact_in == {"de": "das HR-Team in #ask-hr oder hr@fernhill.example"}
+    assert profile.contact("de", profile.hr_contact) == "das HR-Team in #ask-hr oder hr@fernhill.example"
+    assert profile.contact("en", profile.hr_contact) == profile.hr_contact
+    assert profile.contact("de", "Payroll, ext. 42") == "Payroll, ext. 42"  # HRBOT_HR_CONTACT overrides all
+
+    def ask(question: str) -> str:
+        result = CliRunner().invoke(cli, ["ask", "--json", "--as", "U0SAMPLE", question], obj=sample_runtime,
+                                    catch_exceptions=False)
+        return json.loads(result.output)["answer"]
+
+    assert "wenden Sie sich an das HR-Team in #ask-hr" in ask("Wie viel Urlaub hat Jonas noch?")  # a refusal
+    assert "contact the HR team in #ask-hr" in ask("How much leave does Jonas have left?")
+    text = SAMPLE_PROFILE.read_text().replace('de = "das HR-Team', 'fr = "le service RH', 1)
+    with pytest.raises(ProfileError, match=r"company\.hr_contact_in\.fr: is not one of company\.languages"):
+        parse_profile(text)

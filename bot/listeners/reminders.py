@@ -28,7 +28,7 @@ def register(app: App, services: BotServices) -> None:
             if body.get("response_url"):  # in the clicking person's Slack locale's language, looked up only now
                 words = services.words(client, user)
                 respond(response_type="ephemeral", replace_original=False,
-                        text=desk.kind(words.templates[key]))
+                        text=desk.kind(words.templates[key], words.code))
 
         if shown_to != user:
             log.warning("SECURITY: %s clicked a reminders button shown to %r: refused", user, shown_to)

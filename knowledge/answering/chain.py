@@ -113,7 +113,8 @@ class AnswerService:
                               self.colleagues.named if self.colleagues is not None else None) \
                 or named_in_language(checked, self.profile.languages, {normalise(w) for w in own_names},
                                      self.colleagues) or asks_about_others_team(question, self.profile):
-            refusal = Answer(self.profile.wording_of(question).say("refusal", hr_contact=self.settings.hr_contact),
+            refusal = Answer(self.profile.wording_of(question).say(
+                "refusal", hr_contact=self.profile.contact_for(question, self.settings.hr_contact)),
                              supported=True, kind="refused",
                              timings=finish(timings, started))
             return refusal, replace(refusal) if for_channel else None
@@ -256,7 +257,7 @@ class AnswerService:
     def _prompt_input(self, x) -> dict:
         standalone, question, country = x["standalone"], x["question"], x["country"]
         return {
-            "hr_contact": self.settings.hr_contact, "country": self._place(country),
+            "hr_contact": self.profile.contact_for(question, self.settings.hr_contact), "country": self._place(country),
             "today": x["today"].isoformat(),
             # The standalone question carries the conversation a follow-up ("and for part-timers?") refers to.
             "question": standalone,
@@ -319,7 +320,8 @@ class AnswerService:
         return public
 
     def _not_found(self, question: str) -> str:
-        return self.profile.wording_of(question).say("not_found", hr_contact=self.settings.hr_contact)
+        return self.profile.wording_of(question).say(
+            "not_found", hr_contact=self.profile.contact_for(question, self.settings.hr_contact))
 
 def _assign(key: str, step: Runnable) -> RunnableLambda:
     """The input with `key` set to step's output, like RunnablePassthrough.assign but on the calling thread:

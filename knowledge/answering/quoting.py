@@ -51,7 +51,8 @@ class Quoter:
                     facts_vector = scorer.model.embed_array([facts_text(facts)])[0]
                 query = lean_towards(query, facts_vector)
             similarity = lambda groups: scorer(query, groups)
-        text, citations = extractive_answer(question, sources, facts, self.hr_contact, similarity=similarity,
+        contact = self.profile.contact_for(question, self.hr_contact)
+        text, citations = extractive_answer(question, sources, facts, contact, similarity=similarity,
                                             prefer=prefer, heading=self.profile.wording_of(question).say("heading"),
                                             said=self.profile.wording_of(question))
         return Answer(text, citations, facts, supported=bool(citations), personal=has_personal)

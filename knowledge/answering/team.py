@@ -37,7 +37,8 @@ def team_reply(question: str, profile: CompanyProfile, reader: RecordsReader, pe
         start, end = team_period(question, profile, personal.employee.country, today)
         actor = operator or asker.slack_user_id or asker.email or "unknown"
         team = read_team(reader, employee_id, start, end, actor, via="question", as_user=asker.slack_user_id)
-    answer = Answer(team_text(team, words, profile, settings.hr_contact), supported=True, personal=True,
-                    kind="team", employee_id=employee_id)
+    code = next((x.code for x in profile.languages if x.team is words), None)
+    answer = Answer(team_text(team, words, profile, profile.contact(code, settings.hr_contact)), supported=True,
+                    personal=True, kind="team", employee_id=employee_id)
     public = Answer(words.private, supported=True, kind="team") if for_channel else None
     return answer, public

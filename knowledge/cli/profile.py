@@ -27,6 +27,8 @@ def profile_check(ctx, file) -> None:
     click.echo(f"{path}: valid.")
     click.echo(f"Company: {profile.name}")
     click.echo(f"HR contact: {profile.hr_contact}")
+    for code, contact in profile.hr_contact_in.items():
+        click.echo(f"HR contact ({code}): {contact}")
     click.echo(f"Talk to HR posts to: {profile.escalation_channel or '(none: set company.escalation_channel or HRBOT_ESCALATION_CHANNEL)'}")
     click.echo("Leave types: " + ", ".join(f"{code} ({label})" for code, label in profile.leave_types.items()))
     r = profile.reminders

@@ -69,8 +69,9 @@ class EmployeeDesk:
         """Questions to suggest, from the company profile."""
         return self._runtime.profile.examples
 
-    def kind(self, template: str) -> str:
-        return template.format(hr_contact=self.settings.hr_contact)
+    def kind(self, template: str, language: str | None = None) -> str:
+        """A fixed reply with the HR contact (in `language` where the profile words it so)."""
+        return template.format(hr_contact=self._runtime.profile.contact(language, self.settings.hr_contact))
 
     def answer(self, question: str, asker: Asker, history: list[tuple[str, str]] | None = None,
                today: date | None = None, operator: str | None = None, stream: AnswerStream | None = None) -> Answer:

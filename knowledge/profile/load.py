@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from knowledge.errors import ConfigurationError
-from knowledge.profile.names import read_leave_type_names, read_leave_types
+from knowledge.profile.names import read_leave_type_names, read_leave_types, read_texts_in
 from knowledge.profile.days_off import read_blackout, read_closures
 from knowledge.profile.language import Language, LanguagePackError, parse_pack, shipped_pack
 from knowledge.profile.reminders import ReminderSettings, read_reminders
@@ -155,8 +155,9 @@ class _Checker:
         self.unknown(data, (), {"company", "leave_types", "leave_type_names", "locations", "language_packs",
                                 "reminders"})
         company = self.table(data, (), "company", required=True)
-        self.unknown(company, ("company",), {"name", "hr_contact", "escalation_channel", "not_names", "demo_user",
-                                                "examples", "languages", "closures", "team_view_types"})
+        self.unknown(company, ("company",), {"name", "hr_contact", "hr_contact_in", "escalation_channel",
+                                                "not_names", "demo_user", "examples", "languages", "closures",
+                                                "team_view_types"})
         name = self.text(company, ("company",), "name", required=True) or ""
         hr_contact = self.text(company, ("company",), "hr_contact", required=True) or ""
         channel = self.text(company, ("company",), "escalation_channel")
@@ -198,11 +199,14 @@ class _Checker:
         languages = self.languages(company, self.table(data, (), "language_packs"))
         reminders = (read_reminders(data["reminders"], self.fail, ("reminders",), set(locations))
                      if "reminders" in data else ReminderSettings())
-        names_in = read_leave_type_names(data.get("leave_type_names", {}), self.fail, leave_types,
-                                         {x.code for x in languages})
+        codes = {x.code for x in languages}
+        names_in = read_leave_type_names(data.get("leave_type_names", {}), self.fail, leave_types, codes)
+        contact_in = read_texts_in(company.get("hr_contact_in", {}), self.fail, ("company", "hr_contact_in"), codes,
+                                   "HR contact")
         profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
                                  path, languages=languages, closures=closures, reminders=reminders,
-                                 team_view_types=frozenset(team_view), leave_type_names=names_in)
+                                 team_view_types=frozenset(team_view), leave_type_names=names_in,
+                                 hr_contact_in=contact_in)
         return replace(profile, examples=examples) if examples else profile
 
     def languages(self, company: dict, packs: dict) -> tuple[Language, ...]:

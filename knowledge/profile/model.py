@@ -179,12 +179,22 @@ class CompanyProfile:
     # The leave types the team view names to a manager; any other is shown as "off" (sick leave is health data)
     team_view_types: frozenset[str] = frozenset()
     leave_type_names: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> code -> name
+    hr_contact_in: dict[str, str] = field(default_factory=dict)  # language -> hr_contact in it
 
     def closure_days(self, years: list[int]) -> dict[date, str]:
         return closure_days(self.closures, years)
 
     def location(self, code: str | None) -> Location | None:
         return self.locations.get((code or "").upper()) if code else None
+
+    def contact(self, language: str | None, given: str) -> str:
+        """How to reach HR in `language` ([company.hr_contact_in]); `given` (the settings' hr_contact) as it is
+        where that has none, or where HRBOT_HR_CONTACT replaced the profile's."""
+        return self.hr_contact_in.get(language or "", given) if given == self.hr_contact else given
+
+    def contact_for(self, question: str, given: str) -> str:
+        """The HR contact in the question's language."""
+        return self.contact(self.language_of(question).code, given)
 
     def label(self, leave_type: str, language: str | None = None) -> str:
         """The leave type's name, in `language` where [leave_type_names] gives one (knowledge/profile/names.py)."""

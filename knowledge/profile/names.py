@@ -51,3 +51,20 @@ def read_leave_type_names(value, fail: Callable[[tuple, str], None], leave_types
             else:
                 found[language][code] = name.strip()
     return found
+
+
+def read_texts_in(value, fail: Callable[[tuple, str], None], where: tuple, languages: set[str],
+                  what: str) -> dict[str, str]:
+    """A table of language code = text (`[company.hr_contact_in]`): each key a language the company uses."""
+    if not isinstance(value, dict):
+        fail(where, f'must be a table of language = {what}, such as de = "..."')
+        return {}
+    found: dict[str, str] = {}
+    for language, text in value.items():
+        if language not in languages:
+            fail(where + (language,), f"is not one of company.languages ({', '.join(sorted(languages))})")
+        elif not isinstance(text, str) or not text.strip():
+            fail(where + (language,), f"must be the {what} in that language")
+        else:
+            found[language] = text.strip()
+    return found
