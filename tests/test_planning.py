@@ -462,6 +462,13 @@ def test_leave_type_names_per_language_are_checked_with_their_lines(table, probl
     "Wie viele Urlaubstage hat mein Chef noch?",                     # a role, as in English "my manager's leave"
     "Wer aus dem Team von Jonas ist im März im Urlaub gewesen?",      # a colleague's first name after "Team von"
     "Wer aus dem Team von Herrn Becker war im März abwesend?",        # a colleague's surname
+    # the walkthrough of 2026-12-04: these got the asker's own figures, as if they were the colleague's
+    "wie viel urlaub hat hannah noch",                                # a first name in lower case
+    "Wie viel Urlaub hat Frau Whitfield noch?",                       # a title before a surname
+    "Wenn Herr Becker nächste Woche frei nimmt, wie viele Tage hat er dann noch?",
+    "Is my manager off next week?",                                   # whether someone is away is their record
+    "is my line manager on leave over christmas?",
+    "Will my boss be away in January?",
 ])
 def test_german_roles_and_another_persons_team_are_refused(sample_runtime, question):
     """The final outside pass: these got the asker's own figures or a policy answer instead of the refusal."""
@@ -523,3 +530,13 @@ def test_a_start_without_an_end_asks_for_the_dates_instead_of_planning_one_day(s
     answer = ask(sample_runtime, HANNAH, "2026-12-04", question)
     assert answer["kind"] == "clarify" and not [f for f in answer["facts"] if "plan" in f.lower()], answer
     assert "3 days" in answer["answer"] or "3 Tage" in answer["answer"]  # the example of a start with a count
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viel Urlaub habe ich noch?", "Wenn ich nächste Woche frei nehme, wie viele Tage sind das?",
+    "Was passiert, wenn man krank ist?", "Is the office closed on 24 December?", "Is sick leave paid?",
+    "Who in my team is off next week?",
+])
+def test_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
+    """The wider subject patterns (any case, a title, 'is my manager off') leave these alone."""
+    assert ask(sample_runtime, LENA, "2026-12-03", question)["kind"] != "refused"

@@ -106,6 +106,12 @@ ROLE_SUBJECT = re.compile(
     r"teammates?|team ?mates?|team|reports?|direct reports?|employees?|staff|ceo|director|lead|others|"
     r"other people|everyone|anyone|someone|somebody)\s+(got|have|had|taken|take|took|booked|book|left|been|get|"
     r"earn|earned|use|used)\b", re.I)
+# "Is my manager off next week?", "is my line manager on leave over Christmas?": whether someone is away is their
+# records too.
+ROLE_AWAY = re.compile(
+    r"\b(is|are|was|were|will)\s+(my |our |the )?(line manager|manager|boss|supervisor|team ?lead|colleagues?|"
+    r"co-?workers?|teammates?|team ?mates?|direct reports?|reports?)\s+(be\s+)?(off|on (leave|holiday|vacation|"
+    r"annual leave|sick leave|parental leave)|away|out of (the )?office|absent|sick|in)\b", re.I)
 COLLECTIVE = re.compile(r"(employees?|staff|everyone|anyone|others|other people)$", re.I)
 ENTITLED = {"get", "earn", "have"}
 DATA_REQUEST = re.compile(r"\b(how (much|many|long)|balance|left|remaining|taken|took|booked|record|email|address|"
@@ -172,6 +178,8 @@ def about_someone_else(question: str, own_names: set[str], own_ids: set[str],
         words = [w.lower() for w in re.split(r"\s+", phrase) if w.lower() not in PARTICLES]
         return bool(words) and not any(w in skip for w in words) and not all(w in own_words for w in words)
 
+    if ROLE_AWAY.search(question):
+        return True
     subject = ROLE_SUBJECT.search(question)
     if subject and not (COLLECTIVE.match(subject.group(3)) and subject.group(4).lower() in ENTITLED):
         return True  # "has my manager taken...", "has anyone booked...": someone's records
