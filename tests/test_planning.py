@@ -540,3 +540,35 @@ def test_a_start_without_an_end_asks_for_the_dates_instead_of_planning_one_day(s
 def test_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
     """The wider subject patterns (any case, a title, 'is my manager off') leave these alone."""
     assert ask(sample_runtime, LENA, "2026-12-03", question)["kind"] != "refused"
+
+
+@pytest.mark.parametrize("pack,text,expected", [
+    # the walkthrough of 2026-12-04: each of these was planned as a period nobody meant
+    ("en", "if i take 14 december and 18 december off", None),           # two days, not 14 to 18
+    ("en", "if i take off the 10th and 11th of december whats left", None),  # not the 11th alone
+    ("en", "if i take next week off and the week after, whats left", None),  # two periods, not next week alone
+    ("en", "if I take 12/22 to 1/2 off", None),                          # month first: not 22 January
+    ("de", "am 24.12. und 31.12. jeweils einen halben Tag", None),
+    # "and" after "between" is still a range
+    ("en", "between 21 December and 31 December", Period(date(2026, 12, 21), date(2026, 12, 31))),
+    ("en", "between the 21st and 23rd of December", Period(date(2026, 12, 21), date(2026, 12, 23))),
+    ("de", "zwischen 21.12. und 31.12.", Period(date(2026, 12, 21), date(2026, 12, 31))),
+    ("de", "zwischen dem 21. und 23.12.", Period(date(2026, 12, 21), date(2026, 12, 23))),
+    ("en", "22 to 29 December", Period(date(2026, 12, 22), date(2026, 12, 29))),
+])
+def test_two_days_two_periods_and_month_first_dates_are_not_read_as_one_period(pack, text, expected):
+    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027) == expected
+
+
+@pytest.mark.parametrize("question", [
+    "how much leave would i have left if i take 5 days in february",     # which five is not said
+    "if i take some days off in january, what will I have left?",
+    "if i take 14 december and 18 december off, what will I have left?",
+    "Wenn ich im Februar 5 Tage Urlaub nehme, was bleibt mir dann?",
+])
+def test_a_plan_whose_days_are_not_said_asks_for_them(sample_runtime, question):
+    """A month alone was planned as the whole month (20 days for 'five days in February'); now the dates are
+    asked for, as the README promises ('never a guess'). A team view still reads a month as the whole month."""
+    answer = ask(sample_runtime, HANNAH, "2026-12-04", question)
+    assert answer["kind"] == "clarify", answer
+    assert not [f for f in answer["facts"] if f.startswith(("Leave plan", "Urlaubsplan"))]

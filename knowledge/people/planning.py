@@ -252,8 +252,8 @@ def unreadable_plan_reply(question: str, profile: CompanyProfile, today: date) -
     if not asks_to_plan(question, profile) or not any(x.asks_cost(question) for x in profile.languages):
         return None  # "If I take parental leave, do I keep my bonus?" asks about a rule, not a cost
     found = read_question(question, profile, None, today)
-    if found is not None and not found.open:  # "from 10 December" says where it starts, not how long
-        return None
+    if found is not None and not found.open and not found.month:  # "from 10 December", "5 days in February":
+        return None                                                  # where or when, not which days
     language = profile.language_of(question)
     return language.ask_dates or next((x.ask_dates for x in profile.languages if x.ask_dates), None)
 
@@ -277,7 +277,7 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
     employee = records.employee
     location = profile.location(employee.country)
     period = read_question(question, profile, location, today)
-    if location is None or period is None or period.open:  # no end: asked for (unreadable_plan_reply)
+    if location is None or period is None or period.open or period.month:  # asked for (unreadable_plan_reply)
         return []
     years = list(range(min(today, period.start).year - 1, period.start.year + 3))
     words = wording(language)

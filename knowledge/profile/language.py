@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from knowledge.profile.periods import DateWords, DateWordsError, parse_date_words
+from knowledge.profile.date_words import DateWords, DateWordsError, parse_date_words
 from knowledge.profile.team_words import TeamWords, TeamWordsError, parse_team_words
 
 PACKS = Path(__file__).resolve().parent / "languages"

@@ -1,19 +1,17 @@
 """Reading a period of leave out of a question ("22 December to 2 January", "22.12.-2.1.", "next week", "the
 week after Easter", "from Monday for 3 days") with the words and date formats of a language pack's [dates]
-table. Nothing is guessed: a period the words and formats cannot read is None, and the caller asks for the
-dates. No language is special in code; every word comes from the pack (knowledge/profile/languages/*.toml).
+table (compiled in knowledge/profile/date_words.py). Nothing is guessed: a period the words and formats cannot
+read is None, and the caller asks for the dates. No language is special in code; every word comes from the pack
+(knowledge/profile/languages/*.toml).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Callable
 
-FORMAT_TOKENS = re.compile(r"YYYY|MONTH|MM|DD|M|D")
-DATE_KEYS = {"formats", "months", "weekdays", "ordinals", "range", "start", "for", "numbers", "days", "weeks",
-             "next_week", "week_after", "week_before", "feasts", "next_year", "in_year", "this_week", "last_week",
-             "in_month", "past", "this_month", "next_month", "last_month"}
+from knowledge.profile.date_words import DateWords
 
 
 @dataclass(frozen=True)
@@ -24,135 +22,7 @@ class Period:
     end: date | None
     working_days: int | None = None
     open: bool = False  # "from 10 December" with no end or count: where it starts, not how long (end = start)
-
-
-@dataclass(frozen=True)
-class DateWords:
-    """A language pack's [dates] table, compiled."""
-    formats: tuple[re.Pattern, ...]
-    months: tuple[tuple[str, ...], ...]      # 12 entries, each the spellings of that month
-    weekdays: tuple[tuple[str, ...], ...]    # 7 entries, Monday first
-    range: re.Pattern                        # between two dates: "to", "bis", "-"
-    start: re.Pattern | None                 # before a start: "from", "ab"
-    count: re.Pattern | None                 # "for 3 days", "für 2 Wochen"
-    next_week: re.Pattern | None
-    week_after: re.Pattern | None            # "the week after <feast>"
-    week_before: re.Pattern | None
-    feasts: dict[str, re.Pattern]            # "easter" or "MM-DD" -> its names
-    numbers: dict[str, int]
-    weekday: re.Pattern | None
-    next_year: re.Pattern | None = None      # "next year", "nächstes Jahr"
-    in_year: re.Pattern | None = None        # before a year: "in 2027", "ab 2027"
-    this_week: re.Pattern | None = None
-    last_week: re.Pattern | None = None
-    month_alone: re.Pattern | None = None    # "in January", "im Januar 2027": group 1 the month, 2 the year
-    past: re.Pattern | None = None           # "was off", "war": a question about what has been
-    this_month: re.Pattern | None = None     # "this month", "diesen Monat": the calendar month, 1st to last day
-    next_month: re.Pattern | None = None
-    last_month: re.Pattern | None = None
-
-    def in_past(self, text: str) -> bool:
-        """Is the question in the past tense ("who was off in October?"), by the pack's `past` words?"""
-        return bool(self.past and self.past.search(text))
-
-
-class DateWordsError(ValueError):
-    pass
-
-
-def _words(pattern_words, whole: bool = True) -> str:
-    words = sorted({w.strip().lower() for w in pattern_words if w and w.strip()}, key=len, reverse=True)
-    body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-    return rf"(?<![\w])(?:{body})(?![\w])" if whole else f"(?:{body})"
-
-
-def _spellings(value, where: str, count: int) -> tuple[tuple[str, ...], ...]:
-    """["january|jan", ...] or [["january", "jan"], ...] -> the spellings of each of `count` entries."""
-    if not isinstance(value, list) or len(value) != count:
-        raise DateWordsError(f"dates.{where} must list {count} entries")
-    entries = []
-    for item in value:
-        spellings = item.split("|") if isinstance(item, str) else item
-        if not isinstance(spellings, list) or not all(isinstance(s, str) and s.strip() for s in spellings):
-            raise DateWordsError(f"dates.{where}: each entry is a text (spellings separated by |) or a list")
-        entries.append(tuple(s.strip().lower() for s in spellings))
-    return tuple(entries)
-
-
-def _list(data: dict, key: str) -> list[str]:
-    value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise DateWordsError(f"dates.{key} must be a list of texts")
-    return value
-
-
-def parse_date_words(data: dict) -> DateWords:
-    """The pack's [dates] table; raises DateWordsError naming the key that is wrong."""
-    unknown = set(data) - DATE_KEYS
-    if unknown:
-        raise DateWordsError(f"dates.{sorted(unknown)[0]} is not a known key ({', '.join(sorted(DATE_KEYS))})")
-    months = _spellings(data.get("months"), "months", 12)
-    weekdays = _spellings(data.get("weekdays"), "weekdays", 7)
-    ordinals = _list(data, "ordinals")
-    month_names = _words([s for m in months for s in m], whole=False)
-    formats = tuple(_format(f, month_names, ordinals) for f in _list(data, "formats"))
-    if not formats or not _list(data, "range"):
-        raise DateWordsError("dates.formats and dates.range must each list at least one entry")
-    numbers = {}
-    for n, spellings in enumerate(_spellings(data["numbers"], "numbers", len(data["numbers"])) if "numbers" in data
-                                  else (), start=1):
-        numbers.update({s: n for s in spellings})
-    feasts = data.get("feasts", {})
-    if not isinstance(feasts, dict) or not all(k == "easter" or re.fullmatch(r"\d{2}-\d{2}", k) for k in feasts):
-        raise DateWordsError('dates.feasts maps "easter" or "MM-DD" to the names of that day')
-
-    def optional(key: str) -> re.Pattern | None:
-        words = _list(data, key)
-        return re.compile(_words(words), re.I) if words else None
-
-    number = r"(\d{1,2}" + (("|" + _words(numbers, whole=False)) if numbers else "") + ")"
-    count = None
-    if _list(data, "for") and _list(data, "days"):
-        units = rf"(?:({_words(_list(data, 'days'), whole=False)})|({_words(_list(data, 'weeks'), whole=False)}))" \
-            if _list(data, "weeks") else rf"({_words(_list(data, 'days'), whole=False)})()"
-        count = re.compile(rf"{_words(_list(data, 'for'))}\s+{number}\s+{units}(?![\w])", re.I)
-    return DateWords(
-        formats=formats, months=months, weekdays=weekdays,
-        range=re.compile(_words(_list(data, "range"), whole=False), re.I),
-        start=optional("start"), count=count, next_week=optional("next_week"), week_after=optional("week_after"),
-        week_before=optional("week_before"), numbers=numbers,
-        feasts={k: re.compile(_words(v) + r"(?:\s+(\d{4}))?", re.I) for k, v in feasts.items()},
-        weekday=re.compile(_words([s for d in weekdays for s in d]), re.I), next_year=optional("next_year"),
-        in_year=re.compile(_words(_list(data, "in_year")) + r"\s+(\d{4})(?![\w])", re.I)
-        if _list(data, "in_year") else None,
-        this_week=optional("this_week"), last_week=optional("last_week"), past=optional("past"),
-        this_month=optional("this_month"), next_month=optional("next_month"), last_month=optional("last_month"),
-        month_alone=_month_pattern(_list(data, "in_month"), month_names))
-
-
-def _month_pattern(before: list[str], month_names: str) -> re.Pattern | None:
-    """"in January", "im Januar 2027": a word of dates.in_month, a month's name, perhaps a year."""
-    if not before:
-        return None
-    return re.compile(rf"{_words(before)}\s+({month_names})\.?(?:\s+(\d{{4}}))?(?![\w])", re.I)
-
-
-def _format(text: str, month_names: str, ordinals: list[str]) -> re.Pattern:
-    """"D MONTH YYYY" -> a pattern with named groups d, m (number) or month (name), y."""
-    ordinal = f"(?:{'|'.join(map(re.escape, ordinals))})?" if ordinals else ""
-    parts, last = [], 0
-    for token in FORMAT_TOKENS.finditer(text):
-        parts.append(_literal(text[last:token.start()]))
-        parts.append({"YYYY": r"(?P<y>\d{4})", "MONTH": rf"(?P<month>{month_names})\.?",
-                      "MM": r"(?P<m>\d{1,2})", "M": r"(?P<m>\d{1,2})",
-                      "DD": rf"(?P<d>\d{{1,2}}){ordinal}", "D": rf"(?P<d>\d{{1,2}}){ordinal}"}[token.group()])
-        last = token.end()
-    parts.append(_literal(text[last:]))
-    return re.compile(r"(?<![\w.])" + "".join(parts) + r"(?![\w])", re.I)
-
-
-def _literal(text: str) -> str:
-    return "".join(r"\s*" if ch == " " else re.escape(ch) for ch in text)
+    month: bool = field(default=False, compare=False)  # a month named alone ("in February"): which days, unsaid
 
 
 # --- reading a question ---------------------------------------------------------------------------------------
@@ -177,17 +47,19 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
     counted = words.count.search(text) if words.count else None
     if len(found) > 2:
         return None  # two periods, or a list of days: one period at a time, asked for, never the first one alone
-    if len(found) == 2 and words.range.fullmatch(text[found[0].end:found[1].start].strip()):
+    if len(found) == 2 and _joined(text[found[0].end:found[1].start].strip(), text[:found[0].start], words):
         return _range(found[0], found[1], today, past)
     bare = _bare_day_range(text, found, words)
-    if bare is not None:
-        return _range(bare, found[0], today, past) if len(found) == 1 else None
+    if bare is not None:  # "22 to 29 December"; "the 10th and 11th of December" is two days: asked about
+        return _range(bare, found[0], today, past) if len(found) == 1 and bare.year != LISTED else None
     if len(found) == 2:
         return None  # two dates that are not a range ("22 December and 5 January"): which days is not clear
     start = (_recent(found[0], today) if past else _resolve(found[0], today)) if found \
         else _weekday_start(text, words, today, counted)
     if start is not None and counted:
         return _counted(start, counted, words)
+    if counted:
+        return None  # "5 days in February", "3 days next week": how many is said, which days are not
     if found:
         opened = bool(words.start and re.search(rf"(?:{words.start.pattern})\s*$", text[:found[0].start], re.I))
         return Period(start, start, open=opened) if start is not None else None
@@ -197,7 +69,8 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
 
 def _dates(text: str, words: DateWords) -> list[_Found] | None:
     """Every date the pack's formats find, longest first where they overlap, in the order they stand; None when a
-    month written by name has no such day ("31 February": a number with a month's name is meant as a date)."""
+    month written by name has no such day ("31 February": a number with a month's name is meant as a date) or a
+    numeric date only reads the other way round ("12/22" where the pack writes the day first)."""
     hits, impossible = [], []
     for pattern in words.formats:
         for match in pattern.finditer(text):
@@ -208,8 +81,8 @@ def _dates(text: str, words: DateWords) -> list[_Found] | None:
             year = int(match.group("y")) if "y" in match.groupdict() and match.group("y") else None
             if month and _valid(int(match.group("d")), month, year or 2000):
                 hits.append(_Found(match.start(), match.end(), int(match.group("d")), month, year))
-            elif month and "month" in match.groupdict():
-                impossible.append(match)
+            elif month and ("month" in match.groupdict() or (12 < month <= 31 and 1 <= int(match.group("d")) <= 12)):
+                impossible.append(match)  # "31 February"; "12/22", a month-first date in a day-first pack
     if any(all(m.start() >= h.end or m.end() <= h.start for h in hits) for m in impossible):
         return None
     chosen: list[_Found] = []
@@ -217,6 +90,14 @@ def _dates(text: str, words: DateWords) -> list[_Found] | None:
         if all(hit.start >= c.end or hit.end <= c.start for c in chosen):
             chosen.append(hit)
     return sorted(chosen, key=lambda h: h.start)
+
+
+def _joined(between: str, before: str, words: DateWords) -> bool:
+    """Do the words between two dates make them a range: "to", "bis", or "and" after "between"?"""
+    if words.range.fullmatch(between):
+        return True
+    return bool(words.both and words.both.fullmatch(between) and words.between
+                and re.search(rf"(?:{words.between.pattern})\s+(?:\w{{1,4}}\s+)?$", before + " ", re.I))
 
 
 def _valid(day: int, month: int, year: int) -> bool:
@@ -227,17 +108,24 @@ def _valid(day: int, month: int, year: int) -> bool:
     return True
 
 
+LISTED = -1  # the year of a bare day joined by "and": two days, not a range
+
+
 def _bare_day_range(text: str, found: list[_Found], words: DateWords) -> _Found | None:
-    """"22 to 29 December", "22.-29.12.": a day number, a range word, then a whole date."""
+    """"22 to 29 December", "22.-29.12.": a day number, a range word, then a whole date; a day number joined by
+    "and" ("the 10th and 11th of December") comes back with the year LISTED (two days, not a range)."""
     if not found:
         return None
     before = text[:found[0].start]
-    match = re.search(rf"(?<![\w.])(\d{{1,2}})\.?\s*({words.range.pattern})\s*$", before, re.I)
+    ordinal = f"(?:{words.ordinals})?" if words.ordinals else ""
+    joins = words.range.pattern + (f"|{words.both.pattern}" if words.both else "")
+    match = re.search(rf"(?<![\w.])(\d{{1,2}}){ordinal}\.?\s*({joins})\s*$", before, re.I)
     if not match or not 1 <= int(match.group(1)) <= 31:
         return None
     end = found[0]
     month = end.month if int(match.group(1)) <= end.day else end.month - 1 or 12
-    return _Found(match.start(), match.end(), int(match.group(1)), month, None)
+    listed = not _joined(match.group(2), before[:match.start()], words)
+    return _Found(match.start(), match.end(), int(match.group(1)), month, LISTED if listed else None)
 
 
 def _resolve(found: _Found, today: date, after: date | None = None) -> date | None:
@@ -327,10 +215,13 @@ def _counted(start: date, counted: re.Match, words: DateWords) -> Period | None:
 
 def _relative_week(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> Period | None:
     """"next week", "this week", "last week", "the week after/before <feast>": Monday to Friday."""
-    for pattern, weeks in ((words.next_week, 1), (words.this_week, 0), (words.last_week, -1)):
-        if pattern and pattern.search(text):
-            monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * weeks)
-            return Period(monday, monday + timedelta(days=4))
+    named = [(pattern, weeks) for pattern, weeks in ((words.next_week, 1), (words.this_week, 0), (words.last_week, -1))
+             if pattern and pattern.search(text)]
+    if named:
+        if len(named) > 1 or any(p and p.search(text) for p in (words.week_after, words.week_before)):
+            return None  # "next week and the week after": two periods, asked about
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * named[0][1])
+        return Period(monday, monday + timedelta(days=4))
     for relation, pattern in (("after", words.week_after), ("before", words.week_before)):
         if pattern is None:
             continue
@@ -385,7 +276,7 @@ def _relative_month(text: str, words: DateWords, today: date) -> Period | None:
 
 def _whole_month(index: int) -> Period:  # index: year * 12 + month - 1
     following = date((index + 1) // 12, (index + 1) % 12 + 1, 1)
-    return Period(date(index // 12, index % 12 + 1, 1), following - timedelta(days=1))
+    return Period(date(index // 12, index % 12 + 1, 1), following - timedelta(days=1), month=True)
 
 
 def _month_alone(text: str, words: DateWords, today: date, past: bool) -> Period | None:
