@@ -284,6 +284,9 @@ def test_a_past_yearless_period_is_the_most_recent_one(service):
     german = service.answer("Wer aus meinem Team war vom 1.10. bis 31.10. abwesend?", Asker("U0MIRA"),
                             today=date(2025, 12, 3))
     assert "01.10.2025" in german.text and "Ravi Quiet: abwesend" in german.text
+    parental = service.answer("Who in my team was on parental leave in October?", Asker("U0MIRA"),
+                              today=date(2025, 12, 3))  # "was on ...": the October gone (the walkthrough)
+    assert "01 Oct 2025 to 31 Oct 2025" in parental.text, parental.text
     future = service.answer("Who in my team is off from 1 October to 31 October?", Asker("U0MIRA"),
                             today=date(2025, 9, 3))
     assert "01 Oct 2025" in future.text  # the present tense: the next one, as before

@@ -572,3 +572,20 @@ def test_a_plan_whose_days_are_not_said_asks_for_them(sample_runtime, question):
     answer = ask(sample_runtime, HANNAH, "2026-12-04", question)
     assert answer["kind"] == "clarify", answer
     assert not [f for f in answer["facts"] if f.startswith(("Leave plan", "Urlaubsplan"))]
+
+
+@pytest.mark.parametrize("question,kind,plan", [
+    ("Ich brauche Urlaub vom 22.12. bis 2.1., wie viele Tage sind das?", "answer", "Urlaubsplan (Jahresurlaub)"),
+    ("Ich brauche Sonderurlaub vom 10.12. bis 11.12., wie viele Tage sind das und was bleibt?", "answer",
+     "Urlaubsplan (Sonderurlaub)"),
+    ("wenn ich vom 21.12. bis 23.12. frei nehme wieviel urlaub hab ich dann noch", "answer", "Urlaubsplan"),
+    ("Brauche ich für Krankheit eine Bescheinigung?", None, None),   # a policy question: no dates asked for
+])
+def test_german_ways_of_asking_what_leave_costs(sample_runtime, question, kind, plan):
+    """The walkthrough: 'Ich brauche Urlaub vom ...' and 'wieviel' got the balance only, and any question with
+    'brauche ich' was taken for a plan (a policy question was asked for dates)."""
+    answer = ask(sample_runtime, LENA, "2026-12-04", question)
+    if plan is None:
+        assert answer["kind"] != "clarify", answer
+    else:
+        assert answer["kind"] == kind and [f for f in answer["facts"] if f.startswith(plan)], answer
