@@ -589,3 +589,17 @@ def test_german_ways_of_asking_what_leave_costs(sample_runtime, question, kind, 
         assert answer["kind"] != "clarify", answer
     else:
         assert answer["kind"] == kind and [f for f in answer["facts"] if f.startswith(plan)], answer
+
+
+@pytest.mark.parametrize("user,question,shown", [
+    (HANNAH, "if I take a half day on 18 december how much will i have left?",
+     ["1 working day, each a half day: 1 x 0.5 = 0.5 days of annual leave", "17.5 - 0.5 = 17 days"]),
+    (HANNAH, "if i take the afternoon of 18 december off, what is left?", ["1 x 0.5 = 0.5 days"]),
+    (LENA, "Wenn ich am 24.12. einen halben Tag Urlaub nehme, was bleibt mir dann?",
+     ["1 Arbeitstag, jeder als halber Tag, bei Stellenanteil 0,8", "1 x 0,5 x 0,8 = 0,4 Tage Jahresurlaub",
+      "15,5 - 0,4 = 15,1 Tage"]),
+])
+def test_a_half_day_counts_half(sample_runtime, user, question, shown):
+    """The walkthrough: 'a half day on 18 December' cost a whole day (16.5 left, not 17)."""
+    plan = plan_of(ask(sample_runtime, user, "2026-12-04", question), "Leave plan" if user == HANNAH else "Urlaubsplan")
+    assert all(s in plan for s in shown), plan

@@ -52,6 +52,7 @@ class LeavePlan:
     unlimited: bool = False
     booked: list[date] = field(default_factory=list)  # working days already on approved or pending leave
     no_allowance: bool = False  # a type the profile gives no rules at the location (unpaid leave): days only
+    share: Decimal = Decimal(1)  # of each working day: 0.5 for half days ("a half day on 24 December")
 
     @property
     def working(self) -> int:
@@ -78,6 +79,9 @@ class LeavePlan:
             skipped.append(words.say("plan_already_booked", n=len(self.booked)))
         if skipped:
             count = words.say("plan_not_counted", count=count, skipped="; ".join(skipped))
+        if self.share != 1:
+            return words.say("plan_half" if self.fte == 1 else "plan_half_part_time", count=count, fte=self.fte,
+                             working=self.working, days=words.days(self.amount), label=self.label)
         if self.fte != 1:
             return words.say("plan_part_time", count=count, fte=self.fte, working=self.working,
                              days=words.days(self.amount), label=self.label)
@@ -101,6 +105,7 @@ class LeavePlan:
 
     def as_dict(self, words: Wording | None = None) -> dict:
         return {"kind": "plan", "leave_type": self.leave_type, "no_allowance": self.no_allowance,
+                "share_of_each_day": float(self.share),
                 "start": self.start.isoformat(),
                 "end": self.end.isoformat(), "working_days": self.working, "days": float(self.amount),
                 "parts": [{"year": p.year.label, "days": float(p.amount),
@@ -124,7 +129,7 @@ def resolve(period: Period, holidays: set[date]) -> tuple[date, date]:
 
 def plan_leave(rules: LeaveRules, employee: Employee, records: PersonalRecords, holidays: dict[date, str],
                start: date, end: date, today: date, *, label: str, location_name: str,
-               name_of: Callable[[str], str] = str) -> LeavePlan:
+               name_of: Callable[[str], str] = str, share: Decimal = Decimal(1)) -> LeavePlan:
     """The plan: working days per leave year and, for each, the balance without and with the leave (as an
     approved request), as of the later of today and the leave's last day in that year; then the warnings."""
     booked = _booked_days(records, start, end)
@@ -133,16 +138,17 @@ def plan_leave(rules: LeaveRules, employee: Employee, records: PersonalRecords, 
     plan = LeavePlan(rules.leave_type, label, start, end, employee.fte,
                      {d: n for d, n in sorted(holidays.items()) if start <= d <= end and d.weekday() < 5}, [],
                      unlimited=rules.unlimited,
-                     booked=sorted(d for d in working_days(start, end, set(holidays)) if d in booked))
+                     booked=sorted(d for d in working_days(start, end, set(holidays)) if d in booked), share=share)
     years: list[LeaveYear] = []
     for d in days:
         if not years or d not in years[-1]:
             years.append(leave_year(rules, employee, d))
     # one request per planned day: days already booked or after the employment ends are not in the plan
-    planned = [LeaveRecord(PLANNED, rules.leave_type, d, d, _q(employee.fte), "approved") for d in days]
+    each = employee.fte * share
+    planned = [LeaveRecord(PLANNED, rules.leave_type, d, d, _q(each), "approved") for d in days]
     for year in years:
         inside = [d for d in days if d in year]
-        part = PlanPart(year, inside, _q(len(inside) * employee.fte), None, None)
+        part = PlanPart(year, inside, _q(len(inside) * each), None, None)
         if not rules.unlimited:
             as_of = max(today, inside[-1])
             kwargs = dict(label=label, location_name=location_name, year=year)
@@ -289,8 +295,10 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
     if rules is None:
         return []
     label = profile.label(rules.leave_type, words.code)
+    half = any(x.asks_half(question) for x in profile.languages)
     plan = plan_leave(rules, employee, records, holidays, start, end, today, label=label,
-                      location_name=location.name, name_of=lambda code: profile.label(code, words.code))
+                      location_name=location.name, name_of=lambda code: profile.label(code, words.code),
+                      share=Decimal("0.5") if half else Decimal(1))
     plan.no_allowance = location.rules_for(rules.leave_type, employee) is None
     return [Document(page_content=plan.text(words), metadata=plan.as_dict(words))]
 
