@@ -603,3 +603,24 @@ def test_a_half_day_counts_half(sample_runtime, user, question, shown):
     """The walkthrough: 'a half day on 18 December' cost a whole day (16.5 left, not 17)."""
     plan = plan_of(ask(sample_runtime, user, "2026-12-04", question), "Leave plan" if user == HANNAH else "Urlaubsplan")
     assert all(s in plan for s in shown), plan
+
+
+@pytest.mark.parametrize("user,question,shown", [
+    (HANNAH, "how many sick days have i had this year?",
+     "Sick leave in 2026: 1 day taken (12 January 2026 to 12 January 2026, 1 day)"),
+    (LENA, "Wie viele Krankheitstage hatte ich dieses Jahr?",
+     "Krankheit im Jahr 2026: 3 Tage genommen (2. März 2026 bis 4. März 2026, 3 Tage)"),
+])
+def test_a_type_with_no_allowance_still_says_what_was_taken(sample_runtime, user, question, shown):
+    """The walkthrough: a person's own sick days were never reported (policy quotes, or 'I don't know'), though
+    UK sick pay depends on them. A type the location gives no allowance gets what was taken this year."""
+    answer = ask(sample_runtime, user, "2026-12-04", question)
+    assert answer["personal"] and any(f.startswith(shown) for f in answer["facts"]), answer
+    assert not any("available" in f or "verfügbar" in f for f in answer["facts"]), answer  # no balance for it
+
+
+def test_a_german_question_without_little_words_is_answered_in_german(sample_runtime):
+    """The walkthrough: 'Hat Herr Kowalski nächste Woche Urlaub?' was refused in English (none of the German
+    pack's little words were in it)."""
+    answer = ask(sample_runtime, LENA, "2026-12-04", "Hat Herr Kowalski nächste Woche Urlaub?")
+    assert answer["kind"] == "refused" and answer["answer"].startswith("Ich kann nur"), answer

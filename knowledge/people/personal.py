@@ -34,9 +34,10 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
     holidays = holidays_for(records, location, today, profile, words.code)
     for leave_type in profile.leave_types:
         rules = location.rules_for(leave_type, e)
-        if rules is None:
-            continue
         label = profile.label(leave_type, words.code)
+        if rules is None:  # no allowance here (sick leave, unpaid leave): what was taken is still theirs to know
+            docs.append(_taken_this_year(records, leave_type, label, today, words))
+            continue
         if not rules.eligible:
             docs.append(Document(page_content=words.say(
                 "not_covered", employment=Said(f"employment_{e.employment_type}"), label=label), metadata={
@@ -55,6 +56,23 @@ def personal_facts(records: PersonalRecords, today: date, profile: CompanyProfil
         docs.append(Document(page_content=_balance_text(balance, label, today, words),
                              metadata={"kind": "balance", **balance.as_dict()}))
     return docs + _leave_and_holidays(records, today, holidays, place, words, profile)
+
+
+def _taken_this_year(records: PersonalRecords, leave_type: str, label: str, today: date,
+                     words: Wording) -> Document:
+    """A leave type with no allowance at the location: the approved days of it this calendar year, taken (up to
+    today) and booked ahead, each request listed; kind=taken, chosen only when the question names the type."""
+    mine = [r for r in records.leave if r.leave_type == leave_type and r.status == "approved"
+            and r.start_date.year == today.year]
+    taken = [r for r in mine if r.start_date <= today]
+    booked = sum((r.days for r in mine if r.start_date > today), Decimal(0))
+    total = sum((r.days for r in taken), Decimal(0))
+    items = Joined(tuple(Said.of("taken_item", start=r.start_date, end=r.end_date, days=Days(r.days))
+                         for r in taken[-10:]))
+    text = words.say("taken_year" if taken else "taken_none", label=_capital(label), year=today.year,
+                     taken=Days(total), items=items, booked=Days(booked))
+    return Document(page_content=text, metadata={"kind": "taken", "leave_type": leave_type, "label": label,
+                                                 "year": today.year, "taken": float(total), "booked": float(booked)})
 
 
 def _profile_text(e, place: str, words: Wording) -> str:
@@ -165,7 +183,8 @@ def select_facts(question: str, docs: list[Document], profile: CompanyProfile) -
     question names; a question about leave in general gets the first one."""
     wanted = profile.topics_of(question)
     balances = [d for d in docs if d.metadata.get("kind") == "balance"]
-    named = [d for d in balances if d.metadata.get("leave_type")
+    taken = [d for d in docs if d.metadata.get("kind") == "taken"]  # types with no allowance: only when named
+    named = [d for d in balances + taken if d.metadata.get("leave_type")
              and names_leave_type(question, d.metadata["leave_type"], d.metadata.get("label", ""),
                                   profile.generic_leave_words)]
     chosen = named or (balances[:1] if "balance" in wanted else [])
