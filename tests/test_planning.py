@@ -469,6 +469,13 @@ def test_leave_type_names_per_language_are_checked_with_their_lines(table, probl
     "Is my manager off next week?",                                   # whether someone is away is their record
     "is my line manager on leave over christmas?",
     "Will my boss be away in January?",
+    # the re-check of 2026-12-04: a plan asked for a colleague got the asker's own plan
+    "if priya takes 14-18 december off how many days is that",
+    "priya wants 14-18 december off, how many days is that?",
+    "If my manager takes next week off, how many days is that?",
+    "is priya off next week?",
+    "Is she off next week?",
+    "ist meine vorgesetzte nächste woche da?",                        # a role in lower case
 ])
 def test_german_roles_and_another_persons_team_are_refused(sample_runtime, question):
     """The final outside pass: these got the asker's own figures or a policy answer instead of the refusal."""
@@ -536,6 +543,10 @@ def test_a_start_without_an_end_asks_for_the_dates_instead_of_planning_one_day(s
     "Wie viel Urlaub habe ich noch?", "Wenn ich nächste Woche frei nehme, wie viele Tage sind das?",
     "Was passiert, wenn man krank ist?", "Is the office closed on 24 December?", "Is sick leave paid?",
     "Who in my team is off next week?",
+    # the re-check: a role in a question about the approval process is no one's records
+    "Muss mein Chef den Urlaub genehmigen?", "Darf mein Chef meinen Urlaub ablehnen?",
+    "Wer genehmigt meinen Urlaub, mein Chef?", "If I take 14 to 18 December off, how many days is that?",
+    "If leave is not taken, does it carry over?", "Is Christmas Eve off?",
 ])
 def test_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
     """The wider subject patterns (any case, a title, 'is my manager off') leave these alone."""
