@@ -635,3 +635,39 @@ def test_a_german_question_without_little_words_is_answered_in_german(sample_run
     pack's little words were in it)."""
     answer = ask(sample_runtime, LENA, "2026-12-04", "Hat Herr Kowalski nächste Woche Urlaub?")
     assert answer["kind"] == "refused" and answer["answer"].startswith("Ich kann nur"), answer
+
+
+@pytest.mark.parametrize("pack,text,expected", [
+    # the outside re-check of 2026-12-04
+    ("en", "If I take next week and the following week off", None),       # two weeks: asked, not one planned
+    ("de", "Wenn ich nächste Woche und die Woche danach frei nehme", None),
+    ("de", "Wenn ich diese und nächste Woche frei nehme", None),
+    ("de", "nächste Woche und übernächste Woche", None),
+    ("en", "If I take Monday and Tuesday next week off", None),           # two days of it, not the week
+    ("en", "If I take 3 days next week", None),                           # how many, not which
+    ("de", "Wenn ich 3 Tage nächste Woche frei nehme", None),
+    ("en", "If I take off the week of 14 December", Period(date(2026, 12, 14), date(2026, 12, 18))),
+    ("de", "Wenn ich die Woche vom 14.12. frei nehme", Period(date(2026, 12, 14), date(2026, 12, 18))),
+    ("en", "If I take the week after next off", Period(date(2026, 12, 14), date(2026, 12, 18))),
+    ("de", "übernächste Woche", Period(date(2026, 12, 14), date(2026, 12, 18))),
+    ("en", "If I take next week off, how many days is that?", Period(date(2026, 12, 7), date(2026, 12, 11))),
+])
+def test_weeks_read_as_said(pack, text, expected):
+    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027) == expected
+
+
+@pytest.mark.parametrize("user,question,starts", [
+    (HANNAH, "how much leave would a half day on 24 December cost me", "Leave plan (annual leave), Thursday 24"),
+    (HANNAH, "Can I take half a day on 18 December? What would I have left?", "Leave plan (annual leave), Friday 18"),
+    (LENA, "Ich brauche einen halben Tag am 18.12., wieviel hab ich dann noch?", "Urlaubsplan (Jahresurlaub)"),
+    ("U04TF9LTCH", "How much time off in lieu do I have?", "Time off in lieu in 2026:"),  # its whole name names it
+])
+def test_half_day_cost_questions_are_plans_and_a_generic_name_still_names_its_type(sample_runtime, user, question,
+                                                                                   starts):
+    answer = ask(sample_runtime, user, "2026-12-04", question)
+    assert any(f.startswith(starts) for f in answer["facts"]), answer
+
+
+def test_is_my_team_off_is_the_team_view(sample_runtime):
+    answer = ask(sample_runtime, "U03MX7ADY4", "2026-12-04", "Is my team off next week?")
+    assert answer["kind"] == "team", answer

@@ -249,7 +249,13 @@ def _western_easter(year: int) -> date:
 
 
 def asks_to_plan(question: str, profile: CompanyProfile) -> bool:
-    return any(language.plans(question) for language in profile.languages)
+    """Time off is meant (planning.phrases), or half a day of it ("a half day on 24 December")."""
+    return any(language.plans(question) or language.asks_half(question) for language in profile.languages)
+
+
+def unsaid(period: Period, question: str, profile: CompanyProfile) -> bool:
+    """A period read, but not which days: "from 10 December" (no end), "some days in January" (a month)."""
+    return period.open or (period.month and any(x.vague_about(question) for x in profile.languages))
 
 
 def unreadable_plan_reply(question: str, profile: CompanyProfile, today: date) -> str | None:
@@ -258,8 +264,8 @@ def unreadable_plan_reply(question: str, profile: CompanyProfile, today: date) -
     if not asks_to_plan(question, profile) or not any(x.asks_cost(question) for x in profile.languages):
         return None  # "If I take parental leave, do I keep my bonus?" asks about a rule, not a cost
     found = read_question(question, profile, None, today)
-    if found is not None and not found.open and not found.month:  # "from 10 December", "5 days in February":
-        return None                                                  # where or when, not which days
+    if found is not None and not unsaid(found, question, profile):
+        return None
     language = profile.language_of(question)
     return language.ask_dates or next((x.ask_dates for x in profile.languages if x.ask_dates), None)
 
@@ -283,7 +289,7 @@ def plan_facts(records: PersonalRecords, question: str, today: date, profile: Co
     employee = records.employee
     location = profile.location(employee.country)
     period = read_question(question, profile, location, today)
-    if location is None or period is None or period.open or period.month:  # asked for (unreadable_plan_reply)
+    if location is None or period is None or unsaid(period, question, profile):  # asked for instead
         return []
     years = list(range(min(today, period.start).year - 1, period.start.year + 3))
     words = wording(language)
@@ -320,6 +326,9 @@ def _rules_for(question: str, profile: CompanyProfile, location: Location, emplo
 def names_leave_type(question: str, leave_type: str, label: str, generic: frozenset[str] = frozenset()) -> bool:
     """Does the question name this leave type (its code, or a word of its label that is not one of the language
     packs' `planning.generic` words: "Urlaub" names no type, "unbezahlter" names unpaid leave)?"""
-    words = [w for w in re.findall(r"\w+", label.lower()) if w not in generic and not w.isdigit()] or [leave_type]
+    words = [w for w in re.findall(r"\w+", label.lower()) if w not in generic and not w.isdigit()]
+    if not words:  # every word of the name is generic ("time off in lieu"): the whole name, or the code
+        return bool(re.search(rf"\b{re.escape(label.lower())}\b|\b{re.escape(leave_type.replace('_', ' '))}\b",
+                              question, re.I))
     stems = {w[:max(4, len(w) - 3)] for w in words} | {leave_type.replace("_", " ")}
     return any(re.search(rf"\b{re.escape(s)}", question, re.I) for s in stems)

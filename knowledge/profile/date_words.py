@@ -9,7 +9,8 @@ from dataclasses import dataclass
 FORMAT_TOKENS = re.compile(r"YYYY|MONTH|MM|DD|M|D")
 DATE_KEYS = {"formats", "months", "weekdays", "ordinals", "range", "start", "for", "numbers", "days", "weeks",
              "next_week", "week_after", "week_before", "feasts", "next_year", "in_year", "this_week", "last_week",
-             "in_month", "past", "this_month", "next_month", "last_month", "between", "and"}
+             "in_month", "past", "this_month", "next_month", "last_month", "between", "and", "week_after_next",
+             "following_week", "week_of"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class DateWords:
     between: re.Pattern | None = None        # "between": makes "and" a range ("between 21 and 31 December")
     both: re.Pattern | None = None           # "and", "und": two days, not a range (unless after "between")
     ordinals: str = ""                       # "st|nd|rd|th": after a bare day number ("the 10th and 11th")
+    amount: re.Pattern | None = None         # "3 days" without "for": how many, not which (asked about alone)
+    week_after_next: re.Pattern | None = None  # "the week after next", "übernächste Woche"
+    following_week: re.Pattern | None = None   # "the following week", "die Woche danach": a second week
+    week_of: re.Pattern | None = None        # "the week of 14 December": Monday to Friday of that week
 
     def in_past(self, text: str) -> bool:
         """Is the question in the past tense ("who was off in October?"), by the pack's `past` words?"""
@@ -100,11 +105,13 @@ def parse_date_words(data: dict) -> DateWords:
         return re.compile(_words(words), re.I) if words else None
 
     number = r"(\d{1,2}" + (("|" + _words(numbers, whole=False)) if numbers else "") + ")"
-    count = None
-    if _list(data, "for") and _list(data, "days"):
+    count = amount = None
+    if _list(data, "days"):
         units = rf"(?:({_words(_list(data, 'days'), whole=False)})|({_words(_list(data, 'weeks'), whole=False)}))" \
             if _list(data, "weeks") else rf"({_words(_list(data, 'days'), whole=False)})()"
-        count = re.compile(rf"{_words(_list(data, 'for'))}\s+{number}\s+{units}(?![\w])", re.I)
+        amount = re.compile(rf"(?<![\w.,]){number}\s+{units}(?![\w])", re.I)
+        if _list(data, "for"):
+            count = re.compile(rf"{_words(_list(data, 'for'))}\s+{number}\s+{units}(?![\w])", re.I)
     return DateWords(
         formats=formats, months=months, weekdays=weekdays,
         range=re.compile(_words(_list(data, "range"), whole=False), re.I),
@@ -118,7 +125,8 @@ def parse_date_words(data: dict) -> DateWords:
         this_month=optional("this_month"), next_month=optional("next_month"), last_month=optional("last_month"),
         month_alone=_month_pattern(_list(data, "in_month"), month_names), between=optional("between"),
         both=re.compile(_words(_list(data, "and"), whole=False), re.I) if _list(data, "and") else None,
-        ordinals="|".join(map(re.escape, ordinals)))
+        ordinals="|".join(map(re.escape, ordinals)), amount=amount, week_after_next=optional("week_after_next"),
+        following_week=optional("following_week"), week_of=optional("week_of"))
 
 
 def _month_pattern(before: list[str], month_names: str) -> re.Pattern | None:

@@ -49,6 +49,7 @@ class Language:
     cost: tuple[re.Pattern, ...] = ()  # how they ask what it costs ("how many days", "what will I have left")
     generic: frozenset[str] = frozenset()  # words of leave types' names that name none ("leave", "Urlaub")
     half: re.Pattern | None = None     # "a half day", "halben Tag": each day of the plan counts half
+    vague: re.Pattern | None = None    # "some days", "ein paar Tage": which days in a month named is not said
     ask_dates: str | None = None       # the kind reply when a plan's period cannot be read
     version_from: str | None = None    # "This is {source} as in force from {day}." (a dated version answers)
     version_until: str | None = None   # "... in force until {day}, when a new version takes effect."
@@ -76,6 +77,9 @@ class Language:
 
     def asks_half(self, text: str) -> bool:
         return bool(self.half and self.half.search(text))
+
+    def vague_about(self, text: str) -> bool:
+        return bool(self.vague and self.vague.search(text))
 
     def is_personal(self, text: str) -> bool:
         return bool((self.personal and self.personal.search(text))
@@ -122,9 +126,9 @@ def parse_pack(code: str, data: dict) -> Language:
         raise LanguagePackError(f"topics.{sorted(set(topics) - set(TOPICS))[0]} is not one of {', '.join(TOPICS)}")
     phrases = _expressions(texts(personal, "phrases", "personal."), "personal.phrases")
     planning = data.get("planning", {})
-    if not isinstance(planning, dict) or set(planning) - {"phrases", "cost", "generic", "half"}:
-        raise LanguagePackError("planning must be a table with phrases, cost and half (regular expressions) and "
-                                "generic")
+    if not isinstance(planning, dict) or set(planning) - {"phrases", "cost", "generic", "half", "vague"}:
+        raise LanguagePackError("planning must be a table with phrases and cost (regular expressions), generic, "
+                                "half and vague (words)")
     try:
         dates = parse_date_words(data["dates"]) if "dates" in data else None
         team = parse_team_words(data["team"]) if "team" in data else None
@@ -152,6 +156,7 @@ def parse_pack(code: str, data: dict) -> Language:
         cost=tuple(_expressions(texts(planning, "cost", "planning."), "planning.cost")), team=team,
         generic=frozenset(w.strip().lower() for w in texts(planning, "generic", "planning.")),
         half=_alternation(texts(planning, "half", "planning."), whole=True),
+        vague=_alternation(texts(planning, "vague", "planning."), whole=True),
         **_others(data.get("others", {})),
         addressed=_alternation(texts(personal, "addressed", "personal."), whole=True),
         facts=_facts(code, data.get("facts", {})), display=_display(data.get("display", {})), **templates)

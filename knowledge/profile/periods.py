@@ -58,10 +58,15 @@ def read_period(text: str, words: DateWords, today: date, easter: Callable[[int]
         else _weekday_start(text, words, today, counted)
     if start is not None and counted:
         return _counted(start, counted, words)
-    if counted:
+    if counted or (not found and words.amount and words.amount.search(text)):
         return None  # "5 days in February", "3 days next week": how many is said, which days are not
     if found:
-        opened = bool(words.start and re.search(rf"(?:{words.start.pattern})\s*$", text[:found[0].start], re.I))
+        before = text[:found[0].start]
+        if start is not None and words.week_of and re.search(rf"(?:{words.week_of.pattern})\s*(?:\w{{1,4}}\s+)?$",
+                                                             before, re.I):
+            monday = start - timedelta(days=start.weekday())  # "the week of 14 December"
+            return Period(monday, monday + timedelta(days=4))
+        opened = bool(words.start and re.search(rf"(?:{words.start.pattern})\s*$", before, re.I))
         return Period(start, start, open=opened) if start is not None else None
     return _relative_week(text, words, today, easter) or _relative_month(text, words, today) \
         or _month_alone(text, words, today, past)
@@ -215,12 +220,18 @@ def _counted(start: date, counted: re.Match, words: DateWords) -> Period | None:
 
 def _relative_week(text: str, words: DateWords, today: date, easter: Callable[[int], date]) -> Period | None:
     """"next week", "this week", "last week", "the week after/before <feast>": Monday to Friday."""
-    named = [(pattern, weeks) for pattern, weeks in ((words.next_week, 1), (words.this_week, 0), (words.last_week, -1))
-             if pattern and pattern.search(text)]
+    named = [(match, weeks) for pattern, weeks in ((words.week_after_next, 2), (words.next_week, 1),
+                                                    (words.this_week, 0), (words.last_week, -1))
+             if pattern and (match := pattern.search(text))]
     if named:
-        if len(named) > 1 or any(p and p.search(text) for p in (words.week_after, words.week_before)):
-            return None  # "next week and the week after": two periods, asked about
-        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * named[0][1])
+        match, weeks = named[0]
+        joined = words.both and (re.search(rf"(?:{words.both.pattern})\s*$", text[:match.start()], re.I)
+                                 or re.match(rf"\s*(?:{words.both.pattern})(?!\w)", text[match.end():], re.I))
+        rest = text[:match.start()] + " " + text[match.end():]  # "the week after next" is one period
+        if len(named) > 1 or joined or any(p and p.search(rest) for p in (words.week_after, words.week_before,
+                                                                          words.following_week, words.weekday)):
+            return None  # "next week and the week after", "diese und nächste Woche", "Monday next week": asked
+        monday = today - timedelta(days=today.weekday()) + timedelta(days=7 * weeks)
         return Period(monday, monday + timedelta(days=4))
     for relation, pattern in (("after", words.week_after), ("before", words.week_before)):
         if pattern is None:
