@@ -199,7 +199,7 @@ def test_auto_means_the_profile_lists_a_second_language(languages, mode, on, emb
     assert text != SAMPLE_PROFILE.read_text() or languages == ["en", "de"]
     if "de" not in languages:  # words in a language the company no longer lists are a profile error: drop them too
         text = re.sub(r"\nde = [^\n]+\n", "\n", text)  # [company.hr_contact_in]'s German contact
-        text, dropped = re.subn(r"\n\[leave_type_names\.de\]\n(?:[^\n\[]+\n)+", "\n", text)
+        text, dropped = re.subn(r"\n\[leave_type_names\.de\]\n(?:[^\n]+\n)+", "\n", text)  # to the blank line
         assert dropped == 1
     profile = parse_profile(text)
     rt = Runtime(Settings.from_env(environ={"HRBOT_MULTILINGUAL": mode}, dotenv_path=None), profile=profile,

@@ -671,3 +671,22 @@ def test_half_day_cost_questions_are_plans_and_a_generic_name_still_names_its_ty
 def test_is_my_team_off_is_the_team_view(sample_runtime):
     answer = ask(sample_runtime, "U03MX7ADY4", "2026-12-04", "Is my team off next week?")
     assert answer["kind"] == "team", answer
+
+
+@pytest.mark.parametrize("question", ["Wie viele Tage war ich dieses Jahr krank?",
+                                      "Wie viele Tage war ich dieses Jahr krankgeschrieben?"])
+def test_other_words_for_a_leave_type_name_it(sample_runtime, question):
+    """[leave_type_names.de] sick = ["Krankheit", "krank", ...]: the name, then words people use for the type
+    ('krank' was not read as sick leave: policy quotes instead of the asker's sick days)."""
+    answer = ask(sample_runtime, LENA, "2026-12-04", question)
+    assert any(f.startswith("Krankheit im Jahr 2026: 3 Tage genommen") for f in answer["facts"]), answer
+    assert sample_runtime.profile.label("sick", "de") == "Krankheit"
+
+
+def test_a_leave_type_name_list_is_checked():
+    text = SAMPLE_PROFILE.read_text(encoding="utf-8")
+    broken = text.replace('sick = ["Krankheit", "krank"', 'sick = ["Krankheit", ""', 1)
+    assert broken != text
+    with pytest.raises(ConfigurationError) as caught:
+        parse_profile(broken)
+    assert any("leave_type_names.de.sick" in p for p in caught.value.problems), caught.value.problems

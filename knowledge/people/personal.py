@@ -185,8 +185,8 @@ def select_facts(question: str, docs: list[Document], profile: CompanyProfile) -
     balances = [d for d in docs if d.metadata.get("kind") == "balance"]
     taken = [d for d in docs if d.metadata.get("kind") == "taken"]  # types with no allowance: only when named
     named = [d for d in balances + taken if d.metadata.get("leave_type")
-             and names_leave_type(question, d.metadata["leave_type"], d.metadata.get("label", ""),
-                                  profile.generic_leave_words)]
+             and any(names_leave_type(question, d.metadata["leave_type"], name, profile.generic_leave_words)
+                     for name in profile.names_of(d.metadata["leave_type"]))]
     chosen = named or (balances[:1] if "balance" in wanted else [])
     return [d for d in docs if (d in chosen) or (d.metadata.get("kind") in wanted - {"balance"})]
 

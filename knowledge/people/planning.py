@@ -314,8 +314,7 @@ def _rules_for(question: str, profile: CompanyProfile, location: Location, emplo
     rules (unpaid leave) is planned as days only, with no balance (a plan for another type would mislead); one
     the asker is not covered by is None."""
     named = [t for t in profile.leave_types  # by its name in any of the company's languages ("Jahresurlaub")
-             if any(names_leave_type(question, t, profile.label(t, x.code), profile.generic_leave_words)
-                    for x in profile.languages)]
+             if any(names_leave_type(question, t, name, profile.generic_leave_words) for name in profile.names_of(t))]
     rules = [location.rules_for(t, employee) for t in (named or profile.leave_types)]
     found = next((r for r in rules if r is not None and r.eligible), None) if rules else None
     if found is None and named and all(r is None for r in rules):

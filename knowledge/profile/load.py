@@ -200,13 +200,14 @@ class _Checker:
         reminders = (read_reminders(data["reminders"], self.fail, ("reminders",), set(locations))
                      if "reminders" in data else ReminderSettings())
         codes = {x.code for x in languages}
-        names_in = read_leave_type_names(data.get("leave_type_names", {}), self.fail, leave_types, codes)
+        aliases: dict[str, list[str]] = {}
+        names_in = read_leave_type_names(data.get("leave_type_names", {}), self.fail, leave_types, codes, aliases)
         contact_in = read_texts_in(company.get("hr_contact_in", {}), self.fail, ("company", "hr_contact_in"), codes,
                                    "HR contact")
         profile = CompanyProfile(name, hr_contact, channel, leave_types, locations, frozenset(not_names), demo_user,
                                  path, languages=languages, closures=closures, reminders=reminders,
                                  team_view_types=frozenset(team_view), leave_type_names=names_in,
-                                 hr_contact_in=contact_in)
+                                 hr_contact_in=contact_in, leave_type_aliases={k: tuple(v) for k, v in aliases.items()})
         return replace(profile, examples=examples) if examples else profile
 
     def languages(self, company: dict, packs: dict) -> tuple[Language, ...]:

@@ -180,6 +180,7 @@ class CompanyProfile:
     team_view_types: frozenset[str] = frozenset()
     leave_type_names: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> code -> name
     hr_contact_in: dict[str, str] = field(default_factory=dict)  # language -> hr_contact in it
+    leave_type_aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # code -> other words for it
 
     def closure_days(self, years: list[int]) -> dict[date, str]:
         return closure_days(self.closures, years)
@@ -195,6 +196,11 @@ class CompanyProfile:
     def contact_for(self, question: str, given: str) -> str:
         """The HR contact in the question's language."""
         return self.contact(self.language_of(question).code, given)
+
+    def names_of(self, leave_type: str) -> list[str]:
+        """Every name a question may use for the leave type: its label in each language, then its aliases."""
+        labels = [self.label(leave_type, x.code) for x in self.languages]
+        return list(dict.fromkeys([*labels, *self.leave_type_aliases.get(leave_type, ())]))
 
     def label(self, leave_type: str, language: str | None = None) -> str:
         """The leave type's name, in `language` where [leave_type_names] gives one (knowledge/profile/names.py)."""

@@ -27,9 +27,12 @@ def read_leave_types(table: dict, fail: Callable[[tuple, str], None], given: boo
 
 
 def read_leave_type_names(value, fail: Callable[[tuple, str], None], leave_types: dict[str, str],
-                          languages: set[str]) -> dict[str, dict[str, str]]:
+                          languages: set[str],
+                          aliases: dict[str, list[str]] | None = None) -> dict[str, dict[str, str]]:
     """The table, checked: each key a language the company uses, each of its keys a leave type of the profile,
-    each name a text. Problems go to fail(path, message) like the rest of the profile's."""
+    each name a text, or a list whose first is the name and the rest other words for the type ("krank"), added
+    to `aliases` (code -> words). Problems go to fail(path, message) like the rest of the profile's."""
+    aliases = {} if aliases is None else aliases
     where = ("leave_type_names",)
     if not isinstance(value, dict):
         fail(where, 'must be a table per language, such as [leave_type_names.de] annual = "Jahresurlaub"')
@@ -44,12 +47,16 @@ def read_leave_type_names(value, fail: Callable[[tuple, str], None], leave_types
             continue
         found[language] = {}
         for code, name in names.items():
+            listed = name if isinstance(name, list) else [name]
             if code not in leave_types:
                 fail(where + (language, code), "is not one of the profile's leave_types")
-            elif not isinstance(name, str) or not name.strip():
-                fail(where + (language, code), "must be the leave type's name in that language")
+            elif not listed or not all(isinstance(n, str) and n.strip() for n in listed):
+                fail(where + (language, code), "must be the leave type's name in that language (or a list: the "
+                                               "name, then other words people use for it)")
             else:
-                found[language][code] = name.strip()
+                found[language][code] = listed[0].strip()
+                if len(listed) > 1:
+                    aliases.setdefault(code, []).extend(n.strip() for n in listed[1:])
     return found
 
 
