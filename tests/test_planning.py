@@ -476,6 +476,8 @@ def test_leave_type_names_per_language_are_checked_with_their_lines(table, probl
     "is priya off next week?",
     "Is she off next week?",
     "ist meine vorgesetzte nächste woche da?",                        # a role in lower case
+    # the last outside check: "my colleague <name>" got past the name check
+    "Is my colleague Chloe on leave in December?", "is my colleague chloe on leave in december?",
 ])
 def test_german_roles_and_another_persons_team_are_refused(sample_runtime, question):
     """The final outside pass: these got the asker's own figures or a policy answer instead of the refusal."""
@@ -547,6 +549,10 @@ def test_a_start_without_an_end_asks_for_the_dates_instead_of_planning_one_day(s
     "Muss mein Chef den Urlaub genehmigen?", "Darf mein Chef meinen Urlaub ablehnen?",
     "Wer genehmigt meinen Urlaub, mein Chef?", "If I take 14 to 18 December off, how many days is that?",
     "If leave is not taken, does it carry over?", "Is Christmas Eve off?",
+    # the last outside check: a manager's part in approving leave is the policy, not the manager's records
+    "Does my manager have to approve my leave?", "How long does my manager have to respond to a leave request?",
+    "What happens if my manager is on leave when I request time off?",
+    "What if my manager is off sick when I want to book leave?", "Who should I ask if my manager is away?",
 ])
 def test_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
     """The wider subject patterns (any case, a title, 'is my manager off') leave these alone."""
@@ -684,3 +690,9 @@ def test_a_leave_type_name_list_is_checked():
     with pytest.raises(ConfigurationError) as caught:
         parse_profile(broken)
     assert any("leave_type_names.de.sick" in p for p in caught.value.problems), caught.value.problems
+
+
+def test_an_english_question_is_refused_in_english(sample_runtime):
+    """The last outside check: "Was Wei Chen sick last month?" was refused in German ('was' is German too)."""
+    answer = ask(sample_runtime, HANNAH, "2026-12-04", "Was Wei Chen sick last month?")
+    assert answer["kind"] == "refused" and answer["answer"].startswith("I can only"), answer

@@ -105,7 +105,7 @@ ROLE_SUBJECT = re.compile(
     r"\b(has|have|did|does|do|is|was|will|can)\s+(my |our |the |a |any )?(manager|boss|colleagues?|co-?workers?|"
     r"teammates?|team ?mates?|team|reports?|direct reports?|employees?|staff|ceo|director|lead|others|"
     r"other people|everyone|anyone|someone|somebody)\s+(got|have|had|taken|take|took|booked|book|left|been|get|"
-    r"earn|earned|use|used)\b", re.I)
+    r"earn|earned|use|used)\b(?!\s+to\b)", re.I)  # "does my manager have to approve ..." asks about the rules
 # "Is my manager off next week?", "is my line manager on leave over Christmas?": whether someone is away is their
 # records too.
 ROLE_AWAY = re.compile(
