@@ -15,7 +15,8 @@ from datetime import date
 from knowledge.answering.answers import Answer, Asker
 from knowledge.people.records import PersonalRecords, RecordsReader
 from knowledge.people.team import (TeamLeave, asks_about_others_team, asks_about_team, read_team,  # noqa: F401
-                                   team_period, team_text, team_words, without_own_team)  # (chain.py's guard)
+                                   team_language, team_period, team_text, team_words,
+                                   without_own_team)  # (chain.py's guard)
 from knowledge.profile.model import CompanyProfile
 from knowledge.settings import Settings
 
@@ -37,8 +38,8 @@ def team_reply(question: str, profile: CompanyProfile, reader: RecordsReader, pe
         start, end = team_period(question, profile, personal.employee.country, today)
         actor = operator or asker.slack_user_id or asker.email or "unknown"
         team = read_team(reader, employee_id, start, end, actor, via="question", as_user=asker.slack_user_id)
-    code = next((x.code for x in profile.languages if x.team is words), None)
-    answer = Answer(team_text(team, words, profile, profile.contact(code, settings.hr_contact)), supported=True,
+    contact = profile.contact(team_language(profile, words), settings.hr_contact)
+    answer = Answer(team_text(team, words, profile, contact), supported=True,
                     personal=True, kind="team", employee_id=employee_id)
     public = Answer(words.private, supported=True, kind="team") if for_channel else None
     return answer, public

@@ -11,7 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from knowledge.people.balances import leave_balance
-from knowledge.people.planning import asks_to_plan, holidays_in, names_leave_type, plan_facts
+from knowledge.people.planning import asks_to_plan, holidays_in, plan_facts, question_names
 from knowledge.people.records import PersonalRecords
 from knowledge.profile.language import Language
 from knowledge.profile.model import CompanyProfile, Location
@@ -184,9 +184,8 @@ def select_facts(question: str, docs: list[Document], profile: CompanyProfile) -
     wanted = profile.topics_of(question)
     balances = [d for d in docs if d.metadata.get("kind") == "balance"]
     taken = [d for d in docs if d.metadata.get("kind") == "taken"]  # types with no allowance: only when named
-    named = [d for d in balances + taken if d.metadata.get("leave_type")
-             and any(names_leave_type(question, d.metadata["leave_type"], name, profile.generic_leave_words)
-                     for name in profile.names_of(d.metadata["leave_type"]))]
+    named = [d for d in balances + taken
+             if d.metadata.get("leave_type") and question_names(question, d.metadata["leave_type"], profile)]
     chosen = named or (balances[:1] if "balance" in wanted else [])
     return [d for d in docs if (d in chosen) or (d.metadata.get("kind") in wanted - {"balance"})]
 

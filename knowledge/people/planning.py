@@ -314,12 +314,19 @@ def _rules_for(question: str, profile: CompanyProfile, location: Location, emplo
     rules (unpaid leave) is planned as days only, with no balance (a plan for another type would mislead); one
     the asker is not covered by is None."""
     named = [t for t in profile.leave_types  # by its name in any of the company's languages ("Jahresurlaub")
-             if any(names_leave_type(question, t, name, profile.generic_leave_words) for name in profile.names_of(t))]
+             if question_names(question, t, profile)]
     rules = [location.rules_for(t, employee) for t in (named or profile.leave_types)]
     found = next((r for r in rules if r is not None and r.eligible), None) if rules else None
     if found is None and named and all(r is None for r in rules):
         return LeaveRules(named[0], unlimited=True)  # no allowance to take it from: the working days alone
     return found
+
+
+def question_names(question: str, leave_type: str, profile: CompanyProfile) -> bool:
+    """Does the question name the leave type by any of its names (each language's, and the profile's other words
+    for it)?"""
+    return any(names_leave_type(question, leave_type, name, profile.generic_leave_words)
+               for name in profile.names_of(leave_type))
 
 
 def names_leave_type(question: str, leave_type: str, label: str, generic: frozenset[str] = frozenset()) -> bool:

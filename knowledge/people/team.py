@@ -79,6 +79,11 @@ def team_words(profile: CompanyProfile, question: str | None = None,
     return None
 
 
+def team_language(profile: CompanyProfile, words: TeamWords) -> str | None:
+    """The code of the company's language whose [team] words these are."""
+    return next((x.code for x in profile.languages if x.team is words), None)
+
+
 def asks_about_team(question: str, profile: CompanyProfile) -> bool:
     """Is this a manager's question about their team's leave, in any of the company's languages?"""
     return any(language.team is not None and language.team.asks(question) for language in profile.languages)
@@ -120,7 +125,7 @@ def team_lines(team: TeamLeave, words: TeamWords, profile: CompanyProfile, every
     """One line per request (and, with everyone, a line for each report with none), in the pack's words. A leave
     type the profile does not name to managers (team_view_types: sick leave is health data) is only "off"."""
     lines = []
-    code = next((x.code for x in profile.languages if x.team is words), None)  # the leave types named in it
+    code = team_language(profile, words)  # the leave types named in it
     for report in team.reports:
         for leave in report.leave:
             one_day = Decimal(leave.days) == 1 and words.line_one_day
