@@ -3,7 +3,6 @@ asked through `hrbot ask --json` (and the Slack layer) as sample employees. The 
 by hand from the sample records (knowledge/sample/records) and the sample profile's rules; see each test."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from datetime import date
@@ -14,28 +13,9 @@ from click.testing import CliRunner
 from knowledge.errors import ConfigurationError
 from knowledge.profile.language import shipped_pack
 from knowledge.profile.load import load_profile, parse_profile
-from knowledge.profile.periods import Period, read_period
 from knowledge.runtime import Runtime
 from knowledge.settings import SAMPLE_PROFILE
-
-HANNAH, LENA, PRIYA = "U0SAMPLE", "U06LH2OFFM", "U05K2M8PRQ"  # GB full-time, DE 0.8 FTE, GB 0.6 FTE
-
-
-def ask(rt, user: str, today: str, question: str) -> dict:
-    from bot.cli import cli
-
-    result = CliRunner().invoke(cli, ["ask", "--json", "--as", user, "--today", today, question], obj=rt,
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
-def plan_of(answer: dict, starts: str = "Leave plan") -> str:
-    plans = [f for f in answer["facts"] if f.startswith(starts)]
-    assert len(plans) == 1, answer
-    assert plans[0] in answer["answer"]  # the offline answerer shows the computed plan as it is
-    return plans[0]
-
+from tests.planning_helpers import HANNAH, LENA, PRIYA, TODAY, ask, plan_of
 
 def test_over_new_year_with_holidays_inside_is_split_into_two_leave_years(sample_runtime):
     """Hannah (UK, full-time). 22 Dec 2026 - 5 Jan 2027: Dec 22, 23, 24, 29, 30, 31 and Jan 4, 5 are working
@@ -221,34 +201,6 @@ def test_profile_check_prints_the_closures_and_blackouts_it_understood(tmp_path)
     assert "blackout: 20 December to 5 January (year-end close)" in result.output
 
 
-EASTER_2027 = date(2027, 3, 28)
-TODAY = date(2026, 12, 3)  # a Thursday
-
-
-@pytest.mark.parametrize("pack,text,expected", [
-    ("en", "22 December to 2 January", Period(date(2026, 12, 22), date(2027, 1, 2))),
-    ("en", "from the 22nd of December", Period(date(2026, 12, 22), date(2026, 12, 22))),
-    ("en", "22nd Dec - 2nd Jan 2027", Period(date(2026, 12, 22), date(2027, 1, 2))),
-    ("en", "2027-03-29 to 2027-04-02", Period(date(2027, 3, 29), date(2027, 4, 2))),
-    ("en", "22 to 29 December", Period(date(2026, 12, 22), date(2026, 12, 29))),
-    ("en", "next week", Period(date(2026, 12, 7), date(2026, 12, 11))),
-    ("en", "the week after Easter", Period(date(2027, 3, 29), date(2027, 4, 2))),
-    ("en", "the week before Easter", Period(date(2027, 3, 22), date(2027, 3, 26))),
-    ("en", "from Monday for three days", Period(date(2026, 12, 7), None, working_days=3)),
-    ("en", "from 3 March for 2 weeks", Period(date(2027, 3, 3), date(2027, 3, 16))),
-    ("en", "on 24 December", Period(date(2026, 12, 24), date(2026, 12, 24))),
-    ("en", "the company retreat", None),
-    ("de", "22.12.-2.1.", Period(date(2026, 12, 22), date(2027, 1, 2))),
-    ("de", "vom 22. bis 29. Dezember", Period(date(2026, 12, 22), date(2026, 12, 29))),
-    ("de", "die Woche nach Ostern", Period(date(2027, 3, 29), date(2027, 4, 2))),
-    ("de", "nächste Woche", Period(date(2026, 12, 7), date(2026, 12, 11))),
-    ("de", "ab Montag für drei Tage", Period(date(2026, 12, 7), None, working_days=3)),
-    ("de", "die Brückentage", None),
-])
-def test_periods_are_read_with_each_packs_words(pack, text, expected):
-    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027) == expected
-
-
 def test_a_plan_asked_in_a_slack_dm_is_answered_in_its_thread(sample_runtime, fake):
     """Through the Slack layer as a signed DM (the dates carry their years: the bot plans from today's date).
     22 Dec 2027 - 4 Jan 2028 in England: 27 and 28 December and 3 January are the substitute days for Christmas,
@@ -310,25 +262,6 @@ def test_a_plan_is_for_the_leave_type_named_and_none_where_it_has_no_balance():
 
 # --- the outside review of leave planning (2026-12-03) ----------------------------------------------------------
 
-@pytest.mark.parametrize("pack,text", [
-    ("en", "14 December to 10 December"),             # written backwards: not a year-long plan over New Year
-    ("de", "vom 10.12. bis 5.12."),
-    ("en", "1 June to 1 March"),                      # wrapping over New Year for nine months: backwards too
-    ("en", "If I take 29 February off"),              # no 29 February in 2027: never moved to the 28th
-    ("en", "31 February to 3 March"),                 # not planned as 3 March alone (final outside pass)
-    ("de", "vom 30. Februar bis 3. März"),
-    ("en", "22 December to 2 January and 15 February to 19 February"),  # two periods: not the first one alone
-])
-def test_backwards_impossible_and_several_periods_are_asked_about_not_guessed(pack, text):
-    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027) is None
-
-
-def test_a_yearless_period_that_has_begun_is_this_years():
-    """"1 to 11 December" asked on 3 December is the period running now, not December next year."""
-    today = date(2026, 12, 3)
-    assert read_period("1 December to 11 December", shipped_pack("en").dates, today, lambda y: EASTER_2027) == \
-        Period(date(2026, 12, 1), date(2026, 12, 11))
-
 
 def test_days_already_booked_are_not_taken_twice(sample_runtime):
     """Hannah, 17-28 August 2026 asked on 1 July: 17-21 August are already approved (L0007, 5 days), so the plan
@@ -355,88 +288,10 @@ def test_a_period_wholly_in_the_past_says_so(sample_runtime):
     assert "This whole period is before today" in plan and "Part of this period" not in plan
 
 
-@pytest.mark.parametrize("question", [
-    "Wenn Lena nächste Woche Urlaub nimmt, wie viele Tage hat sie dann noch?",
-    "Wenn Priya vom 22.12. bis 2.1. Urlaub nimmt, was bleibt ihr?",
-    "Wie viele Urlaubstage hat Lena noch?",
-    "Was ist Lenas Resturlaub?",
-    "Wie viel Urlaub hat sie noch übrig?",
-])
-def test_a_colleague_named_in_german_word_order_is_refused(sample_runtime, question):
-    """A first name alone where German puts a person, or "sie" in a question about leave: refused like the English
-    "If Lena takes...", never answered with the asker's own figures (the outside review found Hannah's balance)."""
-    answer = ask(sample_runtime, HANNAH, "2026-12-03", question)
-    assert answer["kind"] == "refused" and answer["facts"] == [], answer
-
-
-@pytest.mark.parametrize("question", [
-    "Wie viele Urlaubstage hat Lena noch?",      # Lena asking about herself by her own name
-    "Wie viele Tage Urlaub habe ich noch?",
-    "Wie viele Urlaubstage hat Teilzeit?",         # a capitalised noun where a person could stand: no colleague
-    "Wie ist Ihr Urlaub geregelt?",                # "Ihr" is the polite you
-])
-def test_german_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
-    answer = ask(sample_runtime, LENA, "2026-12-03", question)
-    assert answer["kind"] != "refused", answer
-
-
 def test_what_a_period_would_cost_me_is_planned(sample_runtime):
     """The outside review's "how many days would 22/12 - 02/01 cost me?" was not taken for a plan (not_found)."""
     plan = plan_of(ask(sample_runtime, HANNAH, "2026-12-01", "how many days would 22/12 - 02/01 cost me?"))
     assert "Tuesday 22 December 2026 to Saturday 2 January 2027" in plan
-
-
-@pytest.mark.parametrize("pack,text,today,expected", [
-    ("en", "Show me my team's leave in January", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
-    ("de", "Urlaub meines Teams im Januar", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
-    ("en", "Who in my team is off in July?", date(2026, 7, 10), Period(date(2026, 7, 1), date(2026, 7, 31))),
-    ("en", "who is off in December", TODAY, Period(date(2026, 12, 1), date(2026, 12, 31))),
-    ("en", "Who in my team is off this week?", TODAY, Period(date(2026, 11, 30), date(2026, 12, 4))),
-    ("de", "Wer aus meinem Team ist diese Woche frei?", TODAY, Period(date(2026, 11, 30), date(2026, 12, 4))),
-    ("en", "Who in my team was off last week?", TODAY, Period(date(2026, 11, 23), date(2026, 11, 27))),
-    ("de", "Wer aus meinem Team war letzte Woche im Urlaub?", TODAY, Period(date(2026, 11, 23), date(2026, 11, 27))),
-    ("en", "may I take leave in the summer", TODAY, None),  # "may" without "in" before it is no month
-    # "this month" is the whole calendar month (a team view of it shows who was off earlier in it too)
-    ("en", "Who in my team is off this month?", TODAY, Period(date(2026, 12, 1), date(2026, 12, 31))),
-    ("en", "Who in my team is off next month?", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
-    ("en", "Who in my team was off last month?", date(2026, 3, 15), Period(date(2026, 2, 1), date(2026, 2, 28))),
-    ("en", "Who in my team was off last month?", date(2027, 1, 5), Period(date(2026, 12, 1), date(2026, 12, 31))),
-    ("de", "Wer aus meinem Team ist diesen Monat frei?", TODAY, Period(date(2026, 12, 1), date(2026, 12, 31))),
-    ("de", "Wer aus meinem Team ist im nächsten Monat frei?", TODAY, Period(date(2027, 1, 1), date(2027, 1, 31))),
-    ("de", "Wer war letzten Monat im Urlaub?", TODAY, Period(date(2026, 11, 1), date(2026, 11, 30))),
-    ("en", "what is this monthly allowance", TODAY, None),  # "this month" only as whole words
-])
-def test_a_month_alone_this_week_and_last_week_are_read(pack, text, today, expected):
-    """Outside review: "in January", "this week" and "last week" were not read (the team view showed the next
-    four weeks instead): a month alone is that whole month (this one if today is in it, else the next)."""
-    assert read_period(text, shipped_pack(pack).dates, today, lambda year: EASTER_2027) == expected
-
-
-@pytest.mark.parametrize("pack,text,expected", [
-    ("en", "from 1 October to 31 October", Period(date(2026, 10, 1), date(2026, 10, 31))),
-    ("en", "on 24 December", Period(date(2025, 12, 24), date(2025, 12, 24))),
-    ("en", "from 1 December to 11 December", Period(date(2026, 12, 1), date(2026, 12, 11))),
-    ("en", "22 December to 2 January", Period(date(2025, 12, 22), date(2026, 1, 2))),
-    ("en", "in October", Period(date(2026, 10, 1), date(2026, 10, 31))),
-    ("en", "in December", Period(date(2026, 12, 1), date(2026, 12, 31))),
-    ("de", "vom 1.10. bis 31.10.", Period(date(2026, 10, 1), date(2026, 10, 31))),
-    ("de", "im Oktober", Period(date(2026, 10, 1), date(2026, 10, 31))),
-    ("en", "from 2027-01-04 to 2027-01-08", Period(date(2027, 1, 4), date(2027, 1, 8))),  # a year is a year
-])
-def test_a_yearless_period_asked_about_in_the_past_is_the_most_recent_that_has_begun(pack, text, expected):
-    """Outside review: "Who in my team was off from 1 October to 31 October?" on 3 December 2026 read October
-    2027. In the past tense a yearless period is the most recent one that has begun."""
-    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027, past=True) == expected
-
-
-@pytest.mark.parametrize("pack,text,past", [
-    ("en", "Who in my team was off in October?", True), ("en", "Who in my team took leave in May?", True),
-    ("en", "Who in my team is off in October?", False), ("en", "Who will be away in May?", False),
-    ("de", "Wer aus meinem Team war im Oktober im Urlaub?", True), ("de", "Wer hatte im Mai frei?", True),
-    ("de", "Wer aus meinem Team ist im Oktober frei?", False),
-])
-def test_the_past_tense_is_told_by_the_packs_words(pack, text, past):
-    assert shipped_pack(pack).dates.in_past(text) is past
 
 
 def test_a_plan_for_last_week_says_it_is_in_the_past(sample_runtime):
@@ -456,33 +311,6 @@ def test_leave_type_names_per_language_are_checked_with_their_lines(table, probl
     with pytest.raises(ConfigurationError) as caught:
         parse_profile(text[:start] + table + text[end:])
     assert any(problem in p and p.startswith("line ") for p in caught.value.problems), caught.value.problems
-
-
-@pytest.mark.parametrize("question", [
-    "Wie viele Urlaubstage hat mein Chef noch?",                     # a role, as in English "my manager's leave"
-    "Wer aus dem Team von Jonas ist im März im Urlaub gewesen?",      # a colleague's first name after "Team von"
-    "Wer aus dem Team von Herrn Becker war im März abwesend?",        # a colleague's surname
-    # the walkthrough of 2026-12-04: these got the asker's own figures, as if they were the colleague's
-    "wie viel urlaub hat hannah noch",                                # a first name in lower case
-    "Wie viel Urlaub hat Frau Whitfield noch?",                       # a title before a surname
-    "Wenn Herr Becker nächste Woche frei nimmt, wie viele Tage hat er dann noch?",
-    "Is my manager off next week?",                                   # whether someone is away is their record
-    "is my line manager on leave over christmas?",
-    "Will my boss be away in January?",
-    # the re-check of 2026-12-04: a plan asked for a colleague got the asker's own plan
-    "if priya takes 14-18 december off how many days is that",
-    "priya wants 14-18 december off, how many days is that?",
-    "If my manager takes next week off, how many days is that?",
-    "is priya off next week?",
-    "Is she off next week?",
-    "ist meine vorgesetzte nächste woche da?",                        # a role in lower case
-    # the last outside check: "my colleague <name>" got past the name check
-    "Is my colleague Chloe on leave in December?", "is my colleague chloe on leave in december?",
-])
-def test_german_roles_and_another_persons_team_are_refused(sample_runtime, question):
-    """The final outside pass: these got the asker's own figures or a policy answer instead of the refusal."""
-    answer = ask(sample_runtime, LENA, "2026-12-03", question)
-    assert answer["kind"] == "refused", answer
 
 
 def test_leave_types_in_booked_and_recent_leave_are_named_in_the_askers_language(sample_runtime):
@@ -539,55 +367,6 @@ def test_a_start_without_an_end_asks_for_the_dates_instead_of_planning_one_day(s
     answer = ask(sample_runtime, HANNAH, "2026-12-04", question)
     assert answer["kind"] == "clarify" and not [f for f in answer["facts"] if "plan" in f.lower()], answer
     assert "3 days" in answer["answer"] or "3 Tage" in answer["answer"]  # the example of a start with a count
-
-
-@pytest.mark.parametrize("question", [
-    "Wie viel Urlaub habe ich noch?", "Wenn ich nächste Woche frei nehme, wie viele Tage sind das?",
-    "Was passiert, wenn man krank ist?", "Is the office closed on 24 December?", "Is sick leave paid?",
-    "Who in my team is off next week?",
-    # the re-check: a role in a question about the approval process is no one's records
-    "Muss mein Chef den Urlaub genehmigen?", "Darf mein Chef meinen Urlaub ablehnen?",
-    "Wer genehmigt meinen Urlaub, mein Chef?", "If I take 14 to 18 December off, how many days is that?",
-    "If leave is not taken, does it carry over?", "Is Christmas Eve off?",
-    # the last outside check: a manager's part in approving leave is the policy, not the manager's records
-    "Does my manager have to approve my leave?", "How long does my manager have to respond to a leave request?",
-    "What happens if my manager is on leave when I request time off?",
-    "What if my manager is off sick when I want to book leave?", "Who should I ask if my manager is away?",
-])
-def test_questions_about_oneself_or_the_policy_are_not_refused(sample_runtime, question):
-    """The wider subject patterns (any case, a title, 'is my manager off') leave these alone."""
-    assert ask(sample_runtime, LENA, "2026-12-03", question)["kind"] != "refused"
-
-
-@pytest.mark.parametrize("pack,text,expected", [
-    # the walkthrough of 2026-12-04: each of these was planned as a period nobody meant
-    ("en", "if i take 14 december and 18 december off", None),           # two days, not 14 to 18
-    ("en", "if i take off the 10th and 11th of december whats left", None),  # not the 11th alone
-    ("en", "if i take next week off and the week after, whats left", None),  # two periods, not next week alone
-    ("en", "if I take 12/22 to 1/2 off", None),                          # month first: not 22 January
-    ("de", "am 24.12. und 31.12. jeweils einen halben Tag", None),
-    # "and" after "between" is still a range
-    ("en", "between 21 December and 31 December", Period(date(2026, 12, 21), date(2026, 12, 31))),
-    ("en", "between the 21st and 23rd of December", Period(date(2026, 12, 21), date(2026, 12, 23))),
-    ("de", "zwischen 21.12. und 31.12.", Period(date(2026, 12, 21), date(2026, 12, 31))),
-    ("de", "zwischen dem 21. und 23.12.", Period(date(2026, 12, 21), date(2026, 12, 23))),
-    ("en", "22 to 29 December", Period(date(2026, 12, 22), date(2026, 12, 29))),
-    # the outside re-check of 2026-12-04
-    ("en", "If I take next week and the following week off", None),       # two weeks: asked, not one planned
-    ("de", "Wenn ich nächste Woche und die Woche danach frei nehme", None),
-    ("de", "Wenn ich diese und nächste Woche frei nehme", None),
-    ("de", "nächste Woche und übernächste Woche", None),
-    ("en", "If I take Monday and Tuesday next week off", None),           # two days of it, not the week
-    ("en", "If I take 3 days next week", None),                           # how many, not which
-    ("de", "Wenn ich 3 Tage nächste Woche frei nehme", None),
-    ("en", "If I take off the week of 14 December", Period(date(2026, 12, 14), date(2026, 12, 18))),
-    ("de", "Wenn ich die Woche vom 14.12. frei nehme", Period(date(2026, 12, 14), date(2026, 12, 18))),
-    ("en", "If I take the week after next off", Period(date(2026, 12, 14), date(2026, 12, 18))),
-    ("de", "übernächste Woche", Period(date(2026, 12, 14), date(2026, 12, 18))),
-    ("en", "If I take next week off, how many days is that?", Period(date(2026, 12, 7), date(2026, 12, 11))),
-])
-def test_two_days_two_periods_and_month_first_dates_are_not_read_as_one_period(pack, text, expected):
-    assert read_period(text, shipped_pack(pack).dates, TODAY, lambda year: EASTER_2027) == expected
 
 
 @pytest.mark.parametrize("question", [
@@ -649,13 +428,6 @@ def test_a_type_with_no_allowance_still_says_what_was_taken(sample_runtime, user
     assert not any("available" in f or "verfügbar" in f for f in answer["facts"]), answer  # no balance for it
 
 
-def test_a_german_question_without_little_words_is_answered_in_german(sample_runtime):
-    """The walkthrough: 'Hat Herr Kowalski nächste Woche Urlaub?' was refused in English (none of the German
-    pack's little words were in it)."""
-    answer = ask(sample_runtime, LENA, "2026-12-04", "Hat Herr Kowalski nächste Woche Urlaub?")
-    assert answer["kind"] == "refused" and answer["answer"].startswith("Ich kann nur"), answer
-
-
 @pytest.mark.parametrize("user,question,starts", [
     (HANNAH, "how much leave would a half day on 24 December cost me", "Leave plan (annual leave), Thursday 24"),
     (HANNAH, "Can I take half a day on 18 December? What would I have left?", "Leave plan (annual leave), Friday 18"),
@@ -690,9 +462,3 @@ def test_a_leave_type_name_list_is_checked():
     with pytest.raises(ConfigurationError) as caught:
         parse_profile(broken)
     assert any("leave_type_names.de.sick" in p for p in caught.value.problems), caught.value.problems
-
-
-def test_an_english_question_is_refused_in_english(sample_runtime):
-    """The last outside check: "Was Wei Chen sick last month?" was refused in German ('was' is German too)."""
-    answer = ask(sample_runtime, HANNAH, "2026-12-04", "Was Wei Chen sick last month?")
-    assert answer["kind"] == "refused" and answer["answer"].startswith("I can only"), answer
